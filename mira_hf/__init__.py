@@ -1,0 +1,76 @@
+"""mira-hf: MIRA data selection as a plugin for Hugging Face ``datasets`` and ``evaluate``.
+
+Score agent / SWE-repair trajectories with a distilled rubric scorer served by vLLM, measure
+teacher–student agreement to mask unreliable (source × dimension) cells, and keep the best share
+of each source.
+
+Example:
+    >>> import mira_hf
+    >>> rubric = mira_hf.load_rubric("agent-group4")
+    >>> len(rubric)
+    15
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Public names, imported lazily so that ``import mira_hf`` stays cheap and never imports vLLM.
+_LAZY: dict[str, str] = {
+    "load_rubric": "mira_hf.rubric",
+    "Rubric": "mira_hf.rubric",
+    "Dimension": "mira_hf.rubric",
+    "Anchor": "mira_hf.rubric",
+    "render_record": "mira_hf.records",
+    "build_messages": "mira_hf.prompt",
+    "build_prompt": "mira_hf.prompt",
+    "Prompt": "mira_hf.prompt",
+    "PROMPT_VERSION": "mira_hf.prompt",
+    "parse_output": "mira_hf.parse",
+    "template_regex": "mira_hf.parse",
+    "ScoreCard": "mira_hf.scorecard",
+    "Engine": "mira_hf.engines.base",
+    "Completion": "mira_hf.engines.base",
+    "Sampling": "mira_hf.engines.base",
+    "Scorer": "mira_hf.scorer",
+    "score": "mira_hf.scorer",
+    "score_features": "mira_hf.columns",
+    "Reliability": "mira_hf.reliability",
+    "agreement": "mira_hf.reliability",
+    "aggregate": "mira_hf.reliability",
+    "plot_reliability": "mira_hf.plots",
+    "filter_by_retention": "mira_hf.selection",
+    "SelectionReport": "mira_hf.selection",
+    "install_metric": "mira_hf.metric_install",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mira_hf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from mira_hf.columns import score_features
+    from mira_hf.engines.base import Completion, Engine, Sampling
+    from mira_hf.parse import parse_output, template_regex
+    from mira_hf.prompt import PROMPT_VERSION, Prompt, build_messages, build_prompt
+    from mira_hf.records import render_record
+    from mira_hf.reliability import Reliability, aggregate, agreement
+    from mira_hf.rubric import Anchor, Dimension, Rubric, load_rubric
+    from mira_hf.scorecard import ScoreCard
+    from mira_hf.scorer import Scorer, score
+    from mira_hf.selection import SelectionReport, filter_by_retention

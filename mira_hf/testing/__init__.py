@@ -1,0 +1,1 @@
+"""Helpers for testing and demonstrating mira-hf without a GPU or the Hub."""

@@ -1,0 +1,28 @@
+"""Shared fixtures: the tiny random-weight model and the real vLLM CPU engine, one per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples" / "data"
+
+# Offline, always: the tests never reach the Hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight Qwen3-MoE checkpoint with a real tokenizer, built once per session."""
+    from mira_hf.testing.tiny_model import build_tiny_model
+
+    cache = os.environ.get("MIRA_TEST_MODEL_DIR")
+    target = Path(cache) if cache else tmp_path_factory.mktemp("tiny-model")
+    return build_tiny_model(target)
