@@ -1,0 +1,112 @@
+"""``ScorerConfig``: every setting of a Scorer, validated at the boundary, readable from ``MIRA_*`` env vars."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mira_hf.engines.base import DEFAULT_MAX_TOKENS, DEFAULT_SEED, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from mira_hf.engines.vllm import CARD_MAX_MODEL_LEN, CARD_MAX_NUM_BATCHED_TOKENS
+from mira_hf.errors import ConfigurationError
+
+#: The scorer of the model card.
+DEFAULT_MODEL = "whw06/MIRA-Agent-Group4"
+#: Column names searched, in order, when ``text_column`` is not given.
+RECORD_COLUMNS: tuple[str, ...] = ("messages", "conversations", "events", "trajectory", "text")
+
+# env var → config field (values are parsed by pydantic)
+ENV_VARS: dict[str, str] = {
+    "MIRA_MODEL": "model",
+    "MIRA_REVISION": "revision",
+    "MIRA_ENGINE": "engine",
+    "MIRA_BASE_URL": "base_url",
+    "MIRA_RUBRIC": "rubric",
+    "MIRA_TEXT_COLUMN": "text_column",
+    "MIRA_SOURCE_COLUMN": "source_column",
+    "MIRA_ID_COLUMN": "id_column",
+    "MIRA_TEMPERATURE": "temperature",
+    "MIRA_TOP_P": "top_p",
+    "MIRA_MAX_TOKENS": "max_tokens",
+    "MIRA_SEED": "seed",
+    "MIRA_N": "n",
+    "MIRA_STRUCTURED": "structured",
+    "MIRA_TENSOR_PARALLEL_SIZE": "tensor_parallel_size",
+    "MIRA_DTYPE": "dtype",
+    "MIRA_MAX_MODEL_LEN": "max_model_len",
+    "MIRA_MAX_NUM_BATCHED_TOKENS": "max_num_batched_tokens",
+    "MIRA_GPU_MEMORY_UTILIZATION": "gpu_memory_utilization",
+    "MIRA_MAX_IN_FLIGHT": "max_in_flight",
+    "MIRA_CACHE_DIR": "cache_dir",
+}
+
+
+class ScorerConfig(BaseModel):
+    """Settings of a :class:`~mira_hf.Scorer`; everything here but ``cache_dir`` and ``progress`` is fingerprinted."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = DEFAULT_MODEL
+    revision: str | None = None
+    engine: Literal["vllm", "openai", "custom"] = "vllm"
+    base_url: tuple[str, ...] = ()
+    rubric: str = "agent-group4"
+    text_column: str | None = None
+    source_column: str | None = None
+    id_column: str | None = None
+    # sampling
+    temperature: float = Field(default=DEFAULT_TEMPERATURE, ge=0)
+    top_p: float = Field(default=DEFAULT_TOP_P, gt=0, le=1)
+    max_tokens: int = Field(default=DEFAULT_MAX_TOKENS, ge=1)
+    seed: int | None = DEFAULT_SEED
+    n: int = Field(default=1, ge=1)
+    structured: bool = True
+    max_rationale_chars: int = Field(default=300, ge=1)
+    # engine
+    tensor_parallel_size: int | None = Field(default=None, ge=1)
+    dtype: str = "bfloat16"
+    max_model_len: int = Field(default=CARD_MAX_MODEL_LEN, ge=256)
+    max_num_batched_tokens: int | None = Field(default=CARD_MAX_NUM_BATCHED_TOKENS, ge=256)
+    gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
+    max_in_flight: int = Field(default=256, ge=1)
+    engine_kwargs: tuple[tuple[str, Any], ...] = ()
+    # run-time only (not part of the fingerprint)
+    cache_dir: str | None = None
+    progress: bool = True
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _split_urls(cls, v: Any) -> Any:
+        if v is None:
+            return ()
+        if isinstance(v, str):
+            return tuple(u.strip() for u in v.split(",") if u.strip())
+        return tuple(v)
+
+    @field_validator("engine_kwargs", mode="before")
+    @classmethod
+    def _freeze_kwargs(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return tuple(sorted(v.items()))
+        return () if v is None else v
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """What decides the output: hashed into the ``datasets`` fingerprint and the resume keys."""
+        return self.model_dump(mode="json", exclude={"cache_dir", "progress", "max_in_flight"})
+
+
+def build_config(**kwargs: Any) -> ScorerConfig:
+    """Validate ``kwargs`` into a :class:`ScorerConfig`, turning pydantic errors into one clear line."""
+    try:
+        return ScorerConfig(**kwargs)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigurationError(f"Scorer: invalid {field}={err.get('input')!r}: {err['msg']}") from None
+
+
+def env_settings(environ: "os._Environ[str] | dict[str, str] | None" = None) -> dict[str, str]:
+    """The ``MIRA_*`` variables that are set, as config keyword arguments."""
+    env = os.environ if environ is None else environ
+    return {field: env[var] for var, field in ENV_VARS.items() if env.get(var, "") != ""}

