@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from mira_hf.engines.base import DEFAULT_MAX_TOKENS, Conversation
-from mira_hf.errors import ConfigurationError
+from mira_hf.errors import ConfigurationError, InvalidRecordError
 from mira_hf.rubric import Rubric, load_rubric
 
 #: Version of the prompt text and template; folded into every fingerprint and resume key.
@@ -181,20 +181,38 @@ class Budget:
 
     def fit(self, text: str) -> tuple[str, bool, int]:
         """Shorten ``text`` to the record budget: ``(text, truncated, omitted units)``."""
+        return self.fit_many([text])[0]
+
+    def fit_many(self, texts: list[str]) -> list[tuple[str, bool, int]]:
+        """:meth:`fit` for a batch: records over the byte budget are tokenized together (in parallel)."""
         limit = self.record_budget
-        raw = text.encode("utf-8")
-        if len(raw) <= limit:  # tokens ≤ bytes: no need to tokenize at all
-            return text, False, 0
-        if self.tokenizer is None:
-            return _cut_bytes(raw, limit)
-        # Pre-cut monsters by bytes so a 5 MB record is never tokenized whole.
+        out: list[tuple[str, bool, int] | None] = [None] * len(texts)
+        long: list[int] = []
+        precut: set[int] = set()
         cap = limit * _MAX_BYTES_PER_TOKEN
-        if len(raw) > 2 * cap:
-            text = _join_marker(raw[:cap].decode("utf-8", "ignore"), raw[-cap:].decode("utf-8", "ignore"), 0, "")
-        ids = self.tokenizer.encode(text, add_special_tokens=False)
-        if len(ids) <= limit:
-            return text, len(raw) > 2 * cap, 0
-        return _cut_tokens(self.tokenizer, ids, limit)
+        for i, text in enumerate(texts):
+            raw = text.encode("utf-8")
+            if len(raw) <= limit:  # tokens ≤ bytes: no need to tokenize at all
+                out[i] = (text, False, 0)
+            elif self.tokenizer is None:
+                out[i] = _cut_bytes(raw, limit)
+            else:
+                if len(raw) > 2 * cap:  # pre-cut monsters so a 5 MB record is never tokenized whole
+                    texts[i] = _join_marker(raw[:cap].decode("utf-8", "ignore"),
+                                            raw[-cap:].decode("utf-8", "ignore"), 0, "")
+                    precut.add(i)
+                long.append(i)
+        if long:
+            for i, ids in zip(long, self._encode_many([texts[i] for i in long])):
+                fits = len(ids) <= limit
+                out[i] = (texts[i], i in precut, 0) if fits else _cut_tokens(self.tokenizer, ids, limit)
+        return out  # type: ignore[return-value]
+
+    def _encode_many(self, texts: list[str]) -> list[list[int]]:
+        try:  # a fast tokenizer encodes a batch on every core
+            return list(self.tokenizer(texts, add_special_tokens=False)["input_ids"])  # type: ignore[operator]
+        except Exception:
+            return [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
 
 
 def _join_marker(head: str, tail: str, omitted: int, unit: str) -> str:
@@ -243,7 +261,29 @@ def build_prompt(record: Any, rubric: Rubric | str = "agent-group4", *, budget: 
     if budget is None:
         budget = _budget(rubric, max_model_len, max_tokens, tokenizer)
     text = render_record(record).replace(FENCE_CLOSE, _FENCE_ESCAPED)
-    fitted, truncated, omitted = budget.fit(text)
+    return _finish(*budget.fit(text), rubric, budget)
+
+
+def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget) -> list[Prompt | Exception]:
+    """:func:`build_prompt` for a batch (long records are tokenized together); a bad record gives its error."""
+    from mira_hf.records import render_record
+
+    rubric = load_rubric(rubric)
+    texts: list[str] = []
+    index: list[int] = []
+    out: list[Prompt | Exception | None] = [None] * len(records)
+    for i, record in enumerate(records):
+        try:
+            texts.append(render_record(record).replace(FENCE_CLOSE, _FENCE_ESCAPED))
+            index.append(i)
+        except (InvalidRecordError, RecursionError) as e:
+            out[i] = e
+    for i, (fitted, truncated, omitted) in zip(index, budget.fit_many(texts)):
+        out[i] = _finish(fitted, truncated, omitted, rubric, budget)
+    return out  # type: ignore[return-value]
+
+
+def _finish(fitted: str, truncated: bool, omitted: int, rubric: Rubric, budget: Budget) -> Prompt:
     messages = messages_for(fitted, rubric)
     if truncated and budget.tokenizer is not None:
         # Re-check the exact length of a shortened prompt; joins can add a few tokens.

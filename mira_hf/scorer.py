@@ -29,7 +29,7 @@ from mira_hf.columns import ArrowColumn, score_schema, typed_batch
 from mira_hf.config import RECORD_COLUMNS, ScorerConfig, build_config, env_settings
 from mira_hf.engines.base import Completion, Engine, Sampling
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError, EngineUnavailableError, InvalidRecordError, MiraError
-from mira_hf.prompt import PROMPT_VERSION, Budget, build_prompt
+from mira_hf.prompt import PROMPT_VERSION, Budget, build_prompts
 from mira_hf.rubric import Rubric, load_rubric, parse_rubric
 from mira_hf.scorecard import ScoreCard
 
@@ -309,14 +309,10 @@ class Scorer:
         n_slots = len(self.rubric)
         rows: list[dict[str, Any] | None] = [None] * len(records)
         todo: list[tuple[int, list[dict[str, Any]], bool, str | None]] = []
-        for i, record in enumerate(records):
-            try:
-                prompt = build_prompt(record, self.rubric, budget=rt.budget)
-            except InvalidRecordError as e:
-                rows[i] = _failure("invalid_input", str(e), n_slots)
-                continue
-            except RecursionError:
-                rows[i] = _failure("invalid_input", "record is nested too deeply to read", n_slots)
+        for i, prompt in enumerate(build_prompts(list(records), self.rubric, rt.budget)):
+            if isinstance(prompt, Exception):
+                reason = str(prompt) if isinstance(prompt, InvalidRecordError) else "record is nested too deeply to read"
+                rows[i] = _failure("invalid_input", reason, n_slots)
                 continue
             key = self.row_key(prompt.messages[1]["content"]) if rt.store is not None else None
             todo.append((i, prompt.messages, prompt.truncated, key))

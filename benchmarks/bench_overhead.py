@@ -1,0 +1,174 @@
+"""What the plugin costs on top of the engine.
+
+1. ``--stages`` (default): the plugin's own time per record with a zero-latency engine, split by stage
+   (render, budget/truncation, prompt assembly, parse, Arrow columns), on records of 1K–60K tokens, and
+   proof that records fitting the byte budget never reach the tokenizer.
+2. ``--vllm``: the same prompts through ``ds.map(Scorer(...), batched=True)`` and straight through
+   ``vllm.LLM.chat`` in the same process, on the real CPU engine with the tiny model: wall-time ratio,
+   records/s and tokens/s.
+
+    python benchmarks/bench_overhead.py            # stage split, zero-latency engine
+    python benchmarks/bench_overhead.py --vllm     # overhead ratio on the real engine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _synthetic_records(n: int, tokens: int, seed: int = 0) -> list[str]:
+    """OpenAI-chat trajectories of about ``tokens`` tokens (≈4 bytes each), as JSON strings."""
+    rnd = random.Random(seed)
+    words = ["def", "return", "self", "pytest", "assert", "import", "patch", "error", "file", "line", "fix", "test"]
+    out = []
+    for i in range(n):
+        body = " ".join(rnd.choice(words) for _ in range(tokens * 4 // 5))
+        msgs = [{"role": "user", "content": f"Issue {i}: the parser fails on empty input."},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+                 "function": {"name": "bash", "arguments": json.dumps({"command": "pytest -x"})}}]},
+                {"role": "tool", "tool_call_id": "c1", "name": "bash", "content": body},
+                {"role": "assistant", "content": "Fixed the empty-input branch; tests pass."}]
+        out.append(json.dumps(msgs))
+    return out
+
+
+def bench_stages(n: int, tokens_list: list[int]) -> None:
+    from transformers import AutoTokenizer
+
+    from mira_hf.columns import typed_batch
+    from mira_hf.parse import format_output, parse_output
+    from mira_hf.prompt import Budget, messages_for
+    from mira_hf.records import render_record
+    from mira_hf.rubric import load_rubric
+    from mira_hf.scorer import _row_from_card
+    from mira_hf.testing.tiny_model import build_tiny_model
+    from tests.fakes import card_for
+
+    rubric = load_rubric()
+    tok_dir = Path(tempfile.gettempdir()) / "mira-bench-tiny"
+    tokenizer = AutoTokenizer.from_pretrained(build_tiny_model(tok_dir))
+    calls = {"n": 0}
+
+    class CountingTokenizer:
+        chat_template = tokenizer.chat_template
+
+        def apply_chat_template(self, *a, **k):
+            return tokenizer.apply_chat_template(*a, **k)
+
+        def encode(self, text, add_special_tokens=False):
+            calls["n"] += 1
+            return tokenizer.encode(text, add_special_tokens=add_special_tokens)
+
+        def decode(self, ids):
+            return tokenizer.decode(ids)
+
+    budget = Budget(rubric, max_model_len=65_536, max_tokens=2048, tokenizer=CountingTokenizer())
+    answer = format_output(card_for("x"), rubric)
+    for _ in range(3):  # warm-up: regex compilation, first Arrow conversion
+        typed_batch([_row_from_card(parse_output(answer, rubric), rubric)])
+    print(f"{'tokens/record':>14} {'render':>9} {'budget':>9} {'messages':>9} {'parse':>9} {'arrow':>9} "
+          f"{'total ms/rec':>13} {'excl. tokenizer':>16} {'tokenized':>10} {'batch fit+render':>17}")
+    for tokens in tokens_list:
+        records = _synthetic_records(n, tokens)
+        calls["n"] = 0
+        t = {"render": 0.0, "budget": 0.0, "messages": 0.0, "parse": 0.0, "arrow": 0.0}
+        tok_time = 0.0
+        rows = []
+        t0 = time.perf_counter()
+        budget.fit_many([render_record(r) for r in records])
+        batched = time.perf_counter() - t0
+        calls["n"] = 0
+        for rec in records:
+            t0 = time.perf_counter()
+            text = render_record(rec)
+            t1 = time.perf_counter()
+            before = calls["n"]
+            fitted, truncated, _ = budget.fit(text)
+            t2 = time.perf_counter()
+            if calls["n"] != before:
+                tok_time += t2 - t1
+            messages_for(fitted, rubric)
+            t3 = time.perf_counter()
+            rows.append(_row_from_card(parse_output(answer, rubric), rubric))
+            t4 = time.perf_counter()
+            t["render"] += t1 - t0
+            t["budget"] += t2 - t1
+            t["messages"] += t3 - t2
+            t["parse"] += t4 - t3
+        t0 = time.perf_counter()
+        typed_batch(rows)
+        t["arrow"] += time.perf_counter() - t0
+        total = sum(t.values()) * 1000 / n
+        excl = (sum(t.values()) - tok_time) * 1000 / n
+        print(f"{tokens:>14,} " + " ".join(f"{v * 1000 / n:>9.3f}" for v in t.values())
+              + f" {total:>13.3f} {excl:>16.3f} {calls['n']:>6}/{n} {batched * 1000 / n:>13.3f}")
+
+
+def bench_vllm(n: int, repeats: int) -> None:
+    import datasets
+    from vllm import SamplingParams
+    from vllm.sampling_params import StructuredOutputsParams
+
+    from mira_hf.prompt import build_prompt
+    from mira_hf.scorer import Scorer
+    from mira_hf.testing.tiny_model import build_tiny_model
+
+    model = build_tiny_model(Path(tempfile.gettempdir()) / "mira-bench-tiny")
+    ds = datasets.load_dataset("json", data_files=str(REPO / "examples/data/trajectories.jsonl"), split="train")
+    ds = ds.select(range(min(n, len(ds))))
+    scorer = Scorer(model=str(model), text_column="trajectory", max_model_len=8192, max_num_batched_tokens=8192,
+                    gpu_memory_utilization=0.15, max_tokens=1024, max_rationale_chars=24)
+    engine = scorer.engine
+    llm = engine.llm
+    sampling = scorer.sampling
+    params = SamplingParams(n=1, temperature=sampling.temperature, top_p=sampling.top_p,
+                            max_tokens=sampling.max_tokens, seed=sampling.seed,
+                            structured_outputs=StructuredOutputsParams(regex=sampling.regex))
+    budget = scorer._ensure_runtime().budget
+    prompts = [build_prompt(r, scorer.rubric, budget=budget).messages for r in ds["trajectory"]]
+    llm.chat(prompts[:2], params, use_tqdm=False)  # warm-up (compile, prefix cache of the system prompt)
+
+    results = {"vllm.LLM.chat": [], "ds.map(Scorer)": []}
+    tokens = {}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        outs = llm.chat(prompts, params, use_tqdm=False)
+        results["vllm.LLM.chat"].append(time.perf_counter() - t0)
+        tokens["vllm.LLM.chat"] = sum(len(o.prompt_token_ids) + len(o.outputs[0].token_ids) for o in outs)
+        t0 = time.perf_counter()
+        out = ds.map(scorer, batched=True, batch_size=len(ds), load_from_cache_file=False, keep_in_memory=True)
+        results["ds.map(Scorer)"].append(time.perf_counter() - t0)
+        tokens["ds.map(Scorer)"] = sum(out["mira_prompt_tokens"]) + sum(out["mira_completion_tokens"])
+    base = min(results["vllm.LLM.chat"])
+    print(f"{len(ds)} records, best of {repeats}")
+    print(f"{'path':<18} {'wall s':>8} {'records/s':>10} {'tokens/s':>10} {'ratio':>7}")
+    for name, times in results.items():
+        best = min(times)
+        print(f"{name:<18} {best:>8.2f} {len(ds) / best:>10.2f} {tokens[name] / best:>10.0f} {best / base:>7.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vllm", action="store_true", help="measure the overhead on the real CPU vLLM engine")
+    ap.add_argument("--records", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--tokens", type=int, nargs="*", default=[1_000, 8_000, 30_000, 60_000, 120_000])
+    args = ap.parse_args()
+    if args.vllm:
+        bench_vllm(args.records, args.repeats)
+    else:
+        bench_stages(args.records, args.tokens)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(REPO))
+    main()
