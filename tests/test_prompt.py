@@ -138,8 +138,8 @@ def test_random_records_never_exceed_the_budget(tokenizer, text, max_tokens):
 @settings(max_examples=60, deadline=None)
 @given(text=st.text(min_size=1, max_size=20_000).filter(lambda s: s.strip()))
 def test_random_records_never_exceed_the_byte_budget(text):
-    prompt = build_prompt(text, max_model_len=3000, max_tokens=256)
-    assert sum(len(m["content"].encode()) + 16 for m in prompt.messages) <= 3000 - 256
+    prompt = build_prompt(text, max_model_len=12_000, max_tokens=256)
+    assert sum(len(m["content"].encode()) + 16 for m in prompt.messages) <= 12_000 - 256
 
 
 def test_system_prompt_is_cached_per_rubric():
