@@ -1,0 +1,843 @@
+"""One self-contained HTML report of a scored (and optionally selected) dataset, readable offline.
+
+:func:`summarize` reads only the columns it needs with Arrow and reduces them with numpy (per source, never
+per row) into a :class:`ReportData`; :func:`build_report` draws the plots from those summaries, embeds them
+as base64 PNG and writes one HTML file with no external CSS, JS, fonts or images.
+
+Example:
+    >>> path = build_report(ds, agreement=result, selection=report, path="report.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import logging
+import os
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+
+from mira_hf import __version__
+from mira_hf.errors import ColumnNotFoundError, ConfigurationError
+from mira_hf.rubric import Rubric, load_rubric
+from mira_hf.scorecard import STATUSES
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TITLE = "MIRA data selection report"
+#: Used for the score plots when the requested score column (``mira_quality`` by default) is absent.
+FALLBACK_SCORE_COLUMN = "mira_overall"
+SCORES_COLUMN = "mira_scores"
+STATUS_COLUMN = "mira_status"
+TRUNCATED_COLUMN = "mira_truncated"
+#: Label of rows whose source is null.
+NULL_SOURCE = "(no source)"
+#: Sources beyond this many (largest first) are left out of the per-source plots, never out of the tables.
+MAX_PLOTTED_SOURCES = 24
+#: Points on each retention curve.
+CURVE_POINTS = 201
+#: Percentiles drawn by the per-dimension boxes (whiskers at 5/95).
+BOX_PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
+
+_SECRET_KEY = re.compile(r"(^|[._-])(token|api[_-]?key|apikey|secret|password|passwd|authori[sz]ation|"
+                         r"credentials?|cookie)$", re.I)
+#: Hugging Face / OpenAI tokens, bearer headers, and the user:password part of a URL.
+_SECRET_VALUE = re.compile(r"\b(hf_[A-Za-z0-9]{16,}|sk-[A-Za-z0-9_-]{16,}|Bearer\s+\S+)|(?<=://)[^/@\s]+(?=@)")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------------------------
+
+
+class SourceSelection(BaseModel):
+    """What a selection kept of one source (or group): rows, kept rows and the cut score."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    rows: int | None = Field(default=None, validation_alias=AliasChoices("rows", "n_rows", "total_rows"))
+    kept: int = Field(validation_alias=AliasChoices("kept", "kept_rows", "n_kept"))
+    cut_score: float | None = Field(default=None, validation_alias=AliasChoices("cut_score", "cut", "threshold"))
+
+
+_ENTRY_KEYS = ("sources", "per_source", "by_source", "by_key", "groups", "entries")
+_MASK_KEYS = ("reliability", "mask")
+
+
+def _as_mapping(obj: Any, what: str) -> dict[str, Any]:
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    raise ConfigurationError(f"{what} must be a pydantic model (with model_dump()) or a dict; got {type(obj).__name__}.")
+
+
+def _entries(container: Any) -> dict[str, Any] | None:
+    if isinstance(container, Mapping) and container and all(isinstance(v, Mapping) for v in container.values()):
+        return {str(k): v for k, v in container.items()}
+    if isinstance(container, Sequence) and not isinstance(container, str) and container:
+        out = {}
+        for item in container:
+            if not isinstance(item, Mapping):
+                return None
+            name = next((item[k] for k in ("source", "name", "key", "group") if k in item), None)
+            if name is None:
+                return None
+            out[str(name)] = item
+        return out
+    return None
+
+
+@dataclass
+class SelectionView:
+    """What the report reads from a selection: per-source entries, cuts shared by several sources, the other
+    parameters, and the reliability mask it carries (if any)."""
+
+    entries: dict[str, SourceSelection]
+    shared_cuts: dict[str, float] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    mask: Any = None
+
+
+def read_selection(selection: Any) -> SelectionView:
+    """Read a ``SelectionReport`` (or its dict) into per-source entries, shared cuts, parameters and mask.
+
+    Entries come from ``sources`` / ``per_source`` / ``by_source`` (a ``{name: {...}}`` dict or a list of dicts
+    with a ``source`` key), or from the top level when every value is such an entry. ``cuts`` whose key is not
+    a source (a group, or ``global``) become shared cuts.
+
+    Example:
+        >>> view = read_selection({"sources": {"swe_qa": {"rows": 10, "kept": 5, "cut_score": 6.5}}, "by": "source"})
+        >>> view.entries["swe_qa"].kept, view.parameters
+        (5, {'by': 'source'})
+    """
+    data = _as_mapping(selection, "selection")
+    found_key, raw = None, None
+    for key in _ENTRY_KEYS:
+        raw = _entries(data.get(key))
+        if raw is not None:
+            found_key = key
+            break
+    if raw is None:
+        raw = _entries(data)
+        if raw is None or not all(any(a in v for a in ("kept", "kept_rows", "n_kept")) for v in raw.values()):
+            raise ConfigurationError(
+                "selection has no per-source entries; pass the SelectionReport that filter_by_retention returned, "
+                "or a dict like {'sources': {'swe_qa': {'rows': 1000, 'kept': 500, 'cut_score': 6.5}}}."
+            )
+        return SelectionView(entries=_parse_entries(raw))
+    entries = _parse_entries(raw)
+    shared: dict[str, float] = {}
+    cuts = data.get("cuts")
+    if isinstance(cuts, Mapping):
+        for key, cut in cuts.items():
+            value = cut.get("cut_score") if isinstance(cut, Mapping) else None
+            if key not in entries and isinstance(value, (int, float)):
+                shared[str(key)] = float(value)
+    params = {k: v for k, v in data.items() if k not in (found_key, "cuts", *_MASK_KEYS)}
+    mask = next((data[k] for k in _MASK_KEYS if data.get(k)), None)
+    return SelectionView(entries=entries, shared_cuts=shared, parameters=params, mask=mask)
+
+
+def _parse_entries(raw: Mapping[str, Any]) -> dict[str, SourceSelection]:
+    out = {}
+    for name, entry in raw.items():
+        try:
+            out[name] = SourceSelection.model_validate(entry)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ConfigurationError(
+                f"selection entry {name!r}: {where}: {err['msg']}; each entry needs at least `kept` "
+                f"(and `rows`, `cut_score` where known)."
+            ) from None
+    return out
+
+
+def _columns_of(ds: Any) -> list[str]:
+    try:
+        from datasets import DatasetDict, IterableDataset
+
+        if isinstance(ds, DatasetDict):
+            raise ConfigurationError(
+                f"build_report needs one split, not a DatasetDict; pass e.g. ds[{next(iter(ds), 'train')!r}]."
+            )
+        if isinstance(ds, IterableDataset):
+            raise ConfigurationError("build_report needs a map-style Dataset (its columns are read with Arrow); "
+                                     "save the scored stream with Dataset.from_generator or load it without streaming.")
+    except ImportError:  # pragma: no cover - datasets is a dependency
+        pass
+    if isinstance(ds, pa.Table):
+        return list(ds.column_names)
+    if hasattr(ds, "select_columns") and hasattr(ds, "with_format"):
+        return list(ds.column_names)
+    raise ConfigurationError(f"build_report needs a datasets.Dataset or a pyarrow.Table; got {type(ds).__name__}.")
+
+
+def _read_columns(ds: Any, columns: list[str]) -> tuple[pa.Table, int]:
+    """The named columns as one Arrow table (respecting a filtered/shuffled ``Dataset``'s index map)."""
+    if isinstance(ds, pa.Table):
+        return ds.select(columns), ds.num_rows
+    if not columns:
+        return pa.table({}), len(ds)
+    table = ds.select_columns(columns).with_format("arrow")[:]
+    return table, table.num_rows
+
+
+def _array(table: pa.Table, name: str) -> pa.Array:
+    col = table.column(name)
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def encode_labels(arr: pa.Array, null_label: str, order: Sequence[str] = ()) -> tuple[np.ndarray, list[str]]:
+    """Strings per row → (code per row, labels): ``order`` first (always listed), then the rest sorted.
+
+    Example:
+        >>> codes, labels = encode_labels(pa.array(["b", None, "a", "b"]), "(null)")
+        >>> codes.tolist(), labels
+        ([1, 2, 0, 1], ['a', 'b', '(null)'])
+    """
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    enc = pc.dictionary_encode(arr.cast(pa.string()))
+    found = [str(v) for v in enc.dictionary.to_pylist()]
+    raw = pc.fill_null(enc.indices, len(found)).to_numpy(zero_copy_only=False).astype(np.int64)
+    labels = [o for o in order] + sorted(n for n in found if n not in set(order))
+    if enc.null_count:
+        labels.append(null_label)
+    position = {name: i for i, name in enumerate(labels)}
+    remap = np.array([position[n] for n in found] + [position.get(null_label, 0)], dtype=np.int64)
+    return remap[raw], labels
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Summaries (numpy over columns, one pass per source)
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, reduced per source. Arrays are indexed ``[source]`` or ``[dim, source]``."""
+
+    n_rows: int
+    sources: list[str]
+    rows: np.ndarray
+    statuses: list[str] | None = None
+    status_counts: np.ndarray | None = None  # (sources, statuses)
+    truncated: np.ndarray | None = None  # (sources,) row counts
+    score_column: str | None = None
+    scores: list[np.ndarray] | None = None  # per source: sorted finite scores
+    score_range: tuple[float, float] = (0.0, 10.0)
+    slots: list[str] = field(default_factory=list)
+    dimensions: list[str] = field(default_factory=list)
+    dim_means: np.ndarray | None = None  # (dims, sources)
+    dim_missing: np.ndarray | None = None  # (dims, sources) share of null scores
+    dim_quantiles: np.ndarray | None = None  # (dims, sources, 5)
+    notes: list[str] = field(default_factory=list)
+
+
+def retention_curve(sorted_scores: np.ndarray, n_rows: int, cuts: np.ndarray) -> np.ndarray:
+    """Share of ``n_rows`` whose score is ≥ each cut (null scores are never kept), from sorted finite scores.
+
+    Example:
+        >>> retention_curve(np.array([1.0, 2.0, 2.0, 5.0]), 5, np.array([0.0, 2.0, 6.0])).tolist()
+        [0.8, 0.6, 0.0]
+    """
+    if n_rows == 0:
+        return np.zeros(len(cuts))
+    return (len(sorted_scores) - np.searchsorted(sorted_scores, cuts, side="left")) / n_rows
+
+
+def score_range(values: Sequence[np.ndarray]) -> tuple[float, float]:
+    """The axis range of a score: 0–10 (dimension / quality scale), 0–100 (``overall``), or the data's."""
+    finite = [v for v in values if len(v)]
+    if not finite:
+        return 0.0, 10.0
+    lo = min(float(v[0]) for v in finite)
+    hi = max(float(v[-1]) for v in finite)
+    lo = min(0.0, np.floor(lo))
+    if hi <= 10:
+        return lo, 10.0
+    if hi <= 100:
+        return lo, 100.0
+    return lo, float(np.ceil(hi))
+
+
+def _float_column(arr: pa.Array, name: str) -> np.ndarray:
+    try:
+        return pc.fill_null(arr.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise ConfigurationError(f"column {name!r} must hold numbers; its Arrow type is {arr.type}.") from None
+
+
+def _quiet_nan(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(*args, **kwargs)
+
+
+def summarize(ds: Any, *, rubric: str | Path | Rubric = "agent-group4", source_column: str | None = "source",
+              score_column: str = "mira_quality") -> ReportData:
+    """Reduce a scored dataset to per-source counts, score samples and per-dimension statistics.
+
+    Reads only ``source``, ``mira_status``, ``mira_truncated``, the score column and ``mira_scores`` with Arrow;
+    a missing ``mira_*`` column just leaves its part out (with a note). ``source_column=None`` treats every row
+    as one source.
+
+    Example:
+        >>> from datasets import Dataset
+        >>> data = summarize(Dataset.from_dict({"source": ["a", "b", "a"], "mira_status": ["ok", "ok", "partial"]}))
+        >>> data.sources, data.rows.tolist(), data.status_counts[0, :2].tolist()
+        (['a', 'b'], [2, 1], [1, 1])
+    """
+    cols = _columns_of(ds)
+    rub = load_rubric(rubric)
+    notes: list[str] = []
+    if source_column is not None and source_column not in cols:
+        raise ColumnNotFoundError(f"no column {source_column!r} (columns: {cols}); pass source_column= with the "
+                                  f"column that names each row's source, or source_column=None for one group.")
+    if score_column not in cols:
+        if score_column != "mira_quality":
+            raise ColumnNotFoundError(f"no column {score_column!r} (columns: {cols}); pass score_column= with a "
+                                      f"numeric score column, e.g. 'mira_quality' or 'mira_overall'.")
+        fallback = FALLBACK_SCORE_COLUMN if FALLBACK_SCORE_COLUMN in cols else None
+        notes.append(f"No {score_column!r} column (run mira_hf.aggregate with a reliability mask to add it); "
+                     + (f"score plots use {fallback!r} instead." if fallback else "score plots are left out."))
+        score_column = fallback  # type: ignore[assignment]
+    wanted = [c for c in (source_column, STATUS_COLUMN, TRUNCATED_COLUMN, score_column, SCORES_COLUMN)
+              if c is not None and c in cols]
+    table, n = _read_columns(ds, list(dict.fromkeys(wanted)))
+
+    if source_column is not None:
+        codes, sources = encode_labels(_array(table, source_column), NULL_SOURCE)
+    else:
+        codes, sources = np.zeros(n, dtype=np.int64), ["(all rows)"]
+    k = len(sources)
+    rows = np.bincount(codes, minlength=k)
+    data = ReportData(n_rows=n, sources=sources, rows=rows, notes=notes, slots=rub.slots, dimensions=rub.names)
+    if n == 0:
+        notes.append("The dataset has no rows.")
+        return data
+
+    if STATUS_COLUMN in table.column_names:
+        s_codes, statuses = encode_labels(_array(table, STATUS_COLUMN), "(null)", order=STATUSES)
+        data.statuses = statuses
+        data.status_counts = np.bincount(codes * len(statuses) + s_codes,
+                                         minlength=k * len(statuses)).reshape(k, len(statuses))
+    else:
+        notes.append(f"No {STATUS_COLUMN!r} column: status counts are left out.")
+    if TRUNCATED_COLUMN in table.column_names:
+        trunc = pc.fill_null(_array(table, TRUNCATED_COLUMN).cast(pa.bool_()), False).to_numpy(zero_copy_only=False)
+        data.truncated = np.bincount(codes, weights=trunc, minlength=k).astype(np.int64)
+    else:
+        notes.append(f"No {TRUNCATED_COLUMN!r} column: truncation shares are left out.")
+
+    # Group rows by source once; every statistic below is a slice.
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(k + 1))
+    if score_column is not None:
+        values = _float_column(_array(table, score_column), score_column)[order]
+        per_source = []
+        for s in range(k):
+            v = values[bounds[s]:bounds[s + 1]]
+            per_source.append(np.sort(v[np.isfinite(v)]))
+        data.score_column, data.scores = score_column, per_source
+        data.score_range = score_range(per_source)
+    if SCORES_COLUMN in table.column_names:
+        from mira_hf.reliability import score_matrix
+
+        matrix = score_matrix(_array(table, SCORES_COLUMN), len(rub), what=SCORES_COLUMN)[order]
+        d = matrix.shape[1]
+        means, missing = np.full((d, k), np.nan), np.full((d, k), np.nan)
+        quant = np.full((d, k, len(BOX_PERCENTILES)), np.nan)
+        for s in range(k):
+            block = matrix[bounds[s]:bounds[s + 1]]
+            if not len(block):
+                continue
+            means[:, s] = _quiet_nan(np.nanmean, block, axis=0)
+            missing[:, s] = np.isnan(block).mean(0)
+            quant[:, s, :] = _quiet_nan(np.nanpercentile, block, BOX_PERCENTILES, axis=0).T
+        data.dim_means, data.dim_missing, data.dim_quantiles = means, missing, quant
+    else:
+        notes.append(f"No {SCORES_COLUMN!r} column: per-dimension plots are left out.")
+    return data
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------------------------
+
+_CSS = """
+:root { color-scheme: light; }
+body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; margin: 0;
+       color: #1f2328; background: #f6f8fa; line-height: 1.45; }
+main { max-width: 1240px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
+h1 { margin: 0 0 4px; font-size: 1.7em; } h2 { margin-top: 2em; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+.meta { color: #57606a; margin: 0 0 12px; }
+nav a { margin-right: 14px; color: #0969da; text-decoration: none; }
+table { border-collapse: collapse; margin: 10px 0 14px; font-size: 0.92em; }
+th, td { border: 1px solid #d0d7de; padding: 4px 9px; text-align: right; }
+th { background: #f6f8fa; } td.name, th.name { text-align: left; }
+tr.total td { font-weight: 600; background: #f6f8fa; }
+figure { margin: 12px 0 22px; } figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
+figcaption { color: #57606a; font-size: 0.9em; margin-top: 4px; }
+.note { background: #fff8c5; border: 1px solid #d4a72c66; padding: 6px 10px; border-radius: 6px; }
+table.mask td { text-align: center; font-size: 0.82em; padding: 3px 5px; min-width: 38px; }
+td.ok { background: #dafbe1; } td.masked { background: #ffebe9; color: #82071e; }
+.kv td:first-child { text-align: left; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+.kv td:last-child, .kv th { text-align: left; } .kv td:last-child { word-break: break-all; }
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _int(n: Any) -> str:
+    return f"{int(n):,}"
+
+
+def _pct(x: float) -> str:
+    return "—" if x is None or not np.isfinite(x) else f"{x:.1%}"
+
+
+def _num(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, cls: str = "", total: Sequence[str] | None = None,
+           name_cols: int = 1) -> str:
+    """An HTML table of already-escaped cells; a cell may be ``(html, css_class)``; the first ``name_cols``
+    columns are left-aligned."""
+    def cells(row: Sequence[Any], tag: str) -> str:
+        out = []
+        for i, c in enumerate(row):
+            text, klass = c if isinstance(c, tuple) else (c, "name" if i < name_cols else "")
+            attr = f' class="{klass}"' if klass else ""
+            out.append(f"<{tag}{attr}>{text}</{tag}>")
+        return "".join(out)
+
+    head = f"<thead><tr>{cells(headers, 'th')}</tr></thead>"
+    body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
+    if total is not None:
+        body += f'<tr class="total">{cells(total, "td")}</tr>'
+    return f'<table class="{cls}">{head}<tbody>{body}</tbody></table>'
+
+
+def _img(png: bytes, plot: str, alt: str, caption: str) -> str:
+    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return (f'<figure><img src="{src}" alt="{_e(alt)}" data-plot="{_e(plot)}">'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def _svg_or_img(obj: Any, plot: str, alt: str, caption: str) -> str | None:
+    """Embed what a plotting function returned: a Figure, Axes, PNG/SVG bytes or text, or a file path."""
+    from mira_hf.report_plots import figure_png
+
+    fig = getattr(obj, "figure", None) if not hasattr(obj, "savefig") else obj
+    if fig is not None and hasattr(fig, "savefig"):
+        return _img(figure_png(fig), plot, alt, caption)
+    if isinstance(obj, (str, Path)) and not str(obj).lstrip().startswith("<") and Path(obj).is_file():
+        obj = Path(obj).read_bytes()
+    if isinstance(obj, str):
+        obj = obj.encode("utf-8")
+    if isinstance(obj, (bytes, bytearray)):
+        blob = bytes(obj)
+        if blob.startswith(b"\x89PNG"):
+            return _img(blob, plot, alt, caption)
+        text = blob.decode("utf-8", errors="replace")
+        start = text.find("<svg")
+        if start >= 0:
+            return (f'<figure data-plot="{_e(plot)}" role="img" aria-label="{_e(alt)}">{text[start:]}'
+                    f"<figcaption>{_e(caption)}</figcaption></figure>")
+    return None
+
+
+def _section(anchor: str, title: str, body: str) -> str:
+    return f'<section id="{anchor}"><h2>{_e(title)}</h2>{body}</section>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{_e(text)}</p>'
+
+
+def scrub(params: Mapping[str, Any]) -> dict[str, str]:
+    """Flatten parameters one level (``scorer.model``) to strings, hiding anything that looks like a secret.
+
+    Example:
+        >>> scrub({"model": "m", "api_key": "sk-123", "hub": {"token": "hf_x"}})
+        {'model': 'm', 'api_key': '(hidden)', 'hub.token': '(hidden)'}
+    """
+    out: dict[str, str] = {}
+
+    def put(key: str, value: Any) -> None:
+        if _SECRET_KEY.search(key):
+            if value not in (None, "", False):
+                out[key] = "(hidden)"
+            return
+        if isinstance(value, Mapping) and set(value) == {"kind", "value"}:  # a retention rule
+            value = f"{value['kind']} {value['value']}"
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                put(f"{key}.{k}", v)
+            return
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(str(v) for v in value) if len(value) <= 8 else f"[{len(value)} values]"
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        out[key] = _SECRET_VALUE.sub("(hidden)", str(value))
+
+    for key, value in params.items():
+        put(str(key), value)
+    return out
+
+
+def _summary_section(data: ReportData, sel: dict[str, SourceSelection]) -> str:
+    headers = ["source", "rows"]
+    if data.statuses is not None:
+        headers += data.statuses
+    if data.truncated is not None:
+        headers.append("truncated")
+    if data.scores is not None:
+        headers += [f"scored ({data.score_column})", "median"]
+    if sel:
+        headers += ["kept", "kept share"]
+
+    def row(i: int | None) -> list[str]:
+        pick = (lambda a: a.sum(0)) if i is None else (lambda a: a[i])
+        n = int(pick(data.rows))
+        cells = [_e(data.sources[i]) if i is not None else "all sources", _int(n)]
+        if data.statuses is not None:
+            cells += [_int(c) for c in pick(data.status_counts)]
+        if data.truncated is not None:
+            cells.append(_pct(int(pick(data.truncated)) / n if n else float("nan")))
+        if data.scores is not None:
+            vals = data.scores[i] if i is not None else np.concatenate(data.scores) if data.scores else np.array([])
+            cells += [_int(len(vals)), _num(float(np.median(vals))) if len(vals) else "—"]
+        if sel:
+            kept = (sel[data.sources[i]].kept if data.sources[i] in sel else None) if i is not None else \
+                sum(e.kept for e in sel.values())
+            cells += ["—", "—"] if kept is None else [_int(kept), _pct(kept / n if n else float("nan"))]
+        return cells
+
+    body = _table(headers, [row(i) for i in range(len(data.sources))], total=row(None))
+    extra = [name for name in sel if name not in data.sources]
+    if extra:
+        body += _note(f"Selection entries that are not sources of this dataset (groups or a global cut): "
+                      f"{', '.join(extra)}; their kept rows count in the total.")
+    return _section("summary", "Summary", body)
+
+
+def _plotted(data: ReportData) -> list[int]:
+    """Indices of the sources drawn in per-source plots: all, or the largest :data:`MAX_PLOTTED_SOURCES`."""
+    idx = list(range(len(data.sources)))
+    if len(idx) > MAX_PLOTTED_SOURCES:
+        keep = set(np.argsort(-data.rows, kind="stable")[:MAX_PLOTTED_SOURCES].tolist())
+        idx = [i for i in idx if i in keep]
+    return idx
+
+
+def _scores_section(data: ReportData, sel: dict[str, SourceSelection], idx: list[int]) -> str:
+    from mira_hf.report_plots import plot_score_histograms
+
+    if data.scores is None:
+        return _section("scores", "Score distributions", _note("No score column to plot."))
+    lo, hi = data.score_range
+    edges = np.linspace(lo, hi, 41 if hi - lo <= 10 else 51)
+    counts = {data.sources[i]: np.histogram(data.scores[i], bins=edges)[0] for i in idx}
+    cuts = {name: e.cut_score for name, e in sel.items() if e.cut_score is not None}
+    fig = plot_score_histograms(counts, edges, xlabel=data.score_column or "score", cut_scores=cuts)
+    body = _img(_png(fig), "score-histograms", f"Histogram of {data.score_column} per source",
+                f"Distribution of {data.score_column} per source (rows with a null score are not drawn)"
+                + ("; dashed line: the selection's cut." if cuts else "."))
+    return _section("scores", f"Score distributions ({data.score_column})", body)
+
+
+def _png(fig: Any) -> bytes:
+    from mira_hf.report_plots import figure_png
+
+    return figure_png(fig)
+
+
+def _dimensions_section(data: ReportData, idx: list[int]) -> str:
+    from mira_hf.report_plots import dimension_labels, plot_dimension_boxes, plot_dimension_means
+
+    if data.dim_means is None:
+        return _section("dimensions", "Scores per dimension", _note(f"No {SCORES_COLUMN!r} column to plot."))
+    names = [data.sources[i] for i in idx]
+    labels = dimension_labels(data.slots, data.dimensions)
+    heat = plot_dimension_means(data.dim_means[:, idx], names, labels)
+    boxes = plot_dimension_boxes(data.dim_quantiles[:, idx, :], names, dimension_labels(data.slots, data.dimensions, 44))
+    body = _img(_png(heat), "dimension-means", "Mean score per dimension and source",
+                "Mean of mira_scores per rubric dimension (rows) and source (columns), over the rows that have a "
+                "score for that dimension; grey: no score.")
+    body += _img(_png(boxes), "dimension-boxes", "Score spread per dimension and source",
+                 "Per dimension, one box per source: quartiles and median, whiskers at the 5th and 95th percentiles.")
+    missing = data.dim_missing[:, idx]
+    rows = [[_e(s), _e(n)] + [_pct(v) for v in missing[d]] for d, (s, n) in enumerate(zip(data.slots, data.dimensions))]
+    body += "<details><summary>Share of rows with no score, per dimension and source</summary>"
+    body += _table(["slot", "dimension", *(_e(n) for n in names)], rows, name_cols=2) + "</details>"
+    return _section("dimensions", "Scores per dimension", body)
+
+
+def _reliability_section(rel: Any) -> str:
+    if rel is None:
+        return _section("reliability", "Reliability", _note(
+            "No agreement result or reliability mask given: pass agreement= (what evaluate.load('mira_agreement')"
+            ".compute returns) or reliability= to show the heatmap and the mask."))
+    body = ""
+    try:
+        from mira_hf.plots import plot_reliability  # type: ignore[attr-defined]
+    except ImportError:
+        plot_reliability = None
+        body += _note("The reliability heatmap needs mira_hf.plots.plot_reliability, which this installation "
+                      "does not provide; the mask table below shows the same cells.")
+    if plot_reliability is not None:
+        try:
+            fig = _svg_or_img(plot_reliability(rel), "reliability-heatmap",
+                              "Reliability heatmap: MAE and Spearman per source and dimension",
+                              "Teacher–student agreement per source × dimension; masked cells are marked.")
+            body += fig or _note("plot_reliability returned nothing that can be embedded.")
+        except Exception as e:  # one plot must not cost the user the whole report
+            logger.warning("the reliability heatmap could not be drawn: %s", e)
+            body += _note(f"The reliability heatmap could not be drawn: {type(e).__name__}: {e}")
+    slots = [f"A{i + 1}" for i in range(len(rel.dimensions))]
+    headers = ["source"] + [f'<span title="{_e(n)}">{s}</span>' for s, n in zip(slots, rel.dimensions)]
+    rows = []
+    for source, mask in rel.mask.items():
+        stats = rel.stats.get(source)
+        cells = [_e(source)]
+        for d, ok in enumerate(mask):
+            if stats is not None:
+                mae, rho, n = stats.mae[d], stats.spearman[d], stats.support[d]
+                tip = f"{rel.dimensions[d]}: MAE {_num(mae)}, Spearman {_num(rho)}, n={n}"
+                text = f"{_num(mae)}<br>{_num(rho)}"
+            else:
+                tip, text = rel.dimensions[d], ("✓" if ok else "✗")
+            cells.append((f'<span title="{_e(tip)}">{text}</span>', "ok" if ok else "masked"))
+        rows.append(cells)
+    table = _table(headers, rows, cls="mask")
+    reliable = sum(sum(m) for m in rel.mask.values())
+    total = sum(len(m) for m in rel.mask.values())
+    body += (f"<p>{reliable} of {total} (source × dimension) cells are reliable: MAE ≤ {_num(rel.mae_max)} and "
+             f"Spearman ρ ≥ {_num(rel.spearman_min)} with at least {rel.min_support} rows. Green cells are used "
+             f"in mira_quality; red cells are masked." + (" Each cell shows MAE over ρ." if rel.stats else "")
+             + "</p>" + table)
+    key = "; ".join(f"{s} {_e(n)}" for s, n in zip(slots, rel.dimensions))
+    body += f'<p class="meta">Slots: {key}.</p>'
+    return _section("reliability", "Reliability", body)
+
+
+def to_reliability(obj: Any, rubric: Rubric | None = None) -> Any:
+    """A :class:`mira_hf.reliability.Reliability` from itself, an agreement result, a saved/dumped Reliability,
+    a ``{"mask": {...}}`` payload or a bare ``{source: [bool, ...]}`` mask."""
+    from mira_hf.reliability import Reliability, as_reliability
+
+    if isinstance(obj, Mapping):
+        if "format_version" in obj or "stats" in obj:
+            try:
+                return Reliability.model_validate(dict(obj))
+            except ValidationError as e:
+                raise ConfigurationError(f"not a reliability object: {e.errors()[0]['msg']}") from None
+        if "mask" in obj and "dimensions" not in obj:
+            obj = obj["mask"]
+    return as_reliability(obj, rubric)
+
+
+def _retention_section(data: ReportData, view: SelectionView, idx: list[int]) -> str:
+    from mira_hf.report_plots import plot_retention_curves
+
+    if data.scores is None:
+        return _section("retention", "Retention curves", _note("No score column: retention curves are left out."))
+    lo, hi = data.score_range
+    grid = np.linspace(lo, hi, CURVE_POINTS)
+    curves = {data.sources[i]: (grid, retention_curve(data.scores[i], int(data.rows[i]), grid)) for i in idx}
+    sel = view.entries
+    cuts, global_cuts = {}, dict(view.shared_cuts)
+    for name, e in sel.items():
+        if e.cut_score is None:
+            continue
+        if name in curves:
+            n = e.rows if e.rows else int(data.rows[data.sources.index(name)])
+            cuts[name] = (e.cut_score, e.kept / n if n else 0.0)
+        else:
+            global_cuts[name] = e.cut_score
+    fig = plot_retention_curves(curves, xlabel=f"cut on {data.score_column}", cuts=cuts, global_cuts=global_cuts)
+    body = _img(_png(fig), "retention-curves", "Kept share versus cut score per source",
+                f"Share of each source's rows with {data.score_column} ≥ the cut (rows with a null score are never "
+                "kept)" + ("; dots: the selection's actual cut and kept share." if cuts else "."))
+    if sel:
+        rows = [[_e(name), _int(e.rows) if e.rows is not None else "—", _int(e.kept),
+                 _pct(e.kept / e.rows) if e.rows else "—", _num(e.cut_score)] for name, e in sel.items()]
+        body += _table(["selection entry", "rows", "kept", "kept share", "cut score"], rows)
+    return _section("retention", "Retention curves", body)
+
+
+def _status_section(data: ReportData, idx: list[int]) -> str:
+    from mira_hf.report_plots import plot_status_counts
+
+    if data.status_counts is None and data.truncated is None:
+        return _section("status", "Status and truncation", _note("No mira_status or mira_truncated column."))
+    names = [data.sources[i] for i in idx]
+    rows = data.rows[idx]
+    if data.status_counts is not None:
+        counts, statuses = data.status_counts[idx], data.statuses
+    else:  # truncation only
+        counts, statuses = rows[:, None], ["rows"]
+    trunc = None
+    if data.truncated is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            trunc = np.where(rows > 0, data.truncated[idx] / np.maximum(rows, 1), 0.0)
+    fig = plot_status_counts(counts, names, statuses, trunc)
+    body = _img(_png(fig), "status-counts", "mira_status shares and truncation share per source",
+                "Share of each mira_status per source" + (", and the share of rows shortened to fit the context."
+                                                          if trunc is not None else "."))
+    if data.status_counts is not None:
+        total = data.status_counts.sum(0)
+        n = max(int(data.rows.sum()), 1)
+        body += _table(["status", "rows", "share"], [[_e(s), _int(c), _pct(c / n)] for s, c in zip(statuses, total)])
+    return _section("status", "Status and truncation", body)
+
+
+def _parameters_section(params: dict[str, str]) -> str:
+    rows = [[_e(k), _e(v)] for k, v in params.items()]
+    return _section("parameters", "Parameters", _table(["parameter", "value"], rows, cls="kv"))
+
+
+def render_html(data: ReportData, *, title: str, reliability: Any = None,
+                selection: SelectionView | None = None, parameters: Mapping[str, Any] | None = None,
+                notes: Sequence[str] = ()) -> str:
+    """The report as one HTML string (plots embedded as base64 PNG)."""
+    view = selection or SelectionView(entries={})
+    sel = view.entries
+    idx = _plotted(data)
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    all_notes = list(data.notes) + list(notes)
+    if len(idx) < len(data.sources):
+        all_notes.append(f"{len(data.sources)} sources: the per-source plots show the {len(idx)} largest; the "
+                         "tables list them all.")
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="mira-hf {_e(__version__)}">',
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
+        f"<header><h1>{_e(title)}</h1><p class=\"meta\">{_int(data.n_rows)} rows · {len(data.sources)} sources · "
+        f"generated {now} by mira-hf {_e(__version__)}</p></header>",
+        '<nav><a href="#summary">Summary</a><a href="#scores">Scores</a><a href="#dimensions">Dimensions</a>'
+        '<a href="#reliability">Reliability</a><a href="#retention">Retention</a><a href="#status">Status</a>'
+        '<a href="#parameters">Parameters</a></nav>',
+        "".join(_note(n) for n in all_notes),
+        _summary_section(data, sel),
+    ]
+    if data.n_rows:
+        parts += [_scores_section(data, sel, idx), _dimensions_section(data, idx),
+                  _reliability_section(reliability), _retention_section(data, view, idx),
+                  _status_section(data, idx)]
+    else:
+        parts.append(_reliability_section(reliability))
+    parts += [_parameters_section(scrub(parameters or {})), "</main></body></html>"]
+    return "\n".join(parts)
+
+
+def _gather_parameters(rubric: Rubric, data: ReportData, rel: Any, sel_params: Mapping[str, Any],
+                       parameters: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+    """The parameters table (explicit ones first, then rubric, agreement, selection) and any mismatch notes."""
+    out: dict[str, Any] = dict(parameters or {})
+    notes: list[str] = []
+    sel = dict(sel_params)
+    for key, value in (sel.pop("scorer", None) or {}).items():  # the scorer's identity, as the selection saw it
+        out.setdefault(key, value)
+    if sel.get("prompt_version") is not None:
+        out.setdefault("prompt_version", sel.pop("prompt_version"))
+    out.setdefault("rubric", rubric.name)
+    out.setdefault("rubric_hash", rubric.content_hash)
+    out.setdefault("dimensions", len(rubric))
+    sel_rubric = sel.pop("rubric", None)
+    if isinstance(sel_rubric, Mapping) and sel_rubric.get("hash") not in (None, rubric.content_hash):
+        out["selection.rubric"] = sel_rubric.get("name")
+        out["selection.rubric_hash"] = sel_rubric.get("hash")
+        notes.append(f"The selection was made with rubric {sel_rubric.get('name')!r} but this report labels the "
+                     f"dimensions with {rubric.name!r}; pass the same rubric= to both.")
+    if out.get("rubric_hash") not in (None, rubric.content_hash):
+        notes.append(f"The scorer used rubric hash {out['rubric_hash']}, not that of {rubric.name!r} "
+                     f"({rubric.content_hash}); pass the scorer's rubric as rubric=.")
+    if data.score_column:
+        out.setdefault("score_column", data.score_column)
+    if rel is not None:
+        for key in ("mae_max", "spearman_min", "min_support"):
+            out.setdefault(f"reliability.{key}", getattr(rel, key))
+        cells = [c for row in rel.mask.values() for c in row]
+        out.setdefault("reliability.reliable_cells", f"{sum(cells)} of {len(cells)}")
+    for key, value in sel.items():
+        if key == "parameters" and isinstance(value, Mapping):
+            for k, v in value.items():
+                out.setdefault(f"selection.{k}", v)
+        elif key != "mira_hf_version":
+            out.setdefault(f"selection.{key}", value)
+    out.setdefault("mira_hf_version", __version__)
+    return {k: v for k, v in out.items() if v is not None}, notes
+
+
+def build_report(
+    ds: Any,
+    *,
+    agreement: Any = None,
+    reliability: Any = None,
+    selection: Any = None,
+    path: str | os.PathLike[str] = "report.html",
+    title: str = DEFAULT_TITLE,
+    source_column: str | None = "source",
+    score_column: str = "mira_quality",
+    rubric: str | Path | Rubric = "agent-group4",
+    parameters: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write one self-contained HTML report of a scored dataset and return its path.
+
+    Sections: summary table, score histograms per source, per-dimension mean grid and boxes, the reliability
+    heatmap and mask (from ``agreement`` — what ``mira_agreement`` returns — or a ``Reliability``), retention
+    curves with the ``selection``'s cuts, status and truncation shares, and the parameters (``parameters=``,
+    e.g. ``scorer.identity()``, plus the rubric hash and what the selection records; secrets are hidden).
+    Missing inputs leave their part out with a note. Only the needed columns are read, with Arrow.
+
+    Example:
+        >>> from datasets import Dataset
+        >>> ds = Dataset.from_dict({"source": ["swe_qa", "davinc_dev"], "mira_overall": [71.0, 38.0],
+        ...                         "mira_status": ["ok", "partial"], "mira_truncated": [False, True]})
+        >>> build_report(ds, path=tmp / "report.html").name  # doctest: +SKIP
+        'report.html'
+    """
+    rub = load_rubric(rubric)
+    data = summarize(ds, rubric=rub, source_column=source_column, score_column=score_column)
+    view = read_selection(selection) if selection is not None else SelectionView(entries={})
+    rel, rel_notes = None, []
+    if reliability is not None or agreement is not None:
+        rel = to_reliability(reliability if reliability is not None else agreement, rub)
+    elif view.mask is not None:
+        try:
+            rel = to_reliability(view.mask, rub)
+        except ConfigurationError as e:
+            rel_notes.append(f"The reliability mask the selection carries cannot be read: {e}")
+    params, notes = _gather_parameters(rub, data, rel, view.parameters, parameters)
+    text = render_html(data, title=title, reliability=rel, selection=view, parameters=params,
+                       notes=rel_notes + notes)
+
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # written whole, then renamed into place
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
