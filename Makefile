@@ -5,9 +5,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.mira-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast demo bench clean
+.PHONY: install test test-fast demo bench clean system-deps
 
 install: $(STAMP)
+
+# The report test opens the HTML report in headless Chromium (Debian's package).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	    else echo "install Chromium (e.g. sudo apt-get install chromium) for the report test"; fi; }
 
 $(STAMP): pyproject.toml requirements/test.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +23,7 @@ $(STAMP): pyproject.toml requirements/test.txt
 	$(BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec
 	@touch $@
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

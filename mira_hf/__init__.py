@@ -25,12 +25,14 @@ _LAZY: dict[str, str] = {
     "Dimension": "mira_hf.rubric",
     "Anchor": "mira_hf.rubric",
     "render_record": "mira_hf.records",
+    "detect_format": "mira_hf.records",
     "build_messages": "mira_hf.prompt",
     "build_prompt": "mira_hf.prompt",
     "Prompt": "mira_hf.prompt",
     "PROMPT_VERSION": "mira_hf.prompt",
     "parse_output": "mira_hf.parse",
     "template_regex": "mira_hf.parse",
+    "format_output": "mira_hf.parse",
     "ScoreCard": "mira_hf.scorecard",
     "Engine": "mira_hf.engines.base",
     "Completion": "mira_hf.engines.base",
@@ -45,6 +47,8 @@ _LAZY: dict[str, str] = {
     "filter_by_retention": "mira_hf.selection",
     "SelectionReport": "mira_hf.selection",
     "install_metric": "mira_hf.metric_install",
+    "build_report": "mira_hf.report",
+    "run_demo": "mira_hf.demo",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -66,11 +70,30 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf.columns import score_features
     from mira_hf.engines.base import Completion, Engine, Sampling
-    from mira_hf.parse import parse_output, template_regex
+    from mira_hf.parse import format_output, parse_output, template_regex
     from mira_hf.prompt import PROMPT_VERSION, Prompt, build_messages, build_prompt
-    from mira_hf.records import render_record
+    from mira_hf.records import detect_format, render_record
+    from mira_hf.report import build_report
+    from mira_hf.demo import run_demo
     from mira_hf.reliability import Reliability, aggregate, agreement
     from mira_hf.rubric import Anchor, Dimension, Rubric, load_rubric
     from mira_hf.scorecard import ScoreCard
     from mira_hf.scorer import Scorer, score
     from mira_hf.selection import SelectionReport, filter_by_retention
+
+
+def _install_metric_on_import() -> None:
+    """Make ``evaluate.load("mira_agreement")`` work offline: idempotent, by content hash; never fails the import."""
+    import os
+
+    if os.environ.get("MIRA_NO_METRIC_INSTALL", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return
+    try:
+        from mira_hf.metric_install import install_metric
+
+        install_metric()
+    except Exception:  # noqa: BLE001 - a read-only cache must not break `import mira_hf`; install_metric() says why
+        pass
+
+
+_install_metric_on_import()

@@ -148,3 +148,186 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.secho("interrupted: rerun the same command to resume", err=True)
         sys.exit(130)
+
+
+@app.command()
+def agree(
+    data: str = typer.Argument(..., help="Dataset with student and teacher score columns."),
+    student_column: str = typer.Option("mira_scores", help="Student scores (list per row)."),
+    teacher_column: str = typer.Option("teacher_scores", help="Teacher scores (list per row)."),
+    source_column: Optional[str] = typer.Option("source", help="Source column ('' for one mask for all)."),
+    split: str = typer.Option("train"),
+    mae_max: Optional[float] = typer.Option(None, help="A cell is reliable when MAE ≤ this."),
+    spearman_min: Optional[float] = typer.Option(None, help="…and Spearman ρ ≥ this."),
+    min_support: Optional[int] = typer.Option(None, help="…with at least this many rows."),
+    output: Path = typer.Option(Path("reliability.json"), "--output", "-o", help="Where to write the mask JSON."),
+    heatmap: Optional[Path] = typer.Option(None, help="Also save the reliability heatmap (PNG or SVG)."),
+) -> None:
+    """Teacher–student agreement per source × dimension, and the reliability mask."""
+    from mira_hf.errors import MiraError
+    from mira_hf.reliability import Reliability, agreement as compute
+
+    try:
+        ds = load_any(data, split)
+        for col in (student_column, teacher_column, source_column):
+            if col and col not in ds.column_names:
+                _fail(f"column {col!r} is not in the dataset; its columns are {ds.column_names}")
+        kwargs = {k: v for k, v in dict(mae_max=mae_max, spearman_min=spearman_min, min_support=min_support).items()
+                  if v is not None}
+        result = compute(ds.data.column(student_column), ds.data.column(teacher_column),
+                         sources=ds.data.column(source_column) if source_column else None, **kwargs)
+        reliability = Reliability.from_result(result)
+        reliability.save(output)
+        if heatmap:
+            from mira_hf.plots import plot_reliability
+
+            plot_reliability(result, path=heatmap)
+    except MiraError as e:
+        _fail(str(e))
+    _print_agreement(result)
+    typer.echo(f"wrote the mask to {output}")
+
+
+def _print_agreement(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="reliable dimensions per source (✓) — MAE / ρ")
+    table.add_column("dimension")
+    sources = list(result["mask"])
+    for s in sources:
+        table.add_column(s, justify="center")
+    for j, name in enumerate(result["dimensions"]):
+        cells = []
+        for s in sources:
+            stats = result["by_source"].get(s, result) if s != "*" else result
+            mae, rho = stats["mae"][j], stats["spearman"][j]
+            mark = "✓" if result["mask"][s][j] else "·"
+            cells.append(f"{mark} {mae:.2f} / {rho:.2f}" if mae is not None and rho is not None else f"{mark} n/a")
+        table.add_row(name, *cells)
+    Console(stderr=True).print(table)
+
+
+def _retention_spec(retention: Optional[str], retention_file: Optional[Path]) -> Any:
+    if retention_file is not None:
+        import yaml
+
+        return yaml.safe_load(retention_file.read_text())
+    if retention is None:
+        _fail("give --retention (e.g. 0.5, or '{\"agent_openhands\": 0.5, \"swe_qa\": {\"min_score\": 6}}') "
+              "or --retention-file spec.yaml")
+    try:
+        return json.loads(retention)
+    except json.JSONDecodeError:
+        _fail(f"--retention {retention!r} is neither a number nor JSON")
+
+
+@app.command()
+def select(
+    data: str = typer.Argument(..., help="Scored dataset (save_to_disk folder or data file)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for the kept rows (save_to_disk)."),
+    mask: Optional[Path] = typer.Option(None, help="Reliability JSON from `mira-hf agree` (adds mira_quality)."),
+    retention: Optional[str] = typer.Option(None, help="Fraction, or JSON per source/group."),
+    retention_file: Optional[Path] = typer.Option(None, help="YAML/JSON retention spec."),
+    by: str = typer.Option("source", help="source | group | global"),
+    source_column: str = typer.Option("source"),
+    score_column: str = typer.Option("mira_quality"),
+    token_column: Optional[str] = typer.Option(None, help="Token counts, for token-budget retention."),
+    push_to_hub: Optional[str] = typer.Option(None, help="Also push the selection to this Hub repo."),
+    private: bool = typer.Option(False, help="Create the Hub repo private."),
+    split: str = typer.Option("train"),
+) -> None:
+    """Keep the best share of each source and write (or push) it with its dataset card."""
+    from mira_hf.errors import MiraError
+    from mira_hf.selection import filter_by_retention
+
+    spec = _retention_spec(retention, retention_file)
+    groups = None
+    if isinstance(spec, dict) and "retention" in spec:
+        groups = spec.get("groups")
+        spec = spec["retention"]
+    try:
+        ds = load_any(data, split)
+        reliability = None
+        if mask is not None:
+            from mira_hf.reliability import Reliability, aggregate
+
+            reliability = Reliability.load(mask)
+            ds = aggregate(ds, mask=reliability, source_column=source_column)
+        kept, report = filter_by_retention(ds, retention=spec, by=by, groups=groups, source_column=source_column,
+                                           score_column=score_column, token_column=token_column,
+                                           reliability=reliability, push_to_hub=push_to_hub,
+                                           private=private or None)
+        kept.save_to_disk(str(output))
+        (output / "selection_report.json").write_text(report.model_dump_json(indent=2))
+    except MiraError as e:
+        _fail(str(e))
+    typer.echo(str(report))
+    typer.echo(f"kept {len(kept):,} of {len(ds):,} rows → {output}")
+
+
+@app.command()
+def report(
+    data: str = typer.Argument(..., help="Scored (and optionally aggregated) dataset."),
+    output: Path = typer.Option(Path("report.html"), "--output", "-o"),
+    mask: Optional[Path] = typer.Option(None, help="Reliability JSON from `mira-hf agree`."),
+    selection: Optional[Path] = typer.Option(None, help="selection_report.json from `mira-hf select`."),
+    source_column: str = typer.Option("source"),
+    split: str = typer.Option("train"),
+) -> None:
+    """Write one self-contained HTML report with the plots."""
+    from mira_hf.errors import MiraError
+    from mira_hf.report import build_report
+
+    try:
+        ds = load_any(data, split)
+        reliability = None
+        if mask is not None:
+            from mira_hf.reliability import Reliability
+
+            reliability = Reliability.load(mask)
+        sel = json.loads(selection.read_text()) if selection else None
+        path = build_report(ds, reliability=reliability, selection=sel, path=output, source_column=source_column)
+    except MiraError as e:
+        _fail(str(e))
+    typer.echo(f"wrote {path}")
+
+
+@app.command("install-metric")
+def install_metric() -> None:
+    """Install the `mira_agreement` metric where evaluate.load finds it offline."""
+    from mira_hf.metric_install import install_metric as install
+
+    path = install()
+    typer.echo(f"installed mira_agreement at {path}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("mira-demo"), "--out", help="Output folder."),
+    data: Optional[Path] = typer.Option(None, help="Example dataset (default: examples/data/trajectories.jsonl)."),
+    cpu: Optional[bool] = typer.Option(None, "--cpu/--gpu", help="Force the CPU stand-in or the real scorer."),
+) -> None:
+    """Run the whole pipeline on the bundled example: score → agree → mask → select → report."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mira_hf.demo import run_demo
+    from mira_hf.errors import MiraError
+
+    console = Console(stderr=True)
+    try:
+        result = run_demo(out, data=data, cpu=cpu, say=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+    except MiraError as e:
+        _fail(str(e))
+    _print_statuses(result.scored)
+    table = Table(title="selection per source")
+    for col in ("source", "rows", "kept", "cut score"):
+        table.add_column(col, justify="right" if col != "source" else "left")
+    for name, stats in result.report.sources.items():
+        cut = result.report.cuts.get(name)
+        cut_score = getattr(cut, "cut_score", None) if cut is not None else None
+        table.add_row(name, f"{stats.rows:,}", f"{stats.kept:,}", "—" if cut_score is None else f"{cut_score:.2f}")
+    console.print(table)
+    typer.echo(f"selected dataset: {result.selected_path}  (datasets.load_from_disk)")
+    typer.echo(f"report:           {result.report_path}")

@@ -62,7 +62,9 @@ class ScorerConfig(BaseModel):
     seed: int | None = DEFAULT_SEED
     n: int = Field(default=1, ge=1)
     structured: bool = True
-    max_rationale_chars: int = Field(default=300, ge=1)
+    #: Bound on each free text of the answer (justification, tag, brief) in the structured-decoding regex;
+    #: ``None`` leaves them to ``max_tokens``. Tests and the CPU demo bound them so a random model terminates.
+    max_rationale_chars: int | None = Field(default=None, ge=1)
     # engine
     tensor_parallel_size: int | None = Field(default=None, ge=1)
     dtype: str = "bfloat16"

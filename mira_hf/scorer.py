@@ -199,7 +199,8 @@ class Scorer:
         if c.structured:
             from mira_hf.parse import template_regex
 
-            regex = template_regex(self.rubric, max_rationale_chars=c.max_rationale_chars)
+            bound = c.max_rationale_chars
+            regex = template_regex(self.rubric, max_rationale_chars=bound, max_tag_chars=bound, max_brief_chars=bound)
         return Sampling(temperature=c.temperature, top_p=c.top_p, max_tokens=c.max_tokens, seed=c.seed, n=c.n,
                         regex=regex)
 

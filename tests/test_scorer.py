@@ -188,7 +188,8 @@ def test_self_consistency_averages_samples_and_reports_the_spread():
 def test_structured_decoding_sends_the_template_regex():
     engine = FakeEngine()
     datasets.Dataset.from_dict({"text": ["fix"]}).map(mira_hf.Scorer(engine=engine), batched=True)
-    assert engine.samplings[0].regex == mira_hf.template_regex(mira_hf.load_rubric(), max_rationale_chars=300)
+    assert engine.samplings[0].regex == mira_hf.template_regex(
+        mira_hf.load_rubric(), max_rationale_chars=None, max_tag_chars=None, max_brief_chars=None)
     engine2 = FakeEngine()
     datasets.Dataset.from_dict({"text": ["fix"]}).map(mira_hf.Scorer(engine=engine2, structured=False), batched=True)
     assert engine2.samplings[0].regex is None

@@ -8,6 +8,7 @@ batch go to vLLM in one ``LLM.chat`` call so continuous batching and the prefix 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -22,6 +23,8 @@ CARD_TENSOR_PARALLEL_SIZE = 8
 CARD_MAX_MODEL_LEN = 65_536
 CARD_MAX_NUM_BATCHED_TOKENS = 131_072
 CARD_GPU_MEMORY_UTILIZATION = 0.9
+#: Seconds vLLM may spend compiling the template regex (its default, 5 s, is a guard against hostile patterns).
+REGEX_COMPILATION_TIMEOUT_S = 120
 #: On the CPU backend ``gpu_memory_utilization`` is the share of RAM kept for the KV cache.
 CPU_MEMORY_UTILIZATION = 0.25
 
@@ -145,6 +148,9 @@ class VLLMEngine:
     def _start(self) -> Any:
         vllm, _ = _import_vllm()
         args = self._engine_args()
+        # The template regex is ours, not a user's: give its one-off compilation (cached per engine afterwards)
+        # more than vLLM's 5 s ReDoS guard, which a busy host can exceed for a 15-line template.
+        os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", str(REGEX_COMPILATION_TIMEOUT_S))
         logger.info("Starting vLLM for %s (%s)", self.settings.model,
                     ", ".join(f"{k}={v}" for k, v in args.items() if k != "model"))
         try:
