@@ -49,7 +49,7 @@ def bench_stages(n: int, tokens_list: list[int]) -> None:
     from mira_hf.rubric import load_rubric
     from mira_hf.scorer import _row_from_card
     from mira_hf.testing.tiny_model import build_tiny_model
-    from tests.fakes import card_for
+    from mira_hf.testing.fake_engine import card_for
 
     rubric = load_rubric()
     tok_dir = Path(tempfile.gettempdir()) / "mira-bench-tiny"

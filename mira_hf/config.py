@@ -32,6 +32,7 @@ ENV_VARS: dict[str, str] = {
     "MIRA_SEED": "seed",
     "MIRA_N": "n",
     "MIRA_STRUCTURED": "structured",
+    "MIRA_MAX_RATIONALE_CHARS": "max_rationale_chars",
     "MIRA_TENSOR_PARALLEL_SIZE": "tensor_parallel_size",
     "MIRA_DTYPE": "dtype",
     "MIRA_MAX_MODEL_LEN": "max_model_len",

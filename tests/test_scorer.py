@@ -14,7 +14,7 @@ from datasets.fingerprint import Hasher
 import mira_hf
 from mira_hf.columns import SCORE_SCHEMA
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
-from tests.fakes import FakeEngine
+from mira_hf.testing.fake_engine import FakeEngine, card_for
 
 GOOD = [{"role": "user", "content": "Fix the failing test in utils.py"},
         {"role": "assistant", "content": "I ran pytest, fixed the comparison and the test passes now."}]
@@ -57,8 +57,7 @@ def test_rows_stay_in_order_and_bad_rows_are_isolated():
 
 
 def test_one_engine_error_fails_only_its_row():
-    engine = FakeEngine(respond=lambda u: None if "poison" in u else mira_hf.parse.format_output(
-        __import__("tests.fakes", fromlist=["card_for"]).card_for(u), engine.rubric))
+    engine = FakeEngine(respond=lambda u: None if "poison" in u else mira_hf.format_output(card_for(u)))
     recs = ["good one", "poison record", "good two"]
     out = datasets.Dataset.from_dict({"text": recs}).map(mira_hf.Scorer(engine=engine), batched=True)
     assert out["mira_status"] == ["ok", "engine_error", "ok"]
@@ -176,8 +175,6 @@ def test_self_consistency_averages_samples_and_reports_the_spread():
     engine = FakeEngine()
     out = datasets.Dataset.from_dict({"text": ["fix one"]}).map(mira_hf.Scorer(engine=engine, n=3), batched=True)
     assert engine.samplings[0].n == 3
-    from tests.fakes import card_for
-
     user = engine.seen[0]
     samples = [card_for(user + str(k)).scores for k in range(3)]
     expected = np.mean(np.array(samples), axis=0)

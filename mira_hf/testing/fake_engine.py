@@ -1,4 +1,7 @@
-"""A small fake engine for fast unit tests of the scorer's plumbing (never for integration tests)."""
+"""A fake engine that answers instantly with valid template outputs: for unit tests of pipelines and docs.
+
+It never stands in for the real engine in an integration test: its scores are derived from a hash of the prompt.
+"""
 
 from __future__ import annotations
 
