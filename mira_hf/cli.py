@@ -118,8 +118,19 @@ def score(
                                       seed=seed, n=n, tensor_parallel_size=tensor_parallel_size,
                                       cache_dir=str(cache_dir or Path(str(output) + ".cache")))
         scorer = Scorer(model, **kwargs)
-        scored = ds.map(scorer, batched=True, batch_size=batch_size, desc="Scoring")
+        from mira_hf.progress import ScoreProgress
+
+        import datasets
+
+        scorer.progress = ScoreProgress(total=len(ds), desc="scoring")  # rows, tokens/s, errors, ETA
+        datasets.disable_progress_bars()
+        try:
+            scored = ds.map(scorer, batched=True, batch_size=batch_size)
+        finally:
+            datasets.enable_progress_bars()
+            scorer.progress.close()
         scored.save_to_disk(str(out_path))
+        typer.echo(scorer.progress.summary_line(), err=True)
     except MiraError as e:
         _fail(str(e))
     _print_statuses(scored)

@@ -147,6 +147,7 @@ class Scorer:
         self._api_key = api_key
         self._tokenizer = tokenizer
         self._runtime: _Runtime | None = None
+        self._progress = None
         self._column: str | None = None
 
     # ------------------------------------------------------------ fingerprint
@@ -183,6 +184,7 @@ class Scorer:
         self._api_key = None
         self._tokenizer = None
         self._runtime = None
+        self._progress = None
         self._column = None
         if self.config.engine == "custom":
             self._lost_engine = state["identity"]["engine_identity"]
@@ -256,8 +258,27 @@ class Scorer:
                 from mira_hf.store import RowStore
 
                 store = RowStore(self.config.cache_dir)
-            self._runtime = _Runtime(engine=engine, budget=budget, sampling=self.sampling, store=store)
+            self._runtime = _Runtime(engine=engine, budget=budget, sampling=self.sampling, store=store,
+                                     progress=self.progress)
         return self._runtime
+
+    @property
+    def progress(self):
+        """Running totals of this scorer in this process (rows, tokens/s, errors); logged every 30 s.
+
+        ``datasets.map`` draws the row bar; the CLI swaps in a bar that also shows tokens/s and errors.
+        """
+        if getattr(self, "_progress", None) is None:
+            from mira_hf.progress import ScoreProgress
+
+            self._progress = ScoreProgress(total=None, enabled=False, log_every=30.0 if self.config.progress else 0)
+        return self._progress
+
+    @progress.setter
+    def progress(self, value) -> None:
+        self._progress = value
+        if self._runtime is not None:
+            self._runtime.progress = value
 
     @property
     def engine(self) -> Engine:
@@ -339,6 +360,10 @@ class Scorer:
                     fresh[key] = row
             if fresh:
                 rt.store.put_many(fresh)
+        if rt.progress is not None:
+            rt.progress.update(rows=len(rows), prompt_tokens=sum(r["mira_prompt_tokens"] for r in rows),
+                               completion_tokens=sum(r["mira_completion_tokens"] for r in rows),
+                               statuses=[r["mira_status"] for r in rows])
         return rows  # type: ignore[return-value]
 
     def _generate(self, rt: _Runtime, conversations: list[list[dict[str, Any]]]) -> list[Completion]:

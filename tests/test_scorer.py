@@ -208,3 +208,12 @@ def test_num_proc_with_the_in_process_engine_is_refused(tmp_path):
     ds = datasets.Dataset.from_dict({"text": [f"fix {i}" for i in range(4)]})
     with pytest.raises(Exception, match="one engine per process"):
         ds.map(mira_hf.Scorer(model=str(tmp_path / "model")), batched=True, num_proc=2)
+
+
+def test_progress_counts_rows_tokens_and_statuses():
+    scorer = mira_hf.Scorer(engine=FakeEngine())
+    datasets.Dataset.from_dict({"text": ["fix one", "", "fix two"]}).map(scorer, batched=True, batch_size=2)
+    summary = scorer.progress.summary()
+    assert summary["rows"] == 3 and summary["statuses"] == {"invalid_input": 1, "ok": 2}
+    assert summary["prompt_tokens"] > 0 and summary["completion_tokens"] > 0
+    assert "ok 2" in scorer.progress.summary_line()
