@@ -220,7 +220,7 @@ class VLLMEngine:
                 # The engine process died: forget it so that the next batch starts a fresh one.
                 self._discard()
                 raise
-            if not isinstance(e, (ValueError, TypeError)):
+            if not _is_request_error(e):
                 raise
             # A request-level rejection (e.g. prompt longer than max_model_len) aborts the whole call:
             # bisect so that only the offending conversations fail.
@@ -229,6 +229,17 @@ class VLLMEngine:
             mid = len(conversations) // 2
             return self._chat(llm, conversations[:mid], params) + self._chat(llm, conversations[mid:], params)
         return [_completion(out) for out in outputs]
+
+
+def _is_request_error(e: BaseException) -> bool:
+    """A rejection of one request's input (too long, bad parameter), not a failure of the engine."""
+    if isinstance(e, (ValueError, TypeError)):
+        return True
+    try:
+        from vllm.exceptions import VLLMClientError
+    except ImportError:  # older vLLM lines raise ValueError
+        return False
+    return isinstance(e, VLLMClientError)
 
 
 def _completion(out: Any) -> Completion:
