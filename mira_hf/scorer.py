@@ -28,7 +28,7 @@ from mira_hf import __version__
 from mira_hf.columns import ArrowColumn, score_schema, typed_batch
 from mira_hf.config import RECORD_COLUMNS, ScorerConfig, build_config, env_settings
 from mira_hf.engines.base import Completion, Engine, Sampling
-from mira_hf.errors import ColumnNotFoundError, ConfigurationError, EngineUnavailableError, InvalidRecordError, MiraError
+from mira_hf.errors import ColumnNotFoundError, ConfigurationError, EngineUnavailableError, InvalidRecordError
 from mira_hf.prompt import PROMPT_VERSION, Budget, build_prompts
 from mira_hf.rubric import Rubric, load_rubric, parse_rubric
 from mira_hf.scorecard import ScoreCard
@@ -369,10 +369,8 @@ class Scorer:
     def _generate(self, rt: _Runtime, conversations: list[list[dict[str, Any]]]) -> list[Completion]:
         try:
             completions = rt.engine.generate(conversations, rt.sampling)
-        except (MiraError, KeyboardInterrupt) as e:
-            if isinstance(e, (EngineUnavailableError, ConfigurationError, KeyboardInterrupt)):
-                raise
-            completions = [Completion(error=f"{type(e).__name__}: {e}")] * len(conversations)
+        except (EngineUnavailableError, ConfigurationError):
+            raise  # nothing can be scored here: say so at once
         except Exception as e:  # the engine failed for the whole batch: every row says so, the map goes on
             logger.error("The engine failed for a batch of %d records: %s: %s", len(conversations), type(e).__name__, e)
             completions = [Completion(error=f"engine failed for the whole batch: {type(e).__name__}: {e}")] * len(conversations)
