@@ -102,4 +102,4 @@ def test_a_rejected_request_fails_alone(make_scorer):
     out = engine.generate([fine, too_long, fine], Sampling(max_tokens=8, seed=0))
     assert out[0].text is not None and out[2].text is not None
     assert out[1].text is None
-    assert "too long" in out[1].error.lower() or "longer than" in out[1].error.lower() or "max_model_len" in out[1].error
+    assert "maximum context length" in out[1].error  # vLLM's own message, for that row only
