@@ -133,6 +133,17 @@ def _push_error(repo_id: str, step: str, exc: BaseException, done: str, selectio
     return err
 
 
+def _layout(report: SelectionReport, push_by: PushBy | None, split: str) -> tuple[str | None, dict[str, str]]:
+    """The source column and the split/config name of each source, checked before anything is written."""
+    source_column = report.parameters.source_column
+    if push_by is not None and source_column is None:
+        raise ConfigurationError("push_by= needs a source column in the selection")
+    names = layout_names(list(report.sources), push_by)
+    if push_by == "split" and not _SPLIT_RE.match(split):
+        raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
+    return source_column, names
+
+
 def push_selection(
     selection: "Dataset",
     report: SelectionReport,
@@ -163,12 +174,7 @@ def push_selection(
     from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
 
-    source_column = report.parameters.source_column
-    if push_by is not None and source_column is None:
-        raise ConfigurationError("push_by= needs a source column in the selection")
-    names = layout_names(list(report.sources), push_by)
-    if push_by == "split" and not _SPLIT_RE.match(split):
-        raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
+    source_column, names = _layout(report, push_by, split)
     secrets = _known_secrets(token)
     parts = split_by_source(selection, source_column, names) if push_by else {}
     common = {"private": private, "token": token, "max_shard_size": max_shard_size}
@@ -259,12 +265,7 @@ def save_selection(
     import fsspec
     from datasets import DatasetDict
 
-    source_column = report.parameters.source_column
-    if push_by is not None and source_column is None:
-        raise ConfigurationError("push_by= needs a source column in the selection")
-    names = layout_names(list(report.sources), push_by)
-    if push_by == "split" and not _SPLIT_RE.match(split):
-        raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
+    source_column, names = _layout(report, push_by, split)
     if push_by is None and not _SPLIT_RE.match(split):
         raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
     options = dict(storage_options or {})

@@ -52,6 +52,15 @@ _OH_V1_SKIP = frozenset({"ConversationStateUpdateEvent", "Condensation", "Conden
 
 
 # --------------------------------------------------------------------------------------------- public API
+def _add_agent_block(blocks: list[str], block: str, joins: bool, agent_open: bool) -> bool:
+    """Append an event's block; agent actions in a row share one ``### assistant`` header. Returns the new state."""
+    if joins and agent_open:
+        blocks[-1] += "\n" + block
+    else:
+        blocks.append(("### assistant\n" + block) if joins else block)
+    return joins
+
+
 def detect_format(record: Any) -> Format:
     """Which shape ``record`` has: ``"openai"``, ``"sharegpt"``, ``"openhands"`` or ``"text"``.
 
@@ -458,13 +467,8 @@ def _render_openhands(events: Any) -> str:
         action = ev.get("action")
         if isinstance(action, str):
             block, joins = _oh_action(ev, action, i)
-            if block is None:
-                continue
-            if joins and agent_open:
-                blocks[-1] += "\n" + block
-            else:
-                blocks.append(("### assistant\n" + block) if joins else block)
-            agent_open = joins
+            if block is not None:
+                agent_open = _add_agent_block(blocks, block, joins, agent_open)
             continue
         observation = ev.get("observation")
         if isinstance(observation, str):
@@ -476,13 +480,8 @@ def _render_openhands(events: Any) -> str:
         kind = ev.get("kind")
         if isinstance(kind, str):
             block, joins = _oh_sdk_event(ev, kind, i)
-            if block is None:
-                continue
-            if joins and agent_open:
-                blocks[-1] += "\n" + block
-            else:
-                blocks.append(("### assistant\n" + block) if joins else block)
-            agent_open = joins
+            if block is not None:
+                agent_open = _add_agent_block(blocks, block, joins, agent_open)
             continue
         raise InvalidRecordError(f"element {i} of the record is an event with keys {_keys(ev)}; expected an OpenHands "
                                  "action ('action', 'args'), observation ('observation', 'content', 'extras') or "
