@@ -38,26 +38,57 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+def _looks_local(data: str) -> bool:
+    """A path the user meant as a local file or folder (a Hub name is ``org/name``)."""
+    return (Path(data).suffix.lower() in _FORMATS or data.startswith((".", "/", "~")) or data.endswith("/")
+            or data.count("/") > 1)
+
+
 def load_any(data: str, split: str = "train", data_files: Optional[list[str]] = None):
-    """A dataset from a ``save_to_disk`` folder, data files (json/jsonl/parquet/csv), or a Hub name."""
+    """A dataset from a ``save_to_disk`` folder, data files (json/jsonl/parquet/csv), or a Hub name.
+
+    Anything that cannot be loaded ends the command with one ``error:`` line saying what to pass instead.
+    """
     import datasets
 
-    path = Path(data)
-    if data_files:
-        return datasets.load_dataset(data, data_files=data_files, split=split)
-    if path.is_dir() and (path / "dataset_info.json").exists() or (path / "state.json").exists():
-        loaded = datasets.load_from_disk(str(path))
-        return loaded[split] if isinstance(loaded, datasets.DatasetDict) else loaded
-    if path.is_file():
-        kind = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}.get(path.suffix)
-        if kind is None:
-            raise typer.BadParameter(f"cannot tell the format of {data}: use .jsonl, .json, .parquet or .csv")
-        return datasets.load_dataset(kind, data_files=str(path), split=split)
-    if path.is_dir():
-        from mira_hf.sharding import merge_shards
+    from mira_hf.errors import MiraError
 
-        return merge_shards(path)
-    return datasets.load_dataset(data, split=split)
+    path = Path(data).expanduser()
+    if not data_files and not path.exists() and _looks_local(data):
+        _fail(f"{data} does not exist; pass a data file (.jsonl, .json, .parquet, .csv), a save_to_disk folder, "
+              "or a Hub dataset name (org/name)")
+    if path.is_file() and not data_files and _FORMATS.get(path.suffix.lower()) is None:
+        _fail(f"cannot tell the format of {data}: use a .jsonl, .json, .parquet or .csv file, or a save_to_disk "
+              "folder")
+    try:
+        if data_files:
+            return datasets.load_dataset(data, data_files=data_files, split=split)
+        if path.is_dir() and any((path / f).exists() for f in ("dataset_info.json", "state.json",
+                                                               "dataset_dict.json")):
+            loaded = datasets.load_from_disk(str(path))
+            if isinstance(loaded, datasets.DatasetDict):
+                if split not in loaded:
+                    _fail(f"{data} has no split {split!r}; its splits are {list(loaded)}: pass --split")
+                return loaded[split]
+            return loaded
+        if path.is_file():
+            return datasets.load_dataset(_FORMATS[path.suffix.lower()], data_files=str(path), split=split)
+        if path.is_dir():
+            from mira_hf.sharding import merge_shards
+
+            return merge_shards(path)
+        return datasets.load_dataset(data, split=split)
+    except (MiraError, typer.Exit):
+        raise
+    except Exception as e:  # noqa: BLE001 - the CLI turns any load failure into one line with the fix
+        logging.getLogger(__name__).info("loading %s failed", data, exc_info=True)
+        what = f"cannot read {data}" if path.exists() else f"cannot load {data!r} from the Hub"
+        detail = " ".join(str(e).split())[:300]
+        _fail(f"{what} ({type(e).__name__}: {detail}); check the path or name and --split, and for the Hub "
+              "your network and HF_TOKEN")
 
 
 def _print_statuses(ds) -> None:
@@ -84,7 +115,8 @@ def score(
     text_column: Optional[str] = typer.Option(None, help="Record column (detected when omitted)."),
     source_column: Optional[str] = typer.Option(None, help="Source column, checked to exist."),
     id_column: Optional[str] = typer.Option(None, help="Id column, checked to exist."),
-    model: Optional[str] = typer.Option(None, help="Scorer model (default: the card's, or MIRA_MODEL)."),
+    model: Optional[str] = typer.Option(None, envvar="MIRA_MODEL",
+                                         help="Scorer model (default: the card's whw06/MIRA-Agent-Group4)."),
     engine: str = typer.Option("vllm", help="'vllm' (in-process) or 'openai' (servers at --base-url)."),
     base_url: Optional[list[str]] = typer.Option(None, help="OpenAI-compatible endpoint(s); repeat for a pool."),
     tensor_parallel_size: Optional[int] = typer.Option(None, help="GPUs per engine (default: card's 8, or visible)."),
@@ -102,10 +134,10 @@ def score(
     from mira_hf.errors import MiraError
     from mira_hf.scorer import Scorer
 
+    if (shard is None) != (num_shards is None):
+        _fail("--shard and --num-shards go together, e.g. --shard 3 --num-shards 16")
     try:
         ds = load_any(data, split)
-        if (shard is None) != (num_shards is None):
-            _fail("--shard and --num-shards go together, e.g. --shard 3 --num-shards 16")
         out_path = output
         if shard is not None:
             from mira_hf.sharding import shard as take_shard, shard_path
@@ -167,7 +199,7 @@ def agree(
     student_column: str = typer.Option("mira_scores", help="Student scores (list per row)."),
     teacher_column: str = typer.Option("teacher_scores", help="Teacher scores (list per row)."),
     source_column: Optional[str] = typer.Option("source", help="Source column ('' for one mask for all)."),
-    split: str = typer.Option("train"),
+    split: str = typer.Option("train", help="Split to read (for a Hub dataset or a DatasetDict folder)."),
     mae_max: Optional[float] = typer.Option(None, help="A cell is reliable when MAE ≤ this."),
     spearman_min: Optional[float] = typer.Option(None, help="…and Spearman ρ ≥ this."),
     min_support: Optional[int] = typer.Option(None, help="…with at least this many rows."),
@@ -223,7 +255,14 @@ def _retention_spec(retention: Optional[str], retention_file: Optional[Path]) ->
     if retention_file is not None:
         import yaml
 
-        return yaml.safe_load(retention_file.read_text())
+        if not retention_file.is_file():
+            _fail(f"--retention-file {retention_file} does not exist; write a YAML/JSON file such as "
+                  "'agent_openhands: 0.5' (one line per source)")
+        try:
+            return yaml.safe_load(retention_file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            _fail(f"--retention-file {retention_file} is not valid YAML/JSON ({' '.join(str(e).split())}); "
+                  "write e.g. 'agent_openhands: 0.5' and 'swe_qa: {min_score: 6}', one line per source")
     if retention is None:
         _fail("give --retention (e.g. 0.5, or '{\"agent_openhands\": 0.5, \"swe_qa\": {\"min_score\": 6}}') "
               "or --retention-file spec.yaml")
@@ -241,12 +280,12 @@ def select(
     retention: Optional[str] = typer.Option(None, help="Fraction, or JSON per source/group."),
     retention_file: Optional[Path] = typer.Option(None, help="YAML/JSON retention spec."),
     by: str = typer.Option("source", help="source | group | global"),
-    source_column: str = typer.Option("source"),
-    score_column: str = typer.Option("mira_quality"),
+    source_column: str = typer.Option("source", help="Column naming each row's source."),
+    score_column: str = typer.Option("mira_quality", help="Score to rank by (added by --mask)."),
     token_column: Optional[str] = typer.Option(None, help="Token counts, for token-budget retention."),
     push_to_hub: Optional[str] = typer.Option(None, help="Also push the selection to this Hub repo."),
     private: bool = typer.Option(False, help="Create the Hub repo private."),
-    split: str = typer.Option("train"),
+    split: str = typer.Option("train", help="Split to read (for a Hub dataset or a DatasetDict folder)."),
 ) -> None:
     """Keep the best share of each source and write (or push) it with its dataset card."""
     from mira_hf.errors import MiraError
@@ -265,6 +304,9 @@ def select(
 
             reliability = Reliability.load(mask)
             ds = aggregate(ds, mask=reliability, source_column=source_column)
+        elif score_column not in ds.column_names:
+            _fail(f"{data} has no {score_column!r} column; pass --mask reliability.json (from `mira-hf agree`) to "
+                  "compute it from mira_scores, or --score-column with the column to rank by")
         kept, report = filter_by_retention(ds, retention=spec, by=by, groups=groups, source_column=source_column,
                                            score_column=score_column, token_column=token_column,
                                            reliability=reliability, push_to_hub=push_to_hub,
@@ -280,11 +322,11 @@ def select(
 @app.command()
 def report(
     data: str = typer.Argument(..., help="Scored (and optionally aggregated) dataset."),
-    output: Path = typer.Option(Path("report.html"), "--output", "-o"),
+    output: Path = typer.Option(Path("report.html"), "--output", "-o", help="Where to write the HTML file."),
     mask: Optional[Path] = typer.Option(None, help="Reliability JSON from `mira-hf agree`."),
     selection: Optional[Path] = typer.Option(None, help="selection_report.json from `mira-hf select`."),
-    source_column: str = typer.Option("source"),
-    split: str = typer.Option("train"),
+    source_column: str = typer.Option("source", help="Column naming each row's source."),
+    split: str = typer.Option("train", help="Split to read (for a Hub dataset or a DatasetDict folder)."),
 ) -> None:
     """Write one self-contained HTML report with the plots."""
     from mira_hf.errors import MiraError
@@ -297,6 +339,8 @@ def report(
             from mira_hf.reliability import Reliability
 
             reliability = Reliability.load(mask)
+        if selection is not None and not selection.is_file():
+            _fail(f"--selection {selection} does not exist; pass the selection_report.json `mira-hf select` wrote")
         sel = json.loads(selection.read_text()) if selection else None
         path = build_report(ds, reliability=reliability, selection=sel, path=output, source_column=source_column)
     except MiraError as e:
@@ -307,9 +351,13 @@ def report(
 @app.command("install-metric")
 def install_metric() -> None:
     """Install the `mira_agreement` metric where evaluate.load finds it offline."""
+    from mira_hf.errors import MiraError
     from mira_hf.metric_install import install_metric as install
 
-    path = install()
+    try:
+        path = install()
+    except MiraError as e:
+        _fail(str(e))
     typer.echo(f"installed mira_agreement at {path}")
 
 

@@ -323,7 +323,7 @@ def _number(value: float) -> str:
     """Shortest positional text that reads back as the same float (``7``, ``7.5``, ``0.00001``)."""
     if not math.isfinite(value):
         return "N/A"
-    if value.is_integer():
+    if float(value).is_integer():
         return str(int(value))
     return format(Decimal(repr(value)), "f")
 

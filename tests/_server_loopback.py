@@ -1,0 +1,171 @@
+"""Loopback HTTP servers for the endpoint tests: a scripted OpenAI-compatible stub, run in a thread.
+
+``StubServer`` answers ``/v1/chat/completions`` with whatever its ``handler`` decides (echo by default)
+and records every request, so a test can check what the client sent, how often, and how many at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+class LoopbackServer:
+    """An aiohttp application served on 127.0.0.1 (a free port) from its own event-loop thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="loopback-server")
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def build_app(self) -> web.Application:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> LoopbackServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=30)
+        return self
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock, backlog=1024, shutdown_timeout=0.1).start()
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(timeout=30)
+            self._runner = None
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+    async def _stop(self) -> None:
+        await self._runner.cleanup()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:  # handlers still stalling on purpose
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+@dataclass
+class Reply:
+    """What the stub does with one request: answer ``status``/``body``, or ``reset`` the connection."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    reset: bool = False
+
+
+def completion_body(texts: list[str], prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    """An OpenAI chat-completions response with one choice per text."""
+    return {"id": "chatcmpl-stub", "object": "chat.completion", "model": "stub",
+            "choices": [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
+                        for i, t in enumerate(texts)],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}}
+
+
+def echo(body: dict[str, Any]) -> Reply:
+    """The default answer: the last message's content back (``#k`` appended per sample when n > 1)."""
+    content = body["messages"][-1]["content"]
+    n = body.get("n", 1)
+    texts = [content] if n == 1 else [f"{content}#{k}" for k in range(n)]
+    return Reply(body=completion_body(texts, len(content), 3 * n))
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    body: Any
+    at: float
+
+
+Handler = Callable[[dict[str, Any], int], "Reply | Awaitable[Reply]"]
+
+
+class StubServer(LoopbackServer):
+    """A scripted OpenAI-compatible server: ``handler(body, nth_request) -> Reply``; echo by default."""
+
+    def __init__(self, handler: Handler | None = None, *, model: str = "stub-model", max_model_len: int = 4096,
+                 models_status: int = 200):
+        super().__init__()
+        self.handler = handler
+        self.model = model
+        self.max_model_len = max_model_len
+        self.models_status = models_status
+        self.seen: list[Seen] = []
+        self.probes = 0
+        self.in_flight = 0
+        self.peak = 0
+
+    def chat_requests(self) -> list[Seen]:
+        return [s for s in self.seen if s.path.endswith("/chat/completions")]
+
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 2**20)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        return app
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        self.probes += 1
+        self.seen.append(Seen(request.path, dict(request.headers), None, time.monotonic()))
+        if self.models_status != 200:
+            return web.json_response({"error": {"message": "nope", "type": "x", "code": self.models_status}},
+                                     status=self.models_status)
+        return web.json_response({"object": "list", "data": [
+            {"id": self.model, "object": "model", "max_model_len": self.max_model_len}]})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        nth = len(self.chat_requests())
+        self.seen.append(Seen(request.path, dict(request.headers), body, time.monotonic()))
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            reply = self.handler(body, nth) if self.handler else echo(body)
+            if asyncio.iscoroutine(reply):
+                reply = await reply
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            if reply.reset:
+                request.transport.abort()
+                raise asyncio.CancelledError
+            if reply.body is None:
+                reply.body = echo(body).body
+            return web.Response(status=reply.status, body=json.dumps(reply.body).encode(),
+                                content_type="application/json", headers=reply.headers)
+        finally:
+            self.in_flight -= 1
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
