@@ -27,7 +27,7 @@ The prefix-cache hit rate comes from vLLM's own counters (``LLM.get_metrics()``:
 over ``vllm:prefix_cache_queries``); the system-prompt hit rate divides the hits by what a perfect cache
 would serve: every request's shared prefix (system message and the user message's head), in whole blocks.
 
-    python benchmarks/gpu_prefill.py                 # one H200, about 5 minutes
+    python benchmarks/gpu_prefill.py                 # one H200; sized to finish within 8 minutes
     python benchmarks/gpu_prefill.py --dry-run       # same code on the CPU engine, tiny model, tiny records
 
 Needs ``vllm`` and ``mistral_common`` besides mira-hf.
