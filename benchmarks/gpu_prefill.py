@@ -149,13 +149,9 @@ DRY_RUN_SHAPE = MoeShape(hidden_size=64, num_layers=2, num_experts=8, experts_pe
 # ------------------------------------------------------------------------------------------------- the model
 def load_tokenizer() -> Any:
     """The real tekken tokenizer shipped in ``mistral_common``, with the ChatML template (as the test model)."""
-    from transformers.integrations.mistral import convert_tekken_tokenizer
+    from mira_hf.testing.tiny_model import tekken_tokenizer
 
-    from mira_hf.testing.tiny_model import CHATML_TEMPLATE, _tekken_file
-
-    tokenizer = convert_tekken_tokenizer(str(_tekken_file()), chat_template=CHATML_TEMPLATE)
-    tokenizer.chat_template = CHATML_TEMPLATE
-    return tokenizer
+    return tekken_tokenizer()
 
 
 def write_model(path: Path, shape: MoeShape, tokenizer: Any, *, weights: str = "dummy") -> MoeShape:

@@ -34,6 +34,15 @@ def _tekken_file() -> Path:
     return files[-1]
 
 
+def tekken_tokenizer():
+    """Mistral's tekken tokenizer (shipped in ``mistral_common``) as a Hugging Face tokenizer with ChatML."""
+    from transformers.integrations.mistral import convert_tekken_tokenizer
+
+    tokenizer = convert_tekken_tokenizer(str(_tekken_file()), chat_template=CHATML_TEMPLATE)
+    tokenizer.chat_template = CHATML_TEMPLATE
+    return tokenizer
+
+
 def build_tiny_model(path: str | Path, *, seed: int = 0, moe: bool = True, num_layers: int = 2) -> Path:
     """Write a random-weight Qwen3-MoE (or dense Qwen3) checkpoint with a real tokenizer to ``path``.
 
@@ -41,8 +50,6 @@ def build_tiny_model(path: str | Path, *, seed: int = 0, moe: bool = True, num_l
     """
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM
-    from transformers.integrations.mistral import convert_tekken_tokenizer
-
     path = Path(path)
     stamp = path / "mira_tiny.json"
     recipe = {"version": TINY_MODEL_VERSION, "seed": seed, "moe": moe, "num_layers": num_layers}
@@ -50,8 +57,7 @@ def build_tiny_model(path: str | Path, *, seed: int = 0, moe: bool = True, num_l
         return path
     path.mkdir(parents=True, exist_ok=True)
 
-    tokenizer = convert_tekken_tokenizer(str(_tekken_file()), chat_template=CHATML_TEMPLATE)
-    tokenizer.chat_template = CHATML_TEMPLATE
+    tokenizer = tekken_tokenizer()
     tokenizer.save_pretrained(path)
 
     common = dict(
