@@ -161,7 +161,12 @@ def score(
         finally:
             datasets.enable_progress_bars()
             scorer.progress.close()
-        scored.save_to_disk(str(out_path))
+        if shard is not None:
+            from mira_hf.sharding import write_shard
+
+            write_shard(scored, output, shard, num_shards)  # atomic: a killed task leaves no half file
+        else:
+            scored.save_to_disk(str(out_path))
         typer.echo(scorer.progress.summary_line(), err=True)
     except MiraError as e:
         _fail(str(e))

@@ -95,8 +95,18 @@ class ScorerConfig(BaseModel):
         return () if v is None else v
 
     def fingerprint_fields(self) -> dict[str, Any]:
-        """What decides the output: hashed into the ``datasets`` fingerprint and the resume keys."""
-        return self.model_dump(mode="json", exclude={"cache_dir", "progress", "max_in_flight"})
+        """What decides the output: hashed into the ``datasets`` fingerprint and the resume keys.
+
+        Where requests go (``base_url``) and how they are retried never change an answer, so a job restarted
+        against another node keeps its cache.
+        """
+        fields = self.model_dump(mode="json", exclude={"cache_dir", "progress", "max_in_flight", "base_url"})
+        fields["engine_kwargs"] = [kv for kv in fields["engine_kwargs"] if kv[0] not in TRANSPORT_KWARGS]
+        return fields
+
+
+#: Endpoint-pool settings that change how requests travel, never what comes back.
+TRANSPORT_KWARGS = frozenset({"timeout", "max_retries", "backoff_base", "backoff_max", "eject_after", "probe_interval"})
 
 
 def build_config(**kwargs: Any) -> ScorerConfig:

@@ -217,3 +217,11 @@ def test_progress_counts_rows_tokens_and_statuses():
     assert summary["rows"] == 3 and summary["statuses"] == {"invalid_input": 1, "ok": 2}
     assert summary["prompt_tokens"] > 0 and summary["completion_tokens"] > 0
     assert "ok 2" in scorer.progress.summary_line()
+
+
+def test_where_requests_go_does_not_change_the_resume_keys():
+    a = mira_hf.Scorer(model="org/scorer", engine="openai", base_url="http://node1:8000/v1")
+    b = mira_hf.Scorer(model="org/scorer", engine="openai", base_url=["http://node2:8000/v1", "http://node3:8000/v1"],
+                       engine_kwargs={"timeout": 30, "max_retries": 2})
+    assert a.fingerprint == b.fingerprint  # a job restarted against other nodes finds its finished rows
+    assert a.row_key("record") == b.row_key("record")

@@ -278,7 +278,7 @@ class TestServe:
             kwargs = {"model": model, "engine": "openai", "base_url": server, "api_key": KEY, **SCORER}
             rows = (ray.data.from_huggingface(ds).repartition(4)  # several blocks, so both replicas work
                     .map_batches(mira_hf.Scorer, fn_constructor_kwargs=kwargs, concurrency=2, batch_size=3,
-                                 batch_format="numpy")
+                                 batch_format="numpy", num_cpus=0.5)  # leaves a CPU for the repartition tasks
                     .take_all())
         finally:
             ray.shutdown()

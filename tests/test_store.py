@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 import logging
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
-from pathlib import Path
 
 import datasets
 import pytest
