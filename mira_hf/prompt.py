@@ -110,9 +110,14 @@ def user_prompt(record_text: str, rubric: Rubric | str = "agent-group4") -> str:
 
 def messages_for(record_text: str, rubric: Rubric | str = "agent-group4") -> Conversation:
     """``[system, user]`` for an already rendered record text."""
-    rubric = load_rubric(rubric)
+    return _fenced_messages(record_text.replace(FENCE_CLOSE, _FENCE_ESCAPED), load_rubric(rubric))
+
+
+def _fenced_messages(escaped_text: str, rubric: Rubric) -> Conversation:
+    """``[system, user]`` for a record text whose closing fences are already escaped (no second scan)."""
+    head, tail = _user_parts(rubric)
     return [{"role": "system", "content": _system_prompt(rubric)},
-            {"role": "user", "content": user_prompt(record_text, rubric)}]
+            {"role": "user", "content": head + escaped_text + tail}]
 
 
 @dataclass(frozen=True)
@@ -284,7 +289,7 @@ def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget) -> l
 
 
 def _finish(fitted: str, truncated: bool, omitted: int, rubric: Rubric, budget: Budget) -> Prompt:
-    messages = messages_for(fitted, rubric)
+    messages = _fenced_messages(fitted, rubric)
     if truncated and budget.tokenizer is not None:
         # Re-check the exact length of a shortened prompt; joins can add a few tokens.
         for _ in range(4):
@@ -294,7 +299,7 @@ def _finish(fitted: str, truncated: bool, omitted: int, rubric: Rubric, budget: 
             ids = budget.tokenizer.encode(fitted, add_special_tokens=False)
             fitted, _, extra = _cut_tokens(budget.tokenizer, ids, max(len(ids) - over - 16, 1))
             omitted += extra
-            messages = messages_for(fitted, rubric)
+            messages = _fenced_messages(fitted, rubric)
     return Prompt(messages=messages, truncated=truncated, omitted=omitted, unit=budget.unit)
 
 
