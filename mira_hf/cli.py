@@ -14,6 +14,8 @@ from typing import Any, Optional
 import typer
 
 from mira_hf import __version__
+from mira_hf.config import ScorerConfig
+from mira_hf.engines.vllm import CARD_GPU_MEMORY_UTILIZATION, CARD_TENSOR_PARALLEL_SIZE
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="MIRA data selection for Hugging Face datasets: score, agree, select, report.")
@@ -107,35 +109,82 @@ def _print_statuses(ds) -> None:
     Console(stderr=True).print(table)
 
 
+_SCORE_SETTINGS = ("revision", "rubric", "text_column", "source_column", "id_column", "temperature", "top_p",
+                   "max_tokens", "seed", "n", "structured", "max_rationale_chars", "tensor_parallel_size", "dtype",
+                   "max_model_len", "max_num_batched_tokens", "gpu_memory_utilization", "max_in_flight")
+_ENGINE = "Engine (defaults: the model card's)"
+_D = ScorerConfig()  # the defaults shown in --help are the ones the Scorer uses
+
+
 @app.command()
 def score(
     data: str = typer.Argument(..., help="Hub dataset name, local data file, or save_to_disk folder."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder to write the scored dataset (save_to_disk)."),
     split: str = typer.Option("train", help="Split to score."),
-    text_column: Optional[str] = typer.Option(None, help="Record column (detected when omitted)."),
-    source_column: Optional[str] = typer.Option(None, help="Source column, checked to exist."),
-    id_column: Optional[str] = typer.Option(None, help="Id column, checked to exist."),
-    model: Optional[str] = typer.Option(None, envvar="MIRA_MODEL",
-                                         help="Scorer model (default: the card's whw06/MIRA-Agent-Group4)."),
-    engine: str = typer.Option("vllm", help="'vllm' (in-process) or 'openai' (servers at --base-url)."),
-    base_url: Optional[list[str]] = typer.Option(None, help="OpenAI-compatible endpoint(s); repeat for a pool."),
-    tensor_parallel_size: Optional[int] = typer.Option(None, help="GPUs per engine (default: card's 8, or visible)."),
-    max_model_len: int = typer.Option(65536, help="Context length (card: 65,536)."),
-    max_tokens: int = typer.Option(2048, help="Answer budget (card: 2,048)."),
-    temperature: float = typer.Option(0.7, help="Sampling temperature (card: 0.7)."),
-    seed: int = typer.Option(0, help="Sampling seed."),
-    n: int = typer.Option(1, help="Samples per record (self-consistency)."),
+    text_column: Optional[str] = typer.Option(None, envvar="MIRA_TEXT_COLUMN",
+                                              help="Record column (detected when omitted)."),
+    source_column: Optional[str] = typer.Option(None, envvar="MIRA_SOURCE_COLUMN",
+                                                help="Source column, checked to exist."),
+    id_column: Optional[str] = typer.Option(None, envvar="MIRA_ID_COLUMN", help="Id column, checked to exist."),
+    model: Optional[str] = typer.Option(None, envvar="MIRA_MODEL", rich_help_panel=_ENGINE,
+                                        help=f"Scorer model, a Hub name or local folder (default: {_D.model})."),
+    revision: Optional[str] = typer.Option(None, envvar="MIRA_REVISION", rich_help_panel=_ENGINE,
+                                           help="Model revision (branch, tag or commit)."),
+    rubric: Optional[str] = typer.Option(None, envvar="MIRA_RUBRIC", rich_help_panel=_ENGINE,
+                                         help=f"Rubric name or *_dim_anchors.jsonl path (default: {_D.rubric})."),
+    engine: str = typer.Option("vllm", envvar="MIRA_ENGINE", rich_help_panel=_ENGINE,
+                               help="'vllm' (in-process) or 'openai' (servers at --base-url)."),
+    base_url: Optional[list[str]] = typer.Option(None, envvar="MIRA_BASE_URL", rich_help_panel=_ENGINE,
+                                                 help="OpenAI-compatible endpoint(s); repeat for a pool."),
+    api_key: Optional[str] = typer.Option(None, envvar="MIRA_API_KEY", show_default=False, rich_help_panel=_ENGINE,
+                                          help="Key for --base-url servers (never logged); also OPENAI_API_KEY."),
+    tensor_parallel_size: Optional[int] = typer.Option(None, envvar="MIRA_TENSOR_PARALLEL_SIZE",
+                                                       rich_help_panel=_ENGINE,
+                                                       help=f"GPUs per engine (default: {CARD_TENSOR_PARALLEL_SIZE}, or the visible GPUs)."),
+    dtype: Optional[str] = typer.Option(None, envvar="MIRA_DTYPE", rich_help_panel=_ENGINE,
+                                        help=f"Weights dtype (default: {_D.dtype})."),
+    max_model_len: Optional[int] = typer.Option(None, envvar="MIRA_MAX_MODEL_LEN", rich_help_panel=_ENGINE,
+                                                help=f"Context length; longer records are shortened (default: {_D.max_model_len})."),
+    max_num_batched_tokens: Optional[int] = typer.Option(None, envvar="MIRA_MAX_NUM_BATCHED_TOKENS",
+                                                         rich_help_panel=_ENGINE,
+                                                         help=f"Tokens per engine step (default: {_D.max_num_batched_tokens})."),
+    gpu_memory_utilization: Optional[float] = typer.Option(None, envvar="MIRA_GPU_MEMORY_UTILIZATION",
+                                                           rich_help_panel=_ENGINE,
+                                                           help=f"GPU memory share for the engine (default: {CARD_GPU_MEMORY_UTILIZATION})."),
+    max_in_flight: Optional[int] = typer.Option(None, envvar="MIRA_MAX_IN_FLIGHT", rich_help_panel=_ENGINE,
+                                                help=f"Requests in flight per --base-url server (default: {_D.max_in_flight})."),
+    max_tokens: Optional[int] = typer.Option(None, envvar="MIRA_MAX_TOKENS", rich_help_panel="Sampling",
+                                             help=f"Answer budget (default: {_D.max_tokens})."),
+    temperature: Optional[float] = typer.Option(None, envvar="MIRA_TEMPERATURE", rich_help_panel="Sampling",
+                                                help=f"Sampling temperature (default: {_D.temperature})."),
+    top_p: Optional[float] = typer.Option(None, envvar="MIRA_TOP_P", rich_help_panel="Sampling",
+                                          help=f"Nucleus sampling (default: {_D.top_p})."),
+    seed: Optional[int] = typer.Option(None, envvar="MIRA_SEED", rich_help_panel="Sampling",
+                                       help=f"Sampling seed (default: {_D.seed})."),
+    n: Optional[int] = typer.Option(None, envvar="MIRA_N", rich_help_panel="Sampling",
+                                    help=f"Samples per record, averaged (self-consistency) (default: {_D.n})."),
+    structured: Optional[bool] = typer.Option(None, "--structured/--no-structured", envvar="MIRA_STRUCTURED",
+                                              show_default=False, rich_help_panel="Sampling",
+                                              help="Constrain the answer to the output template (default: on)."),
+    max_rationale_chars: Optional[int] = typer.Option(None, envvar="MIRA_MAX_RATIONALE_CHARS",
+                                                      rich_help_panel="Sampling",
+                                                      help="Cap each rationale (structured output only)."),
     batch_size: int = typer.Option(512, help="Rows per engine call."),
-    cache_dir: Optional[Path] = typer.Option(None, help="Per-row resume store (default: <output>.cache)."),
+    cache_dir: Optional[Path] = typer.Option(None, envvar="MIRA_CACHE_DIR",
+                                             help="Per-row resume store (default: <output>.cache)."),
     shard: Optional[int] = typer.Option(None, help="This job's shard index (with --num-shards)."),
     num_shards: Optional[int] = typer.Option(None, help="Number of shards in the job array."),
 ) -> None:
-    """Score every record with the MIRA scorer; rerun the same command to resume after a crash."""
+    """Score every record with the MIRA scorer; rerun the same command to resume after a crash.
+
+    Engine and sampling options default to the model card's settings; each also reads its MIRA_* variable.
+    """
     from mira_hf.errors import MiraError
     from mira_hf.scorer import Scorer
 
     if (shard is None) != (num_shards is None):
         _fail("--shard and --num-shards go together, e.g. --shard 3 --num-shards 16")
+    given = dict(locals())
     try:
         ds = load_any(data, split)
         out_path = output
@@ -144,11 +193,9 @@ def score(
 
             ds = take_shard(ds, shard, num_shards)
             out_path = shard_path(output, shard, num_shards)
-        kwargs: dict[str, Any] = dict(engine=engine, base_url=base_url or None, text_column=text_column,
-                                      source_column=source_column, id_column=id_column,
-                                      max_model_len=max_model_len, max_tokens=max_tokens, temperature=temperature,
-                                      seed=seed, n=n, tensor_parallel_size=tensor_parallel_size,
-                                      cache_dir=str(cache_dir or Path(str(output) + ".cache")))
+        kwargs: dict[str, Any] = {k: given[k] for k in _SCORE_SETTINGS if given[k] is not None}
+        kwargs.update(engine=engine, base_url=base_url or None, api_key=api_key,
+                      cache_dir=str(cache_dir or Path(str(output) + ".cache")))
         scorer = Scorer(model, **kwargs)
         from mira_hf.progress import ScoreProgress
 
@@ -288,11 +335,25 @@ def select(
     source_column: str = typer.Option("source", help="Column naming each row's source."),
     score_column: str = typer.Option("mira_quality", help="Score to rank by (added by --mask)."),
     token_column: Optional[str] = typer.Option(None, help="Token counts, for token-budget retention."),
-    push_to_hub: Optional[str] = typer.Option(None, help="Also push the selection to this Hub repo."),
-    private: bool = typer.Option(False, help="Create the Hub repo private."),
+    default: Optional[str] = typer.Option(None, help="Rule for sources the spec does not name: a fraction or JSON, "
+                                                     "e.g. 0.3 or '{\"min_score\": 6}'."),
+    drop_recommendation: Optional[list[str]] = typer.Option(None, help="Never keep rows whose mira_recommendation "
+                                                                       "is this (repeatable), e.g. drop."),
     split: str = typer.Option("train", help="Split to read (for a Hub dataset or a DatasetDict folder)."),
+    push_to_hub: Optional[str] = typer.Option(None, rich_help_panel="Hub", help="Also push the selection to this "
+                                                                                "Hub repo (org/name)."),
+    push_by: Optional[str] = typer.Option(None, rich_help_panel="Hub", help="'split' or 'config': one per source "
+                                                                            "(default: one split)."),
+    private: bool = typer.Option(False, rich_help_panel="Hub", help="Create the Hub repo private."),
+    revision: Optional[str] = typer.Option(None, rich_help_panel="Hub", help="Branch to push to (created if needed)."),
+    create_pr: bool = typer.Option(False, rich_help_panel="Hub", help="Push everything as one pull request."),
+    token: Optional[str] = typer.Option(None, envvar="HF_TOKEN", show_default=False, show_envvar=True,
+                                        rich_help_panel="Hub", help="Hub write token (default: your `hf auth login`)."),
 ) -> None:
-    """Keep the best share of each source and write (or push) it with its dataset card."""
+    """Keep the best share of each source and write (or push) it with its dataset card.
+
+    The spec file holds the rules per source (or per group), or 'retention:', 'groups:' and 'default:' keys.
+    """
     from mira_hf.errors import MiraError
     from mira_hf.selection import filter_by_retention
 
@@ -300,7 +361,13 @@ def select(
     groups = None
     if isinstance(spec, dict) and "retention" in spec:
         groups = spec.get("groups")
+        default = default if default is not None else spec.get("default")
         spec = spec["retention"]
+    if isinstance(default, str):
+        try:
+            default = json.loads(default)
+        except json.JSONDecodeError:
+            _fail(f"--default {default!r} is neither a number nor JSON; e.g. --default 0.3")
     try:
         ds = load_any(data, split)
         reliability = None
@@ -314,8 +381,10 @@ def select(
                   "compute it from mira_scores, or --score-column with the column to rank by")
         kept, report = filter_by_retention(ds, retention=spec, by=by, groups=groups, source_column=source_column,
                                            score_column=score_column, token_column=token_column,
-                                           reliability=reliability, push_to_hub=push_to_hub,
-                                           private=private or None)
+                                           reliability=reliability, default=default,
+                                           drop_recommendation=drop_recommendation or None, push_to_hub=push_to_hub,
+                                           push_by=push_by, private=private or None, revision=revision,
+                                           create_pr=create_pr, token=token)
         kept.save_to_disk(str(output))
         (output / "selection_report.json").write_text(report.model_dump_json(indent=2))
     except MiraError as e:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from mira_hf import __version__
-from mira_hf.columns import ArrowColumn, score_schema, typed_batch
+from mira_hf.columns import ArrowColumn, typed_batch
 from mira_hf.config import RECORD_COLUMNS, ScorerConfig, build_config, env_settings
 from mira_hf.engines.base import Completion, Engine, Sampling
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError, EngineUnavailableError, InvalidRecordError

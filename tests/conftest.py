@@ -26,3 +26,12 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = os.environ.get("MIRA_TEST_MODEL_DIR")
     target = Path(cache) if cache else tmp_path_factory.mktemp("tiny-model")
     return build_tiny_model(target)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the shared in-process engine while pytest's output streams are still open (vLLM logs at shutdown)."""
+    import sys
+
+    engines = sys.modules.get("mira_hf.engines.vllm")
+    if engines is not None:
+        engines.shutdown_engines()

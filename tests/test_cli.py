@@ -309,6 +309,48 @@ def test_select_by_group_from_a_json_file(scored_dir, mask_path, tmp_path):
     assert SelectionReport.load(out / "selection_report.json").cuts["swe_repair"].sources == SOURCES[:2]
 
 
+def test_select_default_rule_and_dropped_recommendations(scored_dir, mask_path, quality, tmp_path):
+    """Sources the spec does not name take --default; rows the scorer said to drop are never kept."""
+    out = tmp_path / "selected"
+    result = invoke("select", scored_dir, "--mask", mask_path, "--retention", '{"swe_qa": 0.5}', "--default",
+                    '{"min_score": 5.0}', "--drop-recommendation", "drop", "-o", out)
+    assert result.exit_code == 0, result.output
+    kept = datasets.load_from_disk(str(out))
+    assert "drop" not in kept["mira_recommendation"]
+    for source in ("agent_openhands", "davinc_dev"):
+        expected = sum(1 for s, q, r in zip(quality["source"], quality["mira_quality"], quality["mira_recommendation"])
+                       if s == source and q is not None and q >= 5.0 and r != "drop")
+        assert 0 < expected == kept_per_source(kept)[source], source
+    report = SelectionReport.load(out / "selection_report.json")
+    assert report.parameters.retention["agent_openhands"].kind == "min_score"
+    assert report.sources["swe_qa"].dropped > 0
+
+    missing = invoke("select", scored_dir, "--mask", mask_path, "--retention", '{"swe_qa": 0.5}', "-o", out)
+    assert_one_line_error(missing, "agent_openhands")  # without --default a source with no rule is an error
+    assert_one_line_error(invoke("select", scored_dir, "--mask", mask_path, "--retention", "0.5", "--default",
+                                 "half", "-o", out), "--default 'half'")
+
+
+@pytest.mark.slow
+def test_console_script_pushes_the_selection_split_per_source(scored_dir, mask_path, tmp_path):
+    """`mira-hf select --push-to-hub --push-by split` with the token from HF_TOKEN, against a loopback Hub."""
+    from mira_hf.testing.hub_server import HubServer
+
+    token = "hf_cli_push_token_7c21"
+    with HubServer(token=token) as hub:
+        env = _clean_env(tmp_path / "hf-home", **hub.client_env(), HF_TOKEN=token)
+        proc = subprocess.run([str(CONSOLE_SCRIPT), "select", str(scored_dir), "--mask", str(mask_path),
+                               "--retention", "0.5", "--push-to-hub", "mira-org/cli-selected", "--push-by", "split",
+                               "-o", str(tmp_path / "sel")], env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        files = hub.files("mira-org/cli-selected")
+        stored = b"".join(files.values())
+    assert {"README.md", "selection_report.json", "reliability.json"} <= set(files)
+    assert {p.split("/")[1].split("-")[0] for p in files if p.startswith("data/")} == set(SOURCES)
+    assert token not in proc.stdout + proc.stderr and token.encode() not in stored
+    assert "mira-org/cli-selected" in files["README.md"].decode()
+
+
 # --------------------------------------------------------------------------------------------- report
 def test_report_writes_one_self_contained_html_file(scored_dir, mask_path, tmp_path):
     sel = tmp_path / "selected"
@@ -329,7 +371,7 @@ def test_report_writes_one_self_contained_html_file(scored_dir, mask_path, tmp_p
 # --------------------------------------------------------------------------------------------- console script
 def _clean_env(hf_home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MIRA_"))}
-    env.update(HF_HOME=str(hf_home), HF_HUB_OFFLINE="1", HF_EVALUATE_OFFLINE="1", **extra)
+    env.update({"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1", **extra})
     return env
 
 
@@ -361,3 +403,31 @@ def test_console_script_errors_are_one_line_with_exit_code_2(tmp_path):
     assert [line for line in proc.stderr.splitlines() if line.strip()] == [
         f"error: {tmp_path / 'scored'} does not exist; pass a data file (.jsonl, .json, .parquet, .csv), a "
         "save_to_disk folder, or a Hub dataset name (org/name)"]
+
+
+def test_score_passes_engine_and_sampling_options_from_flags_and_env_to_the_server(tmp_path):
+    """Every engine/sampling flag reaches the requests; ``MIRA_*`` variables fill what no flag sets; the key
+    goes in the Authorization header only."""
+    from tests._server_loopback import StubServer
+
+    data = tmp_path / "three.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "source": "swe_qa", "text": f"agent ran pytest {i}"}) + "\n"
+                            for i in range(3)))
+    key = "sk-cli-flag-test-41d2"
+    with StubServer(max_model_len=16384) as stub:
+        result = RUNNER.invoke(app, [str(a) for a in (
+            "score", data, "-o", tmp_path / "out", "--engine", "openai", "--base-url", stub.url, "--model",
+            "stub-model", "--api-key", key, "--max-model-len", "16384", "--max-tokens", "512", "--temperature",
+            "0.3", "--seed", "7", "--no-structured", "--batch-size", "2")],
+            env={"COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb", "MIRA_TOP_P": "0.5", "MIRA_N": "2"})
+        bodies = [s.body for s in stub.chat_requests()]
+        headers = [s.headers for s in stub.chat_requests()]
+    assert result.exit_code == 0, result.output
+    assert len(bodies) == 3
+    for body, head in zip(bodies, headers):
+        assert (body["temperature"], body["top_p"], body["max_tokens"], body["seed"], body["n"]) == (0.3, 0.5, 512, 7, 2)
+        assert "structured_outputs" not in body and body["model"] == "stub-model"
+        assert head["Authorization"] == f"Bearer {key}"
+    assert key not in result.output
+    scored = datasets.load_from_disk(str(tmp_path / "out"))
+    assert scored["id"] == [0, 1, 2] and set(scored["mira_status"]) == {"parse_error"}  # the stub echoes the prompt

