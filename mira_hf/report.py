@@ -15,7 +15,6 @@ import datetime as _dt
 import html
 import logging
 import os
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from mira_hf import __version__
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
 from mira_hf.rubric import Rubric, load_rubric
 from mira_hf.scorecard import STATUSES
+from mira_hf.redaction import HIDDEN, is_secret_key, redact
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +49,7 @@ CURVE_POINTS = 201
 #: Percentiles drawn by the per-dimension boxes (whiskers at 5/95).
 BOX_PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 
-_SECRET_KEY = re.compile(r"(^|[._-])(token|api[_-]?key|apikey|secret|password|passwd|authori[sz]ation|"
-                         r"credentials?|cookie)$", re.I)
-#: Hugging Face / OpenAI tokens, bearer headers, and the user:password part of a URL.
-_SECRET_VALUE = re.compile(r"\b(hf_[A-Za-z0-9]{16,}|sk-[A-Za-z0-9_-]{16,}|Bearer\s+\S+)|(?<=://)[^/@\s]+(?=@)")
+
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -481,9 +478,9 @@ def scrub(params: Mapping[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
 
     def put(key: str, value: Any) -> None:
-        if _SECRET_KEY.search(key):
+        if is_secret_key(key):
             if value not in (None, "", False):
-                out[key] = "(hidden)"
+                out[key] = HIDDEN
             return
         if isinstance(value, Mapping) and set(value) == {"kind", "value"}:  # a retention rule
             value = f"{value['kind']} {value['value']}"
@@ -495,7 +492,7 @@ def scrub(params: Mapping[str, Any]) -> dict[str, str]:
             value = ", ".join(str(v) for v in value) if len(value) <= 8 else f"[{len(value)} values]"
         if isinstance(value, float):
             value = f"{value:.4g}"
-        out[key] = _SECRET_VALUE.sub("(hidden)", str(value))
+        out[key] = redact(str(value))
 
     for key, value in params.items():
         put(str(key), value)

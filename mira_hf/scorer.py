@@ -442,7 +442,17 @@ def _refuse_forked_worker() -> None:
 
 
 class _EnvScorer(Scorer):
-    """The ready default ``mira_hf.score``: configured from ``MIRA_*`` env vars, re-read when they change."""
+    """The ready default ``mira_hf.score``: configured from ``MIRA_*`` env vars, re-read when they change.
+
+    Example:
+        >>> import os, mira_hf
+        >>> os.environ["MIRA_TENSOR_PARALLEL_SIZE"] = "4"
+        >>> settings = mira_hf.score.identity()   # what decides the output, read from the environment now
+        >>> settings["tensor_parallel_size"], settings["model"]
+        (4, 'whw06/MIRA-Agent-Group4')
+        >>> del os.environ["MIRA_TENSOR_PARALLEL_SIZE"]
+        >>> scored = ds.map(mira_hf.score, batched=True, batch_size=1024)  # doctest: +SKIP
+    """
 
     def __init__(self) -> None:
         self._env: dict[str, str] | None = None
@@ -465,6 +475,14 @@ class _EnvScorer(Scorer):
     def __getstate__(self) -> dict[str, Any]:
         self._sync()
         return super().__getstate__()
+
+    def identity(self) -> dict[str, Any]:
+        self._sync()
+        return super().identity()
+
+    def fingerprint(self) -> str:
+        self._sync()
+        return super().fingerprint()
 
     def __reduce__(self):
         return (Scorer.__new__, (Scorer,), self.__getstate__())

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mira_hf import __version__
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
+from mira_hf.redaction import is_secret_key, redact
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
@@ -40,8 +41,6 @@ By = Literal["source", "group", "global"]
 PushBy = Literal["split", "config"]
 #: The key of the single retention rule of ``by="global"`` (MIRA-Global).
 GLOBAL_KEY = "global"
-_SECRET_KEY = re.compile(r"(^|[_-])(token|api[_-]?key|apikey|secret|password|passwd|authorization|credentials?)$", re.I)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 # ----------------------------------------------------------------------------------------------- models
@@ -454,11 +453,11 @@ def _positions_by_key(codes: np.ndarray, n_keys: int) -> list[np.ndarray]:
 def _scrub(value: Any) -> Any:
     """Drop secret-looking keys and URL credentials from an identity / reliability dump."""
     if isinstance(value, Mapping):
-        return {str(k): _scrub(v) for k, v in value.items() if not _SECRET_KEY.search(str(k))}
+        return {str(k): _scrub(v) for k, v in value.items() if not is_secret_key(str(k))}
     if isinstance(value, (list, tuple)):
         return [_scrub(v) for v in value]
     if isinstance(value, str):
-        return _URL_USERINFO.sub(r"\g<scheme>", value)
+        return redact(value)
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
     if isinstance(value, np.ndarray):

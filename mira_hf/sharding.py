@@ -37,7 +37,7 @@ def shard(ds: datasets.Dataset, index: int, num_shards: int) -> datasets.Dataset
 
     Example:
         >>> ds = datasets.Dataset.from_dict({"x": list(range(10))})
-        >>> shard(ds, 1, 3)["x"]
+        >>> list(shard(ds, 1, 3)["x"])
         [4, 5, 6]
     """
     _check(index, num_shards)

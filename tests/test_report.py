@@ -219,7 +219,7 @@ def test_parameters_are_listed_and_secrets_hidden(full_report):
     assert params["prompt_version"] == "mira-anchored-v1"
     assert params["api_key"] == "(hidden)" and params["hub.token"] == "(hidden)"
     assert params["max_tokens"] == "2048"  # a setting named like a secret is still shown
-    assert params["base_url"] == "http://(hidden)@127.0.0.1:8000/v1"
+    assert params["base_url"] == "http://127.0.0.1:8000/v1"  # the URL without its credentials
     assert "sk-verysecretvalue" not in html and SECRET not in html
 
 

@@ -281,7 +281,8 @@ class FakeScorer:
     def identity(self) -> dict:
         return {"model": "whw06/MIRA-Agent-Group4", "rubric": "agent-group4", "prompt_version": "mira-anchored-v1",
                 "max_tokens": 2048, "temperature": 0.7, "base_url": ["http://user:s3cret@gpu-node:8000/v1"],
-                "api_key": "sk-do-not-store", "hf_token": "hf_do_not_store"}
+                "api_key": "sk-do-not-store", "hf_token": "hf_do_not_store",
+                "headers": {"X-Auth": "Bearer sk-in-a-value-0123456789abcdef"}}
 
 
 def test_report_round_trips_prints_and_holds_no_secret(small, tmp_path):
@@ -295,8 +296,9 @@ def test_report_round_trips_prints_and_holds_no_secret(small, tmp_path):
         assert src in text
     assert "50% of rows" in text
     blob = report.model_dump_json()
-    for secret in ("sk-do-not-store", "hf_do_not_store", "s3cret"):
+    for secret in ("sk-do-not-store", "hf_do_not_store", "s3cret", "sk-in-a-value"):
         assert secret not in blob
+    assert report.scorer["headers"] == {"X-Auth": "(hidden)"}  # a token in a value is hidden, its key kept
     assert report.scorer["max_tokens"] == 2048 and report.scorer["base_url"] == ["http://gpu-node:8000/v1"]
     assert report.prompt_version == "mira-anchored-v1"
     assert report.rubric.name and len(report.rubric.dimensions) == 15 and len(report.rubric.hash) == 64
