@@ -1,4 +1,4 @@
-"""Benchmark: ``mira_hf.report.summarize`` and ``build_report`` against a bare Arrow pass over the scores.
+"""Benchmark: ``mira_hf.report_data.summarize`` and ``build_report`` against a bare Arrow pass over the scores.
 
 Writes N synthetic scored rows (6 sources, 15 scores per row with ~3 % nulls, ``mira_quality``, statuses,
 truncation flags) to an Arrow file, memory-maps it with ``Dataset.from_file`` (as a scored corpus on disk
@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     matplotlib.use("Agg")
     import mira_hf
     from mira_hf.reliability import score_matrix
-    from mira_hf.report import build_report, summarize
+    from mira_hf.report import build_report
+    from mira_hf.report_data import summarize
 
     datasets.disable_progress_bars()
     print(f"best of {args.repeat}; memory-mapped Arrow input, {len(SOURCES)} sources × {DIMS} dimensions")

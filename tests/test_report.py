@@ -27,7 +27,8 @@ from PIL import Image
 
 import mira_hf
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
-from mira_hf.report import build_report, read_selection, retention_curve, summarize
+from mira_hf.report import build_report
+from mira_hf.report_data import read_selection, retention_curve, summarize
 from mira_hf.scorecard import STATUSES
 
 N_DIMS = 15
