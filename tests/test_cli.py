@@ -431,3 +431,31 @@ def test_score_passes_engine_and_sampling_options_from_flags_and_env_to_the_serv
     assert key not in result.output
     scored = datasets.load_from_disk(str(tmp_path / "out"))
     assert scored["id"] == [0, 1, 2] and set(scored["mira_status"]) == {"parse_error"}  # the stub echoes the prompt
+
+
+def test_score_shards_of_a_job_array_merge_back_in_order(tmp_path):
+    """`score --shard i --num-shards 3` for every i writes disjoint shards (each with its own resume store);
+    `merge` and loading the folder both give every row once, in the input order."""
+    from tests._server_loopback import StubServer
+
+    data = tmp_path / "ten.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "source": "swe_qa", "text": f"agent ran pytest {i}"}) + "\n"
+                            for i in range(10)))
+    out = tmp_path / "scored"
+    with StubServer(max_model_len=16384) as stub:
+        for i in (2, 0, 1):  # array tasks finish in any order
+            result = invoke("score", data, "-o", out, "--engine", "openai", "--base-url", stub.url, "--model",
+                            "stub-model", "--max-model-len", "16384", "--max-tokens", "512", "--shard", str(i),
+                            "--num-shards", "3")
+            assert result.exit_code == 0, result.output
+        sent = [s.body["messages"][-1]["content"] for s in stub.chat_requests()]
+    assert len(sent) == 10  # every row went to the server exactly once, over the three tasks
+    assert sorted(p.name for p in out.glob("*.parquet")) == [f"shard-0000{i}-of-00003.parquet" for i in range(3)]
+    assert not list(out.glob(".tmp-*"))
+
+    merged = invoke("merge", out, "-o", tmp_path / "merged")
+    assert merged.exit_code == 0, merged.output
+    assert datasets.load_from_disk(str(tmp_path / "merged"))["id"] == list(range(10))
+    from mira_hf.cli import load_any
+
+    assert load_any(str(out))["id"] == list(range(10))  # the folder loads as the merged dataset too
