@@ -29,9 +29,19 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Stop the shared in-process engine while pytest's output streams are still open (vLLM logs at shutdown)."""
+    """Stop the shared in-process engine at the end, its shutdown messages going to the real stderr.
+
+    vLLM's log handler holds the stream that was ``sys.stdout`` when vLLM was imported, which is the capture
+    file of the test that imported it, closed by now.
+    """
+    import logging
     import sys
 
     engines = sys.modules.get("mira_hf.engines.vllm")
-    if engines is not None:
-        engines.shutdown_engines()
+    if engines is None:
+        return
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False):
+                handler.setStream(sys.__stderr__)
+    engines.shutdown_engines()
