@@ -148,10 +148,11 @@ def bench_vllm(n: int, repeats: int) -> None:
         tokens["ds.map(Scorer)"] = sum(out["mira_prompt_tokens"]) + sum(out["mira_completion_tokens"])
     base = min(results["vllm.LLM.chat"])
     print(f"{len(ds)} records, best of {repeats}")
-    print(f"{'path':<18} {'wall s':>8} {'records/s':>10} {'tokens/s':>10} {'ratio':>7}")
+    print(f"{'path':<18} {'wall s':>8} {'records/s':>10} {'tokens/s':>10} {'ratio':>7}  every run (s)")
     for name, times in results.items():
         best = min(times)
-        print(f"{name:<18} {best:>8.2f} {len(ds) / best:>10.2f} {tokens[name] / best:>10.0f} {best / base:>7.3f}")
+        runs = " ".join(f"{t:.2f}" for t in times)
+        print(f"{name:<18} {best:>8.2f} {len(ds) / best:>10.2f} {tokens[name] / best:>10.0f} {best / base:>7.3f}  {runs}")
 
 
 def main() -> None:
