@@ -43,5 +43,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
         for handler in getattr(logger, "handlers", []):
             if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False):
-                handler.setStream(sys.__stderr__)
+                handler.stream = sys.__stderr__  # not setStream: it flushes the closed stream first
     engines.shutdown_engines()

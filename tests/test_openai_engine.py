@@ -183,12 +183,16 @@ def test_a_probed_back_endpoint_that_still_fails_is_ejected_on_its_first_failure
     assert len(bad.chat_requests()) == 4 and engine.endpoints[0].ejected  # one failure is enough now
 
 
-def test_no_endpoint_answering_at_start_up_is_a_clear_error():
+def test_no_endpoint_answering_at_start_up_is_a_clear_error(caplog):
+    caplog.set_level(logging.WARNING, logger="mira_hf.engines.openai")
     port = free_port()
     with pytest.raises(EngineUnavailableError) as err:
-        OpenAIEngine("m", f"http://127.0.0.1:{port}/v1", api_key=SECRET, max_retries=1, backoff_base=0.01)
+        OpenAIEngine("m", f"http://127.0.0.1:{port}/v1", api_key=SECRET, max_retries=2, backoff_base=0.01)
     msg = str(err.value)
     assert f"127.0.0.1:{port}" in msg and "vllm serve" in msg and SECRET not in msg
+    # the wait is not silent: one warning when the first attempt fails, saying that it retries
+    said = [r.getMessage() for r in caplog.records if f"127.0.0.1:{port}" in r.getMessage()]
+    assert len(said) == 1 and "does not answer" in said[0] and "2 more times" in said[0], said
 
 
 def test_a_dead_endpoint_among_live_ones_starts_ejected(stub, engines):

@@ -344,6 +344,9 @@ class OpenAIEngine:
                 outcome = await self._probe(ep, min(self.timeout, 30.0))
                 if outcome[0]:
                     return outcome
+                if attempt == 0 and self.max_retries:
+                    logger.warning("Endpoint %s does not answer (%s); trying %d more times with backoff before "
+                                   "giving up on it.", ep.public, outcome[1], self.max_retries)
                 if attempt < self.max_retries:
                     await asyncio.sleep(self._delay(attempt, None))
             return outcome
