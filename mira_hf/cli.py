@@ -109,6 +109,21 @@ def _print_statuses(ds) -> None:
     Console(stderr=True).print(table)
 
 
+def _key_values(items: list[str], flag: str) -> dict[str, Any]:
+    """``["timeout=600", "enforce_eager=true"]`` → ``{"timeout": 600, "enforce_eager": True}`` (JSON values,
+    else the text)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(f"{flag} {item!r} is not KEY=VALUE; e.g. {flag} timeout=600")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
 _SCORE_SETTINGS = ("revision", "rubric", "text_column", "source_column", "id_column", "temperature", "top_p",
                    "max_tokens", "seed", "n", "structured", "max_rationale_chars", "tensor_parallel_size", "dtype",
                    "max_model_len", "max_num_batched_tokens", "gpu_memory_utilization", "max_in_flight")
@@ -169,6 +184,10 @@ def score(
     max_rationale_chars: Optional[int] = typer.Option(None, envvar="MIRA_MAX_RATIONALE_CHARS",
                                                       rich_help_panel="Sampling",
                                                       help="Cap each rationale (structured output only)."),
+    engine_kwarg: Optional[list[str]] = typer.Option(
+        None, rich_help_panel=_ENGINE, metavar="KEY=VALUE",
+        help="Extra engine setting, repeatable: for --base-url servers timeout, max_retries, backoff_base, "
+             "backoff_max, eject_after, probe_interval; for vllm any vllm.LLM argument (e.g. enforce_eager=true)."),
     batch_size: int = typer.Option(512, help="Rows per engine call."),
     cache_dir: Optional[Path] = typer.Option(None, envvar="MIRA_CACHE_DIR",
                                              help="Per-row resume store (default: <output>.cache)."),
@@ -196,6 +215,8 @@ def score(
         kwargs: dict[str, Any] = {k: given[k] for k in _SCORE_SETTINGS if given[k] is not None}
         kwargs.update(engine=engine, base_url=base_url or None, api_key=api_key,
                       cache_dir=str(cache_dir or Path(str(output) + ".cache")))
+        if engine_kwarg:
+            kwargs["engine_kwargs"] = _key_values(engine_kwarg, "--engine-kwarg")
         scorer = Scorer(model, **kwargs)
         from mira_hf.progress import ScoreProgress
 

@@ -459,3 +459,17 @@ def test_score_shards_of_a_job_array_merge_back_in_order(tmp_path):
     from mira_hf.cli import load_any
 
     assert load_any(str(out))["id"] == list(range(10))  # the folder loads as the merged dataset too
+
+
+def test_score_engine_kwargs_reach_the_endpoint_pool(tmp_path):
+    """`--engine-kwarg max_retries=0` makes a dead endpoint fail after one attempt; a malformed pair is one line."""
+    from tests._server_loopback import free_port
+
+    data = tmp_path / "one.jsonl"
+    data.write_text(json.dumps({"id": 0, "text": "agent ran pytest"}) + "\n")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    result = invoke("score", data, "-o", tmp_path / "out", "--engine", "openai", "--base-url", url,
+                    "--engine-kwarg", "max_retries=0", "--engine-kwarg", "timeout=5")
+    assert_one_line_error(result, "after 1 attempts each", url)
+    assert_one_line_error(invoke("score", data, "-o", tmp_path / "out", "--engine", "openai", "--base-url", url,
+                                 "--engine-kwarg", "max_retries"), "--engine-kwarg 'max_retries' is not KEY=VALUE")
