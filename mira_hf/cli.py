@@ -150,7 +150,8 @@ def score(
     engine: str = typer.Option("vllm", envvar="MIRA_ENGINE", rich_help_panel=_ENGINE,
                                help="'vllm' (in-process) or 'openai' (servers at --base-url)."),
     base_url: Optional[list[str]] = typer.Option(None, envvar="MIRA_BASE_URL", rich_help_panel=_ENGINE,
-                                                 help="OpenAI-compatible endpoint(s); repeat for a pool."),
+                                                 help="OpenAI-compatible endpoint(s); repeat for a pool (the "
+                                                      "variable takes them comma-separated)."),
     api_key: Optional[str] = typer.Option(None, envvar="MIRA_API_KEY", show_default=False, rich_help_panel=_ENGINE,
                                           help="Key for --base-url servers (never logged); also OPENAI_API_KEY."),
     tensor_parallel_size: Optional[int] = typer.Option(None, envvar="MIRA_TENSOR_PARALLEL_SIZE",
@@ -213,7 +214,8 @@ def score(
             ds = take_shard(ds, shard, num_shards)
             out_path = shard_path(output, shard, num_shards)
         kwargs: dict[str, Any] = {k: given[k] for k in _SCORE_SETTINGS if given[k] is not None}
-        kwargs.update(engine=engine, base_url=base_url or None, api_key=api_key,
+        urls = [u for item in base_url or [] for u in item.replace(",", " ").split()]  # MIRA_BASE_URL: a,b
+        kwargs.update(engine=engine, base_url=urls or None, api_key=api_key,
                       cache_dir=str(cache_dir or Path(str(output) + ".cache")))
         if engine_kwarg:
             kwargs["engine_kwargs"] = _key_values(engine_kwarg, "--engine-kwarg")

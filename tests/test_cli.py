@@ -473,3 +473,19 @@ def test_score_engine_kwargs_reach_the_endpoint_pool(tmp_path):
     assert_one_line_error(result, "after 1 attempts each", url)
     assert_one_line_error(invoke("score", data, "-o", tmp_path / "out", "--engine", "openai", "--base-url", url,
                                  "--engine-kwarg", "max_retries"), "--engine-kwarg 'max_retries' is not KEY=VALUE")
+
+
+def test_score_spreads_over_the_servers_of_a_comma_separated_mira_base_url(tmp_path):
+    """The README's `export MIRA_BASE_URL=http://node1:8000/v1,http://node2:8000/v1` works for the CLI too."""
+    from tests._server_loopback import StubServer
+
+    data = tmp_path / "six.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "text": f"agent ran pytest {i}"}) + "\n" for i in range(6)))
+    with StubServer(max_model_len=16384) as a, StubServer(max_model_len=16384) as b:
+        result = RUNNER.invoke(app, [str(x) for x in (
+            "score", data, "-o", tmp_path / "out", "--model", "stub-model", "--max-model-len", "16384",
+            "--max-tokens", "512")], env={"COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb", "MIRA_ENGINE": "openai",
+                                          "MIRA_BASE_URL": f"{a.url},{b.url}"})
+        counts = [len(a.chat_requests()), len(b.chat_requests())]
+    assert result.exit_code == 0, result.output
+    assert sum(counts) == 6 and min(counts) >= 1, counts  # both servers took part
