@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from mira_hf.atomic import atomic_path
 from mira_hf.errors import ConfigurationError
 
 METRIC_NAME = "mira_agreement"
@@ -73,16 +74,8 @@ def _make_newest(target: Path) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def install_metric(cache_dir: str | os.PathLike[str] | None = None, *, force: bool = False) -> Path:

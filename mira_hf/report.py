@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from mira_hf import __version__
+from mira_hf.atomic import atomic_path
 from mira_hf.errors import ConfigurationError
 from mira_hf.rubric import Rubric, load_rubric
 from mira_hf.report_data import (CURVE_POINTS, MAX_PLOTTED_SOURCES, SCORES_COLUMN, ReportData, SelectionView,
@@ -493,11 +494,6 @@ def build_report(
 
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # written whole, then renamed into place
-    try:
+    with atomic_path(target) as tmp:  # written whole, then renamed into place
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return target

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from pathlib import Path
 
 import datasets
 
+from mira_hf.atomic import atomic_path
 from mira_hf.errors import ConfigurationError
 
 _SHARD_RE = re.compile(r"^shard-(\d{5,})-of-(\d{5,})\.parquet$")
@@ -59,14 +59,8 @@ def write_shard(ds: datasets.Dataset, output_dir: str | os.PathLike[str], index:
     """Write a scored shard to :func:`shard_path` atomically, so a killed task never leaves half a shard."""
     final = shard_path(output_dir, index, num_shards)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{final.name}")
-    try:
+    with atomic_path(final, durable=True) as tmp:
         ds.to_parquet(str(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
     return final
 
 

@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from mira_hf.atomic import TMP_PREFIX, atomic_path, fsync_dir
 from mira_hf.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,6 @@ RETRY_STATUS = "engine_error"
 STORE_FORMAT = 1
 _MARKER = "mira-row-store.json"
 _SUFFIX = ".parquet"
-_TMP_PREFIX = ".tmp-"
 _SCHEMA = pa.schema([("key", pa.string()), ("status", pa.string()), ("row", pa.string())])
 _STALE_TMP_S = 3600.0
 #: Rows per Parquet row group: a lookup reads only the row groups that hold its keys.
@@ -70,29 +70,11 @@ def _json_default(value: Any) -> Any:
                     "bool or None")
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_segment(directory: Path, table: pa.Table, name: str) -> Path:
-    """Write ``table`` as ``name`` atomically: temporary file, fsync, rename, fsync the directory."""
+    """Write ``table`` as ``name`` atomically and durably (temporary file, fsync, rename, fsync the directory)."""
     final = directory / name
-    tmp = directory / f"{_TMP_PREFIX}{name}"
-    with open(tmp, "wb") as f:
-        pq.write_table(table, f, compression="zstd", row_group_size=_ROW_GROUP)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-    _fsync_dir(directory)
+    with atomic_path(final, durable=True) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=_ROW_GROUP)
     return final
 
 
@@ -142,9 +124,8 @@ class RowStore:
         if any(p.suffix == _SUFFIX and not p.name.startswith(".") for p in self.path.iterdir()):
             raise ConfigurationError(f"{self.path} already holds Parquet files that are not a mira-hf row store. "
                                      "Pass an empty or new directory as cache_dir.")
-        tmp = self.path / f"{_TMP_PREFIX}{uuid.uuid4().hex}-{_MARKER}"
-        tmp.write_text(json.dumps({"format": STORE_FORMAT, "what": "mira-hf per-row resume store"}))
-        os.replace(tmp, marker)
+        with atomic_path(marker) as tmp:
+            tmp.write_text(json.dumps({"format": STORE_FORMAT, "what": "mira-hf per-row resume store"}))
 
     # ------------------------------------------------------------------- index
     def _segment_names(self) -> list[str]:
@@ -274,13 +255,13 @@ class RowStore:
                 except FileNotFoundError:
                     pass
             now = time.time()
-            for p in self.path.glob(f"{_TMP_PREFIX}*"):
+            for p in self.path.glob(f"{TMP_PREFIX}*"):
                 try:
                     if now - p.stat().st_mtime > _STALE_TMP_S:
                         p.unlink()
                 except FileNotFoundError:
                     pass
-            _fsync_dir(self.path)
+            fsync_dir(self.path)
             self._refresh(full=True)
             return len(tables)
 
