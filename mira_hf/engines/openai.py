@@ -73,13 +73,16 @@ def normalize_url(url: str) -> str:
 
 
 def _public_url(url: str) -> str:
-    """The URL without any ``user:password@`` part, for messages."""
+    """The URL without any ``user:password@`` part (nor query, then), for messages.
+
+    Example:
+        >>> _public_url("http://me:pw@[::1]:8000/v1")
+        'http://[::1]:8000/v1'
+    """
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def _server_message(status: int, body: bytes) -> str:
