@@ -102,22 +102,30 @@ def system_prompt(rubric: Rubric | str = "agent-group4") -> str:
     return _system_prompt(load_rubric(rubric))
 
 
+def _escape_fences(text: str) -> str:
+    """``text`` with its closing fences escaped, so a record cannot end the fence early."""
+    return text.replace(FENCE_CLOSE, _FENCE_ESCAPED)
+
+
+def _user_content(escaped_text: str, rubric: Rubric) -> str:
+    head, tail = _user_parts(rubric)
+    return head + escaped_text + tail
+
+
 def user_prompt(record_text: str, rubric: Rubric | str = "agent-group4") -> str:
     """The user message: ``record_text`` inside the fence, then the answer template."""
-    head, tail = _user_parts(load_rubric(rubric))
-    return head + record_text.replace(FENCE_CLOSE, _FENCE_ESCAPED) + tail
+    return _user_content(_escape_fences(record_text), load_rubric(rubric))
 
 
 def messages_for(record_text: str, rubric: Rubric | str = "agent-group4") -> Conversation:
     """``[system, user]`` for an already rendered record text."""
-    return _fenced_messages(record_text.replace(FENCE_CLOSE, _FENCE_ESCAPED), load_rubric(rubric))
+    return _fenced_messages(_escape_fences(record_text), load_rubric(rubric))
 
 
 def _fenced_messages(escaped_text: str, rubric: Rubric) -> Conversation:
     """``[system, user]`` for a record text whose closing fences are already escaped (no second scan)."""
-    head, tail = _user_parts(rubric)
     return [{"role": "system", "content": _system_prompt(rubric)},
-            {"role": "user", "content": head + escaped_text + tail}]
+            {"role": "user", "content": _user_content(escaped_text, rubric)}]
 
 
 @dataclass(frozen=True)
@@ -265,7 +273,7 @@ def build_prompt(record: Any, rubric: Rubric | str = "agent-group4", *, budget: 
     rubric = load_rubric(rubric)
     if budget is None:
         budget = _budget(rubric, max_model_len, max_tokens, tokenizer)
-    text = render_record(record).replace(FENCE_CLOSE, _FENCE_ESCAPED)
+    text = _escape_fences(render_record(record))
     return _finish(*budget.fit(text), rubric, budget)
 
 
@@ -279,7 +287,7 @@ def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget) -> l
     out: list[Prompt | Exception | None] = [None] * len(records)
     for i, record in enumerate(records):
         try:
-            texts.append(render_record(record).replace(FENCE_CLOSE, _FENCE_ESCAPED))
+            texts.append(_escape_fences(render_record(record)))
             index.append(i)
         except (InvalidRecordError, RecursionError) as e:
             out[i] = e
