@@ -341,10 +341,15 @@ def _retention_spec(retention: Optional[str], retention_file: Optional[Path]) ->
     if retention is None:
         _fail("give --retention (e.g. 0.5, or '{\"agent_openhands\": 0.5, \"swe_qa\": {\"min_score\": 6}}') "
               "or --retention-file spec.yaml")
+    return _number_or_json(retention, "--retention", "0.5")
+
+
+def _number_or_json(text: str, flag: str, example: str) -> Any:
+    """A flag's value read as JSON (a number is JSON); otherwise one error line with an example."""
     try:
-        return json.loads(retention)
+        return json.loads(text)
     except json.JSONDecodeError:
-        _fail(f"--retention {retention!r} is neither a number nor JSON")
+        _fail(f"{flag} {text!r} is neither a number nor JSON; e.g. {flag} {example}")
 
 
 @app.command()
@@ -387,10 +392,7 @@ def select(
         default = default if default is not None else spec.get("default")
         spec = spec["retention"]
     if isinstance(default, str):
-        try:
-            default = json.loads(default)
-        except json.JSONDecodeError:
-            _fail(f"--default {default!r} is neither a number nor JSON; e.g. --default 0.3")
+        default = _number_or_json(default, "--default", "0.3")
     try:
         ds = load_any(data, split)
         reliability = None
@@ -409,7 +411,7 @@ def select(
                                            push_by=push_by, private=private or None, revision=revision,
                                            create_pr=create_pr, token=token)
         kept.save_to_disk(str(output))
-        (output / "selection_report.json").write_text(report.model_dump_json(indent=2))
+        report.save(output / "selection_report.json")
     except MiraError as e:
         _fail(str(e))
     typer.echo(str(report))
