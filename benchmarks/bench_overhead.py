@@ -3,11 +3,15 @@
 1. ``--stages`` (default): the plugin's own time per record with a zero-latency engine, split by stage
    (render, budget/truncation, prompt assembly, parse, Arrow columns), on records of 1K–60K tokens, and
    proof that records fitting the byte budget never reach the tokenizer.
-2. ``--vllm``: the same prompts through ``ds.map(Scorer(...), batched=True)`` and straight through
+2. ``--formats``: rendering cost per record shape (every fixture of ``tests/fixtures/records``), in ms per 1K
+   tokens of rendered text, as Python objects and as JSON strings, against ``json.loads`` of the same record
+   in the same process (the baseline: a JSON-string corpus pays it anyway).
+3. ``--vllm``: the same prompts through ``ds.map(Scorer(...), batched=True)`` and straight through
    ``vllm.LLM.chat`` in the same process, on the real CPU engine with the tiny model: wall-time ratio,
    records/s and tokens/s.
 
     python benchmarks/bench_overhead.py            # stage split, zero-latency engine
+    python benchmarks/bench_overhead.py --formats  # rendering cost per record shape
     python benchmarks/bench_overhead.py --vllm     # overhead ratio on the real engine
 """
 
@@ -111,6 +115,49 @@ def bench_stages(n: int, tokens_list: list[int]) -> None:
               + f" {total:>13.3f} {excl:>16.3f} {calls['n']:>6}/{n} {batched * 1000 / n:>13.3f}")
 
 
+def _fixture_records() -> dict[str, list]:
+    """Each fixture file's records (what the scorer reads), keyed by file name."""
+    folder = REPO / "tests" / "fixtures" / "records"
+    out = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".jsonl":
+            recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            out[path.name] = [r["trajectory"] if path.name.startswith("nebius") else r for r in recs]
+        else:
+            out[path.name] = [json.loads(path.read_text())]
+    return out
+
+
+def bench_formats(repeats: int, target: float = 0.1) -> None:
+    """Rendering time per 1K tokens for every record shape, best of ``repeats`` runs of 200 renders each."""
+    from mira_hf.records import render
+
+    print(f"{'fixture':<32} {'format':<15} {'tok/rec':>8} {'objects':>9} {'json str':>9} {'json.loads':>11} "
+          f"{'ratio':>6}   (ms per 1K tokens, best of {repeats})")
+    worst = 0.0
+    for name, records in _fixture_records().items():
+        strings = [json.dumps(r) for r in records]
+        fmt = render(records[0]).format
+        tokens = sum(len(render(r).text.encode()) for r in records) / 4 / len(records)
+        loops = max(1, 200 // len(records))
+
+        def best(fn, items):
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for _ in range(loops):
+                    for item in items:
+                        fn(item)
+                times.append(time.perf_counter() - t0)
+            return min(times) * 1000 / (loops * len(items)) / (tokens / 1000)
+
+        objects, strs, base = best(render, records), best(render, strings), best(json.loads, strings)
+        worst = max(worst, objects)
+        print(f"{name:<32} {fmt:<15} {tokens:>8,.0f} {objects:>9.4f} {strs:>9.4f} {base:>11.4f} {strs / base:>6.2f}")
+    verdict = "within" if worst <= target else "OVER"
+    print(f"slowest shape: {worst:.4f} ms per 1K tokens rendered from objects ({verdict} the {target} ms target)")
+
+
 def bench_vllm(n: int, repeats: int) -> None:
     import datasets
     from vllm import SamplingParams
@@ -158,12 +205,15 @@ def bench_vllm(n: int, repeats: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vllm", action="store_true", help="measure the overhead on the real CPU vLLM engine")
+    ap.add_argument("--formats", action="store_true", help="rendering cost per record shape")
     ap.add_argument("--records", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--tokens", type=int, nargs="*", default=[1_000, 8_000, 30_000, 60_000, 120_000])
     args = ap.parse_args()
     if args.vllm:
         bench_vllm(args.records, args.repeats)
+    elif args.formats:
+        bench_formats(max(args.repeats, 5))
     else:
         bench_stages(args.records, args.tokens)
 

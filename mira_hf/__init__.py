@@ -26,6 +26,8 @@ _LAZY: dict[str, str] = {
     "Anchor": "mira_hf.rubric",
     "render_record": "mira_hf.records",
     "detect_format": "mira_hf.records",
+    "coverage": "mira_hf.records",
+    "inspect": "mira_hf.records.inspection",
     "build_messages": "mira_hf.prompt",
     "build_prompt": "mira_hf.prompt",
     "Prompt": "mira_hf.prompt",
@@ -72,7 +74,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf.engines.base import Completion, Engine, Sampling
     from mira_hf.parse import format_output, parse_output, template_regex
     from mira_hf.prompt import PROMPT_VERSION, Prompt, build_messages, build_prompt
-    from mira_hf.records import detect_format, render_record
+    from mira_hf.records import coverage, detect_format, render_record
+    from mira_hf.records.inspection import inspect
     from mira_hf.report import build_report
     from mira_hf.demo import run_demo
     from mira_hf.reliability import Reliability, aggregate, agreement

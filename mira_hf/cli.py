@@ -41,6 +41,25 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 _FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+#: Agent run files read one file per record, as a JSON string (Arrow cannot hold their mixed field types).
+_TRAJ_SUFFIXES = (".traj", ".traj.json")
+
+
+def _traj_files(path: Path) -> list[Path]:
+    """SWE-agent ``.traj`` / mini-swe-agent ``.traj.json`` files at ``path`` (a file, or a folder searched deeply)."""
+    if path.is_file():
+        return [path] if path.name.endswith(_TRAJ_SUFFIXES) else []
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(_TRAJ_SUFFIXES))
+    return []
+
+
+def _load_traj_files(files: list[Path], root: Path):
+    """One row per run file: ``id`` (its path under ``root``) and ``trajectory`` (the file's JSON text)."""
+    import datasets
+
+    ids = [str(f.relative_to(root)) if f != root else f.name for f in files]
+    return datasets.Dataset.from_dict({"id": ids, "trajectory": [f.read_text(encoding="utf-8") for f in files]})
 
 
 def _looks_local(data: str) -> bool:
@@ -62,9 +81,12 @@ def load_any(data: str, split: str = "train", data_files: Optional[list[str]] = 
     if not data_files and not path.exists() and _looks_local(data):
         _fail(f"{data} does not exist; pass a data file (.jsonl, .json, .parquet, .csv), a save_to_disk folder, "
               "or a Hub dataset name (org/name)")
+    traj = _traj_files(path) if not data_files else []
+    if traj and not (path.is_dir() and (path / "dataset_info.json").exists()):
+        return _load_traj_files(traj, path)
     if path.is_file() and not data_files and _FORMATS.get(path.suffix.lower()) is None:
-        _fail(f"cannot tell the format of {data}: use a .jsonl, .json, .parquet or .csv file, or a save_to_disk "
-              "folder")
+        _fail(f"cannot tell the format of {data}: use a .jsonl, .json, .parquet, .csv, .traj or .traj.json file, "
+              "or a save_to_disk folder")
     try:
         if data_files:
             return datasets.load_dataset(data, data_files=data_files, split=split)
@@ -124,10 +146,12 @@ def _key_values(items: list[str], flag: str) -> dict[str, Any]:
     return out
 
 
-_SCORE_SETTINGS = ("revision", "rubric", "text_column", "source_column", "id_column", "temperature", "top_p",
+_SCORE_SETTINGS = ("revision", "rubric", "text_column", "record_format", "source_column", "id_column", "temperature", "top_p",
                    "max_tokens", "seed", "n", "structured", "max_rationale_chars", "tensor_parallel_size", "dtype",
                    "max_model_len", "max_num_batched_tokens", "gpu_memory_utilization", "max_in_flight")
 _ENGINE = "Engine (defaults: the model card's)"
+_RECORD_FORMAT_HELP = ("Read every record as this shape instead of detecting it: openai, nebius, sharegpt, openhands, "
+                       "openhands_v1, swe_agent, mini_swe_agent, generic, text.")
 _D = ScorerConfig()  # the defaults shown in --help are the ones the Scorer uses
 
 
@@ -138,6 +162,7 @@ def score(
     split: str = typer.Option("train", help="Split to score."),
     text_column: Optional[str] = typer.Option(None, envvar="MIRA_TEXT_COLUMN",
                                               help="Record column (detected when omitted)."),
+    record_format: Optional[str] = typer.Option(None, envvar="MIRA_RECORD_FORMAT", help=_RECORD_FORMAT_HELP),
     source_column: Optional[str] = typer.Option(None, envvar="MIRA_SOURCE_COLUMN",
                                                 help="Source column, checked to exist."),
     id_column: Optional[str] = typer.Option(None, envvar="MIRA_ID_COLUMN", help="Id column, checked to exist."),
@@ -242,6 +267,43 @@ def score(
         _fail(str(e))
     _print_statuses(scored)
     typer.echo(f"wrote {len(scored):,} rows to {out_path}")
+
+
+@app.command("inspect")
+def inspect_cmd(
+    data: str = typer.Argument(..., help="Hub dataset name, data file, save_to_disk folder, or .traj file(s)."),
+    split: str = typer.Option("train", help="Split to read."),
+    text_column: Optional[str] = typer.Option(None, envvar="MIRA_TEXT_COLUMN",
+                                              help="Record column (detected when omitted)."),
+    record_format: Optional[str] = typer.Option(None, envvar="MIRA_RECORD_FORMAT", help=_RECORD_FORMAT_HELP),
+    id_column: Optional[str] = typer.Option(None, help="Column shown beside listed rows (default: id / instance_id)."),
+    n: int = typer.Option(5, "--n", help="Rendered samples to print."),
+    sample: Optional[int] = typer.Option(None, help="Inspect this many random rows (seeded) instead of all."),
+    tokenizer: Optional[str] = typer.Option(None, help="Tokenizer (name or folder) to count prompt tokens exactly; "
+                                                       "without it lengths are estimated at 4 bytes per token."),
+    max_model_len: int = typer.Option(ScorerConfig().max_model_len, envvar="MIRA_MAX_MODEL_LEN",
+                                      help="Context length of the scorer."),
+    max_tokens: int = typer.Option(ScorerConfig().max_tokens, envvar="MIRA_MAX_TOKENS", help="Answer budget."),
+    rubric: str = typer.Option("agent-group4", envvar="MIRA_RUBRIC", help="Rubric name or *_dim_anchors.jsonl path."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the numbers as JSON."),
+) -> None:
+    """What the scorer will read, without an engine: formats, rejected rows, coverage, prompt lengths, samples."""
+    from mira_hf.errors import MiraError
+    from mira_hf.records.inspection import inspect as run_inspect
+
+    try:
+        ds = load_any(data, split)
+        result = run_inspect(ds, text_column=text_column, record_format=record_format, id_column=id_column, n=n,
+                             sample=sample, tokenizer=tokenizer, max_model_len=max_model_len, max_tokens=max_tokens,
+                             rubric=rubric)
+    except MiraError as e:
+        _fail(str(e))
+    from rich.console import Console
+
+    Console().print(result)
+    if json_out is not None:
+        result.save(json_out)
+        typer.echo(f"wrote {json_out}", err=True)
 
 
 @app.command()

@@ -26,6 +26,7 @@ SCORE_SCHEMA: dict[str, pa.DataType] = {
     "mira_status": pa.string(),
     "mira_error": pa.string(),
     "mira_truncated": pa.bool_(),
+    "mira_format": pa.string(),
     "mira_prompt_tokens": pa.int32(),
     "mira_completion_tokens": pa.int32(),
     "mira_raw": pa.string(),

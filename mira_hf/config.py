@@ -14,7 +14,15 @@ from mira_hf.errors import ConfigurationError
 #: The scorer of the model card.
 DEFAULT_MODEL = "whw06/MIRA-Agent-Group4"
 #: Column names searched, in order, when ``text_column`` is not given.
-RECORD_COLUMNS: tuple[str, ...] = ("messages", "conversations", "events", "trajectory", "text")
+RECORD_COLUMNS: tuple[str, ...] = ("messages", "conversations", "events", "trajectory", "history", "text")
+#: Column sets that together hold one record (a ``.traj`` file loaded with ``datasets`` gives one column per
+#: top-level key): when no ``text_column`` is given and a dataset has one of these, each row is the record.
+ROW_RECORDS: tuple[frozenset[str], ...] = (
+    frozenset({"history", "info"}), frozenset({"trajectory", "info"}), frozenset({"history", "environment"}),
+    frozenset({"trajectory", "environment"}), frozenset({"messages", "info"}))
+#: Columns that hold what the agent was given beside its trajectory (a system prompt, the task): a dataset with a
+#: record column and one of these is read row by row, so they reach the prompt when the trajectory lacks them.
+CONTEXT_COLUMNS: tuple[str, ...] = ("system", "problem_statement", "instruction")
 
 # env var → config field (values are parsed by pydantic)
 ENV_VARS: dict[str, str] = {
@@ -24,6 +32,7 @@ ENV_VARS: dict[str, str] = {
     "MIRA_BASE_URL": "base_url",
     "MIRA_RUBRIC": "rubric",
     "MIRA_TEXT_COLUMN": "text_column",
+    "MIRA_RECORD_FORMAT": "record_format",
     "MIRA_SOURCE_COLUMN": "source_column",
     "MIRA_ID_COLUMN": "id_column",
     "MIRA_TEMPERATURE": "temperature",
@@ -54,6 +63,8 @@ class ScorerConfig(BaseModel):
     base_url: tuple[str, ...] = ()
     rubric: str = "agent-group4"
     text_column: str | None = None
+    #: Read every record as this shape (one of ``mira_hf.records.FORMATS``); ``None`` detects it per record.
+    record_format: str | None = None
     source_column: str | None = None
     id_column: str | None = None
     # sampling
@@ -86,6 +97,15 @@ class ScorerConfig(BaseModel):
         if isinstance(v, str):
             return tuple(u.strip() for u in v.split(",") if u.strip())
         return tuple(v)
+
+    @field_validator("record_format")
+    @classmethod
+    def _known_format(cls, v: str | None) -> str | None:
+        from mira_hf.records import FORMATS
+
+        if v is not None and v not in FORMATS:
+            raise ValueError(f"unknown record format; expected one of {', '.join(FORMATS)}")
+        return v
 
     @field_validator("engine_kwargs", mode="before")
     @classmethod

@@ -109,6 +109,6 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
     kept.save_to_disk(str(selected))
     (out / "selection_report.json").write_text(report.model_dump_json(indent=2))
     report_path = build_report(aggregated, agreement=result, reliability=reliability, selection=report,
-                               path=out / "report.html", parameters=scorer.identity())
+                               path=out / "report.html", parameters=scorer.identity(), inspection=True)
     return DemoResult(out_dir=out, scored=aggregated, agreement=result, report=report, selected_path=selected,
                       report_path=Path(report_path), real_scorer=not use_cpu)

@@ -136,6 +136,7 @@ class Prompt:
     truncated: bool = False
     omitted: int = 0
     unit: str = "bytes"
+    format: str | None = None  # the record shape it was read as (``mira_format``)
 
 
 def _apply_chat_template_len(tokenizer: Any, messages: Conversation) -> int:
@@ -258,7 +259,7 @@ def _cut_tokens(tokenizer: Tokenizer, ids: list[int], limit: int) -> tuple[str, 
 
 def build_prompt(record: Any, rubric: Rubric | str = "agent-group4", *, budget: Budget | None = None,
                  max_model_len: int = DEFAULT_MAX_MODEL_LEN, max_tokens: int = DEFAULT_MAX_TOKENS,
-                 tokenizer: Tokenizer | None = None) -> Prompt:
+                 tokenizer: Tokenizer | None = None, record_format: str | None = None) -> Prompt:
     """Render ``record`` and build its budgeted ``[system, user]`` prompt.
 
     Raises :class:`~mira_hf.errors.InvalidRecordError` for a record that cannot be rendered.
@@ -268,35 +269,41 @@ def build_prompt(record: Any, rubric: Rubric | str = "agent-group4", *, budget: 
         >>> [m["role"] for m in p.messages], p.truncated
         (['system', 'user'], False)
     """
-    from mira_hf.records import render_record
+    from mira_hf.records import render
 
     rubric = load_rubric(rubric)
     if budget is None:
         budget = _budget(rubric, max_model_len, max_tokens, tokenizer)
-    text = _escape_fences(render_record(record))
-    return _finish(*budget.fit(text), rubric, budget)
+    rendering = render(record, record_format)
+    return _finish(*budget.fit(_escape_fences(rendering.text)), rubric, budget, rendering.format)
 
 
-def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget) -> list[Prompt | Exception]:
+def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget,
+                  record_format: str | None = None) -> list[Prompt | Exception]:
     """:func:`build_prompt` for a batch (long records are tokenized together); a bad record gives its error."""
-    from mira_hf.records import render_record
+    from mira_hf.records import render
 
     rubric = load_rubric(rubric)
     texts: list[str] = []
+    formats: list[str] = []
     index: list[int] = []
     out: list[Prompt | Exception | None] = [None] * len(records)
     for i, record in enumerate(records):
         try:
-            texts.append(_escape_fences(render_record(record)))
-            index.append(i)
+            rendering = render(record, record_format)
         except (InvalidRecordError, RecursionError) as e:
             out[i] = e
-    for i, (fitted, truncated, omitted) in zip(index, budget.fit_many(texts)):
-        out[i] = _finish(fitted, truncated, omitted, rubric, budget)
+            continue
+        texts.append(_escape_fences(rendering.text))
+        formats.append(rendering.format)
+        index.append(i)
+    for i, fmt, (fitted, truncated, omitted) in zip(index, formats, budget.fit_many(texts)):
+        out[i] = _finish(fitted, truncated, omitted, rubric, budget, fmt)
     return out  # type: ignore[return-value]
 
 
-def _finish(fitted: str, truncated: bool, omitted: int, rubric: Rubric, budget: Budget) -> Prompt:
+def _finish(fitted: str, truncated: bool, omitted: int, rubric: Rubric, budget: Budget,
+            fmt: str | None = None) -> Prompt:
     messages = _fenced_messages(fitted, rubric)
     if truncated and budget.tokenizer is not None:
         # Re-check the exact length of a shortened prompt; joins can add a few tokens.
@@ -308,7 +315,7 @@ def _finish(fitted: str, truncated: bool, omitted: int, rubric: Rubric, budget: 
             fitted, _, extra = _cut_tokens(budget.tokenizer, ids, max(len(ids) - over - 16, 1))
             omitted += extra
             messages = _fenced_messages(fitted, rubric)
-    return Prompt(messages=messages, truncated=truncated, omitted=omitted, unit=budget.unit)
+    return Prompt(messages=messages, truncated=truncated, omitted=omitted, unit=budget.unit, format=fmt)
 
 
 def _budget(rubric: Rubric, max_model_len: int, max_tokens: int, tokenizer: Tokenizer | None) -> Budget:

@@ -377,7 +377,7 @@ def _parameters_section(params: dict[str, str]) -> str:
 
 def render_html(data: ReportData, *, title: str, reliability: Any = None,
                 selection: SelectionView | None = None, parameters: Mapping[str, Any] | None = None,
-                notes: Sequence[str] = ()) -> str:
+                notes: Sequence[str] = (), inspection: Any = None) -> str:
     """The report as one HTML string (plots embedded as base64 PNG)."""
     view = selection or SelectionView(entries={})
     sel = view.entries
@@ -396,7 +396,8 @@ def render_html(data: ReportData, *, title: str, reliability: Any = None,
         f"generated {now} by mira-hf {_e(__version__)}</p></header>",
         '<nav><a href="#summary">Summary</a><a href="#scores">Scores</a><a href="#dimensions">Dimensions</a>'
         '<a href="#reliability">Reliability</a><a href="#retention">Retention</a><a href="#status">Status</a>'
-        '<a href="#parameters">Parameters</a></nav>',
+        + ('<a href="#records">Records</a>' if inspection is not None else "")
+        + '<a href="#parameters">Parameters</a></nav>',
         "".join(_note(n) for n in all_notes),
         _summary_section(data, sel),
     ]
@@ -406,6 +407,8 @@ def render_html(data: ReportData, *, title: str, reliability: Any = None,
                   _status_section(data, idx)]
     else:
         parts.append(_reliability_section(reliability))
+    if inspection is not None:
+        parts.append(inspection.to_html())
     parts += [_parameters_section(scrub(parameters or {})), "</main></body></html>"]
     return "\n".join(parts)
 
@@ -461,13 +464,15 @@ def build_report(
     score_column: str = "mira_quality",
     rubric: str | Path | Rubric = "agent-group4",
     parameters: Mapping[str, Any] | None = None,
+    inspection: Any = None,
 ) -> Path:
     """Write one self-contained HTML report of a scored dataset and return its path.
 
     Sections: summary table, score histograms per source, per-dimension mean grid and boxes, the reliability
     heatmap and mask (from ``agreement`` — what ``mira_agreement`` returns — or a ``Reliability``), retention
     curves with the ``selection``'s cuts, status and truncation shares, and the parameters (``parameters=``,
-    e.g. ``scorer.identity()``, plus the rubric hash and what the selection records; secrets are hidden).
+    e.g. ``scorer.identity()``, plus the rubric hash and what the selection records; secrets are hidden), and
+    what the scorer reads (``inspection=``: a :func:`mira_hf.inspect` result, or ``True`` to inspect ``ds`` now).
     Missing inputs leave their part out with a note. Only the needed columns are read, with Arrow.
 
     Example:
@@ -489,8 +494,12 @@ def build_report(
         except ConfigurationError as e:
             rel_notes.append(f"The reliability mask the selection carries cannot be read: {e}")
     params, notes = _gather_parameters(rub, data, rel, view.parameters, parameters)
+    if inspection is True:
+        from mira_hf.records.inspection import inspect
+
+        inspection = inspect(ds, rubric=rub, n=3, progress=False)
     text = render_html(data, title=title, reliability=rel, selection=view, parameters=params,
-                       notes=rel_notes + notes)
+                       notes=rel_notes + notes, inspection=inspection or None)
 
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ import numpy as np
 
 from mira_hf import __version__
 from mira_hf.columns import ArrowColumn, typed_batch
-from mira_hf.config import RECORD_COLUMNS, ScorerConfig, build_config, env_settings
+from mira_hf.config import CONTEXT_COLUMNS, RECORD_COLUMNS, ROW_RECORDS, ScorerConfig, build_config, env_settings
 from mira_hf.engines.base import Completion, Engine, Sampling
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError, EngineUnavailableError, InvalidRecordError
 from mira_hf.prompt import PROMPT_VERSION, Budget, build_prompts
@@ -148,7 +148,7 @@ class Scorer:
         self._tokenizer = tokenizer
         self._runtime: _Runtime | None = None
         self._progress = None
-        self._column: str | None = None
+        self._column: Any = _UNSET
 
     # ------------------------------------------------------------ fingerprint
     def _engine_identity(self) -> Any:
@@ -161,8 +161,11 @@ class Scorer:
 
     def identity(self) -> dict[str, Any]:
         """Everything that decides the output (model, rubric hash, prompt version, sampling, version)."""
+        from mira_hf.records import RENDER_VERSION
+
         return {**self.config.fingerprint_fields(), "rubric_name": self.rubric.name,
                 "rubric_hash": self.rubric.content_hash, "prompt_version": PROMPT_VERSION,
+                "render_version": RENDER_VERSION,
                 "mira_hf_version": __version__, "engine_identity": self._engine_identity()}
 
     @property
@@ -185,7 +188,7 @@ class Scorer:
         self._tokenizer = None
         self._runtime = None
         self._progress = None
-        self._column = None
+        self._column = _UNSET
         if self.config.engine == "custom":
             self._lost_engine = state["identity"]["engine_identity"]
 
@@ -286,24 +289,16 @@ class Scorer:
         return self._ensure_runtime().engine
 
     # ----------------------------------------------------------------- columns
-    def record_column(self, columns: Sequence[str]) -> str:
-        """The record column for a batch with ``columns``; a clear error when none fits."""
-        cols = list(columns)
-        wanted = self.config.text_column
-        if wanted is not None:
-            if wanted not in cols:
-                raise ColumnNotFoundError(f"text_column={wanted!r} is not a column of this dataset; "
-                                          f"its columns are {cols}.")
-            return wanted
-        for name in RECORD_COLUMNS:
-            if name in cols:
-                return name
-        raise ColumnNotFoundError(
-            f"No record column found: looked for {list(RECORD_COLUMNS)} among the dataset's columns {cols}. "
-            "Pass Scorer(text_column=...) (or set MIRA_TEXT_COLUMN) to name it.")
+    def record_column(self, columns: Sequence[str]) -> str | None:
+        """The record column for a batch with ``columns``; ``None`` when each whole row is the record.
 
-    def _check_columns(self, columns: Sequence[str]) -> str:
-        if self._column is None or self._column not in columns:
+        A ``.traj`` file loaded with ``datasets`` has one column per top-level key (``history``, ``trajectory``,
+        ``info``, …): those rows are read whole, so the issue text and the outcome are not lost.
+        """
+        return record_column(columns, self.config.text_column)
+
+    def _check_columns(self, columns: Sequence[str]) -> str | None:
+        if self._column is _UNSET or (self._column is not None and self._column not in columns):
             for name in (self.config.source_column, self.config.id_column):
                 if name is not None and name not in columns:
                     raise ColumnNotFoundError(f"column {name!r} is not in this dataset; its columns are {list(columns)}.")
@@ -331,11 +326,13 @@ class Scorer:
         n_slots = len(self.rubric)
         rows: list[dict[str, Any] | None] = [None] * len(records)
         todo: list[tuple[int, list[dict[str, Any]], bool, str | None]] = []
-        for i, prompt in enumerate(build_prompts(list(records), self.rubric, rt.budget)):
+        formats: list[str | None] = [None] * len(records)
+        for i, prompt in enumerate(build_prompts(list(records), self.rubric, rt.budget, self.config.record_format)):
             if isinstance(prompt, Exception):
                 reason = str(prompt) if isinstance(prompt, InvalidRecordError) else "record is nested too deeply to read"
                 rows[i] = _failure("invalid_input", reason, n_slots)
                 continue
+            formats[i] = prompt.format
             key = self.row_key(prompt.messages[1]["content"]) if rt.store is not None else None
             todo.append((i, prompt.messages, prompt.truncated, key))
 
@@ -360,6 +357,8 @@ class Scorer:
                     fresh[key] = row
             if fresh:
                 rt.store.put_many(fresh)
+        for row, fmt in zip(rows, formats):
+            row["mira_format"] = fmt  # type: ignore[index]
         if rt.progress is not None:
             rt.progress.update(rows=len(rows), prompt_tokens=sum(r["mira_prompt_tokens"] for r in rows),
                                completion_tokens=sum(r["mira_completion_tokens"] for r in rows),
@@ -402,12 +401,52 @@ class Scorer:
     def __call__(self, batch: Mapping[str, Any]) -> Any:
         """Score one batch: returns the ``mira_*`` columns (typed) for ``datasets.map`` or Ray Data."""
         column = self._check_columns(list(batch.keys()))
-        records = _as_list(batch[column])
-        rows = self.score_records(records)
+        rows = self.score_records(batch_records(batch, column))
         out = typed_batch(rows, self.config.n)
         if _is_numpy_batch(batch):
             return _ray_table(batch, out)
         return out
+
+
+_UNSET = object()
+
+
+def record_column(columns: Sequence[str], text_column: str | None = None) -> str | None:
+    """The record column among ``columns`` (``text_column`` when given); ``None`` when each row is the record.
+
+    Raises :class:`~mira_hf.errors.ColumnNotFoundError` listing the columns when none fits.
+
+    Example:
+        >>> record_column(["id", "messages", "source"])
+        'messages'
+        >>> record_column(["environment", "trajectory", "history", "info"]) is None   # a SWE-agent .traj per row
+        True
+        >>> record_column(["instance_id", "instruction", "history"]) is None  # the task beside the trajectory
+        True
+    """
+    cols = list(columns)
+    if text_column is not None:
+        if text_column not in cols:
+            raise ColumnNotFoundError(f"text_column={text_column!r} is not a column of this dataset; "
+                                      f"its columns are {cols}.")
+        return text_column
+    if any(shape <= set(cols) for shape in ROW_RECORDS):
+        return None
+    for name in RECORD_COLUMNS:
+        if name in cols:
+            return None if name != "text" and any(c in cols for c in CONTEXT_COLUMNS) else name
+    raise ColumnNotFoundError(
+        f"No record column found: looked for {list(RECORD_COLUMNS)} among the dataset's columns {cols}. "
+        "Pass Scorer(text_column=...) (or set MIRA_TEXT_COLUMN) to name it.")
+
+
+def batch_records(batch: Mapping[str, Any], column: str | None) -> list[Any]:
+    """The records of a batch: one column's values, or (``column=None``) each row as a dict of its columns."""
+    if column is not None:
+        return _as_list(batch[column])
+    names = [k for k in batch if not k.startswith("mira_")]
+    values = [_as_list(batch[k]) for k in names]
+    return [dict(zip(names, row)) for row in zip(*values)]
 
 
 def _is_numpy_batch(batch: Mapping[str, Any]) -> bool:

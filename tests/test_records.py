@@ -300,51 +300,69 @@ def _deep_args(n=10_000):
              "tool_calls": [{"id": "c", "type": "function", "function": {"name": "bash", "arguments": args}}]}]
 
 
-# name: (record, a fragment of the message, does detect_format already see it?)
-BAD = {
-    "none": (None, "missing", True),
-    "empty": ("", "empty", True),
-    "whitespace": ("  \n\t ", "empty", True),
-    "int": (42, "expected a string", True),
-    "float": (float("nan"), "expected a string", True),
-    "bytes": (b"ls", "decode", True),
-    "empty-list": ([], "empty list", True),
-    "empty-dict": ({}, "expected a dict holding the trajectory", True),
-    "list-of-ints": ([1, 2], "element 0", True),
-    "unknown-dicts": ([{"foo": 1}], "element 0", True),
-    "unknown-dicts-json": (json.dumps([{"foo": 1}]), "element 0", True),
-    "unknown-wrapper": ({"text": "hi"}, "'messages'", True),
-    "cyclic-list": (_cyclic_list(), "element 0", True),
-    "cyclic-dict": (_cyclic_dict(), "wrapped", True),
-    "deep-list": (_deep_list(), "element 0", True),
-    "deep-dict": (_deep_dict(), "wrapped", True),
-    "message-without-content": ([{"role": "user", "content": "ok"}, {"role": "assistant"}], "element 1", False),
-    "non-dict-message": ([{"role": "user", "content": "ok"}, "oops"], "element 1", False),
-    "role-not-str": ([{"role": 3, "content": "x"}], "role", False),
-    "bad-content-type": ([{"role": "user", "content": 42}], "content", False),
-    "bad-tool-calls": ([{"role": "assistant", "content": None, "tool_calls": "bash"}], "tool_calls", False),
-    "call-without-function": ([{"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}], "function", False),
+# Records that hold no text to score: the only ones rejected. name: (record, a fragment of the message)
+NO_TEXT = {
+    "none": (None, "missing"),
+    "empty": ("", "empty"),
+    "whitespace": ("  \n\t ", "empty"),
+    "int": (42, "holds no text"),
+    "float": (float("nan"), "holds no text"),
+    "empty-list": ([], "empty list"),
+    "empty-dict": ({}, "no text"),
+    "list-of-ints": ([1, 2], "nothing to score"),
+    "numbers-only-dicts": ([{"foo": 1}], "nothing to score"),
+    "numbers-only-json": (json.dumps([{"foo": 1}, {"bar": 2.5}]), "nothing to score"),
+    "ids-and-times-only": ({"id": "run-1", "timestamp": "2025-01-01T00:00:00"}, "no text"),
+    "cyclic-list": (_cyclic_list(), "nothing to score"),
+    "cyclic-dict": (_cyclic_dict(), "wrapped"),
+    "deep-list": (_deep_list(), "nothing to score"),
+    "deep-dict": (_deep_dict(), "wrapped"),
     "all-empty-messages": ([{"role": "user", "content": ""}, {"role": "assistant", "content": None}],
-                           "nothing to score", False),
-    "sharegpt-without-value": ([{"from": "human", "value": "hi"}, {"from": "gpt"}], "element 1", False),
-    "openhands-bad-event": ([{"action": "run", "args": {"command": "ls"}}, {"oops": 1}], "element 1", False),
-    "openhands-args-not-dict": ([{"action": "run", "args": "ls"}], "args", False),
-    "cyclic-args": (_cyclic_args(), "arguments", False),
-    "deep-args": (_deep_args(), "nested too deeply", False),
+                           "nothing to score"),
+    "empty-events": ([{"action": "null", "args": {}}, {"observation": "agent_state_changed", "content": ""}],
+                     "nothing to score"),
 }
 
 
-@pytest.mark.parametrize("name", list(BAD))
-def test_bad_records_raise_a_clear_invalid_record_error(name):
-    record, fragment, shape_error = BAD[name]
+@pytest.mark.parametrize("name", list(NO_TEXT))
+def test_records_without_text_raise_a_clear_invalid_record_error(name):
+    record, fragment = NO_TEXT[name]
     with pytest.raises(InvalidRecordError) as info:
         render_record(record)
     assert isinstance(info.value, ValueError)
     assert fragment in str(info.value), str(info.value)
     assert len(str(info.value)) < 400  # a message, not a dump of the record
-    if shape_error:
-        with pytest.raises(InvalidRecordError):
-            detect_format(record)
+    with pytest.raises(InvalidRecordError):
+        detect_format(record)
+
+
+# Odd records that still hold text: rendered, with the odd part visible. name: (record, texts that must show)
+ODD = {
+    "bytes": (b"ls -la", ["ls -la"]),
+    "unknown-wrapper": ({"text": "hi", "id": "x"}, ["hi"]),
+    "unknown-dicts": ([{"foo": "the agent listed the files"}], ["the agent listed the files"]),
+    "message-without-content": ([{"role": "user", "content": "ok"}, {"role": "assistant"}], ["### user\nok"]),
+    "non-dict-message": ([{"role": "user", "content": "ok"}, "oops"], ["### user\nok", "oops"]),
+    "role-not-str": ([{"role": 3, "content": "x marks the spot"}], ["x marks the spot"]),
+    "number-content": ([{"role": "user", "content": 42}], ["42"]),
+    "tool-calls-a-string": ([{"role": "assistant", "content": None, "tool_calls": "bash -c ls"}], ["bash -c ls"]),
+    "call-without-function": ([{"role": "user", "content": "go"},
+                               {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}], ["[c]"]),
+    "sharegpt-without-value": ([{"from": "human", "value": "hi there"}, {"from": "gpt"}], ["hi there"]),
+    "openhands-unknown-event": ([{"action": "run", "args": {"command": "ls"}}, {"oops": "odd event text"}],
+                                ["→ run: ls", "odd event text"]),
+    "openhands-args-not-dict": ([{"action": "run", "args": "ls -la"}], ["ls -la"]),
+    "cyclic-args": (_cyclic_args(), ["→ call bash [c]", "nested too deeply"]),
+    "deep-args": (_deep_args(), ["### assistant\nx", "nested too deeply"]),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD))
+def test_odd_records_with_text_render_instead_of_failing(name):
+    record, texts = ODD[name]
+    text = render_record(record)
+    for t in texts:
+        assert t in text, (t, text)
 
 
 def test_huge_and_deep_strings_are_text_not_crashes():

@@ -1,0 +1,344 @@
+"""Pieces every reader shares: message text, tool-call arguments, the transcript being built, errors.
+
+``None`` means *absent* everywhere: a ``datasets`` round trip gives every element every key of its
+column (``None`` where it had none), so a reader never tells a missing key from a ``None`` value.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from mira_hf.errors import InvalidRecordError
+
+#: System prompts and other text given to the agent longer than this are shortened (head + tail, said so).
+BOILERPLATE_CHARS = 6_000
+_BOILERPLATE_HEAD = 4_000
+_BOILERPLATE_TAIL = 1_000
+#: Tool-call arguments shown first, in this order; the others follow alphabetically (key order is not kept by
+#: a ``datasets`` round trip, which orders a struct's fields by first appearance across the whole column).
+_ARG_ORDER = ("command", "path", "url", "code", "old_str", "new_str", "insert_line", "file_text", "view_range",
+              "content")
+_ARG_RANK = {k: i for i, k in enumerate(_ARG_ORDER)}
+#: Content parts that are pictures or other media: shown as a marker, never dumped.
+_MEDIA_PARTS = frozenset({"image_url", "image", "input_image", "audio", "input_audio", "video", "file", "document"})
+
+
+# ------------------------------------------------------------------------------------------ values
+def is_seq(x: Any) -> bool:
+    """A list-like element: list, tuple or 1-D numpy array (Ray Data and ``datasets``' numpy format)."""
+    return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim == 1)
+
+
+def as_list(x: Any) -> list:
+    """A list-like value as a list (numpy object arrays keep their elements)."""
+    if isinstance(x, np.ndarray):
+        return x.tolist() if x.dtype != object else list(x)
+    return list(x)
+
+
+def scalar(value: Any) -> Any:
+    """A number as Python shows it, however it arrived: numpy scalars and 0-d arrays (Ray Data, ``datasets``'
+    numpy format) unwrapped, and whole floats (an int column with nulls becomes float) as ints."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def opt(value: Any) -> str:
+    """A string field, stripped; anything else (``None``, numbers, dicts) is ``""``."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def trim(text: str) -> str:
+    """Drop leading blank lines and trailing whitespace, keeping the first line's indentation (code, ``cat -n``)."""
+    text = text.rstrip()
+    if text[:1].isspace():
+        start = len(text) - len(text.lstrip())
+        newline = text.rfind("\n", 0, start)
+        if newline >= 0:
+            text = text[newline + 1:]
+    return text
+
+
+def first_str(d: dict, *keys: str) -> str:
+    """The first non-empty string among ``d[key]`` for ``keys``."""
+    for key in keys:
+        value = d.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def content_text(content: Any) -> str:
+    """Text of a message content: a string, ``None``, or a list of parts.
+
+    Parts may be strings, ``{"type": "text", "text": ...}``, reasoning parts (``thinking``), Anthropic
+    ``tool_use`` / ``tool_result`` parts, or media (shown as ``[image]``). A dict or list that is data, not parts
+    (a tool's JSON output, as ``datasets`` decodes a column mixing JSON and text), is shown as compact JSON.
+    """
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return trim(content)
+    if isinstance(content, dict):
+        if not _is_part(content):
+            return _data(content)
+        content = (content,)
+    elif not is_seq(content):
+        return str(content.item() if isinstance(content, np.generic) else content)
+    items = as_list(content)
+    if not all(p is None or isinstance(p, str) or (isinstance(p, dict) and _is_part(p)) for p in items):
+        return _data(items)
+    pieces = [_part_text(p) for p in items]
+    return "\n".join(p for p in pieces if p)
+
+
+def _data(value: Any) -> str:
+    try:
+        return dumps(prune(value))
+    except RecursionError:
+        return NOT_SHOWN
+
+
+def _is_part(d: dict) -> bool:
+    """A content part (``{"type": ..., "text" | "value" | ...}``), as opposed to a dict of data."""
+    return isinstance(d.get("type"), str) or isinstance(d.get("text"), str)
+
+
+def _part_text(part: Any) -> str:
+    if part is None:
+        return ""
+    if isinstance(part, str):
+        return trim(part)
+    if not isinstance(part, dict):
+        return str(part.item() if isinstance(part, np.generic) else part)
+    kind = part.get("type")
+    text = part.get("text")
+    if not isinstance(text, str) and kind in ("text", None, "reasoning", "tool_call"):
+        text = part.get("value")  # LLaMA-Factory's {"type", "value"} parts
+    if isinstance(text, str) and kind == "reasoning":
+        return f"(thinking) {trim(text)}"
+    if isinstance(text, str) and kind == "tool_call":
+        from mira_hf.records.sharegpt import call_lines
+
+        return call_lines(text)
+    if isinstance(text, str):
+        return trim(text)
+    if kind in ("thinking", "reasoning", "redacted_thinking"):
+        thought = first_str(part, "thinking", "reasoning", "content", "summary")
+        return f"(thinking) {thought}" if thought else ""
+    if kind == "tool_use":  # Anthropic: the assistant calls a tool
+        ref = f" [{part['id']}]" if isinstance(part.get("id"), str) and part["id"] else ""
+        args = args_text(part.get("input"))
+        return f"→ call {opt(part.get('name')) or 'tool'}{ref}" + (f": {args}" if args else "")
+    if kind == "tool_result":  # Anthropic: the tool's answer
+        ref = f" [{part['tool_use_id']}]" if isinstance(part.get("tool_use_id"), str) else ""
+        body = content_text(part.get("content"))
+        flag = " (error)" if part.get("is_error") is True else ""
+        return f"tool result{ref}{flag}:\n{body or '(no output)'}"
+    if kind in _MEDIA_PARTS:
+        return f"[{kind.replace('input_', '').replace('_url', '')}]"
+    inner = part.get("content")
+    if inner is not None and inner is not part:
+        return content_text(inner)
+    from mira_hf.records.generic import element_text
+
+    return element_text(part)
+
+
+# ------------------------------------------------------------------------------------ tool arguments
+def prune(value: Any, depth: int = 0) -> Any:
+    """``value`` without ``None`` entries (recursively) and with numpy values as Python ones."""
+    if depth > 64:
+        raise RecursionError
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if v is None:
+                continue
+            v = prune(v, depth + 1)
+            if v is not None and not (isinstance(v, dict) and not v):
+                out[k] = v
+        return out
+    if is_seq(value):
+        return [prune(v, depth + 1) for v in as_list(value)]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _arg_key(key: Any) -> tuple[int, str]:
+    key = str(key)
+    return (_ARG_RANK.get(key, len(_ARG_RANK)), key)
+
+
+def ordered(args: dict) -> dict:
+    """``args`` in a canonical key order (the same before and after a ``datasets`` round trip)."""
+    return {k: args[k] for k in sorted(args, key=_arg_key)}
+
+
+#: What stands in for a value that cannot be shown (cyclic, or nested deeper than any real record).
+NOT_SHOWN = "(not shown: nested too deeply)"
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON; a cyclic or absurdly deep value is shown as :data:`NOT_SHOWN`, never a crash."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
+    except (ValueError, TypeError, RecursionError):
+        return NOT_SHOWN
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"{type(x).__name__} is not JSON serializable")
+
+
+def parse_json_args(args: str) -> Any:
+    """A JSON object string as a dict; anything else unchanged."""
+    s = args.strip()
+    if s[:1] == "{" and s[-1:] == "}":
+        try:
+            value = json.loads(s)
+        except (ValueError, RecursionError):
+            return args
+        if isinstance(value, dict):
+            return value
+    return args
+
+
+def args_text(args: Any) -> str:
+    """Tool-call arguments as the scorer reads them.
+
+    One-line values go in a compact JSON object; every multi-line string (a file's text, an ``old_str``, a
+    script) follows as its own labelled block, verbatim, so code is read as code and nothing is escaped away.
+    A JSON string with multi-line values is read as the object it holds; other strings are shown as they are.
+
+    Example:
+        >>> print(args_text({"path": "a.py", "command": "create", "file_text": "x = 1\\ny = 2\\n"}))
+        {"command": "create", "path": "a.py"}
+        file_text:
+        x = 1
+        y = 2
+    """
+    if args is None:
+        return ""
+    if isinstance(args, str):
+        if "\\n" not in args:  # a JSON string without multi-line values reads best as the model wrote it
+            return trim(args)
+        args = parse_json_args(args)
+        if isinstance(args, str):
+            return trim(args)
+    try:
+        args = prune(args)
+    except RecursionError:  # cyclic or absurdly deep: the rest of the record still reads
+        return NOT_SHOWN
+    if not isinstance(args, dict):
+        return dumps(args)
+    if not args:
+        return ""
+    args = ordered(args)
+    inline = {k: v for k, v in args.items() if not (isinstance(v, str) and "\n" in v.strip("\n"))}
+    blocks = [f"{k}:\n{v.rstrip(chr(10))}" for k, v in args.items() if k not in inline]
+    head = dumps(inline) if inline else ""
+    return "\n".join(([head] if head else []) + blocks)
+
+
+def call_line(head: str, args: str) -> str:
+    """``→ call name [id]: {...}``, with multi-line argument blocks (or multi-line raw arguments) below."""
+    if not args:
+        return head
+    if "\n" in args and not args.startswith(("{", "[")):
+        return f"{head}:\n{args}"
+    return f"{head}: {args}"
+
+
+def boilerplate(text: str, what: str) -> str:
+    """Shorten text given to the agent (a system prompt with tool documentation) and say so."""
+    if len(text) <= BOILERPLATE_CHARS:
+        return text
+    omitted = len(text) - _BOILERPLATE_HEAD - _BOILERPLATE_TAIL
+    return (f"{text[:_BOILERPLATE_HEAD]}\n[... {omitted:,} characters of the {what} omitted ...]\n"
+            f"{text[-_BOILERPLATE_TAIL:]}")
+
+
+# ---------------------------------------------------------------------------------------- transcript
+class Transcript:
+    """The rendered record being built: ``### role`` blocks; agent steps in a row share one assistant block."""
+
+    __slots__ = ("blocks", "_agent_open")
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+        self._agent_open = False
+
+    def add(self, role: str, text: str) -> None:
+        """A block of its own (``### role``), unless ``text`` is empty."""
+        if text:
+            self.blocks.append(f"### {role}\n{text}")
+            self._agent_open = False
+
+    def agent(self, text: str, new_block: bool = False) -> None:
+        """An agent step (thought, action): joins the open assistant block (unless ``new_block``), or opens one."""
+        if not text:
+            return
+        if self._agent_open and not new_block:
+            self.blocks[-1] += "\n" + text
+        else:
+            self.blocks.append("### assistant\n" + text)
+            self._agent_open = True
+
+    def result(self, ref: str = "", details: str = "", text: str = "") -> None:
+        """A tool result: ``### tool result [ref] (details)`` and its text (``(no output)`` when empty)."""
+        header = "### tool result" + (f" [{ref}]" if ref else "") + (f" ({details})" if details else "")
+        self.blocks.append(f"{header}\n{text or '(no output)'}")
+        self._agent_open = False
+
+    def line(self, text: str) -> None:
+        """A free-standing line (an event the readers do not know), never joined to an agent block."""
+        if text:
+            self.blocks.append(text)
+            self._agent_open = False
+
+    def text(self, what: str) -> str:
+        """The rendered record; a record that yields no text at all is ``invalid_input``."""
+        if not self.blocks:
+            raise InvalidRecordError(f"record is {what} with no text, tool call or tool result in it; "
+                                     "there is nothing to score.")
+        return "\n\n".join(self.blocks)
+
+
+# --------------------------------------------------------------------------------------------- errors
+def keys_of(d: dict, limit: int = 8) -> list[str]:
+    keys = [k[:40] if isinstance(k, str) else type(k).__name__ for k in islice(d, limit)]
+    return keys + ["…"] if len(d) > limit else keys
+
+
+def describe(x: Any) -> str:
+    """A short, safe description of a value (never ``repr`` of a container: it may be cyclic or deep)."""
+    if isinstance(x, str):
+        return f"a str ({x[:40]!r}{'…' if len(x) > 40 else ''})"
+    if isinstance(x, dict):
+        return f"a dict with keys {keys_of(x)}"
+    if x is None:
+        return "None"
+    if isinstance(x, (list, tuple)):
+        return f"a {type(x).__name__} of {len(x)} items"
+    if isinstance(x, np.ndarray):
+        return f"a numpy array of {x.size} items"
+    return article(type(x).__name__)
+
+
+def article(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

@@ -1,0 +1,297 @@
+"""OpenHands V0 event histories (``event_to_dict``), and the older ``[[action, observation], ...]`` pairs.
+
+Actions carry ``action`` and ``args``; observations carry ``observation``, ``content``, ``extras`` and ``cause``
+(the id of the action they answer). As ``datasets`` stores them, every event has every key (``None`` where
+absent): ``None`` means absent. State bookkeeping (agent state changes, ``null`` observations, recalls of the
+user's message, ``initialize``) adds nothing and is skipped; ``tool_call_metadata`` repeats the model's
+response and is not shown. Events with neither an action nor an observation (``{"source": "environment",
+"content": "ok"}``, ``{"status": ...}``, ``{"error": ..., "error_code": ...}``) are shown as generic lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mira_hf.records.common import (Transcript, args_text, as_list, boilerplate, call_line, content_text, first_str,
+                                    is_seq, opt, scalar, trim)
+from mira_hf.records.generic import element_block
+
+_SKIP_ACTIONS = frozenset({"recall", "change_agent_state", "null", "condensation", "condensation_request",
+                           "initialize", "start", "stop", "pause", "resume"})
+_SKIP_OBSERVATIONS = frozenset({"agent_state_changed", "null", "condensation"})
+#: Keys an OpenHands event repeats from elsewhere: not counted toward coverage. ``message`` is the event's one-line
+#: summary, ``diff`` the UI's copy of an edit, ``translated_ipython_code`` an editor call's arguments as Python
+#: (shown as the edit it describes when it is all an edit has).
+COVERAGE_SKIP = frozenset({"message", "diff", "translated_ipython_code"})
+
+
+def is_event(d: dict) -> bool:
+    """An OpenHands V0 event: a string ``action`` or ``observation`` beside V0 event keys."""
+    if not (isinstance(d.get("action"), str) or isinstance(d.get("observation"), str)):
+        return False
+    if d.get("args") is not None or d.get("extras") is not None:
+        return True
+    from mira_hf.records.swe_agent import is_step
+
+    return not is_step(d)
+
+
+def is_pair(x: Any) -> bool:
+    """An OpenDevin-era ``[action, observation]`` pair."""
+    return is_seq(x) and len(x) == 2 and all(isinstance(e, dict) for e in as_list(x))
+
+
+def flatten_pairs(items: list) -> list:
+    """``[[action, observation], ...]`` as one event list (other elements stay as they are)."""
+    out: list = []
+    for item in items:
+        if is_pair(item):
+            out.extend(as_list(item))
+        else:
+            out.append(item)
+    return out
+
+
+def render_events(events: Any) -> str:
+    t = Transcript()
+    for i, ev in enumerate(events):
+        if isinstance(ev, dict):
+            _event(t, ev, i)
+        elif is_pair(ev):
+            for e in as_list(ev):
+                _event(t, e, i)
+        else:
+            t.line(element_block(ev))
+    return t.text("a list of OpenHands events")
+
+
+def _event(t: Transcript, ev: Any, i: int) -> None:
+    if not isinstance(ev, dict):
+        t.line(element_block(ev))
+        return
+    action = ev.get("action")
+    if isinstance(action, str):
+        _action(t, ev, action.strip(), i)
+        return
+    observation = ev.get("observation")
+    if isinstance(observation, str):
+        _observation(t, ev, observation.strip(), i)
+        return
+    t.line(element_block(ev))
+
+
+#: Keys of the event itself; in the older flat events every other key is an argument or an extra.
+_EVENT_KEYS = frozenset({"id", "timestamp", "source", "message", "action", "observation", "cause", "args", "extras",
+                         "tool_call_metadata", "llm_metrics", "timeout", "success", "content"})
+
+
+def _args(ev: dict, i: int) -> dict:
+    """An action's arguments: ``args``; in the feedback dataset's fixed schema ``extras``; in older flat events
+    the event's own keys."""
+    args = ev.get("args")
+    if isinstance(args, dict):
+        return args
+    if isinstance(ev.get("extras"), dict):
+        return ev["extras"]
+    flat = {k: v for k, v in ev.items() if k not in _EVENT_KEYS}
+    if ev.get("action") in ("message", "system") and "content" in ev:
+        flat["content"] = ev["content"]
+    return flat
+
+
+def _extras(ev: dict) -> dict:
+    """An observation's extras: ``extras``, or (older flat events) the event's own keys."""
+    extras = ev.get("extras")
+    return extras if isinstance(extras, dict) else {k: v for k, v in ev.items() if k not in _EVENT_KEYS}
+
+
+def _action(t: Transcript, ev: dict, action: str, i: int) -> None:
+    if action in _SKIP_ACTIONS:
+        return
+    args = _args(ev, i)
+    if not isinstance(ev.get("args"), (dict, type(None))):  # arguments in an unexpected shape: shown as they are
+        ref = f" [{scalar(ev['id'])}]" if ev.get("id") is not None else ""
+        t.agent(call_line(f"→ {action}{ref}", args_text(ev["args"])))
+        return
+    if action in ("message", "system"):
+        text = content_text(args.get("content")) or opt(ev.get("message"))
+        if action == "system":
+            tools = _tool_names(args.get("tools"))
+            text = boilerplate(text, "system prompt") + (f"\n(tools: {tools})" if tools else "")
+            t.add("system", text)
+        elif ev.get("source") == "user":
+            t.add("user", _with_images(text, args))
+        else:
+            t.agent(_with_images(text, args), new_block=True)
+        return
+    event_id = scalar(ev.get("id"))
+    ref = f" [{event_id}]" if event_id is not None else ""
+    thought = opt(args.get("thought")) or opt(ev.get("thought"))
+    if action == "think":
+        t.agent(thought)
+        return
+    if action == "run":
+        step = _inline(f"→ {'input' if args.get('is_input') in (True, 'true') else 'run'}{ref}", opt(args.get("command")))
+    elif action == "run_ipython":
+        step = _inline(f"→ python{ref}", opt(args.get("code")))
+    elif action == "read":
+        step = f"→ read{ref}: {opt(args.get('path'))}{_line_range(args)}"
+    elif action == "edit":
+        step = _edit(args, ref)
+    elif action == "write":
+        step = _inline(f"→ write{ref} {opt(args.get('path'))}", trim(args.get("content") or ""))
+    elif action == "browse":
+        step = f"→ browse{ref}: {opt(args.get('url'))}"
+    elif action == "browse_interactive":
+        step = _inline(f"→ browse{ref}", opt(args.get("browser_actions")))
+    elif action == "call_tool_mcp":
+        step = call_line(f"→ call {opt(args.get('name')) or 'mcp'}{ref}", args_text(args.get("arguments")))
+    elif action in ("finish", "reject"):
+        outputs = args.get("outputs") if isinstance(args.get("outputs"), dict) else {}
+        final = first_str(args, "final_thought", "content") or first_str(outputs, "content", "reason") \
+            or (thought if action == "finish" else "")
+        if final == thought:
+            thought = ""
+        status = scalar(args.get("task_completed"))
+        step = f"→ {action}{ref}" + (f" (task_completed: {status})" if status not in (None, "") else "")
+        rest = args_text({k: v for k, v in outputs.items() if k not in ("content", "reason")})
+        step += "".join(f"\n{x}" for x in (final, rest) if x)
+    else:  # delegate, summarize, task tracking and anything newer: name and every argument
+        rest = {k: v for k, v in args.items() if k not in ("thought", "security_risk", "confirmation_state")}
+        step = call_line(f"→ {action}{ref}", args_text(rest))
+    t.agent(f"{thought}\n{step}" if thought else step)
+
+
+def _with_images(text: str, args: dict) -> str:
+    urls = args.get("image_urls")
+    n = len(as_list(urls)) if is_seq(urls) else 0
+    return text + (f"\n[{n} image{'s' if n > 1 else ''}]" if n else "")
+
+
+def _tool_names(tools: Any) -> str:
+    if not is_seq(tools):
+        return ""
+    names = []
+    for tool in as_list(tools):
+        if isinstance(tool, dict):
+            fn = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+            if isinstance(fn.get("name"), str):
+                names.append(fn["name"])
+    return ", ".join(names)
+
+
+def _inline(head: str, body: str) -> str:
+    if not body:
+        return head
+    return f"{head}:\n{body}" if "\n" in body else f"{head}: {body}"
+
+
+def _line_range(args: dict) -> str:
+    view = args.get("view_range")
+    if is_seq(view) and len(view) == 2:
+        view = [scalar(v) for v in as_list(view)]
+        return f" (lines {view[0]}–{view[1]})"
+    start, end = scalar(args.get("start")), scalar(args.get("end"))
+    if isinstance(start, int) and isinstance(end, int) and (start > 1 or end != -1):
+        return f" (lines {start}–{end if end != -1 else 'end'})"
+    return ""
+
+
+def _block(label: str, value: Any) -> str:
+    """A labelled code block for an edit argument; absent (None) arguments are left out."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    return f"\n{label}:\n{value.rstrip(chr(10))}"
+
+
+def _edit(args: dict, ref: str) -> str:
+    """Every edit shape: ``command`` = str_replace / create / insert / view / undo_edit, or none (the arguments
+    say what changes: ``old_str``/``new_str``, ``file_text``, or an LLM edit's ``content`` over a line range)."""
+    path = opt(args.get("path"))
+    command = opt(args.get("command"))
+    if command == "view":
+        return f"→ read{ref}: {path}{_line_range(args)}"
+    if command == "insert":
+        head = f"→ edit{ref} insert {path} after line {scalar(args.get('insert_line'))}"
+    elif command:
+        head = f"→ edit{ref} {command} {path}"
+    else:
+        head = f"→ edit{ref} {path}{_line_range(args)}"
+    body = (_block("old_str", args.get("old_str")) + _block("new_str", args.get("new_str"))
+            + _block("file_text", args.get("file_text")) + _block("content", args.get("content")))
+    if not command and not body:
+        translated = _translated_edit(args.get("translated_ipython_code"))
+        if isinstance(translated, dict):  # older edits kept their arguments only as the tool call's Python
+            return _edit({**translated, "thought": None}, ref)
+        return head + _block("code", translated)
+    if command == "insert" and args.get("insert_line") is None:
+        head = f"→ edit{ref} insert {path}"
+    return head + body
+
+
+def _translated_edit(code: Any) -> Any:
+    """The arguments of ``print(file_editor(**{...}))`` (how older OpenHands stored an editor call), else the code."""
+    if not isinstance(code, str) or not code.strip():
+        return None
+    import ast
+
+    try:
+        tree = ast.parse(code.strip())
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return code
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and any(k.arg is None for k in node.keywords):
+            try:
+                value = ast.literal_eval(next(k.value for k in node.keywords if k.arg is None))
+            except (ValueError, SyntaxError, RecursionError, TypeError):
+                return code
+            return value if isinstance(value, dict) and value.get("path") else code
+    return code
+
+
+def _observation(t: Transcript, ev: dict, observation: str, i: int) -> None:
+    if observation in _SKIP_OBSERVATIONS:
+        return
+    extras = _extras(ev)
+    content = content_text(ev.get("content"))
+    if observation == "recall":  # what the agent was given about the workspace: its text, shortened when long
+        text = _recall_text(content, extras)
+        if text:
+            t.add("context (recall)", boilerplate(text, "workspace context"))
+        return
+    cause = scalar(ev.get("cause"))
+    details = [observation]
+    metadata = extras.get("metadata") if isinstance(extras.get("metadata"), dict) else {}
+    if observation in ("run", "run_ipython"):
+        code = scalar(metadata.get("exit_code"))
+        if code is None:
+            code = scalar(extras.get("exit_code"))
+        if code is not None and code != -1:
+            details.append(f"exit code {code}")
+        if cause is None and opt(extras.get("command")):
+            details.append(f"`{opt(extras.get('command'))[:200]}`")
+        content = "\n".join(x for x in (opt(metadata.get("prefix")), content, opt(metadata.get("suffix"))) if x)
+    elif observation in ("read", "edit", "write") and opt(extras.get("path")):
+        details.append(opt(extras.get("path")))
+    elif observation == "browse" and opt(extras.get("url")):
+        details.append(opt(extras.get("url")))
+    if observation == "edit":  # the message the agent saw, when the content holds the diff for the UI
+        seen = opt(extras.get("formatted_output_and_error"))
+        content = "\n".join(x for x in (seen, content) if x) if seen not in content else content
+        content = content or trim(extras.get("diff") or "")
+    if not content:
+        content = first_str(extras, "error", "output", "text")
+    t.result(str(cause) if cause is not None else "", ", ".join(details), content)
+
+
+def _recall_text(content: str, extras: dict) -> str:
+    parts = [content] if content else []
+    for key in ("repo_instructions", "additional_agent_instructions", "conversation_instructions"):
+        if opt(extras.get(key)):
+            parts.append(opt(extras[key]))
+    knowledge = extras.get("microagent_knowledge")
+    if is_seq(knowledge):
+        for item in as_list(knowledge):
+            if isinstance(item, dict) and opt(item.get("content")):
+                parts.append(f"{opt(item.get('name')) or 'microagent'}: {opt(item['content'])}")
+    return "\n".join(parts)

@@ -1,0 +1,86 @@
+"""ShareGPT turns: ``{"from": ..., "value": ...}``.
+
+``from`` is ``human``/``user``, ``gpt``/``assistant`` (and other model names), ``system``, ``function_call`` /
+``tool_call`` (a JSON ``{"name", "arguments"}``, a list of them, or raw text) and ``observation`` / ``tool`` /
+``function_response`` / ``tool_response``. ShareGPT has no call ids, so calls are numbered and each result
+answers the oldest unanswered call. Other speaker names are shown as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mira_hf.records.common import Transcript, args_text, as_list, call_line, content_text, is_seq
+from mira_hf.records.generic import element_block
+
+_USER = frozenset({"human", "user"})
+_ASSISTANT = frozenset({"gpt", "assistant", "chatgpt", "model", "bot", "bing", "bard", "claude", "ai"})
+_CALL = frozenset({"function_call", "tool_call", "tool_calls"})
+_RESULT = frozenset({"observation", "tool", "function", "function_response", "tool_response", "tool_result",
+                     "ipython"})
+
+
+def is_turn(d: dict) -> bool:
+    """A ShareGPT turn: a string ``from`` and a ``value``."""
+    return isinstance(d.get("from"), str) and "value" in d
+
+
+def render_turns(turns: Any) -> str:
+    t = Transcript()
+    pending: list[tuple[int, str]] = []  # calls waiting for their result, in order
+    n_calls = 0
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict) or not isinstance(turn.get("from"), str):
+            t.line(element_block(turn))
+            continue
+        speaker = turn["from"].strip().lower()
+        value = turn.get("value")
+        if speaker in _CALL:
+            lines = []
+            for name, args in _calls(value):
+                n_calls += 1
+                pending.append((n_calls, name))
+                lines.append(call_line(f"→ call {name} [#{n_calls}]" if name else f"→ call [#{n_calls}]", args))
+            t.agent("\n".join(lines))
+            continue
+        text = content_text(value)
+        if speaker in _RESULT:
+            num, name = pending.pop(0) if pending else (0, "")
+            t.result(f"#{num}" if num else "", name, text)
+            continue
+        role = "user" if speaker in _USER else "assistant" if speaker in _ASSISTANT else speaker
+        if role == "assistant":
+            t.agent(text, new_block=True)
+        else:
+            t.add(role, text)
+    return t.text("a list of ShareGPT turns")
+
+
+def call_lines(value: Any) -> str:
+    """``→ call name: {...}`` lines for a call turn's value (JSON ``{"name", "arguments"}``, a list, or text)."""
+    return "\n".join(call_line(f"→ call {name}" if name else "→ call", args) for name, args in _calls(value))
+
+
+def _calls(value: Any) -> list[tuple[str, str]]:
+    """``(name, arguments)`` of each call in a function_call turn; raw text when it is not JSON."""
+    parsed = value
+    if isinstance(value, str):
+        stripped = value.strip()
+        if not stripped:
+            return [("", "")]
+        if stripped[0] not in "[{":
+            return [("", stripped)]
+        try:
+            parsed = json.loads(stripped)
+        except (ValueError, RecursionError):
+            return [("", stripped)]
+    calls = as_list(parsed) if is_seq(parsed) else [parsed]
+    out = []
+    for call in calls:
+        if isinstance(call, dict) and isinstance(call.get("name"), str):
+            args = call.get("arguments", call.get("parameters"))
+            out.append((call["name"], args_text(args)))
+        else:
+            out.append(("", args_text(call)))
+    return out

@@ -1,0 +1,199 @@
+"""SWE-agent ``.traj`` files and mini-swe-agent ``.traj.json`` files.
+
+A SWE-agent ``.traj`` holds ``environment``, ``trajectory`` (steps: ``thought``, ``action``, ``observation``,
+``response``, ``state``), ``history`` (the chat the model saw: ``role``, ``content``, ``agent``,
+``message_type``, ``is_demo``, ``tool_calls``, ``tool_call_ids``) and ``info`` (``exit_status``,
+``submission``, model stats). The history is what is read: the system prompt (shortened when long), the
+issue, every action and every observation; demonstrations are left out. Without a history the steps are read,
+with the issue taken from ``replay_config``. The exit status and the submitted patch come last.
+
+A mini-swe-agent ``.traj.json`` holds ``messages`` (chat) and ``info``; it reads the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mira_hf.records.common import Transcript, as_list, boilerplate, first_str, is_seq, opt, trim
+from mira_hf.records.chat import _message, _result_id, message_text
+from mira_hf.records.generic import element_block
+
+#: Keys of a ``.traj`` that repeat what the history shows (each step's ``query`` is the whole chat so far; an
+#: ``action`` is the command the response or tool call already holds; ``extra`` repeats the raw API response)
+#: or summarise the patch, and the harness's own ``traceback`` (its exception is shown): neither shown nor
+#: counted toward coverage.
+COVERAGE_SKIP = frozenset({"query", "messages", "action", "edited_files30", "edited_files50", "edited_files70",
+                           "extra", "traceback"})
+_OUTCOME_KEYS = ("exit_status", "submission")
+
+
+def _is_history_message(d: dict) -> bool:
+    return isinstance(d.get("role"), str) and (d.get("message_type") is not None or d.get("agent") is not None
+                                               or d.get("is_demo") is not None)
+
+
+def is_step(d: dict) -> bool:
+    """A SWE-agent trajectory step: a string ``action`` or ``observation`` beside ``response`` or ``thought``."""
+    return (isinstance(d.get("action"), str) or isinstance(d.get("observation"), str)) \
+        and (isinstance(d.get("response"), str) or isinstance(d.get("thought"), str)) \
+        and d.get("args") is None and d.get("extras") is None
+
+
+def is_element(d: dict) -> bool:
+    """A SWE-agent history message (``agent`` / ``message_type`` / ``is_demo``) or trajectory step."""
+    return _is_history_message(d) or is_step(d)
+
+
+def is_traj(d: dict) -> bool:
+    """A SWE-agent ``.traj``: a history or trajectory beside ``info`` / ``environment`` / ``replay_config``."""
+    if not ("info" in d or "environment" in d or "replay_config" in d):
+        return False
+    for key in ("history", "trajectory"):
+        items = d.get(key)
+        if is_seq(items) and len(items) and isinstance(as_list(items)[0], dict) and is_element(as_list(items)[0]):
+            return True
+    return False
+
+
+def is_mini_traj(d: dict) -> bool:
+    """A mini-swe-agent ``.traj.json``: ``messages`` and ``info`` (``trajectory_format`` ``mini-swe-agent-*``)."""
+    fmt = d.get("trajectory_format")
+    info = d.get("info")
+    return is_seq(d.get("messages")) and (
+        (isinstance(fmt, str) and fmt.startswith("mini-swe-agent"))
+        or (isinstance(info, dict) and ("mini_version" in info or "exit_status" in info)))
+
+
+# --------------------------------------------------------------------------------------------- render
+def render(record: Any) -> str:
+    """A ``.traj`` dict, or its ``history`` or ``trajectory`` list alone.
+
+    With both, the history gives the system prompt and the task (the chat up to the first user message) and the
+    steps give what the agent did and saw: every step, also those the history leaves out (a response without a
+    tool call that the agent was asked to redo).
+    """
+    if isinstance(record, dict):
+        t = Transcript()
+        history = [m for m in as_list(record.get("history") or []) if not _is_demo(m)]
+        steps = as_list(record.get("trajectory") or [])
+        if steps and any(isinstance(s, dict) for s in steps):
+            preamble = _preamble(history)
+            _history(t, preamble)
+            if not any(isinstance(m, dict) and m.get("role") == "user" for m in preamble):
+                task = _replay_task(record.get("replay_config"))
+                if task:
+                    t.add("user", task)
+            _steps(t, steps)
+        else:
+            _history(t, history)
+        _outcome(t, record.get("info"))
+        return t.text("a SWE-agent trajectory")
+    items = as_list(record)
+    t = Transcript()
+    if any(isinstance(x, dict) and _is_history_message(x) for x in items):
+        _history(t, [m for m in items if not _is_demo(m)])
+    else:
+        _steps(t, items)
+    return t.text("a SWE-agent trajectory")
+
+
+def _is_demo(m: Any) -> bool:
+    return isinstance(m, dict) and (m.get("is_demo") is True or m.get("message_type") == "demonstration")
+
+
+def _preamble(history: list) -> list:
+    """The history up to and including the task (its first user message)."""
+    for i, m in enumerate(history):
+        if isinstance(m, dict) and m.get("role") == "user":
+            return history[:i + 1]
+    return [m for m in history if isinstance(m, dict) and m.get("role") == "system"]
+
+
+def render_mini(record: dict) -> str:
+    t = Transcript()
+    _history(t, as_list(record.get("messages") or []))
+    _outcome(t, record.get("info"))
+    return t.text("a mini-swe-agent trajectory")
+
+
+def _history(t: Transcript, messages: list, text_key: str = "content") -> None:
+    """Chat messages; after the task, a user message is what the environment answered (a tool result)."""
+    call_names: dict[str, str] = {}
+    seen_task = False
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            t.line(element_block(m))
+            continue
+        role = m["role"].strip().lower()
+        if role == "system":
+            text = message_text(m, text_key) or first_str(m, "system_prompt")
+            t.add("system", boilerplate(text, "system prompt"))
+        elif role == "user" and seen_task:
+            t.result(_result_id(m), "", message_text(m, text_key))
+        else:
+            seen_task = seen_task or role == "user"
+            _message(t, m, text_key, call_names)
+
+
+def render_text_rows(rows: Any) -> str:
+    """``role`` / ``text`` rows (nebius/SWE-agent-trajectories): SWE-agent's chat with ``text`` for ``content``."""
+    t = Transcript()
+    _history(t, as_list(rows), "text")
+    return t.text("a list of role / text rows")
+
+
+def _steps(t: Transcript, steps: list) -> None:
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            t.line(element_block(step))
+            continue
+        thought = opt(step.get("thought")) or (opt(step.get("response")) if not opt(step.get("action")) else "")
+        action = trim(step.get("action") or "") if isinstance(step.get("action"), str) else ""
+        if not (thought or action or isinstance(step.get("observation"), str)):
+            t.line(element_block(step))
+            continue
+        lines = [thought] if thought else []
+        if action:
+            lines.append(f"→ action:\n{action}" if "\n" in action else f"→ {action}")
+        t.agent("\n".join(lines), new_block=True)
+        if isinstance(step.get("observation"), str):
+            t.result("", "", trim(step["observation"]))
+
+
+def _replay_task(replay_config: Any) -> str:
+    """The issue text from a ``.traj``'s ``replay_config`` (a JSON string or dict of the run's settings)."""
+    config = replay_config
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except (ValueError, RecursionError):
+            return ""
+    if not isinstance(config, dict):
+        return ""
+    statement = config.get("problem_statement")
+    if isinstance(statement, dict):
+        return first_str(statement, "text", "problem_statement")
+    return opt(statement)
+
+
+def _outcome(t: Transcript, info: Any) -> None:
+    if isinstance(info, dict):
+        t.add("outcome", outcome_text(opt(info.get("exit_status")), info.get("submission"), "\n\n".join(t.blocks)))
+
+
+def outcome_text(status: str, patch: Any, shown_text: str) -> str:
+    """The run's end: exit status, and whether a patch was submitted (the patch itself unless shown above)."""
+    lines = []
+    if status:
+        lines.append(f"exit status: {status}")
+    if isinstance(patch, str) and patch.strip():
+        patch = patch.strip("\n")
+        n = patch.count("\n") + 1
+        shown = patch[:300] in shown_text
+        lines.append(f"patch submitted: yes ({n} lines{', shown above' if shown else ''})")
+        if not shown:
+            lines.append(patch)
+    elif status:
+        lines.append("patch submitted: no")
+    return "\n".join(lines)
