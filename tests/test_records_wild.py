@@ -193,12 +193,15 @@ def test_openhands_v0_every_edit_shape_and_environment_event_is_shown():
                      "undo_edit /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py",
                      "series.py (lines 40–41)\ncontent:\n    def __len__(self):",
                      "tests/test_resample.py\nold_str:\nassert len(out) == 23\nnew_str:\nassert len(out) == 24",
+                     "→ read [24]: /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py (lines 1–4)",  # command=view
+                     "→ edit [26] /workspace/tsgrid__tsgrid__0.4/CHANGES.md\nfile_text:\n## 0.4.2",  # no command
                      "### event (environment)\nok", "status: running",
                      "Runtime container restarted", "(tools: execute_bash, str_replace_editor, finish)",
-                     "[The command completed with exit code 1.]", "→ call fetch [32]"):
+                     "[The command completed with exit code 1.]", "→ call fetch [37]"):
         assert fragment in text, fragment
     # tool_call_metadata repeats the model's response: not shown; bookkeeping events add nothing
     assert "chatcmpl" not in text and "agent_state_changed" not in text and "iVBORw0KGgo" not in text
+    assert "LLM_MODEL" not in text and "initialize" not in text  # the run's configuration is not trajectory
 
 
 def test_openhands_v1_events_show_calls_results_and_errors():

@@ -43,6 +43,8 @@ def as_list(x: Any) -> list:
 def scalar(value: Any) -> Any:
     """A number as Python shows it, however it arrived: numpy scalars and 0-d arrays (Ray Data, ``datasets``'
     numpy format) unwrapped, and whole floats (an int column with nulls becomes float) as ints."""
+    if value is None or type(value) is int or type(value) is str:
+        return value
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     elif isinstance(value, np.generic):
@@ -84,6 +86,8 @@ def content_text(content: Any) -> str:
     ``tool_use`` / ``tool_result`` parts, or media (shown as ``[image]``). A dict or list that is data, not parts
     (a tool's JSON output, as ``datasets`` decodes a column mixing JSON and text), is shown as compact JSON.
     """
+    if type(content) is str:
+        return trim(content)
     if content is None:
         return ""
     if isinstance(content, str):
