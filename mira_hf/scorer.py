@@ -113,7 +113,10 @@ class Scorer:
             or any object with ``generate(conversations, sampling)``.
         rubric: ``"agent-group4"`` or a path to a ``*_dim_anchors.jsonl`` file.
         text_column: the record column; detected from ``messages``, ``conversations``, ``events``,
-            ``trajectory``, ``text`` when not given.
+            ``trajectory``, ``history``, ``text`` when not given (a ``.traj`` loaded with ``datasets``, or a
+            trajectory beside a ``system`` / ``instruction`` / ``problem_statement`` column, is read row by row).
+        record_format: read every record as this shape (``mira_hf.records.FORMATS``) instead of detecting it;
+            the shape used is in the ``mira_format`` column.
         temperature, top_p, max_tokens, seed, n: sampling (the card's defaults); ``n`` > 1 averages samples.
         structured: constrain the output to the template with the parser's regex (structured decoding).
         cache_dir: a per-row resume store: finished rows are never scored twice.
