@@ -94,21 +94,34 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
                         cache_dir=str(out / "cache"))
         thresholds = {}
 
-    scored = ds.map(scorer, batched=True, batch_size=len(ds), desc="Scoring", load_from_cache_file=False)
-    result = agreement(scored["mira_scores"], scored["teacher_scores"], sources=scored["source"],
-                       prediction_recommendations=scored["mira_recommendation"],
-                       reference_recommendations=scored["teacher_recommendation"], **thresholds)
-    if thresholds:
-        say(f"Reliability thresholds relaxed for the tiny model: {thresholds}")
-    reliability = Reliability.from_result(result)
-    reliability.save(out / "reliability.json")
-    aggregated = aggregate(scored, mask=reliability)
-    kept, report = filter_by_retention(aggregated, retention=retention, scorer=scorer, reliability=reliability,
-                                       rubric=scorer.rubric)
-    selected = out / "selected"
-    kept.save_to_disk(str(selected))
-    (out / "selection_report.json").write_text(report.model_dump_json(indent=2))
-    report_path = build_report(aggregated, agreement=result, reliability=reliability, selection=report,
-                               path=out / "report.html", parameters=scorer.identity())
+    from mira_hf.progress import ScoreProgress
+
+    say(f"Scoring {len(ds)} records of {path} (rows already in {out / 'cache'} are read back, not scored again)")
+    scorer.progress = ScoreProgress(total=len(ds), desc="scoring")  # rows, tokens/s, errors, ETA
+    datasets.disable_progress_bars()  # our bar and our lines, not one bar per datasets step
+    try:
+        try:
+            scored = ds.map(scorer, batched=True, batch_size=len(ds), load_from_cache_file=False)
+        finally:
+            scorer.progress.close()
+        say(scorer.progress.summary_line())
+        say("Measuring teacher–student agreement, masking unreliable cells, selecting, writing the report")
+        result = agreement(scored["mira_scores"], scored["teacher_scores"], sources=scored["source"],
+                           prediction_recommendations=scored["mira_recommendation"],
+                           reference_recommendations=scored["teacher_recommendation"], **thresholds)
+        if thresholds:
+            say(f"Reliability thresholds relaxed for the tiny model: {thresholds}")
+        reliability = Reliability.from_result(result)
+        reliability.save(out / "reliability.json")
+        aggregated = aggregate(scored, mask=reliability)
+        kept, report = filter_by_retention(aggregated, retention=retention, scorer=scorer, reliability=reliability,
+                                           rubric=scorer.rubric)
+        selected = out / "selected"
+        kept.save_to_disk(str(selected))
+        (out / "selection_report.json").write_text(report.model_dump_json(indent=2))
+        report_path = build_report(aggregated, agreement=result, reliability=reliability, selection=report,
+                                   path=out / "report.html", parameters=scorer.identity())
+    finally:
+        datasets.enable_progress_bars()
     return DemoResult(out_dir=out, scored=aggregated, agreement=result, report=report, selected_path=selected,
                       report_path=Path(report_path), real_scorer=not use_cpu)
