@@ -77,15 +77,28 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = find_example(data)
-    ds = datasets.load_dataset("json", data_files=str(path), split="train")
+    datasets.disable_progress_bars()  # our lines and our bar, not one bar per datasets step
+    try:
+        ds = datasets.load_dataset("json", data_files=str(path), split="train")
+    finally:
+        datasets.enable_progress_bars()
     use_cpu = (not gpu_available()) if cpu is None else cpu
     if use_cpu:
+        from mira_hf.logs import quiet_cpu_engine
         from mira_hf.testing.tiny_model import build_tiny_model
+
+        quiet_cpu_engine()  # the stand-in's expected CPU warnings are not news to the reader
 
         say("No GPU here: scoring with the real vLLM engine on the CPU and a tiny random-weight model.\n"
             "Its scores are NOT meaningful — this run shows the pipeline, not a real selection.\n"
             "On a GPU machine the same command uses the card's scorer (whw06/MIRA-Agent-Group4).")
-        model_path = build_tiny_model(out / "tiny-model")
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # "Writing model shards": not a step the reader needs
+        try:
+            model_path = build_tiny_model(out / "tiny-model")
+        finally:
+            transformers_logging.enable_progress_bar()
         scorer = Scorer(model=str(model_path), text_column="trajectory", source_column="source", id_column="id",
                         cache_dir=str(out / "cache"), **CPU_SETTINGS)
         thresholds = CPU_THRESHOLDS

@@ -97,10 +97,34 @@ def test_the_cli_sets_vllm_to_warnings_unless_verbose(verbose, monkeypatch):
 
     from mira_hf.cli import app
 
-    monkeypatch.delenv("VLLM_LOGGING_LEVEL", raising=False)
+    import warnings
+
+    from mira_hf import logs
+
+    for var in ("VLLM_LOGGING_LEVEL", "PYTHONWARNINGS", "TORCH_CPP_LOG_LEVEL"):
+        monkeypatch.delenv(var, raising=False)  # restored after the test
+    monkeypatch.setattr(warnings, "filters", warnings.filters[:])
+    monkeypatch.setattr(logs, "_chose_vllm_level", False)
     result = CliRunner().invoke(app, (["-v"] if verbose else []) + ["install-metric"])
     assert result.exit_code == 0, result.output
     assert os.environ.get("VLLM_LOGGING_LEVEL") == ("INFO" if verbose else "WARNING")
+    logs.quiet_cpu_engine()  # the demo's CPU stand-in: errors only, unless -v
+    assert os.environ.get("VLLM_LOGGING_LEVEL") == ("INFO" if verbose else "ERROR")
+
+
+def test_a_level_the_user_chose_is_kept(monkeypatch):
+    from mira_hf import logs
+
+    import warnings
+
+    monkeypatch.setenv("VLLM_LOGGING_LEVEL", "DEBUG")
+    for var in ("PYTHONWARNINGS", "TORCH_CPP_LOG_LEVEL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(warnings, "filters", warnings.filters[:])
+    monkeypatch.setattr(logs, "_chose_vllm_level", False)
+    assert logs.set_verbosity(verbose=False) == "DEBUG"
+    logs.quiet_cpu_engine()
+    assert os.environ["VLLM_LOGGING_LEVEL"] == "DEBUG"
 
 
 def test_an_offline_model_lookup_fails_at_once_with_what_to_do(fresh_probe, monkeypatch, tmp_path):
