@@ -480,7 +480,7 @@ def demo(
 
     console = Console(stderr=True)
     try:
-        result = run_demo(out, data=data, cpu=cpu, say=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+        result = run_demo(out, data=data, cpu=cpu, say=lambda m: console.print(f"[yellow]{m}[/yellow]", soft_wrap=True))
     except MiraError as e:
         _fail(str(e))
     _print_statuses(result.scored)
