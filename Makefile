@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.mira-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast demo bench clean system-deps
+.PHONY: install test test-fast demo docs bench clean system-deps
 
 install: $(STAMP)
 
@@ -32,8 +32,13 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/mira-hf demo
 
+# The documentation site (MkDocs Material, API reference from the docstrings) into site/; `make test` runs the
+# same strict build, and every code block of the pages.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) mira-demo .pytest_cache
+	rm -rf $(VENV) mira-demo site .pytest_cache

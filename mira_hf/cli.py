@@ -30,9 +30,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Print the version and exit."),
-          verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details.")) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+          verbose: bool = typer.Option(False, "--verbose", "-v",
+                                       help="Log progress details, and every vLLM line (without it: warnings).")
+          ) -> None:
+    from mira_hf.logs import set_verbosity
+
+    set_verbosity(verbose)  # before any engine starts: vLLM's workers inherit the level
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -250,18 +253,20 @@ def score(
         import datasets
 
         scorer.progress = ScoreProgress(total=len(ds), desc="scoring")  # rows, tokens/s, errors, ETA
-        datasets.disable_progress_bars()
+        datasets.disable_progress_bars()  # our bar and summary, not one bar per datasets step
         try:
-            scored = ds.map(scorer, batched=True, batch_size=batch_size)
+            try:  # the resume store, not datasets' cache file, decides what is scored again (and is counted)
+                scored = ds.map(scorer, batched=True, batch_size=batch_size, load_from_cache_file=False)
+            finally:
+                scorer.progress.close()
+            if shard is not None:
+                from mira_hf.sharding import write_shard
+
+                write_shard(scored, output, shard, num_shards)  # atomic: a killed task leaves no half file
+            else:
+                scored.save_to_disk(str(out_path))
         finally:
             datasets.enable_progress_bars()
-            scorer.progress.close()
-        if shard is not None:
-            from mira_hf.sharding import write_shard
-
-            write_shard(scored, output, shard, num_shards)  # atomic: a killed task leaves no half file
-        else:
-            scored.save_to_disk(str(out_path))
         typer.echo(scorer.progress.summary_line(), err=True)
     except MiraError as e:
         _fail(str(e))
@@ -537,7 +542,7 @@ def demo(
 
     console = Console(stderr=True)
     try:
-        result = run_demo(out, data=data, cpu=cpu, say=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+        result = run_demo(out, data=data, cpu=cpu, say=lambda m: console.print(f"[yellow]{m}[/yellow]", soft_wrap=True))
     except MiraError as e:
         _fail(str(e))
     _print_statuses(result.scored)

@@ -77,15 +77,28 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = find_example(data)
-    ds = datasets.load_dataset("json", data_files=str(path), split="train")
+    datasets.disable_progress_bars()  # our lines and our bar, not one bar per datasets step
+    try:
+        ds = datasets.load_dataset("json", data_files=str(path), split="train")
+    finally:
+        datasets.enable_progress_bars()
     use_cpu = (not gpu_available()) if cpu is None else cpu
     if use_cpu:
+        from mira_hf.logs import quiet_cpu_engine
         from mira_hf.testing.tiny_model import build_tiny_model
+
+        quiet_cpu_engine()  # the stand-in's expected CPU warnings are not news to the reader
 
         say("No GPU here: scoring with the real vLLM engine on the CPU and a tiny random-weight model.\n"
             "Its scores are NOT meaningful — this run shows the pipeline, not a real selection.\n"
             "On a GPU machine the same command uses the card's scorer (whw06/MIRA-Agent-Group4).")
-        model_path = build_tiny_model(out / "tiny-model")
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # "Writing model shards": not a step the reader needs
+        try:
+            model_path = build_tiny_model(out / "tiny-model")
+        finally:
+            transformers_logging.enable_progress_bar()
         scorer = Scorer(model=str(model_path), text_column="trajectory", source_column="source", id_column="id",
                         cache_dir=str(out / "cache"), **CPU_SETTINGS)
         thresholds = CPU_THRESHOLDS
@@ -94,21 +107,34 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
                         cache_dir=str(out / "cache"))
         thresholds = {}
 
-    scored = ds.map(scorer, batched=True, batch_size=len(ds), desc="Scoring", load_from_cache_file=False)
-    result = agreement(scored["mira_scores"], scored["teacher_scores"], sources=scored["source"],
-                       prediction_recommendations=scored["mira_recommendation"],
-                       reference_recommendations=scored["teacher_recommendation"], **thresholds)
-    if thresholds:
-        say(f"Reliability thresholds relaxed for the tiny model: {thresholds}")
-    reliability = Reliability.from_result(result)
-    reliability.save(out / "reliability.json")
-    aggregated = aggregate(scored, mask=reliability)
-    kept, report = filter_by_retention(aggregated, retention=retention, scorer=scorer, reliability=reliability,
-                                       rubric=scorer.rubric)
-    selected = out / "selected"
-    kept.save_to_disk(str(selected))
-    (out / "selection_report.json").write_text(report.model_dump_json(indent=2))
-    report_path = build_report(aggregated, agreement=result, reliability=reliability, selection=report,
-                               path=out / "report.html", parameters=scorer.identity(), inspection=True)
+    from mira_hf.progress import ScoreProgress
+
+    say(f"Scoring {len(ds)} records of {path} (rows already in {out / 'cache'} are read back, not scored again)")
+    scorer.progress = ScoreProgress(total=len(ds), desc="scoring")  # rows, tokens/s, errors, ETA
+    datasets.disable_progress_bars()  # our bar and our lines, not one bar per datasets step
+    try:
+        try:
+            scored = ds.map(scorer, batched=True, batch_size=len(ds), load_from_cache_file=False)
+        finally:
+            scorer.progress.close()
+        say(scorer.progress.summary_line())
+        say("Measuring teacher–student agreement, masking unreliable cells, selecting, writing the report")
+        result = agreement(scored["mira_scores"], scored["teacher_scores"], sources=scored["source"],
+                           prediction_recommendations=scored["mira_recommendation"],
+                           reference_recommendations=scored["teacher_recommendation"], **thresholds)
+        if thresholds:
+            say(f"Reliability thresholds relaxed for the tiny model: {thresholds}")
+        reliability = Reliability.from_result(result)
+        reliability.save(out / "reliability.json")
+        aggregated = aggregate(scored, mask=reliability)
+        kept, report = filter_by_retention(aggregated, retention=retention, scorer=scorer, reliability=reliability,
+                                           rubric=scorer.rubric)
+        selected = out / "selected"
+        kept.save_to_disk(str(selected))
+        (out / "selection_report.json").write_text(report.model_dump_json(indent=2))
+        report_path = build_report(aggregated, agreement=result, reliability=reliability, selection=report,
+                                   path=out / "report.html", parameters=scorer.identity(), inspection=True)
+    finally:
+        datasets.enable_progress_bars()
     return DemoResult(out_dir=out, scored=aggregated, agreement=result, report=report, selected_path=selected,
                       report_path=Path(report_path), real_scorer=not use_cpu)

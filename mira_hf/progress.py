@@ -9,6 +9,13 @@ Example:
     >>> p.update(rows=4, prompt_tokens=100, completion_tokens=40, statuses=["ok", "ok", "partial", "engine_error"])
     >>> p.summary()["statuses"]
     {'engine_error': 1, 'ok': 2, 'partial': 1}
+
+A resumed run counts the rows its resume store already held apart from the rows scored now:
+
+    >>> p = ScoreProgress(total=10, enabled=False)
+    >>> p.update(rows=10, statuses={"ok": 10}, stored=7)
+    >>> p.summary_line().split(": ", 1)[1]
+    'ok 10 — 7 from the store, 3 scored now'
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ class ScoreProgress:
         self.rows = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        #: Rows read back from the resume store (finished by an earlier run) rather than scored now.
+        self.stored = 0
         self.statuses: Counter[str] = Counter()
         self._bar = None
         stream = stream if stream is not None else sys.stderr
@@ -79,9 +88,11 @@ class ScoreProgress:
         return max(self.total - self.rows, 0) * self.elapsed / self.rows
 
     def update(self, rows: int, prompt_tokens: int = 0, completion_tokens: int = 0,
-               statuses: Mapping[str, int] | Iterable[str] = ()) -> None:
-        """Count one finished batch: its rows, its tokens, and its statuses (a list or counts)."""
+               statuses: Mapping[str, int] | Iterable[str] = (), stored: int = 0) -> None:
+        """Count one finished batch: its rows, its tokens, its statuses (a list or counts), and how many of its
+        rows came from the resume store."""
         self.rows += rows
+        self.stored += int(stored)
         self.prompt_tokens += int(prompt_tokens)
         self.completion_tokens += int(completion_tokens)
         if isinstance(statuses, Mapping):
@@ -115,13 +126,19 @@ class ScoreProgress:
                 "completion_tokens": self.completion_tokens, "elapsed_s": elapsed,
                 "rows_per_s": self.rows / elapsed if elapsed > 0 else 0.0,
                 "tokens_per_s": (self.prompt_tokens + self.completion_tokens) / elapsed if elapsed > 0 else 0.0,
-                "errors": self.errors, "statuses": dict(sorted(self.statuses.items()))}
+                "errors": self.errors, "statuses": dict(sorted(self.statuses.items())),
+                "stored": self.stored, "scored_now": self.rows - self.stored}
 
     def summary_line(self) -> str:
-        """The end-of-run line, e.g. ``scored 1,000 rows in 02:10: ok 990, partial 8, engine_error 2``."""
+        """The end-of-run line, e.g. ``scored 1,000 rows in 02:10: ok 990, partial 8, engine_error 2``.
+
+        When some rows came from the resume store it ends with how many, and how many were scored now:
+        ``… ok 1,000 — 600 from the store, 400 scored now``.
+        """
         counts = ", ".join(f"{k} {v:,}" for k, v in sorted(self.statuses.items(), key=lambda kv: -kv[1]))
+        resumed = f" — {self.stored:,} from the store, {self.rows - self.stored:,} scored now" if self.stored else ""
         return (f"scored {self.rows:,} rows in {_duration(self.elapsed)} "
-                f"({self.prompt_tokens + self.completion_tokens:,} tokens): {counts or 'nothing scored'}")
+                f"({self.prompt_tokens + self.completion_tokens:,} tokens): {counts or 'nothing scored'}{resumed}")
 
     def close(self) -> None:
         """Close the bar and log the summary line."""

@@ -242,15 +242,9 @@ class Scorer:
             return self._tokenizer
         tok = getattr(engine, "tokenizer", None)
         if tok is None and self.config.engine == "openai":
-            try:
-                from transformers import AutoTokenizer
+            from mira_hf.offline import load_tokenizer  # the local cache first; the Hub only when it answers
 
-                return AutoTokenizer.from_pretrained(self.config.model, revision=self.config.revision)
-            except Exception as e:
-                logger.warning("No tokenizer for %s (%s): prompts are budgeted by UTF-8 bytes, which is "
-                               "safe but shortens long records more than needed. Pass tokenizer= to fix.",
-                               self.config.model, type(e).__name__)
-                return None
+            return load_tokenizer(self.config.model, revision=self.config.revision)
         return tok
 
     def _ensure_runtime(self) -> _Runtime:
@@ -339,6 +333,7 @@ class Scorer:
             key = self.row_key(prompt.messages[1]["content"]) if rt.store is not None else None
             todo.append((i, prompt.messages, prompt.truncated, key))
 
+        stored = 0
         if rt.store is not None and todo:
             done = rt.store.get_many([k for *_, k in todo])
             remaining = []
@@ -348,7 +343,7 @@ class Scorer:
                     rows[item[0]] = cached
                 else:
                     remaining.append(item)
-            todo = remaining
+            stored, todo = len(todo) - len(remaining), remaining
 
         if todo:
             completions = self._generate(rt, [m for _, m, _, _ in todo])
@@ -365,7 +360,7 @@ class Scorer:
         if rt.progress is not None:
             rt.progress.update(rows=len(rows), prompt_tokens=sum(r["mira_prompt_tokens"] for r in rows),
                                completion_tokens=sum(r["mira_completion_tokens"] for r in rows),
-                               statuses=[r["mira_status"] for r in rows])
+                               statuses=[r["mira_status"] for r in rows], stored=stored)
         return rows  # type: ignore[return-value]
 
     def _generate(self, rt: _Runtime, conversations: list[list[dict[str, Any]]]) -> list[Completion]:

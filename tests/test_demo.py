@@ -37,3 +37,9 @@ def test_demo_runs_the_whole_pipeline_on_the_example(tmp_path, tiny_model_path, 
     reliability = json.loads((out / "reliability.json").read_text())
     assert set(reliability["mask"]) == {"agent_openhands", "davinc_dev", "swe_qa"}
     assert "selected dataset:" in result.output and "report:" in result.output
+    assert "Scoring 36 records" in result.output and "scored 36 rows in" in result.output  # our lines
+    assert "Generating train split" not in result.output and "Saving the dataset" not in result.output
+
+    again = CliRunner().invoke(app, ["demo", "--out", str(out), "--cpu"])  # a rerun reads the resume store
+    assert again.exit_code == 0, again.output
+    assert "ok 36 — 36 from the store, 0 scored now" in " ".join(again.output.split())

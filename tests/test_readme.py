@@ -1,15 +1,24 @@
-"""README.md is executed, block by block, the way a reader would run it.
+"""README.md and every page of docs/ are executed, block by block, the way a reader would run them.
 
-Conventions (the README is written to them):
+Conventions (README.md and the docs pages are written to them):
 
-* Every fenced ```` ```python ```` block runs, in document order, in ONE namespace (``exec``, with
-  ``__name__ == "__main__"``), so a block can use what an earlier one defined.
+* Every fenced ```` ```python ```` block of a page runs, in document order, in ONE namespace per page (``exec``,
+  with ``__name__ == "__main__"``), so a block can use what an earlier block of the same page defined. Each page
+  starts afresh; README.md first, then the docs pages in the order of the ``nav`` of ``mkdocs.yml``.
 * Every ```` ```bash ```` (or ``sh``/``shell``) block runs with ``bash -e``, in the same order, in the same working
   directory, with the virtualenv's ``bin`` first on ``PATH`` (so ``mira-hf`` and ``python`` are the project's).
-* The working directory is a fresh temporary folder in which ``examples/`` is the repository's ``examples/``
-  (a symlink), so ``examples/data/trajectories.jsonl`` reads as in a checkout and outputs land in the temp folder.
+* The working directory is a fresh temporary folder per page in which ``examples/`` is the repository's
+  ``examples/`` (a symlink), so ``examples/data/trajectories.jsonl`` reads as in a checkout and outputs land in
+  the temp folder.
 * The default ``mira_hf.score`` is configured by ``MIRA_*`` variables to score with the real vLLM CPU engine on the
   tiny random-weight test model (see ``README_ENV``); no other ``MIRA_*`` variable is set, and the Hub is offline.
+* **Shown output is checked.** A fence whose info string is ``output``, placed right after a python or bash block
+  (nothing between them but blank lines), is what that block prints: a python block's ``sys.stdout``, a bash
+  block's standard output (add ``2>&1`` to show standard error too). After trailing whitespace is removed from
+  every line and blank lines from both ends, the printed text must equal the shown text, except that ``...``
+  inside a line matches any text on that line, and a line holding only ``...`` matches any number of lines
+  (use them for timings, paths, hashes and a random model's scores; nowhere else). An ``output`` fence anywhere
+  else is an error. Output shown after a block that is not run (below) is not checked.
 * A block whose fence is immediately preceded by ``<!-- no-test: <reason> -->`` is not run; the reason must say
   why a test cannot run it: it needs a GPU, the Hub, the network or a cluster, it runs the test suite itself,
   or it names the test file that covers it (``covered by tests/test_demo.py``; the file must exist).
@@ -18,12 +27,16 @@ Conventions (the README is written to them):
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import io
 import os
 import re
 import subprocess
 import sys
 import textwrap
 import traceback
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +48,19 @@ from mira_hf.config import ENV_VARS
 from tests.conftest import REPO
 
 README = REPO / "README.md"
+DOCS = REPO / "docs"
+MKDOCS_YML = REPO / "mkdocs.yml"
+#: The longest README a newcomer reads in ten minutes (issue 14); the detail lives in docs/.
+README_MAX_LINES = 250
+OUTPUT_LANG = "output"
 VENV_BIN = Path(sys.executable).parent
 PYTHON_LANGS = {"python", "py", "python3"}
 BASH_LANGS = {"bash", "sh", "shell"}
 NO_TEST = re.compile(r"^\s*<!--\s*no-test:\s*(?P<reason>.*?)\s*-->\s*$", re.S)
 #: A reason a block cannot run in the tests (any test file it names must exist).
 GOOD_REASON = re.compile(r"\bGPUs?\b|\bHub\b|\btest suite\b|\bnetwork\b|\bcluster\b|tests/test_\w+\.py", re.I)
-#: Sections the README must have (issue 7, point 4): (what, pattern over the headings).
+#: Topics the README and the docs pages must cover, each under a heading of its own somewhere (issue 7, point 4;
+#: since issue 14 the README is a front page and the detail is in docs/): (what, pattern over the headings).
 REQUIRED_SECTIONS = [
     ("set-up: make demo and make test", r"quick ?start|set[- ]?up|getting started|install"),
     ("the three one-liners of the plugin", r"one-liner|three lines|usage|plugin"),
@@ -56,8 +75,10 @@ REQUIRED_SECTIONS = [
     ("troubleshooting", r"troubleshoot|common errors|faq"),
     ("the examples", r"example"),
 ]
-#: Text the README must contain somewhere (the set-up commands and the scaling-out tools it names).
+#: Text the README and the docs must contain somewhere (the scaling-out tools they name).
 REQUIRED_TEXT = ["make demo", "make test", "Ray Data", "--num-shards", "vllm serve whw06/MIRA-Agent-Group4"]
+#: Text the README itself must contain (the set-up commands a newcomer starts with).
+README_TEXT = ["make demo", "make test", "make docs", "evaluate.load(\"mira_agreement\")", "push_to_hub="]
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,8 @@ class Block:
     code: str
     line: int
     skip: str | None = None
+    #: The ``output`` fence right after this block: what it must print (``None``: not checked).
+    expect: str | None = None
 
     @property
     def kind(self) -> str | None:
@@ -80,9 +103,11 @@ class Block:
 
 
 def parse_markdown(text: str) -> tuple[list[Block], list[str], list[str]]:
-    """The fenced blocks, the headings, and the problems (a no-test comment with no block after it).
+    """The fenced blocks, the headings, and the problems (a no-test comment with no block after it, an output
+    fence that follows no python or bash block).
 
-    Parsed with markdown-it (CommonMark), so fences inside lists, ``~~~`` fences and longer fences count.
+    Parsed with markdown-it (CommonMark), so fences inside lists, ``~~~`` fences and longer fences count. An
+    ``output`` fence is attached to the block before it (``Block.expect``) and also listed as a data block.
     """
     tokens = MarkdownIt("commonmark").parse(text)
     blocks: list[Block] = []
@@ -95,6 +120,12 @@ def parse_markdown(text: str) -> tuple[list[Block], list[str], list[str]]:
             prev = tokens[i - 1] if i else None
             match = NO_TEST.match(prev.content) if prev is not None and prev.type == "html_block" else None
             lang = tok.info.split()[0].lower() if tok.info.strip() else ""
+            if lang == OUTPUT_LANG:
+                if prev is not None and prev.type == "fence" and blocks and blocks[-1].kind is not None:
+                    blocks[-1] = dataclasses.replace(blocks[-1], expect=tok.content)
+                else:
+                    problems.append(f"line {tok.map[0] + 1}: an output block must come right after a python or "
+                                    "bash block")
             blocks.append(Block(lang=lang, code=tok.content, line=tok.map[0] + 1,
                                 skip=match["reason"] if match else None))
         elif tok.type == "html_block" and NO_TEST.match(tok.content):
@@ -154,7 +185,38 @@ def undefined_names(blocks: list[Block]) -> list[str]:
 
 
 class BlockFailed(AssertionError):
-    """A README block failed: names the source, the line of its fence and what went wrong."""
+    """A README or docs block failed: names the source, the line of its fence and what went wrong."""
+
+
+def _normalized(text: str) -> list[str]:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def output_matches(expected: str, printed: str) -> bool:
+    """Whether ``printed`` is what ``expected`` shows: equal after trailing whitespace and blank end lines are
+    removed, ``...`` inside a line matching any text on that line and a ``...`` line any number of lines."""
+    pattern = ""
+    for line in _normalized(expected):
+        if line.strip() == "...":
+            pattern += r"(?:[^\n]*\n)*?"
+        else:
+            pattern += "[^\n]*?".join(map(re.escape, line.split("..."))) + r"\n"
+    actual = "".join(line + "\n" for line in _normalized(printed))
+    return re.fullmatch(pattern, actual) is not None
+
+
+def check_output(block: Block, printed: str, where: str) -> None:
+    """Raise ``BlockFailed`` with a diff when ``block`` shows an output that differs from what it printed."""
+    if block.expect is None or output_matches(block.expect, printed):
+        return
+    diff = "\n".join(difflib.unified_diff(_normalized(block.expect), _normalized(printed), "shown on the page",
+                                          "printed by the block", lineterm=""))
+    raise BlockFailed(f"{where} printed something else than the output the page shows:\n{diff}")
 
 
 def run_blocks(blocks: list[Block], *, source: str, workdir: Path, timeout: int = 900) -> dict:
@@ -169,10 +231,15 @@ def run_blocks(blocks: list[Block], *, source: str, workdir: Path, timeout: int 
             continue
         where = f"{source}:{block.line} ({block.kind} block)"
         if block.kind == "python":
+            printed = io.StringIO()
             try:
-                exec(compile(block.code, where, "exec"), namespace)
+                with contextlib.redirect_stdout(printed):
+                    exec(compile(block.code, where, "exec"), namespace)
             except (Exception, SystemExit) as e:  # report which block failed, with its traceback
-                raise BlockFailed(f"{where} failed:\n{block.code}\n{traceback.format_exc()}") from e
+                raise BlockFailed(f"{where} failed:\n{block.code}\n--- stdout\n{printed.getvalue()[-3000:]}\n"
+                                  f"{traceback.format_exc()}") from e
+            sys.stdout.write(printed.getvalue())  # still shown by pytest on a failure
+            check_output(block, printed.getvalue(), where)
         else:
             script = workdir / f".block-{n:03d}.sh"
             script.write_text(block.code)
@@ -183,6 +250,8 @@ def run_blocks(blocks: list[Block], *, source: str, workdir: Path, timeout: int 
             if proc.returncode != 0:
                 raise BlockFailed(f"{where} exited with {proc.returncode}:\n{block.code}\n--- stdout\n"
                                   f"{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-6000:]}")
+            sys.stdout.write(proc.stdout)
+            check_output(block, proc.stdout, where)
     return namespace
 
 
@@ -215,6 +284,36 @@ def read_readme() -> str:
         pytest.fail("README.md is missing at the repository root: it is part of the project (issue 7) and every "
                     "code block in it is run by this test")
     return README.read_text(encoding="utf-8")
+
+
+def nav_pages() -> list[str]:
+    """The docs pages in the order of the ``nav`` of ``mkdocs.yml`` (paths relative to docs/)."""
+    import yaml
+
+    def walk(item) -> list[str]:
+        if isinstance(item, str):
+            return [item] if item.endswith(".md") else []
+        if isinstance(item, dict):
+            return [page for value in item.values() for page in walk(value)]
+        if isinstance(item, list):
+            return [page for value in item for page in walk(value)]
+        return []
+
+    return walk(yaml.safe_load(MKDOCS_YML.read_text(encoding="utf-8")).get("nav", []))
+
+
+def doc_pages() -> list[str]:
+    """Every markdown page under docs/, in nav order (pages missing from the nav after them, alphabetically)."""
+    on_disk = sorted(str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md"))
+    ordered = [page for page in nav_pages() if page in on_disk]
+    return ordered + [page for page in on_disk if page not in ordered]
+
+
+PAGES = ["README.md", *(f"docs/{page}" for page in doc_pages())]
+
+
+def read_page(page: str) -> str:
+    return read_readme() if page == "README.md" else (REPO / page).read_text(encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------------------------- the harness
@@ -325,31 +424,49 @@ def test_harness_checks_skip_reasons_and_stray_comments():
     assert problems == ["line 17: a no-test comment must come right before a fenced block"]
 
 
-# ----------------------------------------------------------------------------------------------- README.md
-def intro(text: str) -> str:
-    """The prose before the first second-level heading, without HTML comments and code."""
-    head = re.split(r"^## ", text, maxsplit=1, flags=re.M)[0]
-    head = re.sub(r"<!--.*?-->", "", head, flags=re.S)
-    return re.sub(r"^(```|~~~).*?^(```|~~~)", "", head, flags=re.S | re.M)
+def test_harness_checks_shown_output():
+    text = textwrap.dedent("""\
+        ```python
+        print("scored 36 rows in 01:02")
+        print("ok 36")
+        ```
+
+        ```output
+        scored 36 rows in ...
+        ok 36
+        ```
+        ```bash
+        printf 'a\\nb\\nc\\nend   \\n'
+        ```
+        ```output
+        a
+        ...
+        end
+        ```
+        ```output
+        a stray output block
+        ```
+    """)
+    blocks, _, problems = parse_markdown(text)
+    assert blocks[0].expect == "scored 36 rows in ...\nok 36\n" and blocks[2].expect.startswith("a\n")
+    assert [b.kind for b in blocks] == ["python", None, "bash", None, None]
+    assert problems == ["line 18: an output block must come right after a python or bash block"]
+    assert output_matches("\nx = ...\n...\nlast\n", "x = 1.25  \nmore\nlines\nlast\n\n")
+    assert output_matches("a\n...\nb", "a\nb") and output_matches("...", "")
+    assert not output_matches("x = 1", "x = 2")
+    assert not output_matches("a\nb", "a\nb\nc")     # an extra line is a difference
+    assert not output_matches("a ... b", "a\nb")      # ... inside a line never spans lines
 
 
-def test_readme_has_the_sections_users_need():
-    text = read_readme()
-    _, headings, _ = parse_markdown(text)
-    assert "MIRA" in intro(text) and len(intro(text).split()) >= 40, "README.md opens without saying what MIRA is"
-    missing = [what for what, pattern in REQUIRED_SECTIONS
-               if not any(re.search(pattern, h, re.I) for h in headings)]
-    assert not missing, f"README.md has no heading for: {missing}; its headings are {headings}"
-    absent = [t for t in REQUIRED_TEXT if t not in text]
-    assert not absent, f"README.md does not mention {absent}"
-
-
-def test_readme_skips_only_blocks_a_test_cannot_run():
-    blocks, _, problems = parse_markdown(read_readme())
-    assert not problems, problems
-    assert not bad_reasons(blocks), bad_reasons(blocks)
-    assert any(b.kind == "python" and b.skip is None for b in blocks), "README.md has no python block that runs"
-    assert not undefined_names(blocks), undefined_names(blocks)
+def test_harness_fails_a_block_that_prints_something_else(workdir, monkeypatch):
+    set_env(monkeypatch, readme_env(workdir / "no-model-needed"))
+    good = "```python\nprint(2 + 2)\n```\n```output\n4\n```\n```bash\necho ok\n```\n```output\nok\n```\n"
+    run_blocks(parse_markdown(good)[0], source="T.md", workdir=workdir)
+    with pytest.raises(BlockFailed, match=r"(?s)T\.md:1 \(python block\) printed something else.*-5.*\+4"):
+        run_blocks(parse_markdown(good.replace("4\n```\n```bash", "5\n```\n```bash"))[0], source="T.md",
+                   workdir=workdir)
+    with pytest.raises(BlockFailed, match=r"T\.md:7 \(bash block\) printed something else"):
+        run_blocks(parse_markdown(good.replace("\nok\n```\n", "\nko\n```\n"))[0], source="T.md", workdir=workdir)
 
 
 def test_harness_finds_names_only_a_skipped_block_defines():
@@ -368,10 +485,80 @@ def test_harness_finds_names_only_a_skipped_block_defines():
     assert undefined_names(parse_markdown(text)[0]) == ["line 9: 'scorer' is not defined by an earlier block that runs"]
 
 
+# ------------------------------------------------------------------------------------- README.md and docs/
+def intro(text: str) -> str:
+    """The prose before the first second-level heading, without HTML comments and code."""
+    head = re.split(r"^## ", text, maxsplit=1, flags=re.M)[0]
+    head = re.sub(r"<!--.*?-->", "", head, flags=re.S)
+    return re.sub(r"^(```|~~~).*?^(```|~~~)", "", head, flags=re.S | re.M)
+
+
+def relative_links(text: str) -> list[str]:
+    """The targets of the markdown links and images that point into the repository (not URLs, not anchors)."""
+    targets = re.findall(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)", text)
+    return [t.split("#", 1)[0] for t in targets if not re.match(r"[a-z]+:|#", t)]
+
+
+def test_readme_is_a_front_page_that_links_every_docs_page():
+    text = read_readme()
+    n_lines = len(text.splitlines())
+    assert n_lines <= README_MAX_LINES, f"README.md has {n_lines} lines; keep it a front page (≤ {README_MAX_LINES}) " \
+                                        "and move the detail to a docs/ page"
+    assert "MIRA" in intro(text) and len(intro(text).split()) >= 40, "README.md opens without saying what MIRA is"
+    absent = [t for t in README_TEXT if t not in text]
+    assert not absent, f"README.md does not mention {absent}"
+    links = relative_links(text)
+    broken = [t for t in links if not (REPO / t).exists()]
+    assert not broken, f"README.md links to files that do not exist: {broken}"
+    unlinked = [page for page in nav_pages() if page != "index.md" and f"docs/{page}" not in links]
+    assert not unlinked, f"README.md does not link the docs pages {unlinked}"
+    assert "docs/images/report.png" in links, "README.md does not show the screenshot of the report"
+    shot = REPO / "docs" / "images" / "report.png"
+    assert shot.stat().st_size < 300_000, f"{shot.name} is {shot.stat().st_size:,} bytes; keep it under 300 KB"
+
+
+def test_docs_cover_the_topics_users_need():
+    texts = {page: read_page(page) for page in PAGES}
+    headings = [h for text in texts.values() for h in parse_markdown(text)[1]]
+    missing = [what for what, pattern in REQUIRED_SECTIONS if not any(re.search(pattern, h, re.I) for h in headings)]
+    assert not missing, f"no heading of README.md or docs/ covers: {missing}"
+    absent = [t for t in REQUIRED_TEXT if not any(t in text for text in texts.values())]
+    assert not absent, f"neither README.md nor docs/ mention {absent}"
+
+
+def test_every_docs_page_is_in_the_nav():
+    on_disk = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
+    nav = nav_pages()
+    assert sorted(nav) == sorted(on_disk), (f"mkdocs.yml nav lists {sorted(set(nav) - on_disk)} that do not exist "
+                                           f"and misses {sorted(on_disk - set(nav))}")
+    assert len(nav) == len(set(nav)), "a page is listed twice in the nav"
+    assert "records.md" in nav, "docs/records.md (records and what the scorer reads) must stay in the nav"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_skips_only_blocks_a_test_cannot_run(page):
+    blocks, _, problems = parse_markdown(read_page(page))
+    assert not problems, problems
+    assert not bad_reasons(blocks), bad_reasons(blocks)
+    assert not undefined_names(blocks), undefined_names(blocks)
+    if page == "README.md":
+        assert any(b.kind == "python" and b.skip is None for b in blocks), "README.md has no python block that runs"
+
+
 @pytest.mark.slow
 @pytest.mark.vllm
-def test_readme_code_blocks_run_in_order(workdir, monkeypatch, tiny_model_path):
-    text = read_readme()
+@pytest.mark.parametrize("page", PAGES)
+def test_page_code_blocks_run_in_order_and_print_what_they_show(page, workdir, monkeypatch, tiny_model_path):
     set_env(monkeypatch, readme_env(tiny_model_path))
-    blocks, _, _ = parse_markdown(text)
-    run_blocks(blocks, source="README.md", workdir=workdir)
+    blocks, _, _ = parse_markdown(read_page(page))
+    run_blocks(blocks, source=page, workdir=workdir)
+
+
+@pytest.mark.slow
+def test_mkdocs_builds_the_site_strictly(tmp_path):
+    """``mkdocs build --strict``: every page renders, every link and anchor resolves, every API reference loads."""
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    proc = subprocess.run([str(VENV_BIN / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    assert (tmp_path / "site" / "index.html").is_file() and (tmp_path / "site" / "api" / "index.html").is_file()

@@ -103,3 +103,34 @@ def test_a_rejected_request_fails_alone(make_scorer):
     assert out[0].text is not None and out[2].text is not None
     assert out[1].text is None
     assert "maximum context length" in out[1].error  # vLLM's own message, for that row only
+
+
+def test_the_default_structured_path_keeps_the_template_but_not_max_tokens(make_scorer, example_ds):
+    """``Scorer``'s default sends the template regex with unbounded free texts (``max_rationale_chars=None``).
+
+    What the docs promise for it (docs/output-format.md): every line the model writes has the template's shape,
+    in slot order; an answer that ends before ``max_tokens`` parses ``ok``; one that reaches ``max_tokens``
+    mid-template keeps the slots it wrote and is ``partial`` (``parse_error`` if it had not finished one score),
+    with ``mira_error`` naming what is missing.
+    """
+    import re
+
+    max_tokens = 192
+    scorer = make_scorer(text_column="trajectory", max_rationale_chars=None, max_tokens=max_tokens)
+    assert scorer.config.max_rationale_chars is None and scorer.config.structured  # the defaults
+    out = example_ds.select(range(3)).map(scorer, batched=True, load_from_cache_file=False)
+    rubric = scorer.rubric
+    line = re.compile(r"\[A(\d+)\] (.+?): (10(\.0)?|[0-9](\.[0-9])?)/10 — [^\n<]*")
+    for raw, status, error, used in zip(out["mira_raw"], out["mira_status"], out["mira_error"],
+                                        out["mira_completion_tokens"]):
+        lines = raw.split("\n")
+        finished = [l for l in lines[:-1]] if used >= max_tokens else lines
+        slots = [line.fullmatch(l) for l in finished[:len(rubric)]]
+        assert all(slots), f"a line off the template: {finished}"
+        assert [int(m[1]) for m in slots] == list(range(1, len(slots) + 1))
+        assert [m[2] for m in slots] == rubric.names[:len(slots)]
+        if status == "ok":
+            assert error is None
+        else:
+            assert used >= max_tokens, f"{status} without reaching max_tokens: {raw!r}"
+            assert status in {"partial", "parse_error"} and ("missing" in error or "no [A1]" in error)

@@ -153,6 +153,9 @@ class VLLMEngine:
         os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", str(REGEX_COMPILATION_TIMEOUT_S))
         logger.info("Starting vLLM for %s (%s)", self.settings.model,
                     ", ".join(f"{k}={v}" for k, v in args.items() if k != "model"))
+        from mira_hf.offline import resolve_model
+
+        args["model"] = resolve_model(args["model"], args.get("revision"))  # no Hub: the cache, or fail at once
         try:
             return vllm.LLM(**args)
         except (OSError, FileNotFoundError) as e:
