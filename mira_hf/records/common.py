@@ -98,11 +98,17 @@ def content_text(content: Any) -> str:
         content = (content,)
     elif not is_seq(content):
         return str(content.item() if isinstance(content, np.generic) else content)
-    items = as_list(content)
-    if not all(p is None or isinstance(p, str) or (isinstance(p, dict) and _is_part(p)) for p in items):
-        return _data(items)
-    pieces = [_part_text(p) for p in items]
-    return "\n".join(p for p in pieces if p)
+    pieces = []
+    for p in content:
+        if type(p) is dict and type(p.get("text")) is str:  # the common {"type": "text", "text": ...} part
+            piece = trim(p["text"]) if p.get("type") in ("text", None) else _part_text(p)
+        elif p is None or isinstance(p, str) or (isinstance(p, dict) and _is_part(p)):
+            piece = _part_text(p)
+        else:  # a list of data, not of parts
+            return _data(as_list(content))
+        if piece:
+            pieces.append(piece)
+    return "\n".join(pieces)
 
 
 def _data(value: Any) -> str:

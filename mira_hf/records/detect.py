@@ -269,7 +269,7 @@ def _render_list(items: list, forced: str | None) -> Rendering:
 
 
 #: Elements that vote on a long list's format: evenly spaced, first and last included (a record is one shape).
-_VOTERS = 12
+_VOTERS = 7
 
 
 def _votes(items: list) -> Counter:
@@ -280,7 +280,8 @@ def _votes(items: list) -> Counter:
         items = [items[round(k * step)] for k in range(_VOTERS)]
     for item in items:
         if isinstance(item, dict):
-            marker = next((m for m in _MARKERS if isinstance(item.get(m), str)), None)
+            marker = "role" if type(item.get("role")) is str else "from" if type(item.get("from")) is str \
+                else "kind" if type(item.get("kind")) is str else None
             for reader in _CLAIMERS[marker]:
                 if reader.claims(item):
                     votes[reader.name] += 1

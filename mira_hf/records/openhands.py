@@ -55,13 +55,20 @@ def flatten_pairs(items: list) -> list:
 def render_events(events: Any) -> str:
     t = Transcript()
     for i, ev in enumerate(events):
-        if isinstance(ev, dict):
-            _event(t, ev, i)
-        elif is_pair(ev):
+        if type(ev) is dict:  # the common case, inlined: an action or an observation
+            action = ev.get("action")
+            if type(action) is str:
+                _action(t, ev, action, i)
+                continue
+            observation = ev.get("observation")
+            if type(observation) is str:
+                _observation(t, ev, observation, i)
+                continue
+        if is_pair(ev):
             for e in as_list(ev):
                 _event(t, e, i)
         else:
-            t.line(element_block(ev))
+            _event(t, ev, i)
     return t.text("a list of OpenHands events")
 
 
@@ -261,7 +268,9 @@ def _observation(t: Transcript, ev: dict, observation: str, i: int) -> None:
         return
     cause = scalar(ev.get("cause"))
     details = [observation]
-    metadata = extras.get("metadata") if isinstance(extras.get("metadata"), dict) else {}
+    metadata = extras.get("metadata")
+    if type(metadata) is not dict:
+        metadata = {}
     if observation in ("run", "run_ipython"):
         code = scalar(metadata.get("exit_code"))
         if code is None:
