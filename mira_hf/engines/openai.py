@@ -381,9 +381,14 @@ class OpenAIEngine:
             self._start_prober()
 
     # ---------------------------------------------------------- health
-    def _pick(self) -> _Endpoint:
+    def _pick(self, avoid: _Endpoint | None = None) -> _Endpoint:
+        """The live endpoint with the fewest requests in flight (ties go round-robin). A retry ``avoid``s the
+        endpoint that just failed it when another is live: a node failing fast has few requests in flight and
+        would otherwise draw the retries it fails."""
         eps = self.endpoints
         live = [ep for ep in eps if not ep.ejected] or eps  # all out: try them all rather than stall
+        if avoid is not None and len(live) > 1:
+            live = [ep for ep in live if ep is not avoid] or live
         self._rr += 1
         start = self._rr % len(live)
         best = live[start]
@@ -425,8 +430,9 @@ class OpenAIEngine:
         session = self._session()
         last = "no attempt made"
         attempts = self.max_retries + 1
+        ep = None
         for attempt in range(attempts):
-            ep = self._pick()
+            ep = self._pick(avoid=ep)
             hint = None
             ep.in_flight += 1
             try:
