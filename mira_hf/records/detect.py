@@ -194,7 +194,9 @@ def _json_value(text: str) -> Any:
 
 def _render_dict(record: dict, forced: str | None, depth: int) -> Rendering:
     for reader in READERS.values():
-        if reader.claims_record is not None and (reader.name == forced or forced is None and reader.claims_record(record)):
+        if reader.claims_record is None:
+            continue
+        if reader.name == forced or (forced is None and reader.claims_record(record)):
             return Rendering(reader.render(record), reader.name)
     found = [key for key in WRAPPER_KEYS if record.get(key) is not None]
     if found:
@@ -245,7 +247,8 @@ def _render_list(items: list, forced: str | None) -> Rendering:
     if forced is not None:
         reader = READERS.get(forced)
         if reader is None or reader.claims is None and reader.name != "generic":
-            raise InvalidRecordError(f"record is a list, which {forced!r} records never are (record_format={forced!r}).")
+            raise InvalidRecordError(f"record is a list, which {forced!r} records never are "
+                                     f"(record_format={forced!r}).")
         return Rendering(reader.render(items), forced)
     votes = _votes(items)
     if not votes:
@@ -296,10 +299,6 @@ def _most_kept(record: Any, options: list[Rendering]) -> Rendering:
     from mira_hf.records.coverage import coverage
 
     return max(options, key=lambda r: coverage(record, r))
-
-
-def reader_for(format: str) -> Reader | None:
-    return READERS.get(format)
 
 
 __all__ = ["FORMATS", "Format", "READERS", "Reader", "Rendering", "TASK_KEYS", "WRAPPER_KEYS", "detect_format",

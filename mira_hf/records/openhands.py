@@ -41,17 +41,6 @@ def is_pair(x: Any) -> bool:
     return is_seq(x) and len(x) == 2 and all(isinstance(e, dict) for e in as_list(x))
 
 
-def flatten_pairs(items: list) -> list:
-    """``[[action, observation], ...]`` as one event list (other elements stay as they are)."""
-    out: list = []
-    for item in items:
-        if is_pair(item):
-            out.extend(as_list(item))
-        else:
-            out.append(item)
-    return out
-
-
 def render_events(events: Any) -> str:
     t = Transcript()
     for i, ev in enumerate(events):
@@ -138,7 +127,8 @@ def _action(t: Transcript, ev: dict, action: str, i: int) -> None:
         t.agent(thought)
         return
     if action == "run":
-        step = _inline(f"→ {'input' if args.get('is_input') in (True, 'true') else 'run'}{ref}", opt(args.get("command")))
+        verb = "input" if args.get("is_input") in (True, "true") else "run"
+        step = _inline(f"→ {verb}{ref}", opt(args.get("command")))
     elif action == "run_ipython":
         step = _inline(f"→ python{ref}", opt(args.get("code")))
     elif action == "read":
