@@ -10,6 +10,7 @@ keeping its head and tail around a visible marker.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,6 +19,8 @@ from typing import Any, Protocol
 from mira_hf.engines.base import DEFAULT_MAX_TOKENS, Conversation
 from mira_hf.errors import ConfigurationError, InvalidRecordError
 from mira_hf.rubric import Rubric, load_rubric
+
+_log = logging.getLogger(__name__)
 
 #: Version of the prompt text and template; folded into every fingerprint and resume key.
 PROMPT_VERSION = "mira-anchored-v1"
@@ -293,6 +296,11 @@ def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget,
             rendering = render(record, record_format)
         except (InvalidRecordError, RecursionError) as e:
             out[i] = e
+            continue
+        except Exception as e:  # noqa: BLE001 - a reader's bug must fail this row, never the batch
+            _log.warning("a record could not be rendered (%s: %s); its row is invalid_input", type(e).__name__, e)
+            out[i] = InvalidRecordError(f"record could not be read ({type(e).__name__}: {str(e)[:200]}); "
+                                        "please report its shape as a mira-hf bug")
             continue
         texts.append(_escape_fences(rendering.text))
         formats.append(rendering.format)

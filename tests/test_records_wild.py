@@ -371,3 +371,23 @@ def test_coverage_is_a_public_function():
     assert coverage(hidden) < 0.5  # a wrapper's other keys are not read: coverage says so
 
 
+
+
+def test_a_reader_bug_fails_its_row_not_the_batch(monkeypatch):
+    """Whatever a reader raises on an unforeseen record, only that row becomes invalid_input."""
+    from mira_hf.records import detect
+
+    real = detect.READERS["sharegpt"].render
+
+    def broken(items):
+        if any(t.get("value") == "boom" for t in items):
+            raise TypeError("unforeseen shape")
+        return real(items)
+
+    monkeypatch.setitem(detect.READERS, "sharegpt", detect.Reader("sharegpt", "", broken, claims=lambda d: "from" in d,
+                                                                  markers=("from",)))
+    monkeypatch.setitem(detect._CLAIMERS, "from", [detect.READERS["sharegpt"]])
+    rows = mira_hf.Scorer(engine=FakeEngine()).score_records(
+        [[{"from": "human", "value": "fine"}], [{"from": "human", "value": "boom"}], "plain text"])
+    assert [r["mira_status"] for r in rows] == ["ok", "invalid_input", "ok"]
+    assert "TypeError: unforeseen shape" in rows[1]["mira_error"]
