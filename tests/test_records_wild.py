@@ -391,3 +391,30 @@ def test_a_reader_bug_fails_its_row_not_the_batch(monkeypatch):
         [[{"from": "human", "value": "fine"}], [{"from": "human", "value": "boom"}], "plain text"])
     assert [r["mira_status"] for r in rows] == ["ok", "invalid_input", "ok"]
     assert "TypeError: unforeseen shape" in rows[1]["mira_error"]
+
+
+_KEYS = ["role", "content", "text", "tool_calls", "function", "arguments", "name", "id", "type", "tool_call_id",
+         "from", "value", "action", "observation", "args", "extras", "cause", "source", "kind", "llm_message",
+         "thought", "tool_call", "history", "trajectory", "info", "messages", "environment", "exit_status",
+         "submission", "is_demo", "message_type", "response", "metadata", "exit_code", "command", "path", "old_str",
+         "file_text", "view_range", "system_prompt", "tools", "input", "translated_ipython_code", "outputs"]
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True), st.text(max_size=10),
+                     st.sampled_from(["user", "assistant", "tool", "run", "edit", "message", "ActionEvent",
+                                      "ObservationEvent", "human", "function_call", "observation", "tool_use",
+                                      "str_replace", '{"a": 1}', '[{"role": "user", "content": "x"}]']))
+_ANY = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(st.sampled_from(_KEYS), inner, max_size=6)),
+                    max_leaves=25)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_ANY)
+def test_property_any_structure_renders_or_is_rejected_never_crashes(record):
+    """Arbitrary nestings of the readers' own keys and values: a rendering, or InvalidRecordError — nothing else."""
+    try:
+        rendering = render(record)
+    except ValueError as e:
+        assert type(e).__name__ == "InvalidRecordError", e
+        return
+    assert rendering.text.strip() and rendering.format in FORMATS
+    assert 0.0 <= coverage_report(record, rendering).ratio <= 1.0
