@@ -91,15 +91,17 @@ def _e(x: object) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th class=\"name\">{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td class=\"name\">{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _table(headers: list[str] | None, rows: list[list[str]]) -> str:
+    """An HTML table; without ``headers`` a two-column key/value table (the report's ``kv`` style)."""
+    head = "" if headers is None else "<tr>" + "".join(f'<th class="name">{_e(h)}</th>' for h in headers) + "</tr>"
+    body = "".join("<tr>" + "".join(f'<td class="name">{_e(c)}</td>' for c in row) + "</tr>" for row in rows)
+    cls = ' class="kv"' if headers is None else ""
+    return f"<table{cls}>{head}{body}</table>"
 
 
 def to_html(r: "Inspection") -> str:
     """The report's "What the scorer reads" section."""
-    parts = [_table(["", ""], [[k, v] for k, v in _summary_rows(r)]),
+    parts = [_table(None, [[k, v] for k, v in _summary_rows(r)]),
              "<h3>Formats detected</h3>",
              _table(["format", "rows", "mean coverage"],
                     [[f, f"{c:,}", _pct(r.coverage_by_format.get(f, 1.0))] for f, c in r.formats.items()])]
