@@ -86,12 +86,10 @@ def content_text(content: Any) -> str:
     ``tool_use`` / ``tool_result`` parts, or media (shown as ``[image]``). A dict or list that is data, not parts
     (a tool's JSON output, as ``datasets`` decodes a column mixing JSON and text), is shown as compact JSON.
     """
-    if type(content) is str:
+    if isinstance(content, str):  # str subclasses too (numpy.str_)
         return trim(content)
     if content is None:
         return ""
-    if isinstance(content, str):
-        return trim(content)
     if isinstance(content, dict):
         if not _is_part(content):
             return _data(content)
