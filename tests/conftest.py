@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -26,6 +28,34 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = os.environ.get("MIRA_TEST_MODEL_DIR")
     target = Path(cache) if cache else tmp_path_factory.mktemp("tiny-model")
     return build_tiny_model(target)
+
+
+class Served(NamedTuple):
+    """A running ``vllm serve``: its ``/v1`` URL and the API key it requires."""
+
+    url: str
+    key: str
+
+
+#: The key the shared test server requires (a test of secrets checks it never reaches a log or an error).
+SERVER_KEY = "sk-mira-serve-test-5b1e0c"
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tiny_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One real ``vllm serve`` of the tiny model on loopback for every HTTP-path test, started on first use.
+
+    ``MIRA_TEST_SERVER_URL`` points the tests at a server already running (started with the arguments of
+    ``tests/_vllm_serve.py`` and ``--api-key`` ``SERVER_KEY``).
+    """
+    external = os.environ.get("MIRA_TEST_SERVER_URL")
+    if external:
+        yield Served(external, SERVER_KEY)
+        return
+    from tests._vllm_serve import vllm_serve
+
+    with vllm_serve(tiny_model_path, tmp_path_factory.mktemp("serve") / "vllm-serve.log", api_key=SERVER_KEY) as url:
+        yield Served(url, SERVER_KEY)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -26,7 +26,6 @@ import pytest
 from mira_hf.reliability import Reliability
 from mira_hf.selection import SelectionReport
 from mira_hf.testing.hub_server import HubServer
-from tests._vllm_serve import vllm_serve
 from tests.conftest import EXAMPLES, REPO
 
 SCRIPTS = REPO / "examples"
@@ -180,15 +179,16 @@ def test_cpu_tiny_engine_pipeline_pushes_a_selection_that_reads_back(hub, tmp_pa
 @pytest.mark.slow
 @pytest.mark.server
 @pytest.mark.timeout(1800)  # vllm serve start-up, then Ray's: minutes each on a busy 2-core machine
-def test_ray_data_scores_every_record_through_a_real_vllm_serve(tmp_path, tiny_model_path):
+def test_ray_data_scores_every_record_through_a_real_vllm_serve(tmp_path, tiny_model_path, vllm_server):
     import ray  # noqa: F401 - the test needs Ray Data installed (the `ray` extra); it fails, never skips
 
-    with vllm_serve(tiny_model_path, tmp_path / "vllm-serve.log") as url:
-        proc = run_script("ray_score", ["--base-url", url, "--model", str(tiny_model_path), "--output", "scored",
-                                        "--max-model-len", "8192", "--max-tokens", "1024", "--max-rationale-chars",
-                                        "24", "--actors", "1", "--batch-size", "12", "--num-cpus", "2"],
-                          client_env(tmp_path), tmp_path, timeout=1500)
+    env = {**client_env(tmp_path), "MIRA_API_KEY": vllm_server.key}  # the session's server requires a key
+    proc = run_script("ray_score", ["--base-url", vllm_server.url, "--model", str(tiny_model_path), "--output",
+                                    "scored", "--max-model-len", "8192", "--max-tokens", "1024",
+                                    "--max-rationale-chars", "24", "--actors", "1", "--batch-size", "12",
+                                    "--num-cpus", "2"], env, tmp_path, timeout=1500)
     assert f"scored {N_RECORDS} rows into scored: {{'ok': {N_RECORDS}}}" in proc.stdout
+    assert vllm_server.key not in proc.stdout + proc.stderr
 
     scored = datasets.load_dataset("parquet", data_dir=str(tmp_path / "scored"), split="train",
                                    cache_dir=str(tmp_path / "cache"))

@@ -1,8 +1,7 @@
 """Integration: a real vLLM OpenAI-compatible server (CPU build, tiny model) on loopback, scored through the pool.
 
-One server for the tests of ``TestServe``; it is stopped before the last test starts the in-process
-engine in a subprocess to compare outputs, so only one engine runs at a time. ``MIRA_TEST_SERVER_URL``
-points the tests at a server already running (started with the same arguments and ``--api-key``).
+The server is the session's shared one (``vllm_server`` in ``tests/conftest.py``), also used by the Ray Data
+example's test; the last test compares its answers with the in-process engine's (the session's shared engine).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 
 import datasets
 import pytest
@@ -25,13 +23,12 @@ from mira_hf.engines.base import Sampling
 from mira_hf.engines.openai import OpenAIEngine
 from mira_hf.errors import EngineUnavailableError
 from mira_hf.store import RowStore
-from tests._vllm_serve import vllm_serve
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, SERVER_KEY
 from tests.fault_proxy import FaultProxy
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
-KEY = "sk-mira-serve-test-5b1e0c"
+KEY = SERVER_KEY
 SEED = 3
 #: Scorer settings shared by every scoring run here (same settings → same rows).
 SCORER = dict(text_column="trajectory", source_column="source", id_column="id", max_model_len=8192,
@@ -81,13 +78,8 @@ def _marked(n: int) -> list[list[dict]]:
 # --------------------------------------------------------------------- tests
 class TestServe:
     @pytest.fixture(scope="class")
-    def server(self, tiny_model_path, tmp_path_factory) -> Iterator[str]:
-        external = os.environ.get("MIRA_TEST_SERVER_URL")
-        if external:
-            yield external
-            return
-        with vllm_serve(tiny_model_path, tmp_path_factory.mktemp("serve") / "vllm-serve.log", api_key=KEY) as url:
-            yield url
+    def server(self, vllm_server) -> str:
+        return vllm_server.url
 
     @pytest.fixture(scope="class")
     def model(self, tiny_model_path) -> str:
@@ -244,33 +236,17 @@ RESUME_JOB = textwrap.dedent('''
         ds.map(scorer, batched=True, batch_size=4)
 ''')
 
-IN_PROCESS_JOB = textwrap.dedent('''
-    import json, sys
-    if __name__ == "__main__":
-        from mira_hf.engines.base import Sampling
-        from mira_hf.engines.vllm import VLLMEngine, VLLMSettings
-        job = json.load(open(sys.argv[1]))
-        engine = VLLMEngine(VLLMSettings(model=job["model"], max_model_len=8192, max_num_batched_tokens=8192,
-                                         gpu_memory_utilization=0.15,
-                                         extra=(("enable_chunked_prefill", False),)))  # as the server
-        out = engine.generate(job["conversations"], Sampling(**job["sampling"]))
-        json.dump([c.text for c in out], open(sys.argv[2], "w"))
-''')
+@pytest.mark.vllm
+def test_the_server_gives_the_in_process_engines_text_under_the_same_seed(tiny_model_path, records, vllm_server):
+    """The session's shared in-process engine (the settings of the server's arguments) answers as the server."""
+    from mira_hf.engines.vllm import VLLMSettings, get_engine
 
-
-def test_the_server_gives_the_in_process_engines_text_under_the_same_seed(tiny_model_path, records, tmp_path):
-    """Runs after ``TestServe`` has stopped its server: the in-process engine starts in a subprocess."""
     if "texts" not in _SERVED:  # run on its own: get the server's answers first
-        with vllm_serve(tiny_model_path, tmp_path / "vllm-serve.log", api_key=KEY) as url:
-            _score_structured(url, str(tiny_model_path), records)
+        _score_structured(vllm_server.url, str(tiny_model_path), records)
     conversations, regex = _structured_conversations(records)
-    job = {"model": str(tiny_model_path), "conversations": conversations,
-           "sampling": STRUCTURED.model_copy(update={"regex": regex}).model_dump()}
-    (tmp_path / "job.json").write_text(json.dumps(job))
-    (tmp_path / "run.py").write_text(IN_PROCESS_JOB)
-    result = subprocess.run([sys.executable, str(tmp_path / "run.py"), str(tmp_path / "job.json"),
-                             str(tmp_path / "out.json")], capture_output=True, text=True, timeout=800)
-    assert result.returncode == 0, result.stderr[-4000:]
-    in_process = json.loads((tmp_path / "out.json").read_text())
+    engine = get_engine(VLLMSettings(model=str(tiny_model_path), max_model_len=8192, max_num_batched_tokens=8192,
+                                     gpu_memory_utilization=0.15))  # as tests/_vllm_serve.py's SERVER_ARGS
+    out = engine.generate(conversations, STRUCTURED.model_copy(update={"regex": regex}))
+    in_process = [c.text for c in out]
     assert _SERVED["errors"] == [None] * len(in_process)
     assert in_process == _SERVED["texts"]
