@@ -12,10 +12,12 @@ import numpy as np
 
 from mira_hf.errors import ConfigurationError
 from mira_hf.selection.apply import _apply_cuts, _Arrays, _keys_and_rules, _source_stats
+from mira_hf.selection.budget import BudgetSplit, budget_spec, check_budget
 from mira_hf.selection.checks import _check_columns, _check_input, _check_options, _dataset_fingerprint
+from mira_hf.selection.gumbel import Sampling, check_sampling
 from mira_hf.selection.identity import reliability_payload, rubric_info, scorer_identity
 from mira_hf.selection.report import PushBy, SelectionParameters, SelectionReport
-from mira_hf.selection.rules import By, parse_rule
+from mira_hf.selection.rules import By, RetentionRule, parse_rule
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
@@ -28,10 +30,28 @@ def _take(ds: "Dataset", kept: np.ndarray, fingerprint: str) -> "Dataset":
     return ds.select(indices.tolist(), new_fingerprint=fingerprint)  # a list of ints is datasets' fast path
 
 
+def _check_rules(rules: Mapping[str, RetentionRule], *, token_column: str | None, sampling: Sampling) -> None:
+    """Rule kinds the other options rule out: tokens without a token column, a threshold with sampling."""
+    if any(r.kind == "tokens" for r in rules.values()) and token_column is None:
+        raise ConfigurationError("a {'tokens': n} retention needs token_column= (a column of token counts per row)")
+    if sampling == "gumbel" and any(r.kind == "min_score" for r in rules.values()):
+        raise ConfigurationError("sampling='gumbel' samples a number of rows or tokens; a {'min_score': x} rule "
+                                 "has no size to sample. Use a fraction or {'tokens': n}, or sampling='cut'")
+
+
+def _sampling_params(sampling: Sampling, temperature: float, seed: int, budget_tokens: int | None,
+                     budget_split: BudgetSplit) -> dict[str, Any]:
+    """The report's record of how rows were chosen (τ and seed only matter for Gumbel sampling)."""
+    gumbel = sampling == "gumbel"
+    return {"sampling": sampling, "temperature": float(temperature) if gumbel else None,
+            "seed": int(seed) if gumbel else None, "budget_tokens": None if budget_tokens is None else int(budget_tokens),
+            "budget_split": None if budget_tokens is None else budget_spec(budget_split)}
+
+
 # ----------------------------------------------------------------------------------------------- entry point
 def filter_by_retention(
     ds: "Dataset",
-    retention: Any,
+    retention: Any = None,
     *,
     score_column: str = "mira_quality",
     source_column: str | None = "source",
@@ -41,6 +61,11 @@ def filter_by_retention(
     token_column: str | None = None,
     drop_recommendation: str | Sequence[str] | None = None,
     recommendation_column: str = "mira_recommendation",
+    sampling: Sampling = "cut",
+    temperature: float = 1.0,
+    seed: int = 0,
+    budget_tokens: int | None = None,
+    budget_split: BudgetSplit = "shares",
     scorer: Any = None,
     reliability: Any = None,
     rubric: Any = None,
@@ -63,7 +88,14 @@ def filter_by_retention(
     ``retention`` is one rule for every key or ``{key: rule}``; a rule is a fraction of the key's rows
     (``0.5`` keeps ``ceil(0.5·n)`` of its ``n`` rows, counting unscored ones), ``{"min_score": 6.5}`` or
     ``{"tokens": 2_000_000_000}`` (with ``token_column=``, filled best-first, never over budget). Rows with a
-    null score are never kept; ties at a cut go to the earlier row; kept rows keep their order. With
+    null score are never kept; ties at a cut go to the earlier row; kept rows keep their order.
+
+    ``budget_tokens=n`` (with ``token_column=``, instead of ``retention``) is one budget for the whole dataset:
+    each key (source, group, or ``"global"``) gets ``floor(n · share)`` tokens, its share of the input tokens
+    (``budget_split="shares"``) or of a ``{key: weight}`` mapping, filled best-first and never over.
+    ``sampling="gumbel"`` replaces the hard cut by sampling without replacement with probability ∝
+    ``exp(score / temperature)`` (Gumbel top-k from ``seed``); fraction and token rules are honoured exactly as
+    with the cut, ``temperature=0`` is the cut, and the same seed keeps the same rows. With
     ``push_to_hub="org/name"`` the selection, a dataset card, ``selection_report.json`` and
     ``reliability.json`` are pushed (``save_to=`` writes the same to a local or fsspec path). If the push fails,
     :class:`~mira_hf.errors.HubPushError` is raised with the selection in ``err.selection`` and the report in
@@ -75,7 +107,9 @@ def filter_by_retention(
     """
     # ---- validate every argument before touching data
     _check_input(ds)
-    _check_options(retention=retention, by=by, groups=groups, default=default, source_column=source_column,
+    check_sampling(sampling, temperature, seed)
+    check_budget(budget_tokens, budget_split, retention=retention, default=default, token_column=token_column)
+    _check_options(retention=0.0 if retention is None else retention, by=by, groups=groups, default=default, source_column=source_column,
                    push_to_hub=push_to_hub, push_by=push_by, save_to=save_to, save_format=save_format, split=split,
                    card_metadata=card_metadata)
     drop_values = _check_columns(ds, score_column=score_column, source_column=source_column,
@@ -84,9 +118,9 @@ def filter_by_retention(
     arrays = _Arrays(ds, score_column=score_column, source_column=source_column, token_column=token_column,
                      drop_values=drop_values, recommendation_column=recommendation_column)
     keys, key_of_src, rules, clean_groups = _keys_and_rules(arrays, by=by, retention=retention, default=default,
-                                                            groups=groups)
-    if any(r.kind == "tokens" for r in rules.values()) and token_column is None:
-        raise ConfigurationError("a {'tokens': n} retention needs token_column= (a column of token counts per row)")
+                                                            groups=groups, budget_tokens=budget_tokens,
+                                                            budget_split=budget_split)
+    _check_rules(rules, token_column=token_column, sampling=sampling)
     if push_by is not None:
         from mira_hf.hub import layout_names
 
@@ -96,12 +130,13 @@ def filter_by_retention(
     info = rubric_info(rubric, ident)
 
     # ---- the cut and its figures
-    kept, cuts = _apply_cuts(arrays, keys, key_of_src, rules)
+    kept, cuts = _apply_cuts(arrays, keys, key_of_src, rules, sampling=sampling, temperature=temperature, seed=seed)
     params = SelectionParameters(
         by=by, score_column=score_column, source_column=source_column, token_column=token_column,
         recommendation_column=recommendation_column if drop_values else None, drop_recommendation=drop_values,
         groups=clean_groups, retention=rules,
-        default=parse_rule(default, key="default") if default is not None else None)
+        default=parse_rule(default, key="default") if default is not None else None,
+        **_sampling_params(sampling, temperature, seed, budget_tokens, budget_split))
     fp_in = _dataset_fingerprint(ds)
     fp_out = hashlib.sha256(json.dumps([fp_in, params.model_dump(mode="json")], sort_keys=True).encode()
                             ).hexdigest()[:16]

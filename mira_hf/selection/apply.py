@@ -10,8 +10,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mira_hf.errors import ConfigurationError
+from mira_hf.selection.budget import BudgetSplit, budget_rules
 from mira_hf.selection.checks import _check_groups
 from mira_hf.selection.cut import _encode, _min_per_code, _positions_by_key, cut_rows
+from mira_hf.selection.gumbel import Sampling, gumbel_keys
 from mira_hf.selection.report import CutStats, SourceStats
 from mira_hf.selection.rules import GLOBAL_KEY, By, RetentionRule, _is_single_rule, parse_rule, resolve_rules
 
@@ -60,25 +62,44 @@ class _Arrays:
         self.eligible_scores = np.where(self.dropped, np.nan, self.scores) if drop_values else self.scores
 
 
-def _keys_and_rules(arrays: _Arrays, *, by: By, retention: Any, default: Any, groups: Any
+def _keys_and_rules(arrays: _Arrays, *, by: By, retention: Any, default: Any, groups: Any,
+                    budget_tokens: int | None = None, budget_split: BudgetSplit = "shares"
                     ) -> tuple[list[str], np.ndarray, dict[str, RetentionRule], dict[str, list[str]] | None]:
-    """The retention keys, the key of each source, one rule per key, and the cleaned groups."""
+    """The retention keys, the key of each source, one rule per key, and the cleaned groups.
+
+    With ``budget_tokens`` the rules are the budget's parts (``{'tokens': n}`` per key) instead of ``retention``.
+    """
     sources = arrays.sources
+    clean = None
     if by == "source":
-        rules = resolve_rules(retention, sources, by=by, default=default, what="source")
-        return list(sources), np.arange(len(sources), dtype=np.int32), rules, None
-    if by == "group":
+        keys, key_of_src = list(sources), np.arange(len(sources), dtype=np.int32)
+    elif by == "group":
         clean, group_of = _check_groups(groups, sources)
         keys = list(clean)
         key_of_src = np.array([keys.index(group_of[s]) for s in sources], dtype=np.int32)
-        return keys, key_of_src, resolve_rules(retention, keys, by=by, default=default, what="group"), clean
-    spec = retention[GLOBAL_KEY] if not _is_single_rule(retention) else retention
-    return [GLOBAL_KEY], np.zeros(len(sources), dtype=np.int32), {GLOBAL_KEY: parse_rule(spec, key=GLOBAL_KEY)}, None
+    else:
+        keys, key_of_src = [GLOBAL_KEY], np.zeros(len(sources), dtype=np.int32)
+    if budget_tokens is not None:
+        assert arrays.tokens is not None  # checked: a budget needs token_column
+        per_source = np.bincount(arrays.src_codes, weights=arrays.tokens, minlength=len(sources))
+        per_key = np.bincount(key_of_src, weights=per_source, minlength=len(keys)).astype(np.int64)
+        rules = budget_rules(int(budget_tokens), budget_split, keys, per_key, what="group" if by == "group" else by)
+    elif by == "global":
+        spec = retention[GLOBAL_KEY] if not _is_single_rule(retention) else retention
+        rules = {GLOBAL_KEY: parse_rule(spec, key=GLOBAL_KEY)}
+    else:
+        rules = resolve_rules(retention, keys, by=by, default=default, what=by)
+    return keys, key_of_src, rules, clean
 
 
-def _apply_cuts(arrays: _Arrays, keys: list[str], key_of_src: np.ndarray, rules: Mapping[str, RetentionRule]
+def _apply_cuts(arrays: _Arrays, keys: list[str], key_of_src: np.ndarray, rules: Mapping[str, RetentionRule],
+                *, sampling: Sampling = "cut", temperature: float = 1.0, seed: int = 0
                 ) -> tuple[np.ndarray, dict[str, CutStats]]:
-    """The kept-row mask over the whole dataset and the figures of each cut."""
+    """The kept-row mask over the whole dataset and the figures of each cut.
+
+    With ``sampling="gumbel"`` each key ranks its rows by ``score + τ·Gumbel`` (its own seeded stream) and the
+    same cut keeps the best of that ranking; the figures are still of the true scores.
+    """
     n, scores, tokens = arrays.n, arrays.eligible_scores, arrays.tokens
     row_key = key_of_src[arrays.src_codes] if len(arrays.sources) else np.zeros(0, dtype=np.int32)
     positions: list[np.ndarray | None] = [None] if len(keys) == 1 else _positions_by_key(row_key, len(keys))
@@ -88,7 +109,8 @@ def _apply_cuts(arrays: _Arrays, keys: list[str], key_of_src: np.ndarray, rules:
         idx = positions[k]
         s = scores if idx is None else scores[idx]
         t = None if tokens is None else (tokens if idx is None else tokens[idx])
-        keep, target = cut_rows(s, rules[key], tokens=t)
+        ranking = s if sampling == "cut" else gumbel_keys(s, temperature=temperature, seed=seed, key=key)
+        keep, target = cut_rows(ranking, rules[key], tokens=t)
         if idx is None:
             kept = keep
         else:

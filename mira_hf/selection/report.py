@@ -28,6 +28,19 @@ class SelectionParameters(BaseModel):
     groups: dict[str, list[str]] | None = None
     retention: dict[str, RetentionRule]
     default: RetentionRule | None = None
+    sampling: Literal["cut", "gumbel"] = "cut"
+    temperature: float | None = Field(default=None, description="τ of Gumbel sampling (None for the hard cut)")
+    seed: int | None = Field(default=None, description="seed of Gumbel sampling (None for the hard cut)")
+    budget_tokens: int | None = Field(default=None, description="one token budget split over the keys")
+    budget_split: str | dict[str, float] | None = Field(default=None, description="'shares' or {key: weight}")
+
+    def describe_sampling(self) -> str:
+        """``hard cut`` or ``Gumbel sampling (τ=0.5, seed 0)``, plus the budget when there is one."""
+        text = "hard cut" if self.sampling == "cut" else f"Gumbel sampling (τ={self.temperature:g}, seed {self.seed})"
+        if self.budget_tokens is not None:
+            split = "token shares" if self.budget_split == "shares" else f"weights {self.budget_split}"
+            text += f", budget {self.budget_tokens:,} tokens split by {split}"
+        return text
 
 
 class SourceStats(BaseModel):
@@ -174,6 +187,8 @@ class SelectionReport(BaseModel):
         has_tokens = self.tokens is not None
         title = (f"MIRA-{self.parameters.by.capitalize()} selection on {self.parameters.score_column!r}: "
                  f"kept {self.kept:,} of {self.rows:,} rows")
+        if self.parameters.sampling != "cut" or self.parameters.budget_tokens is not None:
+            title += f" ({self.parameters.describe_sampling()})"
         table = Table(title=title, show_footer=False)
         for name, justify in [("source", "left"), ("rule", "left"), ("rows", "right"), ("unscored", "right"),
                               ("dropped", "right"), ("kept", "right"), ("kept %", "right"),
