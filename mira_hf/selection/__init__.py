@@ -40,6 +40,9 @@ from mira_hf.selection.cut import (
     cut_rows,
 )
 from mira_hf.selection.identity import _scrub, reliability_payload, rubric_info, scorer_identity
+from mira_hf.selection.budget import budget_rules, split_budget
+from mira_hf.selection.gumbel import gumbel_keys
+from mira_hf.selection.preview import PreviewCell, SelectionPreview, preview
 from mira_hf.selection.report import (
     CutStats,
     PushBy,
@@ -54,5 +57,6 @@ from mira_hf.selection.report import (
 )
 from mira_hf.selection.rules import GLOBAL_KEY, By, RetentionRule, _is_single_rule, parse_rule, resolve_rules
 
-__all__ = ["CutStats", "PushInfo", "RetentionRule", "RubricInfo", "SelectionParameters", "SelectionReport",
-           "SourceStats", "cut_rows", "filter_by_retention", "parse_rule", "resolve_rules"]
+__all__ = ["CutStats", "PreviewCell", "PushInfo", "RetentionRule", "RubricInfo", "SelectionParameters",
+           "SelectionPreview", "SelectionReport", "SourceStats", "budget_rules", "cut_rows", "filter_by_retention",
+           "gumbel_keys", "parse_rule", "preview", "resolve_rules", "split_budget"]

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from mira_hf.selection.budget import BudgetSplit, budget_spec, check_budget
 from mira_hf.selection.checks import _check_columns, _check_input, _check_options, _dataset_fingerprint
 from mira_hf.selection.gumbel import Sampling, check_sampling
 from mira_hf.selection.identity import reliability_payload, rubric_info, scorer_identity
-from mira_hf.selection.report import PushBy, SelectionParameters, SelectionReport
+from mira_hf.selection.report import CutStats, PushBy, SelectionParameters, SelectionReport, SourceStats
 from mira_hf.selection.rules import By, RetentionRule, parse_rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,6 +46,43 @@ def _sampling_params(sampling: Sampling, temperature: float, seed: int, budget_t
     return {"sampling": sampling, "temperature": float(temperature) if gumbel else None,
             "seed": int(seed) if gumbel else None, "budget_tokens": None if budget_tokens is None else int(budget_tokens),
             "budget_split": None if budget_tokens is None else budget_spec(budget_split)}
+
+
+class _Decision(NamedTuple):
+    """What a selection keeps, before any row is taken: the mask, the parameters and the figures."""
+
+    kept: np.ndarray
+    params: SelectionParameters
+    cuts: dict[str, CutStats]
+    sources: dict[str, SourceStats]
+    arrays: _Arrays
+
+
+def _decide(ds: "Dataset", retention: Any, *, by: By, groups: Any, default: Any, score_column: str,
+            source_column: str | None, token_column: str | None, drop_recommendation: str | Sequence[str] | None,
+            recommendation_column: str, sampling: Sampling, temperature: float, seed: int,
+            budget_tokens: int | None, budget_split: BudgetSplit, arrays: _Arrays | None = None) -> _Decision:
+    """Check the selection options, read the columns (unless ``arrays`` are given) and compute the kept mask."""
+    check_sampling(sampling, temperature, seed)
+    check_budget(budget_tokens, budget_split, retention=retention, default=default, token_column=token_column)
+    drop_values = _check_columns(ds, score_column=score_column, source_column=source_column,
+                                 token_column=token_column, drop_recommendation=drop_recommendation,
+                                 recommendation_column=recommendation_column)
+    if arrays is None:
+        arrays = _Arrays(ds, score_column=score_column, source_column=source_column, token_column=token_column,
+                         drop_values=drop_values, recommendation_column=recommendation_column)
+    keys, key_of_src, rules, clean_groups = _keys_and_rules(arrays, by=by, retention=retention, default=default,
+                                                            groups=groups, budget_tokens=budget_tokens,
+                                                            budget_split=budget_split)
+    _check_rules(rules, token_column=token_column, sampling=sampling)
+    kept, cuts = _apply_cuts(arrays, keys, key_of_src, rules, sampling=sampling, temperature=temperature, seed=seed)
+    params = SelectionParameters(
+        by=by, score_column=score_column, source_column=source_column, token_column=token_column,
+        recommendation_column=recommendation_column if drop_values else None, drop_recommendation=drop_values,
+        groups=clean_groups, retention=rules,
+        default=parse_rule(default, key="default") if default is not None else None,
+        **_sampling_params(sampling, temperature, seed, budget_tokens, budget_split))
+    return _Decision(kept, params, cuts, _source_stats(arrays, kept, keys, key_of_src), arrays)
 
 
 # ----------------------------------------------------------------------------------------------- entry point
@@ -105,45 +142,29 @@ def filter_by_retention(
         >>> kept, report = filter_by_retention(ds, {"agent_openhands": 0.5, "swe_qa": {"min_score": 6.5}})  # doctest: +SKIP
         >>> print(report)                                                                                 # doctest: +SKIP
     """
-    # ---- validate every argument before touching data
     _check_input(ds)
-    check_sampling(sampling, temperature, seed)
-    check_budget(budget_tokens, budget_split, retention=retention, default=default, token_column=token_column)
-    _check_options(retention=0.0 if retention is None else retention, by=by, groups=groups, default=default, source_column=source_column,
-                   push_to_hub=push_to_hub, push_by=push_by, save_to=save_to, save_format=save_format, split=split,
-                   card_metadata=card_metadata)
-    drop_values = _check_columns(ds, score_column=score_column, source_column=source_column,
-                                 token_column=token_column, drop_recommendation=drop_recommendation,
-                                 recommendation_column=recommendation_column)
-    arrays = _Arrays(ds, score_column=score_column, source_column=source_column, token_column=token_column,
-                     drop_values=drop_values, recommendation_column=recommendation_column)
-    keys, key_of_src, rules, clean_groups = _keys_and_rules(arrays, by=by, retention=retention, default=default,
-                                                            groups=groups, budget_tokens=budget_tokens,
-                                                            budget_split=budget_split)
-    _check_rules(rules, token_column=token_column, sampling=sampling)
+    _check_options(retention=0.0 if retention is None else retention, by=by, groups=groups, default=default,
+                   source_column=source_column, push_to_hub=push_to_hub, push_by=push_by, save_to=save_to,
+                   save_format=save_format, split=split, card_metadata=card_metadata)
+    decision = _decide(ds, retention, by=by, groups=groups, default=default, score_column=score_column,
+                       source_column=source_column, token_column=token_column,
+                       drop_recommendation=drop_recommendation, recommendation_column=recommendation_column,
+                       sampling=sampling, temperature=temperature, seed=seed, budget_tokens=budget_tokens,
+                       budget_split=budget_split)
     if push_by is not None:
         from mira_hf.hub import layout_names
 
-        layout_names(arrays.sources, push_by)  # two sources → one split name, or a config named 'data': fail now
+        layout_names(decision.arrays.sources, push_by)  # two sources → one split name, or a config named 'data'
     ident = scorer_identity(scorer)
-    reliability_json = reliability_payload(reliability)
     info = rubric_info(rubric, ident)
-
-    # ---- the cut and its figures
-    kept, cuts = _apply_cuts(arrays, keys, key_of_src, rules, sampling=sampling, temperature=temperature, seed=seed)
-    params = SelectionParameters(
-        by=by, score_column=score_column, source_column=source_column, token_column=token_column,
-        recommendation_column=recommendation_column if drop_values else None, drop_recommendation=drop_values,
-        groups=clean_groups, retention=rules,
-        default=parse_rule(default, key="default") if default is not None else None,
-        **_sampling_params(sampling, temperature, seed, budget_tokens, budget_split))
     fp_in = _dataset_fingerprint(ds)
-    fp_out = hashlib.sha256(json.dumps([fp_in, params.model_dump(mode="json")], sort_keys=True).encode()
+    fp_out = hashlib.sha256(json.dumps([fp_in, decision.params.model_dump(mode="json")], sort_keys=True).encode()
                             ).hexdigest()[:16]
     report = SelectionReport(
-        parameters=params, input_rows=arrays.n, input_fingerprint=fp_in, output_fingerprint=fp_out,
-        sources=_source_stats(arrays, kept, keys, key_of_src), cuts=cuts, scorer=ident, rubric=info,
-        prompt_version=(ident or {}).get("prompt_version"), reliability=reliability_json)
+        parameters=decision.params, input_rows=decision.arrays.n, input_fingerprint=fp_in, output_fingerprint=fp_out,
+        sources=decision.sources, cuts=decision.cuts, scorer=ident, rubric=info,
+        prompt_version=(ident or {}).get("prompt_version"), reliability=reliability_payload(reliability))
+    kept = decision.kept
     selection = _take(ds, kept, fp_out)
 
     # ---- publish (after the local selection exists, so a failed push never loses it)
