@@ -60,7 +60,7 @@ def test_a_global_budget_is_never_exceeded_and_keeps_each_sources_token_share_wi
         assert stats.tokens_kept <= share
         largest = max(t for t, s in zip(tokens, sources) if s == src)
         # the only gaps: the floor (< 1 token) and the row that would have crossed its part of the budget
-        assert share - stats.tokens_kept < largest + 1
+        assert share - stats.tokens_kept < largest + 1 or stats.tokens_kept == stats.tokens
         assert report.cuts[src].rule.value == math.floor(share)
 
 
