@@ -186,7 +186,41 @@ def _reliability_section(report: "SelectionReport") -> list[str]:
         label = [f"A{i + 1} {names[i]}" if len(names) == len(cells) else f"A{i + 1}" for i in range(len(cells))]
         masked = [label[i] for i, ok in enumerate(cells) if not ok]
         lines.append(f"| {_cell(src)} | {sum(cells)} / {len(cells)} | {_cell(', '.join(masked)) or '—'} |")
-    return lines + ["", f"The full agreement figures are in [`{RELIABILITY_FILE}`]({RELIABILITY_FILE}).", ""]
+    return lines + ["", *_cell_table(report.reliability or {}, mask, names),
+                    f"The full agreement figures are in [`{RELIABILITY_FILE}`]({RELIABILITY_FILE}).", ""]
+
+
+def _interval(point: Any, low: Any, high: Any) -> str:
+    if point is None:
+        return "—"
+    return f"{point:.2f}" if low is None or high is None else f"{point:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _cell_table(payload: Mapping[str, Any], mask: Mapping[str, list[bool]], names: list[str]) -> list[str]:
+    """Per (source, dimension) cell: MAE and ρ with their bootstrap intervals, support and parse failures."""
+    stats = payload.get("stats") or {}
+    if not isinstance(stats, Mapping) or not any(isinstance(v, Mapping) and (v.get("mae_low") or v.get(
+            "parse_failures")) for v in stats.values()):
+        return []
+    boot = payload.get("bootstrap") or 0
+    head = (f"MAE and Spearman ρ with {payload.get('confidence', 0.95):.0%} bootstrap intervals ({boot:,} resamples"
+            f", seed {payload.get('seed')}); cells judged by the interval's "
+            f"{'pessimistic bound' if payload.get('mask_by') == 'bound' else 'point estimate'}." if boot
+            else "MAE and Spearman ρ per cell.")
+    lines = ["<details><summary>Agreement per cell</summary>", "", head, "",
+             "| source | dimension | MAE | ρ | support | parse failures | reliable |", "|---|---|---:|---:|---:|---:|:-:|"]
+    for src, cell in stats.items():
+        if not isinstance(cell, Mapping) or src not in mask:
+            continue
+        for i, ok in enumerate(mask[src]):
+            def at(key: str) -> Any:
+                values = cell.get(key)
+                return values[i] if isinstance(values, list) and i < len(values) else None
+            label = f"A{i + 1} {names[i]}" if len(names) == len(mask[src]) else f"A{i + 1}"
+            lines.append(f"| {_cell(src)} | {_cell(label)} | {_interval(at('mae'), at('mae_low'), at('mae_high'))} | "
+                         f"{_interval(at('spearman'), at('spearman_low'), at('spearman_high'))} | "
+                         f"{_num(at('support'))} | {_num(at('parse_failures'))} | {'✓' if ok else '·'} |")
+    return lines + ["", "</details>", ""]
 
 
 def _load_section(report: "SelectionReport", repo_id: str | None, path: str | None) -> list[str]:

@@ -345,6 +345,13 @@ def agree(
     mae_max: Optional[float] = typer.Option(None, help="A cell is reliable when MAE ≤ this."),
     spearman_min: Optional[float] = typer.Option(None, help="…and Spearman ρ ≥ this."),
     min_support: Optional[int] = typer.Option(None, help="…with at least this many rows."),
+    bootstrap: int = typer.Option(0, help="Bootstrap resamples for MAE and ρ intervals per cell (0 = none)."),
+    confidence: float = typer.Option(0.95, help="Level of the bootstrap intervals."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    mask_by: str = typer.Option("point", help="point | bound: judge cells by the estimates or the interval's "
+                                              "pessimistic bound (needs --bootstrap)."),
+    status_column: Optional[str] = typer.Option("mira_status", help="Student parse status per row, for the "
+                                                                    "parse failures per cell ('' to skip)."),
     output: Path = typer.Option(Path("reliability.json"), "--output", "-o", help="Where to write the mask JSON."),
     heatmap: Optional[Path] = typer.Option(None, help="Also save the reliability heatmap (PNG or SVG)."),
 ) -> None:
@@ -359,8 +366,11 @@ def agree(
                 _fail(f"column {col!r} is not in the dataset; its columns are {ds.column_names}")
         kwargs = {k: v for k, v in dict(mae_max=mae_max, spearman_min=spearman_min, min_support=min_support).items()
                   if v is not None}
+        statuses = ds.data.column(status_column) if status_column and status_column in ds.column_names else None
         result = compute(ds.data.column(student_column), ds.data.column(teacher_column),
-                         sources=ds.data.column(source_column) if source_column else None, **kwargs)
+                         sources=ds.data.column(source_column) if source_column else None, statuses=statuses,
+                         bootstrap=bootstrap, confidence=confidence, seed=seed, mask_by=mask_by,  # type: ignore[arg-type]
+                         **kwargs)
         reliability = Reliability.from_result(result)
         reliability.save(output)
         if heatmap:
@@ -377,7 +387,8 @@ def _print_agreement(result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="reliable dimensions per source (✓) — MAE / ρ")
+    bound = f" (bounds of the {result['confidence']:.0%} intervals)" if result.get("bootstrap") else ""
+    table = Table(title=f"reliable dimensions per source (✓) — MAE / ρ{bound}")
     table.add_column("dimension")
     sources = list(result["mask"])
     for s in sources:
@@ -388,7 +399,10 @@ def _print_agreement(result: dict[str, Any]) -> None:
             stats = result["by_source"].get(s, result) if s != "*" else result
             mae, rho = stats["mae"][j], stats["spearman"][j]
             mark = "✓" if result["mask"][s][j] else "·"
-            cells.append(f"{mark} {mae:.2f} / {rho:.2f}" if mae is not None and rho is not None else f"{mark} n/a")
+            text = f"{mark} {mae:.2f} / {rho:.2f}" if mae is not None and rho is not None else f"{mark} n/a"
+            if stats.get("mae_high") and stats["mae_high"][j] is not None and stats["spearman_low"][j] is not None:
+                text += f" (≤{stats['mae_high'][j]:.2f} / ≥{stats['spearman_low'][j]:.2f})"
+            cells.append(text)
         table.add_row(name, *cells)
     Console(stderr=True).print(table)
 

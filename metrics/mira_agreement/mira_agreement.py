@@ -35,11 +35,19 @@ Args:
     min_support (int, optional): fewest rows with both scores for a cell to be judged. Default 30.
     prediction_recommendations, reference_recommendations (lists of "keep"/"downsample"/"drop"/None, optional):
         enable recommendation_accuracy and recommendation_kappa (parsed from the texts with the "text" config).
+    statuses (list of str, optional): the student's mira_status per record; adds parse_failures per cell
+        (counted from the texts with the "text" config).
+    bootstrap (int, optional): resamples for MAE and Spearman intervals per cell. Default 0 (none), e.g. 1000.
+    confidence (float, optional): the intervals' level. Default 0.95.
+    seed (int, optional): the bootstrap seed. Default 0.
+    mask_by ("point" or "bound", optional): judge cells by the estimates or by the interval's pessimistic bound.
 Returns:
     mae, spearman, pearson, within_1, support: per-dimension lists over all records;
     by_source: {source: the same lists and n_records}; mask: {source: [bool per dimension]};
     macro_mae, macro_spearman, macro_pearson, macro_within_1; dimensions, slots, sources, n_records,
     reliable_cells, total_cells, the thresholds used, rubric; recommendation_* when recommendations are given.
+    With bootstrap: mae_low, mae_high, spearman_low, spearman_high and bootstrap, confidence, seed, mask_by;
+    with statuses: parse_failures per dimension.
     Undefined values (a constant column, no support) are None, and such a cell is never reliable.
 Examples:
     >>> metric = evaluate.load("mira_agreement")

@@ -19,6 +19,9 @@ from mira_hf.reliability.constants import (
     Default,
 )
 from mira_hf.reliability.stats import reliability_mask
+
+#: Per-slot lists a cell may carry beside STAT_NAMES: bootstrap bounds and parse failures.
+OPTIONAL_CELL_LISTS: tuple[str, ...] = ("mae_low", "mae_high", "spearman_low", "spearman_high", "parse_failures")
 from mira_hf.rubric import Rubric
 
 class SourceStats(BaseModel):
@@ -32,6 +35,11 @@ class SourceStats(BaseModel):
     pearson: list[float | None]
     within_1: list[float | None]
     support: list[int]
+    mae_low: list[float | None] | None = None
+    mae_high: list[float | None] | None = None
+    spearman_low: list[float | None] | None = None
+    spearman_high: list[float | None] | None = None
+    parse_failures: list[int] | None = Field(default=None, description="rows whose output failed to parse, per slot")
 
 
 class Reliability(BaseModel):
@@ -51,6 +59,10 @@ class Reliability(BaseModel):
     mae_max: float = DEFAULT_MAE_MAX
     spearman_min: float = DEFAULT_SPEARMAN_MIN
     min_support: int = DEFAULT_MIN_SUPPORT
+    bootstrap: int = Field(default=0, ge=0, description="bootstrap resamples behind the intervals (0: none)")
+    confidence: float | None = None
+    seed: int | None = None
+    mask_by: Literal["point", "bound"] = "point"
     mask: dict[str, list[bool]]
     stats: dict[str, SourceStats] = Field(default_factory=dict)
 
@@ -61,8 +73,8 @@ class Reliability(BaseModel):
             if len(row) != d:
                 raise ValueError(f"mask[{source!r}] has {len(row)} values but there are {d} dimensions")
         for source, s in self.stats.items():
-            for name in STAT_NAMES:
-                if len(getattr(s, name)) != d:
+            for name in (*STAT_NAMES, *OPTIONAL_CELL_LISTS):
+                if getattr(s, name) is not None and len(getattr(s, name)) != d:
                     raise ValueError(f"stats[{source!r}].{name} has {len(getattr(s, name))} values, expected {d}")
         return self
 
@@ -76,13 +88,18 @@ class Reliability(BaseModel):
         try:
             stats = dict(result.get("by_source") or {})
             if not stats and ANY_SOURCE in result["mask"]:
-                stats = {ANY_SOURCE: {k: result[k] for k in (*STAT_NAMES, "n_records")}}
+                stats = {ANY_SOURCE: {k: result[k] for k in (*STAT_NAMES, *OPTIONAL_CELL_LISTS, "n_records")
+                                      if k in result}}
             return cls(
                 rubric=result.get("rubric"),
                 dimensions=list(result["dimensions"]),
                 mae_max=result["mae_max"],
                 spearman_min=result["spearman_min"],
                 min_support=result["min_support"],
+                bootstrap=result.get("bootstrap", 0),
+                confidence=result.get("confidence"),
+                seed=result.get("seed"),
+                mask_by=result.get("mask_by", "point"),
                 mask={k: list(v) for k, v in result["mask"].items()},
                 stats=stats,
             )
@@ -148,7 +165,9 @@ class Reliability(BaseModel):
         t = {"mae_max": self.mae_max if mae_max is None else float(mae_max),
              "spearman_min": self.spearman_min if spearman_min is None else float(spearman_min),
              "min_support": self.min_support if min_support is None else int(min_support)}
-        mask = {src: reliability_mask(s.mae, s.spearman, s.support, **t).tolist() for src, s in self.stats.items()}
+        bound = self.mask_by == "bound"
+        mask = {src: reliability_mask(s.mae_high if bound else s.mae, s.spearman_low if bound else s.spearman,
+                                      s.support, **t).tolist() for src, s in self.stats.items()}
         return self.model_copy(update={**t, "mask": mask})
 
 
