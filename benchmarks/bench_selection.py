@@ -124,6 +124,13 @@ def main() -> None:
                 ds, {"tokens": budget}, token_column="mira_prompt_tokens")),
             ("MIRA-Group, fraction 0.5", lambda: mira_hf.filter_by_retention(ds, 0.5, by="group", groups=GROUPS)),
             ("MIRA-Global, fraction 0.5", lambda: mira_hf.filter_by_retention(ds, 0.5, by="global")),
+            ("global token budget, split by shares", lambda: mira_hf.filter_by_retention(
+                ds, budget_tokens=budget * len(SOURCES), token_column="mira_prompt_tokens")),
+            ("Gumbel sampling τ=1, fraction 0.5", lambda: mira_hf.filter_by_retention(
+                ds, 0.5, sampling="gumbel", temperature=1.0)),
+            ("Gumbel sampling τ=1, global budget", lambda: mira_hf.filter_by_retention(
+                ds, budget_tokens=budget * len(SOURCES), token_column="mira_prompt_tokens", sampling="gumbel",
+                temperature=1.0)),
         ]
         rows = []
         baseline = None
