@@ -1,15 +1,15 @@
 """Bootstrap intervals for MAE and Spearman ρ per cell, vectorised over resamples of the cell's count table.
 
 Resampling a cell's n rows with replacement is drawing its table from Multinomial(n, table / n), so each
-resample is one vector of counts (only the levels that occur), and the statistics of all resamples come from
-:func:`mira_hf.reliability.tables.table_stats` at once. Percentile intervals; seeded.
+resample is one vector of counts (only the level pairs that occur), and the statistics of a block of resamples
+come from :func:`mira_hf.reliability.tables.mae_and_spearman` at once. Percentile intervals; seeded.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mira_hf.reliability.tables import table_stats
+from mira_hf.reliability.tables import mae_and_spearman
 
 #: Resamples computed together (bounds the (resamples × levels²) working array).
 _BLOCK = 256
@@ -44,9 +44,8 @@ def cell_intervals(counts: np.ndarray, pred_values: np.ndarray, ref_values: np.n
             block = draws[start:start + _BLOCK]
             tables = np.zeros((len(block), lp * lr), dtype=np.int64)
             tables[:, used] = block
-            stats = table_stats(tables.reshape(-1, lp, lr), pred_values, ref_values)
-            mae[start:start + len(block)] = stats["mae"]
-            rho[start:start + len(block)] = stats["spearman"]
+            mae[start:start + len(block)], rho[start:start + len(block)] = mae_and_spearman(
+                tables.reshape(-1, lp, lr), pred_values, ref_values)
         out["mae_low"][i], out["mae_high"][i] = np.percentile(mae, [tail, 100.0 - tail])
         if np.isfinite(rho).any():
             out["spearman_low"][i], out["spearman_high"][i] = np.nanpercentile(rho, [tail, 100.0 - tail])

@@ -59,7 +59,7 @@ class SelectionPreview(BaseModel):
         """A ``rich.table.Table``: one row per source and a total, one column per setting."""
         from rich.table import Table
 
-        table = Table(title=f"selection preview by {self.varied} (nothing written)")
+        table = Table(title="selection preview (nothing written)")
         table.add_column("source")
         for setting in self.settings:
             table.add_column(setting, justify="right")
