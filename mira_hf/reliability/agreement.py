@@ -242,13 +242,21 @@ def texts_to_scores(texts: Sequence[str | None], rubric: str | Path | Rubric = "
         >>> int(np.isnan(m).sum()), recs
         (15, [None])
     """
+    matrix, recs, _ = _parse_texts(texts, rubric)
+    return matrix, recs
+
+
+def _parse_texts(texts: Sequence[str | None], rubric: str | Path | Rubric
+                 ) -> tuple[np.ndarray, list[str | None], list[str | None]]:
+    """(score matrix, recommendations, parse statuses) of raw outputs, each parsed once."""
     from mira_hf.parse import parse_output
 
     rub = load_rubric(rubric)
     cards = [parse_output(t, rub) if isinstance(t, str) else None for t in texts]
     empty = [None] * len(rub)
     matrix = np.array([c.scores if c is not None else empty for c in cards], dtype=np.float64).reshape(-1, len(rub))
-    return matrix, [c.recommendation if c is not None else None for c in cards]
+    return (matrix, [c.recommendation if c is not None else None for c in cards],
+            [c.status if c is not None else None for c in cards])
 
 
 def agreement_from_texts(
@@ -270,13 +278,9 @@ def agreement_from_texts(
         raise ConfigurationError(
             f"predictions has {len(predictions)} texts and references {len(references)}; pair them row by row."
         )
-    pred, pred_recs = texts_to_scores(predictions, rubric)
+    pred, pred_recs, statuses = _parse_texts(predictions, rubric)
     ref, ref_recs = texts_to_scores(references, rubric)
-    if "statuses" not in kwargs:  # the student's texts say which rows failed to parse
-        from mira_hf.parse import parse_output
-
-        rub = load_rubric(rubric)
-        kwargs["statuses"] = [parse_output(t, rub).status if isinstance(t, str) else None for t in predictions]
+    kwargs.setdefault("statuses", statuses)  # the student's texts say which rows failed to parse
     return agreement(
         pred, ref, rubric=rubric,
         prediction_recommendations=pred_recs if prediction_recommendations is None else prediction_recommendations,
