@@ -12,9 +12,9 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from mira_hf.config import ScorerConfig
 from mira_hf.errors import PlanError
@@ -25,10 +25,10 @@ _NOT_SETTINGS = {"engine", "base_url", "rubric", "model", "text_column", "source
 SCORER_SETTINGS = tuple(k for k in ScorerConfig.model_fields if k not in _NOT_SETTINGS)
 
 
-class ScorerPlan(BaseModel):
-    """One group's scorer: the model, how it is served, and any :class:`~mira_hf.config.ScorerConfig` setting."""
+class _ScorerKeys(BaseModel):
+    """The keys of a group's scorer that are not :class:`~mira_hf.config.ScorerConfig` settings."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = ScorerConfig().model
     engine: Literal["vllm", "openai"] = "vllm"
@@ -37,22 +37,24 @@ class ScorerPlan(BaseModel):
     api_key_env: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "ScorerPlan":
-        unknown = sorted(set(self.model_extra or {}) - set(SCORER_SETTINGS))
-        if unknown:
-            raise ValueError(f"unknown scorer setting(s) {unknown}; known: model, engine, base_urls, api_key_env, "
-                             f"{', '.join(SCORER_SETTINGS)}")
+    def _check(self) -> "_ScorerKeys":
         if self.engine == "openai" and not self.base_urls:
             raise ValueError("engine 'openai' needs base_urls (e.g. ['http://node1:8000/v1'])")
         if self.engine == "vllm" and self.base_urls:
             raise ValueError("base_urls are for engine 'openai'; engine 'vllm' runs in this process")
-        ScorerConfig(**self.settings)  # the ranges (temperature ≥ 0, …) are checked here, with the plan
+        ScorerConfig(**self.settings)  # the ranges (temperature ≥ 0, …) are checked with the plan
         return self
 
     @property
     def settings(self) -> dict[str, Any]:
-        """The other scorer settings given in the plan (``max_model_len``, ``temperature``, …)."""
-        return dict(self.model_extra or {})
+        """The scorer settings the plan sets (``max_model_len``, ``temperature``, …); the others are the card's."""
+        return {k: getattr(self, k) for k in SCORER_SETTINGS if k in self.model_fields_set}
+
+
+#: One group's scorer: the model, how it is served, and any :class:`~mira_hf.config.ScorerConfig` setting.
+ScorerPlan = create_model(
+    "ScorerPlan", __base__=_ScorerKeys, __doc__="One group's scorer: model, engine, endpoints and engine settings.",
+    **{k: (Optional[ScorerConfig.model_fields[k].annotation], None) for k in SCORER_SETTINGS})
 
 
 class ReliabilityPlan(BaseModel):
@@ -152,13 +154,12 @@ def _node_for(root: Any, loc: tuple[Any, ...]) -> Any:
     import yaml
 
     node = root
-    for key in loc:
+    for depth, key in enumerate(loc):
         if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == str(key)), None)
-            if nxt is None:
-                nxt = next((k for k, _ in node.value if k.value == str(key)), None)
-                return nxt if nxt is not None else node
-            node = nxt
+            pair = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if pair is None:
+                return node
+            node = pair[0] if depth == len(loc) - 1 else pair[1]  # the key's own line at the end
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
         else:
@@ -174,7 +175,7 @@ def plan_error_message(error: ValidationError, root: Any, where: str) -> str:
         node = _node_for(root, loc) if root is not None else None
         line = f":{node.start_mark.line + 1}" if node is not None else ""
         key = ".".join(str(x) for x in loc) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
+        msg = "unknown key (a typo?)" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, ")
         lines.append(f"{where}{line}: {key}: {msg}")
     return "\n".join(lines)
 

@@ -1,0 +1,206 @@
+"""The whole mixture: the plan file, routing rows to each group's scorer, per-group masks, `mira-hf run`.
+
+Two groups with different rubrics: the card's 15 dimensions and the 5-dimension example rubric
+(``examples/data/qa5_dim_anchors.jsonl``). Plumbing runs on the fake engine or a loopback stub server; one test runs
+the real vLLM engine in process and through the session's `vllm serve`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import pytest
+
+import mira_hf
+from mira_hf.errors import PlanError
+from mira_hf.mixture import Plan, load_plan, run_plan
+from mira_hf.testing.fake_engine import FakeEngine
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "mixture"
+QA_RUBRIC = REPO / "examples" / "data" / "qa5_dim_anchors.jsonl"
+EXAMPLE_DATA = REPO / "examples" / "data" / "trajectories.jsonl"
+GROUP_OF = {"agent_openhands": "agents", "davinc_dev": "agents", "swe_qa": "qa"}
+
+
+def two_groups(**extra) -> dict:
+    """A plan over the example data: agents (the card's rubric) and qa (5 dimensions)."""
+    return {"data": str(EXAMPLE_DATA), "text_column": "trajectory", "batch_size": 5, **extra, "groups": {
+        "agents": {"sources": ["agent_openhands", "davinc_dev"], "retention": 0.5,
+                   "reliability": {"teacher_column": "teacher_scores", "mae_max": 10.0, "spearman_min": -1.0,
+                                   "min_support": 1}},
+        "qa": {"sources": ["swe_qa"], "rubric": str(QA_RUBRIC), "retention": {"min_score": 3}}}}
+
+
+def fake_engines() -> dict[str, FakeEngine]:
+    return {"agents": FakeEngine(), "qa": FakeEngine(rubric=str(QA_RUBRIC))}
+
+
+@pytest.fixture(scope="module")
+def example_rows() -> datasets.Dataset:
+    return datasets.load_dataset("json", data_files=str(EXAMPLE_DATA), split="train")
+
+
+def test_plan_errors_name_the_key_and_its_line():
+    """Every mistake in the file is one line: file, line number, key path, what is wrong."""
+    with pytest.raises(PlanError) as err:
+        load_plan(FIXTURES / "plan_errors.yaml")
+    lines = str(err.value).splitlines()
+    assert "plan_errors.yaml:7: groups.agents.scorer.max_model_lenn: unknown key (a typo?)" in lines
+    assert any(line.startswith("plan_errors.yaml:10: groups.qa.retention.float:") for line in lines), lines
+
+
+def test_plan_rejects_a_source_in_two_groups_and_budget_without_token_column(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("data: rows.jsonl\nbudget_tokens: 1000\ngroups:\n  a: {sources: [x, y]}\n  b: {sources: [y]}\n")
+    with pytest.raises(PlanError, match=r"plan.yaml:1: \(top level\): .*source 'y' is in groups 'a' and 'b'"):
+        load_plan(plan)
+    plan.write_text("data: rows.jsonl\nbudget_tokens: 1000\ngroups:\n  a: {sources: [x]}\n")
+    with pytest.raises(PlanError, match="budget_tokens needs token_column"):
+        load_plan(plan)
+
+
+def test_the_card_fixes_the_defaults(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("data: rows.jsonl\ngroups:\n  qa:\n    sources: [swe_qa]\n    rubric: qa.jsonl\n")
+    loaded = load_plan(plan)
+    g = loaded.groups["qa"]
+    assert (g.scorer.model, g.scorer.engine, g.retention, g.sampling) == ("whw06/MIRA-Agent-Group4", "vllm", 0.5, "cut")
+    assert loaded.rubric_ref("qa") == str(tmp_path / "qa.jsonl")  # relative to the plan file
+
+
+def test_a_source_in_no_group_fails_before_any_engine_work(example_rows):
+    engines = fake_engines()
+    plan = Plan.model_validate({**two_groups(), "groups": {k: v for k, v in two_groups()["groups"].items()
+                                                           if k == "agents"}})
+    scorer = mira_hf.MixtureScorer(plan, engines=engines)
+    with pytest.raises(PlanError, match=r"source 'swe_qa' \(12 rows\) is in no group"):
+        example_rows.map(scorer, batched=True, batch_size=100, load_from_cache_file=False)
+    assert engines["agents"].calls == []
+
+
+def test_rows_go_to_their_groups_scorer_and_come_back_in_order(example_rows):
+    """Interleaved sources, batches cutting across groups: each row scored once by its group, order kept."""
+    ds = example_rows.shuffle(seed=1)
+    engines = fake_engines()
+    out = ds.map(mira_hf.MixtureScorer(Plan.model_validate(two_groups()), engines=engines), batched=True,
+                 batch_size=7, load_from_cache_file=False)
+    assert out["id"] == ds["id"]
+    assert out["mira_group"] == [GROUP_OF[s] for s in ds["source"]]
+    assert [len(s) for s in out["mira_scores"]] == [15 if GROUP_OF[s] == "agents" else 5 for s in ds["source"]]
+    assert set(zip(out["mira_group"], out["mira_rubric"])) == {("agents", "group_D"),
+                                                                ("qa", "qa5")}
+    assert set(out["mira_status"]) == {"ok"}
+    assert (sum(engines["agents"].calls), sum(engines["qa"].calls)) == (24, 12)
+    assert all("Answer Correctness" in p for p in engines["qa"].seen)  # the qa rubric's prompt
+    assert not any("Answer Correctness" in p for p in engines["agents"].seen)
+
+
+def test_a_rerun_skips_unchanged_steps_and_force_reruns_from_a_step(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(json.dumps(two_groups()))  # JSON is YAML
+    engines = fake_engines()
+    first = run_plan(plan, tmp_path / "out", engines=engines)
+    assert set(first.steps.values()) == {"ran"}
+    masks = {g: json.loads((tmp_path / "out" / "masks" / f"{g}.json").read_text()) for g in ("agents", "qa")}
+    assert (len(masks["agents"]["dimensions"]), len(masks["qa"]["dimensions"])) == (15, 5)
+    assert set(masks["agents"]["mask"]) == {"agent_openhands", "davinc_dev"} and list(masks["qa"]["mask"]) == ["swe_qa"]
+    selected = datasets.load_from_disk(str(first.selected_path))
+    assert 0 < len(selected) < 36 and "mira_quality" in selected.column_names
+    report = first.report_path.read_text()
+    assert 'id="group-agents"' in report and 'id="group-qa"' in report
+
+    calls = sum(map(len, (e.seen for e in engines.values())))
+    assert set(run_plan(plan, tmp_path / "out", engines=engines).steps.values()) == {"skipped"}
+    assert sum(map(len, (e.seen for e in engines.values()))) == calls  # nothing scored again
+
+    changed = two_groups()
+    changed["groups"]["qa"]["retention"] = 1.0
+    plan.write_text(json.dumps(changed))
+    assert run_plan(plan, tmp_path / "out", dry_run=True, engines=engines).steps == {
+        "score": "skipped", "masks": "skipped", "aggregate": "skipped", "select": "planned", "report": "planned"}
+    again = run_plan(plan, tmp_path / "out", engines=engines)
+    assert [again.steps[s] for s in ("score", "select")] == ["skipped", "ran"]
+    assert datasets.load_from_disk(str(again.selected_path))["source"].count("swe_qa") == 12
+    forced = run_plan(plan, tmp_path / "out", engines=engines, force="masks")
+    assert forced.steps == {"score": "skipped", "masks": "ran", "aggregate": "ran", "select": "ran", "report": "ran"}
+    assert sum(map(len, (e.seen for e in engines.values()))) == calls
+
+
+def _stub_handler(rubrics):
+    from mira_hf.parse import format_output
+    from mira_hf.testing.fake_engine import card_for
+    from tests._server_loopback import Reply, completion_body
+
+    def handler(body, nth):
+        user = body["messages"][-1]["content"]
+        rubric = rubrics[body["model"]]
+        text = format_output(card_for(user, len(rubric)), rubric)
+        return Reply(body=completion_body([text], len(user) // 4, len(text) // 4), delay=0.15)
+
+    return handler
+
+
+def test_kill_9_mid_scoring_then_rerun_rescores_no_finished_row(tmp_path):
+    """`mira-hf run` killed with SIGKILL while scoring: the rerun asks the servers only for the rows that were not
+    stored, and the output has every row once, in order."""
+    from mira_hf.rubric import load_rubric
+    from mira_hf.store import RowStore
+    from tests._server_loopback import StubServer
+
+    rubrics = {"m15": load_rubric("agent-group4"), "m5": load_rubric(QA_RUBRIC)}
+    plan = two_groups(batch_size=2)
+    plan["groups"]["agents"]["scorer"] = {"model": "m15", "engine": "openai", "base_urls": [], "max_model_len": 16384}
+    plan["groups"]["qa"]["scorer"] = {"model": "m5", "engine": "openai", "base_urls": [], "api_key_env": "MIX_KEY",
+                                      "max_model_len": 16384}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MIX_KEY": "sk-mix-test", "NO_COLOR": "1"}
+    out = tmp_path / "out"
+    with StubServer(_stub_handler(rubrics), max_model_len=16384) as stub:
+        for g in ("agents", "qa"):
+            plan["groups"][g]["scorer"]["base_urls"] = [stub.url]
+        (tmp_path / "plan.yaml").write_text(json.dumps(plan))
+        cmd = [sys.executable, "-m", "mira_hf.cli", "run", str(tmp_path / "plan.yaml"), "-o", str(out)]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while len(stub.chat_requests()) < 12 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        first = [s.body["messages"][-1]["content"] for s in stub.chat_requests()]
+        assert 12 <= len(first) < 36, proc.stderr.read().decode()[-2000:]
+        stored = sum(len(RowStore(out / "cache" / g)) for g in ("agents", "qa"))
+        assert stored > 0
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        second = [s.body["messages"][-1]["content"] for s in stub.chat_requests()][len(first):]
+    assert len(second) == 36 - stored  # no stored row asked again
+    assert len(set(first) | set(second)) == 36
+    assert all(s.headers["Authorization"] == "Bearer sk-mix-test" for s in stub.chat_requests()
+               if s.body["model"] == "m5")
+    scored = datasets.load_from_disk(str(out / "scored"))
+    assert scored["id"] == datasets.load_dataset("json", data_files=str(EXAMPLE_DATA), split="train")["id"]
+    assert set(scored["mira_status"]) == {"ok"}
+
+
+def test_the_cli_runs_a_plan_dry_and_says_which_steps_would_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from mira_hf.cli import app
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(json.dumps(two_groups()))
+    result = CliRunner().invoke(app, ["run", str(plan), "-o", str(tmp_path / "out"), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert [line.split() for line in result.output.splitlines()] == [[s, "planned"] for s in
+                                                                     ("score", "masks", "aggregate", "select", "report")]
+    bad = CliRunner().invoke(app, ["run", str(FIXTURES / "plan_errors.yaml"), "--dry-run"])
+    assert bad.exit_code == 2 and "plan_errors.yaml:10: groups.qa.retention" in bad.output
+    assert "Traceback" not in bad.output
