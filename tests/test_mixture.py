@@ -167,7 +167,7 @@ def test_kill_9_mid_scoring_then_rerun_rescores_no_finished_row(tmp_path):
         for g in ("agents", "qa"):
             plan["groups"][g]["scorer"]["base_urls"] = [stub.url]
         (tmp_path / "plan.yaml").write_text(json.dumps(plan))
-        cmd = [sys.executable, "-m", "mira_hf.cli", "run", str(tmp_path / "plan.yaml"), "-o", str(out)]
+        cmd = [sys.executable, "-c", "from mira_hf.cli import main; main()", "run", str(tmp_path / "plan.yaml"), "-o", str(out)]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
         while len(stub.chat_requests()) < 12 and time.monotonic() < deadline and proc.poll() is None:
@@ -204,3 +204,50 @@ def test_the_cli_runs_a_plan_dry_and_says_which_steps_would_run(tmp_path):
     bad = CliRunner().invoke(app, ["run", str(FIXTURES / "plan_errors.yaml"), "--dry-run"])
     assert bad.exit_code == 2 and "plan_errors.yaml:10: groups.qa.retention" in bad.output
     assert "Traceback" not in bad.output
+
+
+#: The session's shared in-process engine (tests/test_vllm_scoring.py) and the answer bounds of the tiny model.
+ENGINE_SETTINGS = dict(max_model_len=8192, max_num_batched_tokens=8192, gpu_memory_utilization=0.15)
+SAMPLING = dict(max_tokens=1024, max_rationale_chars=24, seed=3)
+
+
+@pytest.mark.vllm
+@pytest.mark.server
+def test_two_groups_one_served_by_vllm_serve_one_by_the_in_process_engine(tmp_path, tiny_model_path, vllm_server,
+                                                                         monkeypatch):
+    """The real engines: agents through the session's `vllm serve` (its key from the variable the plan names),
+    qa on the in-process CPU engine with the shared settings; columns, routing, per-group masks, selection."""
+    from mira_hf.engines.vllm import VLLMSettings, engines
+
+    rows = [json.loads(line) for line in EXAMPLE_DATA.read_text().splitlines()]
+    picked = [r for r in rows if r["source"] == "agent_openhands"][:4] + [r for r in rows if r["source"] == "swe_qa"][:4]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in picked))
+    monkeypatch.setenv("MIRA_TEST_MIX_KEY", vllm_server.key)
+    model = str(tiny_model_path)
+    plan = {"data": str(data), "text_column": "trajectory", "groups": {
+        "agents": {"sources": ["agent_openhands"], "retention": 0.5,
+                   "scorer": {"model": model, "engine": "openai", "base_urls": [vllm_server.url],
+                              "api_key_env": "MIRA_TEST_MIX_KEY", "max_model_len": 8192, **SAMPLING},
+                   "reliability": {"teacher_column": "teacher_scores", "mae_max": 10.0, "spearman_min": -1.0,
+                                   "min_support": 1}},
+        "qa": {"sources": ["swe_qa"], "rubric": str(QA_RUBRIC), "retention": 0.5,
+               "scorer": {"model": model, "engine": "vllm", **ENGINE_SETTINGS, **SAMPLING}}}}
+    (tmp_path / "plan.yaml").write_text(json.dumps(plan))
+    result = run_plan(tmp_path / "plan.yaml", tmp_path / "out")
+    assert set(result.steps.values()) == {"ran"}
+
+    scored = datasets.load_from_disk(str(tmp_path / "out" / "aggregated"))
+    assert scored["id"] == [r["id"] for r in picked]
+    assert scored["mira_group"] == ["agents"] * 4 + ["qa"] * 4
+    assert scored["mira_rubric"] == ["group_D"] * 4 + ["qa5"] * 4
+    assert [len(s) for s in scored["mira_scores"]] == [15] * 4 + [5] * 4
+    assert "engine_error" not in scored["mira_status"] and "invalid_input" not in scored["mira_status"]
+    masks = {g: json.loads((tmp_path / "out" / "masks" / f"{g}.json").read_text()) for g in ("agents", "qa")}
+    assert list(masks["agents"]["mask"]) == ["agent_openhands"] and len(masks["agents"]["dimensions"]) == 15
+    assert list(masks["qa"]["mask"]) == ["swe_qa"] and len(masks["qa"]["dimensions"]) == 5
+    selected = datasets.load_from_disk(str(result.selected_path))
+    for source in ("agent_openhands", "swe_qa"):
+        assert 1 <= selected["source"].count(source) <= 2  # half of 4, rows with no score never kept
+    shared = VLLMSettings(model=model, **ENGINE_SETTINGS)
+    assert [e.settings for e in engines()] == [shared]  # the session's engine, never a second one
