@@ -127,7 +127,11 @@ def _selection_section(report: "SelectionReport") -> list[str]:
         + f". Rows with no score ({report.unscored:,}) are never kept"
         + (f"; {report.dropped:,} rows the scorer recommended to `{'`/`'.join(p.drop_recommendation or [])}` were "
            "removed first" if p.drop_recommendation else "") + ". Ties at a cut go to the earlier row, and kept "
-        "rows are in their original order.", "",
+        "rows are in their original order."
+        + (f" Rows were chosen by {p.describe_sampling()}"
+           + (": a sample without replacement with probability ∝ exp(score / τ), honouring each rule's size"
+              if p.sampling == "gumbel" else "") + "." if p.sampling != "cut" or p.budget_tokens is not None else ""),
+        "",
         "| source | cut under | rows | unscored | dropped | kept | kept % |"
         + (" tokens kept |" if has_tokens else "") + " lowest kept score | mean kept score |",
         "|---|---|---:|---:|---:|---:|---:|" + ("---:|" if has_tokens else "") + "---:|---:|",
@@ -222,12 +226,18 @@ def _reproduce_section(report: "SelectionReport", repo_id: str | None) -> list[s
         retention = next(iter(specs.values())) if specs else 0.5
     else:
         retention = specs
-    args = [f"retention={_py(retention)}", f"by={p.by!r}"]
+    args = [f"retention={_py(retention)}" if p.budget_tokens is None else "retention=None", f"by={p.by!r}"]
     if p.groups:
         args.append(f"groups={_py(p.groups)}")
     args += [f"score_column={p.score_column!r}", f"source_column={p.source_column!r}"]
     if p.token_column:
         args.append(f"token_column={p.token_column!r}")
+    if p.budget_tokens is not None:
+        args.append(f"budget_tokens={p.budget_tokens}")
+        if p.budget_split != "shares":
+            args.append(f"budget_split={_py(p.budget_split)}")
+    if p.sampling != "cut":
+        args.append(f"sampling={p.sampling!r}, temperature={p.temperature!r}, seed={p.seed!r}")
     if p.drop_recommendation:
         args += [f"drop_recommendation={_py(p.drop_recommendation)}",
                  f"recommendation_column={p.recommendation_column!r}"]

@@ -422,7 +422,8 @@ def _number_or_json(text: str, flag: str, example: str) -> Any:
 @app.command()
 def select(
     data: str = typer.Argument(..., help="Scored dataset (save_to_disk folder or data file)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for the kept rows (save_to_disk)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the kept rows (save_to_disk); "
+                                                                       "not with --preview."),
     mask: Optional[Path] = typer.Option(None, help="Reliability JSON from `mira-hf agree` (adds mira_quality)."),
     retention: Optional[str] = typer.Option(None, help="Fraction, or JSON per source/group."),
     retention_file: Optional[Path] = typer.Option(None, help="YAML/JSON retention spec."),
@@ -435,6 +436,16 @@ def select(
     drop_recommendation: Optional[list[str]] = typer.Option(None, help="Never keep rows whose mira_recommendation "
                                                                        "is this (repeatable), e.g. drop."),
     split: str = typer.Option("train", help="Split to read (for a Hub dataset or a DatasetDict folder)."),
+    sampling: str = typer.Option("cut", help="cut (keep the best) | gumbel (sample ∝ exp(score / temperature))."),
+    temperature: str = typer.Option("1.0", help="τ of --sampling gumbel (0 = the cut); with --preview a list, "
+                                                "e.g. 0,0.5,1."),
+    seed: int = typer.Option(0, help="Seed of --sampling gumbel (same seed, same rows)."),
+    budget_tokens: Optional[str] = typer.Option(None, help="One token budget for the whole dataset, split by the "
+                                                           "sources' token shares (needs --token-column); with "
+                                                           "--preview a list."),
+    preview: bool = typer.Option(False, "--preview", help="Print kept rows and tokens per source for each value of "
+                                                          "the listed option (--retention 0.1,0.5 or --temperature "
+                                                          "0,1,2 or --budget-tokens …) and write nothing."),
     push_to_hub: Optional[str] = typer.Option(None, rich_help_panel="Hub", help="Also push the selection to this "
                                                                                 "Hub repo (org/name)."),
     push_by: Optional[str] = typer.Option(None, rich_help_panel="Hub", help="'split' or 'config': one per source "
@@ -452,7 +463,22 @@ def select(
     from mira_hf.errors import MiraError
     from mira_hf.selection import filter_by_retention
 
-    spec = _retention_spec(retention, retention_file)
+    if preview and (push_to_hub or output is not None):
+        _fail("--preview writes nothing; drop --output/-o and --push-to-hub")
+    if not preview and output is None:
+        _fail("give --output/-o FOLDER for the kept rows (or --preview to only print what would be kept)")
+    temperatures = _number_list(temperature, "--temperature", "0.5")
+    budgets = None if budget_tokens is None else _number_list(budget_tokens, "--budget-tokens", "25000000")
+    if preview:
+        _select_preview(data, retention, retention_file, mask=mask, by=by, source_column=source_column,
+                        score_column=score_column, token_column=token_column, default=default,
+                        drop_recommendation=drop_recommendation, split=split, sampling=sampling,
+                        temperatures=temperatures, seed=seed, budgets=budgets)
+        return
+    if len(temperatures) > 1 or (budgets is not None and len(budgets) > 1):
+        _fail("a list of --temperature or --budget-tokens values is for --preview; give one value to select")
+    spec = None if budgets is not None and retention is None and retention_file is None \
+        else _retention_spec(retention, retention_file)
     groups = None
     if isinstance(spec, dict) and "retention" in spec:
         groups = spec.get("groups")
@@ -473,16 +499,89 @@ def select(
                   "compute it from mira_scores, or --score-column with the column to rank by")
         kept, report = filter_by_retention(ds, retention=spec, by=by, groups=groups, source_column=source_column,
                                            score_column=score_column, token_column=token_column,
-                                           reliability=reliability, default=default,
+                                           reliability=reliability, default=default, sampling=sampling,  # type: ignore[arg-type]
+                                           temperature=temperatures[0], seed=seed,
+                                           budget_tokens=None if budgets is None else int(budgets[0]),
                                            drop_recommendation=drop_recommendation or None, push_to_hub=push_to_hub,
                                            push_by=push_by, private=private or None, revision=revision,
                                            create_pr=create_pr, token=token)
+        assert output is not None  # checked above
         kept.save_to_disk(str(output))
         report.save(output / "selection_report.json")
     except MiraError as e:
         _fail(str(e))
     typer.echo(str(report))
     typer.echo(f"kept {len(kept):,} of {len(ds):,} rows → {output}")
+
+
+def _number_list(text: str, flag: str, example: str) -> list[float]:
+    """``0.5`` or ``0,0.5,1`` → a list of numbers (one ``error:`` line otherwise)."""
+    try:
+        values = json.loads(f"[{text}]")
+    except json.JSONDecodeError:
+        values = None
+    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        _fail(f"{flag} {text!r} is not a number or a comma-separated list of numbers; e.g. {flag} {example}")
+    return values
+
+
+def _select_preview(data: str, retention: Optional[str], retention_file: Optional[Path], *, mask: Optional[Path],
+                    by: str, source_column: str, score_column: str, token_column: Optional[str], default: Any,
+                    drop_recommendation: Optional[list[str]], split: str, sampling: str, temperatures: list[float],
+                    seed: int, budgets: Optional[list[float]]) -> None:
+    """``select --preview``: the table of kept rows and tokens per source for each listed value; writes nothing."""
+    from mira_hf.errors import MiraError
+    from mira_hf.selection import preview
+
+    retentions: list[Any] | None = None
+    groups = None
+    if retention_file is not None or (retention is not None and budgets is None):
+        spec = _retention_spec(retention, retention_file) if retention_file is not None else None
+        if spec is None:
+            try:
+                retentions = json.loads(f"[{retention}]")  # 0.1,0.25 or one JSON rule / mapping
+            except json.JSONDecodeError:
+                _fail(f"--retention {retention!r} is neither numbers nor JSON; e.g. --retention 0.1,0.25,0.5")
+        else:
+            if isinstance(spec, dict) and "retention" in spec:
+                groups, default, spec = spec.get("groups"), default or spec.get("default"), spec["retention"]
+            retentions = [spec]
+    elif budgets is None:
+        _fail("--preview needs --retention (e.g. 0.1,0.25,0.5), --retention-file or --budget-tokens")
+    if isinstance(default, str):
+        default = _number_or_json(default, "--default", "0.3")
+    lists = {"retention": retentions, "budget": budgets,
+             "temperature": temperatures if sampling == "gumbel" else None}
+    varied = [k for k, v in lists.items() if v is not None and len(v) > 1]
+    if len(varied) > 1:
+        _fail(f"--preview varies one option; {' and '.join(varied)} both have several values")
+    if len(temperatures) > 1 and sampling != "gumbel":
+        varied = ["temperature"]
+        sampling = "gumbel"
+    key = varied[0] if varied else ("temperature" if sampling == "gumbel" else "budget" if budgets else "retention")
+    options: dict[str, Any] = dict(by=by, groups=groups, source_column=source_column, score_column=score_column,
+                                   token_column=token_column, default=default, seed=seed,
+                                   drop_recommendation=drop_recommendation or None)
+    if key != "retention" and retentions is not None:
+        options["retention"] = retentions[0]
+    if key != "budget" and budgets is not None:
+        options["budget_tokens"] = int(budgets[0])
+    if key != "temperature":
+        options.update(sampling=sampling, temperature=temperatures[0])
+    try:
+        ds = load_any(data, split)
+        if mask is not None:
+            from mira_hf.reliability import Reliability, aggregate
+
+            ds = aggregate(ds, mask=Reliability.load(mask), source_column=source_column)
+        elif score_column not in ds.column_names:
+            _fail(f"{data} has no {score_column!r} column; pass --mask reliability.json (from `mira-hf agree`) or "
+                  "--score-column with the column to rank by")
+        values = {"retention": retentions, "budget": [int(b) for b in budgets or []], "temperature": temperatures}
+        table = preview(ds, **{f"{key}s": values[key]}, **options)
+    except MiraError as e:
+        _fail(str(e))
+    typer.echo(str(table))
 
 
 @app.command()

@@ -211,9 +211,14 @@ def test_text_config_parses_raw_outputs_and_their_recommendations():
 
     metric = evaluate.load(str(METRIC_DIR), "text")
     result = metric.compute(predictions=student_texts, references=teacher_texts, sources=SOURCES)
+    statuses = ["parse_error" if i == 7 else "partial" if np.isnan(row).any() else "ok"
+                for i, row in enumerate(STUDENT)]
     want = agreement(expected_student, TEACHER, sources=SOURCES, prediction_recommendations=s_recs,
-                     reference_recommendations=t_recs)
+                     reference_recommendations=t_recs, statuses=statuses)
     assert result == want
+    # the unparseable row is counted in every dimension of its source, beside the partial outputs' gaps
+    gaps = np.isnan(STUDENT[[i for i, s in enumerate(SOURCES) if s == SOURCES[7] and i != 7]]).sum(0)
+    assert result["by_source"][SOURCES[7]]["parse_failures"] == (gaps + 1).tolist()
     assert result["recommendation_support"] == 119 and 0 < result["recommendation_kappa"] < 1
     # The add_batch path of evaluate (string features) gives the same.
     metric.add_batch(predictions=student_texts, references=teacher_texts)
