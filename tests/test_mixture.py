@@ -251,3 +251,27 @@ def test_two_groups_one_served_by_vllm_serve_one_by_the_in_process_engine(tmp_pa
         assert 1 <= selected["source"].count(source) <= 2  # half of 4, rows with no score never kept
     shared = VLLMSettings(model=model, **ENGINE_SETTINGS)
     assert [e.settings for e in engines()] == [shared]  # the session's engine, never a second one
+
+
+def test_one_token_budget_over_groups_that_sample_differently(tmp_path):
+    """budget_tokens for the whole mixture: never over, each source near its token share; the agents group samples
+    (Gumbel, seeded: the same rows again), the qa group cuts."""
+    plan = two_groups(token_column="num_tokens", budget_tokens=60_000)
+    plan["groups"]["agents"].update(sampling="gumbel", temperature=0.5)
+    (tmp_path / "plan.yaml").write_text(json.dumps(plan))
+    engines = fake_engines()
+    result = run_plan(tmp_path / "plan.yaml", tmp_path / "out", engines=engines)
+    kept = datasets.load_from_disk(str(result.selected_path))
+    rows = datasets.load_dataset("json", data_files=str(EXAMPLE_DATA), split="train")
+    total = sum(rows["num_tokens"])
+    assert 0 < sum(kept["num_tokens"]) <= 60_000
+    assert kept["id"] == [i for i in rows["id"] if i in set(kept["id"])]  # input order
+    report = json.loads((result.selected_path / "selection_report.json").read_text())
+    for source in GROUP_OF:
+        tokens = [t for s, t in zip(rows["source"], rows["num_tokens"]) if s == source]
+        share = 60_000 * sum(tokens) / total
+        got = sum(t for s, t in zip(kept["source"], kept["num_tokens"]) if s == source)
+        assert share - max(tokens) <= got <= share + 1, source  # within one row of its share, never over
+        assert report["sources"][source]["kept"] == kept["source"].count(source)
+    again = run_plan(tmp_path / "plan.yaml", tmp_path / "out", engines=engines, force="select")
+    assert datasets.load_from_disk(str(again.selected_path))["id"] == kept["id"]

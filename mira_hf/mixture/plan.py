@@ -94,8 +94,10 @@ class GroupPlan(BaseModel):
     scorer: ScorerPlan = Field(default_factory=ScorerPlan)
     rubric: str = "agent-group4"
     reliability: ReliabilityPlan = Field(default_factory=ReliabilityPlan)
-    #: A fraction of each source's rows, ``{min_score: x}`` or ``{tokens: n}``; the card keeps half.
+    #: A fraction of each source's rows, ``{min_score: x}`` or ``{tokens: n}``; the card keeps half. A plan's
+    #: ``budget_tokens`` replaces it.
     retention: float | dict[str, float] = 0.5
+    #: ``cut`` keeps the best rows; ``gumbel`` samples them with probability ∝ exp(score / temperature).
     sampling: Literal["cut", "gumbel"] = "cut"
     temperature: float = Field(default=1.0, gt=0)
 
@@ -114,6 +116,10 @@ class Plan(BaseModel):
     batch_size: int = Field(default=256, ge=1)
     #: One token budget for the whole mixture (needs ``token_column``).
     budget_tokens: int | None = Field(default=None, ge=1)
+    #: How the budget is split: ``shares`` keeps each source's share of the tokens, or ``{source: weight}``.
+    budget_split: Literal["shares"] | dict[str, float] = "shares"
+    #: Seed of Gumbel sampling (groups with ``sampling: gumbel``).
+    seed: int = 0
     push_to_hub: str | None = None
     groups: dict[str, GroupPlan] = Field(min_length=1)
     #: The folder relative paths are read from (the plan file's folder); set by :func:`load_plan`.

@@ -139,8 +139,8 @@ def run_plan(plan: Plan | str | Path, output_dir: str | Path, *, force: str | Se
     chain = {"score": digest}
     chain["masks"] = _hash(chain["score"], mask_inputs)
     chain["aggregate"] = _hash(chain["masks"])
-    chain["select"] = _hash(chain["aggregate"], {k: plan_json[k] for k in ("budget_tokens", "token_column",
-                                                                            "push_to_hub")},
+    chain["select"] = _hash(chain["aggregate"], {k: plan_json[k] for k in ("budget_tokens", "budget_split", "seed",
+                                                                            "token_column", "push_to_hub")},
                             {g: [p["retention"], p["sampling"], p["temperature"]]
                              for g, p in plan_json["groups"].items()})
     chain["report"] = _hash(chain["select"])
@@ -225,8 +225,68 @@ def _save(ds: Any, path: Path) -> None:
 
 
 def _select(plan: Plan, ds: Any) -> tuple[Any, Any]:
-    """Keep each source's share by its group's rule (``filter_by_retention`` per source)."""
+    """Keep each source's share by its group's rule, or one token budget for the whole mixture.
+
+    Groups that sample alike are selected in one ``filter_by_retention`` call; when groups differ (a hard cut here,
+    Gumbel sampling there) each group is selected apart, the budget first split over the sources exactly as one
+    call would split it, and the kept rows come back in input order.
+    """
+    import numpy as np
+
     from mira_hf.selection import filter_by_retention
 
-    return filter_by_retention(ds, retention=_retention(plan), by="source", source_column=plan.source_column,
-                               token_column=plan.token_column, push_to_hub=plan.push_to_hub)
+    common = dict(by="source", source_column=plan.source_column, token_column=plan.token_column, seed=plan.seed)
+    kinds = {(g.sampling, g.temperature) for g in plan.groups.values()}
+    if len(kinds) == 1:
+        sampling, temperature = kinds.pop()
+        budget = dict(budget_tokens=plan.budget_tokens, budget_split=plan.budget_split) if plan.budget_tokens else {}
+        return filter_by_retention(ds, retention=None if budget else _retention(plan), sampling=sampling,
+                                   temperature=temperature, push_to_hub=plan.push_to_hub, **budget, **common)
+    rules = _budget_rules(plan, ds) if plan.budget_tokens else _retention(plan)
+    from mira_hf.mixture.steps import group_rows
+
+    ds = ds.add_column("__mira_row", list(range(len(ds))))
+    kept, reports = [], []
+    for name, g in plan.groups.items():
+        sub = ds.select(group_rows(ds, name))
+        part, report = filter_by_retention(sub, retention={s: rules[s] for s in g.sources}, sampling=g.sampling,
+                                           temperature=g.temperature, **common)
+        kept.append(part)
+        reports.append(report)
+    import datasets
+
+    merged = datasets.concatenate_datasets(kept)
+    order = np.argsort(np.asarray(merged["__mira_row"]), kind="stable")
+    merged = merged.select(order).flatten_indices().remove_columns("__mira_row")
+    report = _merge_reports(reports)
+    if plan.push_to_hub:
+        from mira_hf.hub import push_selection
+
+        push_selection(merged, report, plan.push_to_hub)
+    return merged, report
+
+
+def _budget_rules(plan: Plan, ds: Any) -> dict[str, Any]:
+    """The mixture's token budget as one ``{tokens: n}`` rule per source (the split one call would make)."""
+    import numpy as np
+
+    from mira_hf.selection.budget import budget_rules
+
+    table = ds.select_columns([plan.source_column, plan.token_column]).with_format("arrow")[:]
+    sums = table.group_by(plan.source_column).aggregate([(plan.token_column, "sum")])
+    per = dict(zip(sums.column(plan.source_column).to_pylist(), sums.column(f"{plan.token_column}_sum").to_pylist()))
+    keys = sorted(per, key=str)
+    rules = budget_rules(int(plan.budget_tokens), plan.budget_split, keys, np.array([per[k] for k in keys]),
+                         what="source")
+    return {k: r.to_spec() for k, r in rules.items()}
+
+
+def _merge_reports(reports: list[Any]) -> Any:
+    """One report for groups selected apart: their sources and cuts together, the first group's parameters."""
+    first = reports[0]
+    update = {"sources": {k: v for r in reports for k, v in r.sources.items()},
+              "cuts": {k: v for r in reports for k, v in r.cuts.items()},
+              "input_rows": sum(r.input_rows for r in reports),
+              "parameters": first.parameters.model_copy(update={"retention": {
+                  k: v for r in reports for k, v in r.parameters.retention.items()}})}
+    return first.model_copy(update=update)
