@@ -121,6 +121,8 @@ class Plan(BaseModel):
     #: Seed of Gumbel sampling (groups with ``sampling: gumbel``).
     seed: int = 0
     push_to_hub: str | None = None
+    #: Write ``report.html`` (a section per group); ``false`` skips the step.
+    report: bool = True
     groups: dict[str, GroupPlan] = Field(min_length=1)
     #: The folder relative paths are read from (the plan file's folder); set by :func:`load_plan`.
     base_dir: str = "."

@@ -26,12 +26,10 @@ STEPS: tuple[str, ...] = ("score", "masks", "aggregate", "select", "report")
 
 @dataclass
 class RunResult:
-    """What a run did: each step ``ran``, ``skipped`` (unchanged) or ``planned`` (dry run), and where it wrote."""
+    """What a run did: each step ``ran``, ``skipped`` (unchanged), ``planned`` (dry run) or ``off``, and where."""
 
     output_dir: Path
     steps: dict[str, str] = field(default_factory=dict)
-    selected: Any = None
-    report: Any = None
 
     @property
     def selected_path(self) -> Path:
@@ -153,6 +151,8 @@ def run_plan(plan: Plan | str | Path, output_dir: str | Path, *, force: str | Se
     if dry_run:
         for step in STEPS:
             result.steps[step] = "planned" if todo(step) else "skipped"
+        if not plan.report:
+            result.steps["report"] = "off"
         return result
     datasets.disable_progress_bars()  # one line per step, not one bar per datasets call
     try:
@@ -201,7 +201,9 @@ def _run_steps(plan: Plan, ds: Any, scorer: Any, result: RunResult, manifests: _
     else:
         result.steps["select"] = "skipped"
 
-    if todo("report"):
+    if not plan.report:
+        result.steps["report"] = "off"
+    elif todo("report"):
         from mira_hf.mixture.report import mixture_report
 
         aggregated = aggregated if aggregated is not None else datasets.load_from_disk(str(outputs["aggregate"]))
