@@ -8,6 +8,7 @@ back in input order with two more columns, ``mira_group`` and ``mira_rubric``.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -56,6 +57,21 @@ def check_sources(sources: list[Any], group_of: Mapping[str, str], column: str) 
                         f"{'it' if len(missing) == 1 else 'them'} to a group's sources (column {column!r})")
 
 
+class _Locked:
+    """A progress object updated from the group threads one at a time."""
+
+    def __init__(self, progress: Any):
+        self._progress = progress
+        self._lock = threading.Lock()
+
+    def update(self, **counts: Any) -> None:
+        with self._lock:
+            self._progress.update(**counts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._progress, name)
+
+
 class MixtureScorer:
     """Score a mixture: each row by its group's scorer, chosen by the row's source; for ``Dataset.map(batched=True)``.
 
@@ -94,6 +110,18 @@ class MixtureScorer:
 
     def __repr__(self) -> str:
         return f"MixtureScorer(groups={list(self.scorers)})"
+
+    @property
+    def progress(self) -> Any:
+        """One progress line for every group (rows, tokens/s, errors): set it to a ``ScoreProgress``."""
+        return getattr(self, "_progress", None)
+
+    @progress.setter
+    def progress(self, value: Any) -> None:
+        self._progress = value
+        shared = _Locked(value)
+        for scorer in self.scorers.values():
+            scorer.progress = shared
 
     @property
     def features(self):

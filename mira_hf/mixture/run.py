@@ -172,7 +172,14 @@ def _run_steps(plan: Plan, ds: Any, scorer: Any, result: RunResult, manifests: _
     if todo("score"):
         rows = len(ds)
         say(f"scoring {rows:,} rows in {len(plan.groups)} group(s) (rows already in {out / 'cache'} are read back)")
-        scored = ds.map(scorer, batched=True, batch_size=batch_size or plan.batch_size, load_from_cache_file=False)
+        from mira_hf.progress import ScoreProgress
+
+        scorer.progress = ScoreProgress(total=rows, desc="scoring")  # rows, tokens/s, errors, ETA over every group
+        try:
+            scored = ds.map(scorer, batched=True, batch_size=batch_size or plan.batch_size, load_from_cache_file=False)
+        finally:
+            scorer.progress.close()
+        say(scorer.progress.summary_line())
         _save(scored, outputs["score"])
         manifests.write("score", chain["score"], rows=rows)
         result.steps["score"] = "ran"
