@@ -135,7 +135,7 @@ def test_a_rerun_skips_unchanged_steps_and_force_reruns_from_a_step(tmp_path):
     assert sum(map(len, (e.seen for e in engines.values()))) == calls
 
 
-def _stub_handler(rubrics):
+def _stub_handler(rubrics, delay=0.15):
     from mira_hf.parse import format_output
     from mira_hf.testing.fake_engine import card_for
     from tests._server_loopback import Reply, completion_body
@@ -144,9 +144,28 @@ def _stub_handler(rubrics):
         user = body["messages"][-1]["content"]
         rubric = rubrics[body["model"]]
         text = format_output(card_for(user, len(rubric)), rubric)
-        return Reply(body=completion_body([text], len(user) // 4, len(text) // 4), delay=0.15)
+        return Reply(body=completion_body([text], len(user) // 4, len(text) // 4), delay=delay)
 
     return handler
+
+
+def test_groups_served_by_endpoints_are_scored_at_the_same_time():
+    """One row per group in a batch: both requests are at the server together (one thread per endpoint group)."""
+    from mira_hf.rubric import load_rubric
+    from tests._server_loopback import StubServer
+
+    rubrics = {"m15": load_rubric("agent-group4"), "m5": load_rubric(QA_RUBRIC)}
+    plan = two_groups()
+    with StubServer(_stub_handler(rubrics, delay=1.0), max_model_len=16384) as stub:
+        for group, model in (("agents", "m15"), ("qa", "m5")):
+            plan["groups"][group]["scorer"] = {"model": model, "engine": "openai", "base_urls": [stub.url],
+                                               "max_model_len": 16384}
+        scorer = mira_hf.MixtureScorer(Plan.model_validate(plan))
+        for group_scorer in scorer.scorers.values():
+            assert group_scorer.engine is not None  # both engines ready before the batch
+        out = scorer({"source": ["swe_qa", "davinc_dev"], "trajectory": ["agent ran pytest", "agent read a file"]})
+        assert stub.peak == 2 and len(stub.chat_requests()) == 2
+    assert list(out["mira_group"]) == ["qa", "agents"] and list(out["mira_status"]) == ["ok", "ok"]
 
 
 def test_kill_9_mid_scoring_then_rerun_rescores_no_finished_row(tmp_path):
