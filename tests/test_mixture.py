@@ -186,7 +186,8 @@ def test_kill_9_mid_scoring_then_rerun_rescores_no_finished_row(tmp_path):
         for g in ("agents", "qa"):
             plan["groups"][g]["scorer"]["base_urls"] = [stub.url]
         (tmp_path / "plan.yaml").write_text(json.dumps(plan))
-        cmd = [sys.executable, "-c", "from mira_hf.cli import main; main()", "run", str(tmp_path / "plan.yaml"), "-o", str(out)]
+        cmd = [sys.executable, "-c", "from mira_hf.cli import main; main()", "run", str(tmp_path / "plan.yaml"),
+               "-o", str(out)]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
         while len(stub.chat_requests()) < 12 and time.monotonic() < deadline and proc.poll() is None:
@@ -218,8 +219,8 @@ def test_the_cli_runs_a_plan_dry_and_says_which_steps_would_run(tmp_path):
     plan.write_text(json.dumps(two_groups()))
     result = CliRunner().invoke(app, ["run", str(plan), "-o", str(tmp_path / "out"), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert [line.split() for line in result.output.splitlines()] == [[s, "planned"] for s in
-                                                                     ("score", "masks", "aggregate", "select", "report")]
+    steps = ("score", "masks", "aggregate", "select", "report")
+    assert [line.split() for line in result.output.splitlines()] == [[s, "planned"] for s in steps]
     bad = CliRunner().invoke(app, ["run", str(FIXTURES / "plan_errors.yaml"), "--dry-run"])
     assert bad.exit_code == 2 and "plan_errors.yaml:10: groups.qa.retention" in bad.output
     assert "Traceback" not in bad.output
@@ -239,7 +240,8 @@ def test_two_groups_one_served_by_vllm_serve_one_by_the_in_process_engine(tmp_pa
     from mira_hf.engines.vllm import VLLMSettings, engines
 
     rows = [json.loads(line) for line in EXAMPLE_DATA.read_text().splitlines()]
-    picked = [r for r in rows if r["source"] == "agent_openhands"][:3] + [r for r in rows if r["source"] == "swe_qa"][:3]
+    first = {s: [r for r in rows if r["source"] == s][:3] for s in ("agent_openhands", "swe_qa")}
+    picked = first["agent_openhands"] + first["swe_qa"]
     data = tmp_path / "rows.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in picked))
     monkeypatch.setenv("MIRA_TEST_MIX_KEY", vllm_server.key)

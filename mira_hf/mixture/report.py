@@ -40,7 +40,7 @@ def mixture_report(plan: Plan, ds: Any, *, masks_dir: Path, selection: Path | No
     """Write ``path``: one page with a section per group, each the single-group report of its rows.
 
     Example:
-        >>> mixture_report(plan, aggregated, masks_dir=out / "masks", selection=None, path=out / "report.html")  # doctest: +SKIP
+        >>> mixture_report(plan, ds, masks_dir=out / "masks", selection=None, path=out / "report.html")  # doctest: +SKIP
     """
     from mira_hf.report import build_report
 

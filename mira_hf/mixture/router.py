@@ -33,7 +33,8 @@ def group_scorer(plan: Plan, group: str, *, cache_dir: str | os.PathLike | None 
         if api_key is None:
             raise PlanError(f"groups.{group}.scorer.api_key_env: the environment variable {s.api_key_env} is not "
                             "set; export it with the endpoints' API key")
-    return Scorer(s.model, engine=engine if engine is not None else s.engine, rubric=plan.rubric_ref(group), base_url=s.base_urls or None,
+    return Scorer(s.model, engine=engine if engine is not None else s.engine, rubric=plan.rubric_ref(group),
+                  base_url=s.base_urls or None,
                   api_key=api_key, text_column=plan.text_column, cache_dir=str(cache_dir) if cache_dir else None,
                   **s.settings)
 

@@ -57,7 +57,8 @@ class FakeEngine:
             else:
                 samples = None
                 if sampling.n > 1:
-                    samples = [format_output(card_for(user + str(k), len(self.rubric)), self.rubric) for k in range(sampling.n)]
+                    samples = [format_output(card_for(user + str(k), len(self.rubric)), self.rubric)
+                               for k in range(sampling.n)]
                     text = samples[0]
                 out.append(Completion(text=text, prompt_tokens=len(user) // 4, completion_tokens=len(text) // 4,
                                       samples=samples))
