@@ -246,7 +246,7 @@ def test_two_groups_one_served_by_vllm_serve_one_by_the_in_process_engine(tmp_pa
     data.write_text("".join(json.dumps(r) + "\n" for r in picked))
     monkeypatch.setenv("MIRA_TEST_MIX_KEY", vllm_server.key)
     model = str(tiny_model_path)
-    plan = {"data": str(data), "text_column": "trajectory", "groups": {
+    plan = {"data": str(data), "text_column": "trajectory", "report": False, "groups": {  # report: tested above
         "agents": {"sources": ["agent_openhands"], "retention": 0.5,
                    "scorer": {"model": model, "engine": "openai", "base_urls": [vllm_server.url],
                               "api_key_env": "MIRA_TEST_MIX_KEY", "max_model_len": 8192, **SAMPLING},
@@ -256,7 +256,7 @@ def test_two_groups_one_served_by_vllm_serve_one_by_the_in_process_engine(tmp_pa
                "scorer": {"model": model, "engine": "vllm", **ENGINE_SETTINGS, **SAMPLING}}}}
     (tmp_path / "plan.yaml").write_text(json.dumps(plan))
     result = run_plan(tmp_path / "plan.yaml", tmp_path / "out")
-    assert set(result.steps.values()) == {"ran"}
+    assert result.steps == {"score": "ran", "masks": "ran", "aggregate": "ran", "select": "ran", "report": "off"}
 
     scored = datasets.load_from_disk(str(tmp_path / "out" / "aggregated"))
     assert scored["id"] == [r["id"] for r in picked]
