@@ -51,6 +51,9 @@ _LAZY: dict[str, str] = {
     "install_metric": "mira_hf.metric_install",
     "build_report": "mira_hf.report",
     "run_demo": "mira_hf.demo",
+    "MixtureScorer": "mira_hf.mixture",
+    "load_plan": "mira_hf.mixture",
+    "run_plan": "mira_hf.mixture",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -83,6 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf.scorecard import ScoreCard
     from mira_hf.scorer import Scorer, score
     from mira_hf.selection import SelectionReport, filter_by_retention
+    from mira_hf.mixture import MixtureScorer, load_plan, run_plan
 
 
 def _install_metric_on_import() -> None:

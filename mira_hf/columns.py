@@ -74,4 +74,24 @@ class ArrowColumn(list):
 
 def typed_batch(rows: Sequence[dict[str, Any]], n: int = 1) -> dict[str, ArrowColumn]:
     """Turn one dict per row into one typed column per ``mira_*`` name (missing keys → null)."""
-    return {name: ArrowColumn([row.get(name) for row in rows], type) for name, type in score_schema(n).items()}
+    return typed_rows(rows, score_schema(n))
+
+
+#: The columns a mixture adds beside the scoring ones: which group scored the row, with which rubric.
+#: ``mira_scores`` is a variable-length list, so groups whose rubrics have 15 and 5 dimensions share it.
+MIXTURE_EXTRA: dict[str, pa.DataType] = {"mira_group": pa.string(), "mira_rubric": pa.string()}
+
+
+def mixture_schema(n: int = 1) -> dict[str, pa.DataType]:
+    """The columns :class:`~mira_hf.MixtureScorer` adds: the scoring ones plus ``mira_group`` and ``mira_rubric``.
+
+    Example:
+        >>> list(mixture_schema())[-2:]
+        ['mira_group', 'mira_rubric']
+    """
+    return {**score_schema(n), **MIXTURE_EXTRA}
+
+
+def typed_rows(rows: Sequence[dict[str, Any]], schema: dict[str, pa.DataType]) -> dict[str, ArrowColumn]:
+    """One typed column per name of ``schema`` from one dict per row (missing keys → null)."""
+    return {name: ArrowColumn([row.get(name) for row in rows], type) for name, type in schema.items()}

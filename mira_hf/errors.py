@@ -39,3 +39,7 @@ class EngineError(MiraError, RuntimeError):
 
 class HubPushError(MiraError, RuntimeError):
     """Pushing a selection to the Hub failed; the local selection is intact."""
+
+
+class PlanError(ConfigurationError):
+    """A mixture plan file is wrong; the message names the key path and the line in the YAML file."""

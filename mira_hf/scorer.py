@@ -225,13 +225,22 @@ class Scorer:
 
             return OpenAIEngine(model=c.model, base_url=list(c.base_url), api_key=self._api_key,
                                 max_in_flight=c.max_in_flight, **dict(c.engine_kwargs))
-        from mira_hf.engines.vllm import VLLMSettings, get_engine
+        from mira_hf.engines.vllm import get_engine
 
         _refuse_forked_worker()
-        return get_engine(VLLMSettings(
+        return get_engine(self.engine_settings())
+
+    def engine_settings(self) -> Any:
+        """The in-process engine's :class:`~mira_hf.engines.vllm.VLLMSettings` (``None`` for other engines)."""
+        if self.config.engine != "vllm":
+            return None
+        from mira_hf.engines.vllm import VLLMSettings
+
+        c = self.config
+        return VLLMSettings(
             model=c.model, revision=c.revision, dtype=c.dtype, tensor_parallel_size=c.tensor_parallel_size,
             max_model_len=c.max_model_len, max_num_batched_tokens=c.max_num_batched_tokens,
-            gpu_memory_utilization=c.gpu_memory_utilization, extra=c.engine_kwargs))
+            gpu_memory_utilization=c.gpu_memory_utilization, extra=c.engine_kwargs)
 
     def _budget_tokenizer(self, engine: Engine) -> Any:
         if self._tokenizer is not None:

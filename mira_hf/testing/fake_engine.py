@@ -30,8 +30,9 @@ class FakeEngine:
     ``fail_batch`` makes the whole call raise.
     """
 
-    def __init__(self, respond: Callable[[str], str | None] | None = None, fail_batch: Exception | None = None):
-        self.rubric = load_rubric("agent-group4")
+    def __init__(self, respond: Callable[[str], str | None] | None = None, fail_batch: Exception | None = None,
+                 rubric: str = "agent-group4"):
+        self.rubric = load_rubric(rubric)
         self.respond = respond
         self.fail_batch = fail_batch
         self.calls: list[int] = []
@@ -50,13 +51,14 @@ class FakeEngine:
         for conv in conversations:
             user = conv[-1]["content"]
             self.seen.append(user)
-            text = self.respond(user) if self.respond else format_output(card_for(user), self.rubric)
+            text = self.respond(user) if self.respond else format_output(card_for(user, len(self.rubric)), self.rubric)
             if text is None:
                 out.append(Completion(error="prompt is too long for this server"))
             else:
                 samples = None
                 if sampling.n > 1:
-                    samples = [format_output(card_for(user + str(k)), self.rubric) for k in range(sampling.n)]
+                    samples = [format_output(card_for(user + str(k), len(self.rubric)), self.rubric)
+                               for k in range(sampling.n)]
                     text = samples[0]
                 out.append(Completion(text=text, prompt_tokens=len(user) // 4, completion_tokens=len(text) // 4,
                                       samples=samples))

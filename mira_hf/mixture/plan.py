@@ -1,0 +1,220 @@
+"""The mixture plan: groups of sources, each with its scorer, rubric, reliability mask and retention.
+
+A plan is a YAML file validated by pydantic; a mistake is a :class:`~mira_hf.errors.PlanError` naming the key
+path and its line. Paths in the plan (data, rubric, mask) are read relative to the plan file.
+
+Example:
+    >>> plan = Plan.model_validate({"data": "rows.jsonl", "groups": {"qa": {"sources": ["swe_qa"]}}})
+    >>> plan.groups["qa"].rubric, plan.groups["qa"].scorer.model, plan.group_of()["swe_qa"]
+    ('agent-group4', 'whw06/MIRA-Agent-Group4', 'qa')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+
+from mira_hf.config import ScorerConfig
+from mira_hf.errors import PlanError
+
+#: Scorer settings a plan sets through its own keys (``base_urls``, ``api_key_env``) or never (run-time ones).
+_NOT_SETTINGS = {"engine", "base_url", "rubric", "model", "text_column", "source_column", "id_column", "cache_dir",
+                 "progress", "engine_kwargs"}
+SCORER_SETTINGS = tuple(k for k in ScorerConfig.model_fields if k not in _NOT_SETTINGS)
+
+
+class _ScorerKeys(BaseModel):
+    """The keys of a group's scorer that are not :class:`~mira_hf.config.ScorerConfig` settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = ScorerConfig().model
+    engine: Literal["vllm", "openai"] = "vllm"
+    base_urls: list[str] = Field(default_factory=list)
+    #: The NAME of the environment variable holding the endpoints' key (never the key itself).
+    api_key_env: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "_ScorerKeys":
+        if self.engine == "openai" and not self.base_urls:
+            raise ValueError("engine 'openai' needs base_urls (e.g. ['http://node1:8000/v1'])")
+        if self.engine == "vllm" and self.base_urls:
+            raise ValueError("base_urls are for engine 'openai'; engine 'vllm' runs in this process")
+        ScorerConfig(**self.settings)  # the ranges (temperature ≥ 0, …) are checked with the plan
+        return self
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The scorer settings the plan sets (``max_model_len``, ``temperature``, …); the others are the card's."""
+        return {k: getattr(self, k) for k in SCORER_SETTINGS if k in self.model_fields_set}
+
+
+#: One group's scorer: the model, how it is served, and any :class:`~mira_hf.config.ScorerConfig` setting.
+ScorerPlan = create_model(
+    "ScorerPlan", __base__=_ScorerKeys, __doc__="One group's scorer: model, engine, endpoints and engine settings.",
+    **{k: (Optional[ScorerConfig.model_fields[k].annotation], None) for k in SCORER_SETTINGS})
+
+
+class ReliabilityPlan(BaseModel):
+    """Where a group's mask comes from: a saved mask file, or teacher columns to measure agreement on.
+
+    With neither, every dimension of the group counts as reliable.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mask: str | None = None
+    teacher_column: str | None = None
+    teacher_recommendation_column: str | None = None
+    mae_max: float | None = None
+    spearman_min: float | None = None
+    min_support: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "ReliabilityPlan":
+        if self.mask and self.teacher_column:
+            raise ValueError("give either mask (a saved mask file) or teacher_column (to measure one), not both")
+        return self
+
+    @property
+    def thresholds(self) -> dict[str, Any]:
+        """The agreement thresholds the plan sets (the others keep their defaults)."""
+        return {k: v for k, v in (("mae_max", self.mae_max), ("spearman_min", self.spearman_min),
+                                  ("min_support", self.min_support)) if v is not None}
+
+
+class GroupPlan(BaseModel):
+    """One group of sources with its scorer, rubric, reliability and retention (a rule per source)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: list[str] = Field(min_length=1)
+    scorer: ScorerPlan = Field(default_factory=ScorerPlan)
+    rubric: str = "agent-group4"
+    reliability: ReliabilityPlan = Field(default_factory=ReliabilityPlan)
+    #: A fraction of each source's rows, ``{min_score: x}`` or ``{tokens: n}``; the card keeps half. A plan's
+    #: ``budget_tokens`` replaces it.
+    retention: float | dict[str, float] = 0.5
+    #: ``cut`` keeps the best rows; ``gumbel`` samples them with probability ∝ exp(score / temperature).
+    sampling: Literal["cut", "gumbel"] = "cut"
+    temperature: float = Field(default=1.0, gt=0)
+
+
+class Plan(BaseModel):
+    """A whole mixture: the data, its groups, and what to write."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: str
+    split: str = "train"
+    text_column: str | None = None
+    source_column: str = "source"
+    id_column: str | None = None
+    token_column: str | None = None
+    batch_size: int = Field(default=256, ge=1)
+    #: One token budget for the whole mixture (needs ``token_column``).
+    budget_tokens: int | None = Field(default=None, ge=1)
+    #: How the budget is split: ``shares`` keeps each source's share of the tokens, or ``{source: weight}``.
+    budget_split: Literal["shares"] | dict[str, float] = "shares"
+    #: Seed of Gumbel sampling (groups with ``sampling: gumbel``).
+    seed: int = 0
+    push_to_hub: str | None = None
+    #: Write ``report.html`` (a section per group); ``false`` skips the step.
+    report: bool = True
+    groups: dict[str, GroupPlan] = Field(min_length=1)
+    #: The folder relative paths are read from (the plan file's folder); set by :func:`load_plan`.
+    base_dir: str = "."
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> "Plan":
+        seen: dict[str, str] = {}
+        for name, group in self.groups.items():
+            for source in group.sources:
+                if source in seen:
+                    raise ValueError(f"source {source!r} is in groups {seen[source]!r} and {name!r}; "
+                                     "a source belongs to one group")
+                seen[source] = name
+        if self.budget_tokens is not None and self.token_column is None:
+            raise ValueError("budget_tokens needs token_column (the column of each row's token count)")
+        return self
+
+    def group_of(self) -> dict[str, str]:
+        """Source → the name of its group."""
+        return {s: name for name, g in self.groups.items() for s in g.sources}
+
+    def path(self, value: str) -> Path:
+        """A path from the plan, relative to the plan file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def rubric_ref(self, group: str) -> str:
+        """The group's rubric: a bundled name as is, a file path resolved against the plan's folder."""
+        ref = self.groups[group].rubric
+        from mira_hf.rubric import BUNDLED
+
+        return ref if ref in BUNDLED else str(self.path(ref))
+
+
+def _node_for(root: Any, loc: tuple[Any, ...]) -> Any:
+    """The deepest YAML node on the key path ``loc`` (pydantic's error location)."""
+    import yaml
+
+    node = root
+    for depth, key in enumerate(loc):
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if pair is None:
+                return node
+            node = pair[0] if depth == len(loc) - 1 else pair[1]  # the key's own line at the end
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+    return node
+
+
+def plan_error_message(error: ValidationError, root: Any, where: str) -> str:
+    """One line per pydantic error: ``where:LINE: key.path: message``."""
+    lines = []
+    for e in error.errors():
+        loc = tuple(x for x in e["loc"] if x not in ("function-after",))
+        node = _node_for(root, loc) if root is not None else None
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        key = ".".join(str(x) for x in loc) or "(top level)"
+        msg = "unknown key (a typo?)" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}{line}: {key}: {msg}")
+    return "\n".join(lines)
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and check a plan file (YAML); a mistake raises :class:`~mira_hf.errors.PlanError` with key and line.
+
+    Example:
+        >>> p = Path("plan.yaml")
+        >>> _ = p.write_text("data: rows.jsonl\\ngroups:\\n  qa:\\n    sources: [swe_qa]\\n    retention: lots\\n")
+        >>> load_plan(p)
+        Traceback (most recent call last):
+        ...
+        mira_hf.errors.PlanError: plan.yaml:5: groups.qa.retention.float: Input should be a valid number, ...
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise PlanError(f"plan file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise PlanError(f"{path.name}: not valid YAML: {' '.join(str(e).split())}") from None
+    if not isinstance(data, dict):
+        raise PlanError(f"{path.name}: a plan is a mapping with 'data:' and 'groups:' keys")
+    if "base_dir" in data:
+        raise PlanError(f"{path.name}: base_dir is set from the plan file's folder, not in the file")
+    try:
+        return Plan.model_validate({**data, "base_dir": str(path.resolve().parent)})
+    except ValidationError as e:
+        raise PlanError(plan_error_message(e, root, path.name)) from None
