@@ -51,6 +51,9 @@ _LAZY: dict[str, str] = {
     "install_metric": "mira_hf.metric_install",
     "build_report": "mira_hf.report",
     "run_demo": "mira_hf.demo",
+    "group_sources": "mira_hf.discover.grouping",
+    "SourceGroups": "mira_hf.discover.grouping",
+    "discover": "mira_hf",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -60,6 +63,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mira_hf' has no attribute {name!r}")
+    if module == "mira_hf":  # a subpackage
+        value = importlib.import_module(f"mira_hf.{name}")
+        globals()[name] = value
+        return value
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
@@ -83,6 +90,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf.scorecard import ScoreCard
     from mira_hf.scorer import Scorer, score
     from mira_hf.selection import SelectionReport, filter_by_retention
+    from mira_hf import discover
+    from mira_hf.discover.grouping import SourceGroups, group_sources
 
 
 def _install_metric_on_import() -> None:
