@@ -556,3 +556,12 @@ def demo(
     console.print(table)
     typer.echo(f"selected dataset: {result.selected_path}  (datasets.load_from_disk)")
     typer.echo(f"report:           {result.report_path}")
+
+
+def _register_discover() -> None:
+    from mira_hf.discover.commands import register
+
+    register(app)
+
+
+_register_discover()
