@@ -59,7 +59,7 @@ FAMILIES: tuple[Family, ...] = (
     Family(("Communication Clarity", "Output Style", "Communication Clarity"),
            ("The summary message to the user is clear, concise and accurate.",
             "Clarity of the messages and summary written for the user."),
-           ("summary", "user")),
+           ("summary", "message")),
     Family(("Code Style", "Style Conformance", "Code Style"),
            ("Edits follow the project's style, lint rules and formatting conventions.",
             "Conformance of the code to lint, formatting and style conventions."),
