@@ -148,7 +148,18 @@ def record_texts(ds: Any, indices: list[int], text_column: str | None, chars: in
 def group_sources(ds: Any, k: int, *, source_column: str = "source", text_column: str | None = None,
                   embedder: "str | Embedder" = "tfidf", sample_per_source: int | None = 200,
                   seed: int = 0) -> SourceGroups:
-    """Cluster the sources of ``ds`` into ``k`` groups by their records' embeddings; see the module docstring."""
+    """Cluster the sources of ``ds`` into ``k`` groups by their records' embeddings; see the module docstring.
+
+    ``text_column`` is the record column (detected as the scorer does when omitted); ``sample_per_source``
+    records of each source are embedded (all when ``None``), drawn with ``seed``.
+
+    Example:
+        >>> import datasets
+        >>> ds = datasets.Dataset.from_dict({"source": ["a", "b", "c"],
+        ...                                  "text": ["pytest fails", "pytest fails again", "a poem"]})
+        >>> group_sources(ds, 2, text_column="text").groups
+        {'group_1': ['a', 'b'], 'group_2': ['c']}
+    """
     from sklearn.cluster import KMeans
 
     samples = _sample(ds, source_column, sample_per_source, seed)
