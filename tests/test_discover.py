@@ -132,3 +132,62 @@ def test_group_sources_recovers_planted_groups(tmp_path):
     assert groups.plot(tmp_path / "groups.png").stat().st_size > 5_000
     with pytest.raises(ConfigurationError, match="not a source-groups file"):
         SourceGroups.load(tmp_path / "groups.png")
+
+
+class _EmbeddingsServer:
+    """A loopback ``/v1/embeddings``: each text becomes a one-hot vector of its first word (a known answer)."""
+
+    def __init__(self):
+        from aiohttp import web
+
+        from mira_hf.testing.loopback import LoopbackServer
+
+        outer = self
+        self.bodies: list[dict] = []
+
+        class Server(LoopbackServer):
+            def build_app(self):
+                app = web.Application()
+                app.router.add_post("/v1/embeddings", self.embed)
+                return app
+
+            async def embed(self, request):
+                body = await request.json()
+                outer.bodies.append(body)
+                vocab = ["planning", "tests", "style"]
+                data = [{"index": i, "embedding": [float(t.split()[0].lower().rstrip(":") == w) for w in vocab]}
+                        for i, t in enumerate(body["input"])]
+                return web.json_response({"object": "list", "data": data[::-1]})  # out of order on purpose
+
+        self.server = Server()
+
+
+def test_http_embedder_reads_an_openai_compatible_embeddings_endpoint():
+    from mira_hf.discover import HttpEmbedder
+
+    srv = _EmbeddingsServer()
+    with srv.server as server:
+        rows = [{"dimension": d, "definition": "x", "score": 5.0, "rationale": "r"}
+                for d in ["Planning", "Tests", "Style"] * 4]
+        found = cluster_dimensions(rows, k=3, embedder=HttpEmbedder(server.url, "emb-model", batch_size=2))
+        assert sorted(found.rubric.names) == ["Planning", "Style", "Tests"]
+        assert srv.bodies[0]["model"] == "emb-model" and len(srv.bodies[0]["input"]) == 2
+        vectors = get_embedder(server.url)(["tests pass", "style ok"])
+        assert vectors.tolist() == [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+
+
+def test_a_model_folder_without_sentence_transformers_says_how_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # as if the package were not installed
+    with pytest.raises(ConfigurationError, match="pip install sentence-transformers"):
+        get_embedder(str(tmp_path))(["a text"])
+
+
+def test_judge_progress_line_shows_tokens_and_cost():
+    from mira_hf.discover.judging import JudgeProgress
+
+    p = JudgeProgress(10, price=(1.0, 4.0), enabled=False, log_every=0)
+    p.update(rows=4, prompt_tokens=1_000_000, completion_tokens=250_000, statuses=["ok", "ok", "error", "ok"])
+    assert "tokens 1,000,000 in / 250,000 out, cost 2.0000" in p.line() and "errors 1" in p.line()
+    assert p.summary_line().startswith("judged 4 rows")
