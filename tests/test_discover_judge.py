@@ -139,3 +139,19 @@ def test_cli_group_judge_cluster(tmp_path):
     bad = runner.invoke(app, ["discover", "cluster", str(tmp_path / "nope"), "--output", str(tmp_path / "x.jsonl")],
                         env=env)
     assert bad.exit_code != 0 and "does not exist" in bad.output
+
+
+def test_the_loopback_teacher_labels_with_a_discovered_rubric(tmp_path):
+    import mira_hf
+    from mira_hf.testing.judge_server import planted_proposals
+
+    path = mira_hf.discover.cluster_dimensions(planted_proposals(300, k=15), k=15).save(tmp_path / "x_dim_anchors.jsonl")
+    rubric = load_rubric(str(path))
+    ds = records(2)  # "pytest fails with a traceback", "the patch is resolved"
+    with JudgeServer(rubric=path) as teacher:
+        scorer = mira_hf.Scorer(model=teacher.model, engine="openai", base_url=teacher.url, rubric=str(path),
+                                progress=False)
+        out = ds.map(scorer, batched=True)
+    assert out["mira_status"] == ["ok", "ok"]
+    first = dict(zip(rubric.names, out[0]["mira_scores"]))
+    assert first["Test Verification"] >= 7 and first["Error Recovery"] >= 7 and first["Goal Achievement"] <= 4
