@@ -132,6 +132,10 @@ def test_group_sources_recovers_planted_groups(tmp_path):
     selected, _ = mira_hf.filter_by_retention(scored, 0.5, by="group", groups=back.groups)
     assert 0 < len(selected) < len(ds)
     assert groups.plot(tmp_path / "groups.png").stat().st_size > 5_000
+    with pytest.raises(ConfigurationError, match="number of sources"):
+        group_sources(ds, 13)
+    with pytest.raises(ConfigurationError, match="source_column='origin'"):
+        group_sources(ds, 2, source_column="origin")
     with pytest.raises(ConfigurationError, match="not a source-groups file"):
         SourceGroups.load(tmp_path / "groups.png")
 
