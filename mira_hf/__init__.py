@@ -54,6 +54,9 @@ _LAZY: dict[str, str] = {
     "MixtureScorer": "mira_hf.mixture",
     "load_plan": "mira_hf.mixture",
     "run_plan": "mira_hf.mixture",
+    "group_sources": "mira_hf.discover.grouping",
+    "SourceGroups": "mira_hf.discover.grouping",
+    "discover": "mira_hf",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -63,6 +66,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mira_hf' has no attribute {name!r}")
+    if module == "mira_hf":  # a subpackage
+        value = importlib.import_module(f"mira_hf.{name}")
+        globals()[name] = value
+        return value
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
@@ -87,6 +94,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf.scorer import Scorer, score
     from mira_hf.selection import SelectionReport, filter_by_retention
     from mira_hf.mixture import MixtureScorer, load_plan, run_plan
+    from mira_hf import discover
+    from mira_hf.discover.grouping import SourceGroups, group_sources
 
 
 def _install_metric_on_import() -> None:

@@ -695,3 +695,10 @@ def run_cmd(
         typer.echo(f"{step:<10} {state}")
     if not dry_run:
         typer.echo(f"selected: {result.selected_path}  report: {result.report_path}")
+def _register_discover() -> None:
+    from mira_hf.discover.commands import register
+
+    register(app)
+
+
+_register_discover()
