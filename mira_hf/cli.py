@@ -152,6 +152,7 @@ def _key_values(items: list[str], flag: str) -> dict[str, Any]:
 _SCORE_SETTINGS = ("revision", "rubric", "text_column", "record_format", "source_column", "id_column", "temperature", "top_p",
                    "max_tokens", "seed", "n", "structured", "max_rationale_chars", "tensor_parallel_size", "dtype",
                    "max_model_len", "max_num_batched_tokens", "gpu_memory_utilization", "max_in_flight")
+_SCORE_SETTINGS += ("prompt",)
 _ENGINE = "Engine (defaults: the model card's)"
 _RECORD_FORMAT_HELP = ("Read every record as this shape instead of detecting it: openai, nebius, sharegpt, openhands, "
                        "openhands_v1, swe_agent, mini_swe_agent, generic, text.")
@@ -175,6 +176,8 @@ def score(
                                            help="Model revision (branch, tag or commit)."),
     rubric: Optional[str] = typer.Option(None, envvar="MIRA_RUBRIC", rich_help_panel=_ENGINE,
                                          help=f"Rubric name or *_dim_anchors.jsonl path (default: {_D.rubric})."),
+    prompt: Optional[str] = typer.Option(None, envvar="MIRA_PROMPT", rich_help_panel=_ENGINE,
+                                         help="Jinja2 prompt template file (system and user blocks; default: built-in)."),
     engine: str = typer.Option("vllm", envvar="MIRA_ENGINE", rich_help_panel=_ENGINE,
                                help="'vllm' (in-process) or 'openai' (servers at --base-url)."),
     base_url: Optional[list[str]] = typer.Option(None, envvar="MIRA_BASE_URL", rich_help_panel=_ENGINE,

@@ -39,3 +39,7 @@ class EngineError(MiraError, RuntimeError):
 
 class HubPushError(MiraError, RuntimeError):
     """Pushing a selection to the Hub failed; the local selection is intact."""
+
+
+class PromptTemplateError(ConfigurationError):
+    """A prompt template cannot be loaded or rendered; the message names the file and what is wrong."""
