@@ -39,7 +39,7 @@ def _records(n_per_source: int = 10) -> datasets.Dataset:
 def teacher_scored():
     """The records labelled by a loopback teacher through the ordinary Scorer (one row made unreadable)."""
     with TeacherServer() as teacher:
-        scorer = mira_hf.Scorer("teacher-model", engine="openai", base_url=teacher.url, progress=False, **MAX_LEN)
+        scorer = mira_hf.Scorer("teacher", engine="openai", base_url=teacher.url, progress=False, **MAX_LEN)
         ds = _records().map(scorer, batched=True, batch_size=8)
         assert teacher.requests == len(ds)
     raw = list(ds["mira_raw"])
@@ -51,7 +51,7 @@ def teacher_scored():
 
 def test_teacher_labels_follow_the_record():
     with TeacherServer() as teacher:
-        scorer = mira_hf.Scorer("teacher-model", engine="openai", base_url=teacher.url, progress=False, **MAX_LEN)
+        scorer = mira_hf.Scorer("teacher", engine="openai", base_url=teacher.url, progress=False, **MAX_LEN)
         rows = scorer.score_records(TRAJECTORIES)
     assert [r["mira_status"] for r in rows] == ["ok"] * 4
     assert [r["mira_overall"] for r in rows] == [record_quality(t) * 10 for t in TRAJECTORIES]
