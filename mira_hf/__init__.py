@@ -53,6 +53,9 @@ _LAZY: dict[str, str] = {
     "run_demo": "mira_hf.demo",
     "load_prompt": "mira_hf.prompt_template",
     "PromptTemplate": "mira_hf.prompt_template",
+    "group_sources": "mira_hf.discover.grouping",
+    "SourceGroups": "mira_hf.discover.grouping",
+    "discover": "mira_hf",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -62,6 +65,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mira_hf' has no attribute {name!r}")
+    if module == "mira_hf":  # a subpackage
+        value = importlib.import_module(f"mira_hf.{name}")
+        globals()[name] = value
+        return value
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
@@ -86,6 +93,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf.scorer import Scorer, score
     from mira_hf.selection import SelectionReport, filter_by_retention
     from mira_hf.prompt_template import PromptTemplate, load_prompt
+    from mira_hf import discover
+    from mira_hf.discover.grouping import SourceGroups, group_sources
 
 
 def _install_metric_on_import() -> None:

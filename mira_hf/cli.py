@@ -561,6 +561,15 @@ def demo(
     typer.echo(f"report:           {result.report_path}")
 
 
+def _register_discover() -> None:
+    from mira_hf.discover.commands import register
+
+    register(app)
+
+
+_register_discover()
+
+
 @app.command()
 def distill(
     data: str = typer.Argument(..., help="The teacher-scored dataset (the --output of `mira-hf score` with the "

@@ -103,6 +103,7 @@ def test_growth_bench_prints_every_point_and_saves_the_plot(tmp_path):
     ("client", ["in flight K", "mira share", "resume"]),
     ("selection", ["× baseline", "MIRA-Source", "MIRA-Global"]),
     ("metric", ["× baseline", "agreement(numpy float32)", "aggregate"]),
+    ("discover", ["KMeans %", "ARI", "2,000"]),
 ])
 def test_other_quick_modes_print_their_table(name, markers):
     out = _run(_quick(name))
