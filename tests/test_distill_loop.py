@@ -20,7 +20,8 @@ from mira_hf.testing.teacher import TeacherServer
 pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 
 # A second model means a second engine: kept small (a 3-slot rubric gives short prompts) and closed after.
-STUDENT_ENGINE = dict(max_model_len=2048, max_num_batched_tokens=2048, gpu_memory_utilization=0.15)
+STUDENT_ENGINE = dict(max_model_len=2048, max_num_batched_tokens=2048, gpu_memory_utilization=0.15,
+                      engine_kwargs=dict(enforce_eager=True))
 BUDGET = dict(max_model_len=2048, max_tokens=512)
 
 

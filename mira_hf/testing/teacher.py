@@ -34,15 +34,16 @@ _WORD = re.compile(r"[a-z]+")
 
 
 def record_quality(text: str) -> int:
-    """The loopback teacher's 0–10 quality of a record: how often it shows testing, fixing and verifying.
+    """The loopback teacher's 0–10 quality of a record: how densely it shows testing, fixing and verifying
+    (one signal word in twenty is a 10).
 
     Example:
-        >>> record_quality("I looked around."), record_quality("Ran pytest and fixed it.")
-        (1, 5)
+        >>> record_quality("I looked around."), record_quality("Ran pytest, then read " + "the code " * 18)
+        (0, 5)
     """
     words = _WORD.findall(text.lower())
     hits = sum(1 for w in words if w in SIGNAL_WORDS)
-    return max(0, min(10, 1 + 2 * hits))
+    return min(10, round(200 * hits / max(len(words), 1)))
 
 
 def teacher_card(text: str, n_slots: int) -> ScoreCard:
