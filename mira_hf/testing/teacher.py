@@ -16,17 +16,17 @@ Example:
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from aiohttp import web
 
 from mira_hf.parse import format_output
 from mira_hf.prompt import FENCE_CLOSE, FENCE_OPEN
 from mira_hf.rubric import Rubric, load_rubric
 from mira_hf.scorecard import ScoreCard
+from mira_hf.testing.loopback import ChatLoopbackServer
 
 #: Words whose count in a record drives the loopback teacher's scores.
 SIGNAL_WORDS = ("test", "pytest", "fix", "fixed", "patch", "verify", "verified", "passes", "passed", "diff")
@@ -63,7 +63,7 @@ def fenced_record(user_content: str) -> str:
     return user_content[start + len(FENCE_OPEN):end] if 0 <= start < end else user_content
 
 
-class TeacherServer:
+class TeacherServer(ChatLoopbackServer):
     """An OpenAI-compatible loopback teacher for ``rubric``: ``/v1/chat/completions`` and ``/v1/models``.
 
     ``card`` maps a record text and the slot count to a :class:`ScoreCard` (default :func:`teacher_card`);
@@ -72,77 +72,26 @@ class TeacherServer:
 
     def __init__(self, rubric: Rubric | str = "agent-group4", *, model: str = "teacher",
                  card: Callable[[str, int], ScoreCard] = teacher_card):
+        super().__init__()
         self.rubric = load_rubric(rubric)
         self.model = model
         self.card = card
         self.requests = 0
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The base URL to give ``Scorer(engine="openai", base_url=...)``."""
-        assert self._httpd is not None, "start() the server first"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
     def answer(self, messages: list[dict[str, Any]]) -> str:
         """The canonical answer to one anchored conversation."""
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
         return format_output(self.card(fenced_record(str(user)), len(self.rubric)), self.rubric)
 
-    def start(self) -> "TeacherServer":
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:  # noqa: N802 - the http.server interface
-                if self.path.rstrip("/").endswith("/models"):
-                    self._send(200, {"object": "list", "data": [{"id": server.model, "object": "model"}]})
-                else:
-                    self._send(404, {"error": {"message": f"no route {self.path}"}})
-
-            def do_POST(self) -> None:  # noqa: N802
-                if not self.path.rstrip("/").endswith("/chat/completions"):
-                    self._send(404, {"error": {"message": f"no route {self.path}"}})
-                    return
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                text = server.answer(body.get("messages") or [])
-                with server._lock:
-                    server.requests += 1
-                n = int(body.get("n") or 1)
-                prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages") or [])
-                self._send(200, {
-                    "id": f"teacher-{server.requests}", "object": "chat.completion", "model": server.model,
-                    "choices": [{"index": i, "message": {"role": "assistant", "content": text},
-                                 "finish_reason": "stop"} for i in range(n)],
-                    "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": n * len(text) // 4}})
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True, name="teacher-server")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> "TeacherServer":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        messages = body.get("messages") or []
+        text = self.answer(messages)
+        self.requests += 1  # handlers run on the server's one event-loop thread
+        n = int(body.get("n") or 1)
+        prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
+        return web.json_response({
+            "id": f"teacher-{self.requests}", "object": "chat.completion", "model": self.model,
+            "choices": [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                        for i in range(n)],
+            "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": n * len(text) // 4}})
