@@ -294,6 +294,7 @@ def inspect_cmd(
     max_tokens: int = typer.Option(ScorerConfig().max_tokens, envvar="MIRA_MAX_TOKENS", help="Answer budget."),
     rubric: str = typer.Option("agent-group4", envvar="MIRA_RUBRIC", help="Rubric name or *_dim_anchors.jsonl path."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the numbers as JSON."),
+    prompt: Optional[str] = typer.Option(None, envvar="MIRA_PROMPT", help="Prompt template (default: built-in)."),
 ) -> None:
     """What the scorer will read, without an engine: formats, rejected rows, coverage, prompt lengths, samples."""
     from mira_hf.errors import MiraError
@@ -303,7 +304,7 @@ def inspect_cmd(
         ds = load_any(data, split)
         result = run_inspect(ds, text_column=text_column, record_format=record_format, id_column=id_column, n=n,
                              sample=sample, tokenizer=tokenizer, max_model_len=max_model_len, max_tokens=max_tokens,
-                             rubric=rubric)
+                             rubric=rubric, prompt=prompt)
     except MiraError as e:
         _fail(str(e))
     from rich.console import Console

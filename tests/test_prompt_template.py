@@ -67,3 +67,12 @@ def test_a_broken_template_fails_with_its_name_and_the_reason(tmp_path, source, 
 def test_missing_template_file_is_a_clear_error(tmp_path):
     with pytest.raises(PromptTemplateError, match="cannot be read"):
         load_prompt(tmp_path / "absent.jinja")
+
+
+def test_inspect_counts_the_fixed_part_of_the_template_it_is_given(tmp_path):
+    path = tmp_path / "short.jinja"
+    path.write_text(CUSTOM, encoding="utf-8")
+    records = [[{"role": "user", "content": "Fix the failing test."}]]
+    builtin = mira_hf.inspect(records, progress=False).lengths.fixed
+    short = mira_hf.inspect(records, prompt=path, progress=False).lengths.fixed
+    assert 0 < short < builtin
