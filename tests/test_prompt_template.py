@@ -76,3 +76,22 @@ def test_inspect_counts_the_fixed_part_of_the_template_it_is_given(tmp_path):
     builtin = mira_hf.inspect(records, progress=False).lengths.fixed
     short = mira_hf.inspect(records, prompt=path, progress=False).lengths.fixed
     assert 0 < short < builtin
+
+
+def test_the_template_hash_decides_fingerprints_and_survives_pickling(tmp_path, monkeypatch):
+    import pickle
+
+    path = tmp_path / "short.jinja"
+    path.write_text(CUSTOM, encoding="utf-8")
+    kw = dict(engine="openai", base_url="http://127.0.0.1:9/v1")
+    builtin, custom = mira_hf.Scorer(**kw), mira_hf.Scorer(prompt=path, **kw)
+    assert builtin.identity()["prompt_hash"] == mira_hf.load_prompt().content_hash
+    assert custom.fingerprint != builtin.fingerprint
+    moved = tmp_path / "elsewhere.jinja"  # the content decides, not the path
+    moved.write_text(CUSTOM, encoding="utf-8")
+    assert mira_hf.Scorer(prompt=moved, **kw).fingerprint == custom.fingerprint
+    copy = pickle.loads(pickle.dumps(custom))  # a num_proc worker rebuilds the same prompt without the file
+    path.unlink()
+    assert copy.fingerprint == custom.fingerprint and copy.prompt.system(copy.rubric).startswith("Grade ")
+    monkeypatch.setenv("MIRA_PROMPT", str(moved))
+    assert mira_hf.score.identity()["prompt_hash"] == custom.identity()["prompt_hash"]
