@@ -53,6 +53,7 @@ _LAZY: dict[str, str] = {
     "run_demo": "mira_hf.demo",
     "load_prompt": "mira_hf.prompt_template",
     "PromptTemplate": "mira_hf.prompt_template",
+    "distill": "mira_hf",
     "group_sources": "mira_hf.discover.grouping",
     "SourceGroups": "mira_hf.discover.grouping",
     "discover": "mira_hf",
@@ -93,6 +94,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf.scorer import Scorer, score
     from mira_hf.selection import SelectionReport, filter_by_retention
     from mira_hf.prompt_template import PromptTemplate, load_prompt
+    from mira_hf import distill
     from mira_hf import discover
     from mira_hf.discover.grouping import SourceGroups, group_sources
 

@@ -116,3 +116,12 @@ def test_cli_distill_writes_the_set_and_its_summary(teacher_scored, tmp_path):
     sft = datasets.load_from_disk(str(tmp_path / "sft"))
     assert (len(sft["train"]), len(sft["held_out"])) == (14, 4)
     assert json.loads((tmp_path / "sft" / "distill_summary.json").read_text())["kept"] == 18
+
+
+def test_the_distill_module_is_reachable_from_the_package():
+    import subprocess
+    import sys
+
+    code = "import mira_hf; print(mira_hf.distill.sft_dataset.__name__, 'distill' in dir(mira_hf))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["sft_dataset", "True"]
