@@ -81,6 +81,8 @@ def test_report_and_plot(found, tmp_path):
     assert report["k"] == 15 and report["proposals"] == 900
     assert [s["slot"] for s in report["slots"]] == found.rubric.slots
     assert report["slots"][0]["names"][0]["name"] == found.rubric.names[0]
+    anchor_example = report["slots"][0]["examples"][0]
+    assert anchor_example["rationale"] == found.rubric[0].anchor.reason and anchor_example["record_id"]
     assert found.save_report(tmp_path / "r.json").read_text().startswith("{")
     assert "<table" in found.save_report(tmp_path / "r.html").read_text()
     assert found.plot(tmp_path / "map.png").stat().st_size > 10_000
@@ -130,6 +132,10 @@ def test_group_sources_recovers_planted_groups(tmp_path):
     selected, _ = mira_hf.filter_by_retention(scored, 0.5, by="group", groups=back.groups)
     assert 0 < len(selected) < len(ds)
     assert groups.plot(tmp_path / "groups.png").stat().st_size > 5_000
+    with pytest.raises(ConfigurationError, match="number of sources"):
+        group_sources(ds, 13)
+    with pytest.raises(ConfigurationError, match="source_column='origin'"):
+        group_sources(ds, 2, source_column="origin")
     with pytest.raises(ConfigurationError, match="not a source-groups file"):
         SourceGroups.load(tmp_path / "groups.png")
 

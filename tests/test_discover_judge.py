@@ -63,8 +63,9 @@ def test_structured_outputs_and_lenient_parsing():
         out = judge(ds, model=server.model, base_url=server.url, progress=False)
         schema = server.bodies[0]["response_format"]["json_schema"]["schema"]
         assert schema["required"] == ["dimensions"]
-        judge(ds.select(range(1)), model=server.model, base_url=server.url, progress=False, structured=False)
-        assert "response_format" not in server.bodies[-1]
+        no_source = judge(ds.select(range(2)).remove_columns("source"), model=server.model, base_url=server.url,
+                          progress=False, structured=False)
+        assert "response_format" not in server.bodies[-1] and no_source["records"]["status"] == ["ok", "ok"]
     statuses = dict(zip(out["records"]["id"], out["records"]["status"]))
     assert statuses.pop("bad") == "invalid_output" and set(statuses.values()) == {"ok"}
     first = out["proposals"].filter(lambda p: p["record_id"] == "r0")
@@ -87,7 +88,7 @@ def test_resume_after_kill_9_sends_only_unfinished_rows(tmp_path):
     ds.save_to_disk(str(tmp_path / "data"))
     store = tmp_path / "store"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    with JudgeServer(delay=0.15) as server:
+    with JudgeServer(delay=0.2) as server:
         child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "data"), server.url, str(store)],
                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 240
@@ -138,3 +139,19 @@ def test_cli_group_judge_cluster(tmp_path):
     bad = runner.invoke(app, ["discover", "cluster", str(tmp_path / "nope"), "--output", str(tmp_path / "x.jsonl")],
                         env=env)
     assert bad.exit_code != 0 and "does not exist" in bad.output
+
+
+def test_the_loopback_teacher_labels_with_a_discovered_rubric(tmp_path):
+    import mira_hf
+    from mira_hf.testing.judge_server import planted_proposals
+
+    path = mira_hf.discover.cluster_dimensions(planted_proposals(300, k=15), k=15).save(tmp_path / "x_dim_anchors.jsonl")
+    rubric = load_rubric(str(path))
+    ds = records(2)  # "pytest fails with a traceback", "the patch is resolved"
+    with JudgeServer(rubric=path) as teacher:
+        scorer = mira_hf.Scorer(model=teacher.model, engine="openai", base_url=teacher.url, rubric=str(path),
+                                progress=False)
+        out = ds.map(scorer, batched=True)
+    assert out["mira_status"] == ["ok", "ok"]
+    first = dict(zip(rubric.names, out[0]["mira_scores"]))
+    assert first["Test Verification"] >= 7 and first["Error Recovery"] >= 7 and first["Goal Achievement"] <= 4

@@ -37,6 +37,9 @@ REQUIRED = ("dimension", "definition", "score", "rationale")
 N_INIT = 10
 #: Proposals the silhouette is estimated on (it is quadratic in the count).
 SILHOUETTE_SAMPLE = 2000
+#: Central examples per slot kept for the report (the first is the calibration anchor).
+N_EXAMPLES = 3
+EXAMPLE_FIELDS = ("record_id", "source", "dimension", "excerpt", "score", "rationale")
 
 
 def _rows(proposals: Any) -> list[dict[str, Any]]:
@@ -63,6 +66,8 @@ class Discovery:
     proposals: list[dict[str, Any]]
     silhouette: float | None
     timings: dict[str, float] = field(default_factory=dict)
+    #: Per slot, its most central proposals (record_id, source, excerpt, score, rationale), the anchor first.
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _embeddings: np.ndarray | None = field(default=None, repr=False)
 
     def save(self, path: str | Path) -> Path:
@@ -84,7 +89,8 @@ class Discovery:
             slots.append({"slot": dim.slot, "dimension": dim.dimension, "size": dim.cluster_size,
                           "sources": dict(Counter(str(p.get("source", "")) for p in members).most_common()),
                           "names": [{"name": n, "count": c} for n, c in names],
-                          "description": dim.description, "anchor": dim.anchor.model_dump()})
+                          "description": dim.description, "anchor": dim.anchor.model_dump(),
+                          "examples": self.examples.get(dim.slot, [])})
         return {"proposals": len(self.proposals), "k": len(self.rubric), "silhouette": self.silhouette,
                 "timings_s": self.timings, "slots": slots}
 
@@ -131,13 +137,19 @@ def _names_text(names: list[dict[str, Any]]) -> str:
     return ", ".join(f"{n['name']} ({n['count']})" for n in names)
 
 
+def _excerpt(slot: dict[str, Any]) -> str:
+    examples = slot.get("examples") or [{}]
+    return str(examples[0].get("excerpt") or "")
+
+
 def _html(report: dict[str, Any]) -> str:
     from html import escape
 
     rows = "".join(
         f"<tr><td>{s['slot']}</td><td>{escape(s['dimension'])}</td><td>{s['size']:,}</td>"
         f"<td>{escape(_names_text(s['names']))}</td>"
-        f"<td>{escape(s['description'])}</td><td>{s['anchor']['score']:g}: {escape(s['anchor']['reason'])}</td></tr>"
+        f"<td>{escape(s['description'])}</td><td>{s['anchor']['score']:g}: {escape(s['anchor']['reason'])}"
+        f"<br><small>{escape(_excerpt(s))}</small></td></tr>"
         for s in report["slots"])
     sil = "n/a" if report["silhouette"] is None else f"{report['silhouette']:.3f}"
     return ("<!doctype html><meta charset='utf-8'><title>Discovered dimensions</title>"
@@ -177,11 +189,13 @@ def cluster_dimensions(proposals: Any, k: int = 15, embedder: "str | Embedder" =
     counts = [count_names([rows[j]["dimension"] for j in np.flatnonzero(labels == c)]) for c in order]
     names = name_slots(counts)
     dims = []
+    examples: dict[str, list[dict[str, Any]]] = {}
     for i, c in enumerate(order):
         members = np.flatnonzero(labels == c)
         centre = normalize_rows(km.cluster_centers_[c][None, :])[0]
         central = members[np.argsort(-(emb[members] @ centre), kind="stable")]
         best = rows[int(central[0])]
+        examples[f"A{i + 1}"] = [{f: rows[int(j)].get(f) for f in EXAMPLE_FIELDS} for j in central[:N_EXAMPLES]]
         description = str(best["definition"]).strip() or str(best["dimension"])
         reason = " ".join(str(best.get("rationale") or "").split()) or "(no rationale given)"
         score = float(min(max(float(best["score"]), 0.0), 10.0))
@@ -198,7 +212,7 @@ def cluster_dimensions(proposals: Any, k: int = 15, embedder: "str | Embedder" =
     assignments = [f"A{slot_of[int(c)] + 1}" for c in labels]
     timings = {"embed": t1 - t0, "kmeans": t2 - t1, "name_and_anchor": t3 - t2, "total": t3 - t0}
     return Discovery(rubric=rubric, assignments=assignments, proposals=rows, silhouette=silhouette,
-                     timings=timings, _embeddings=emb)
+                     timings=timings, examples=examples, _embeddings=emb)
 
 
 def adjusted_rand(truth: Sequence[Any], found: Sequence[Any]) -> float:

@@ -79,6 +79,7 @@ def judge_cmd(
     sample_per_source: int = typer.Option(0, help="Records judged per source (0: all)."),
     seed: int = typer.Option(0, help="Seed of the sample and of sampling."),
     max_in_flight: int = typer.Option(64, help="Requests in flight across the endpoints."),
+    max_tokens: int = typer.Option(2048, help="Most tokens the teacher may answer with per record."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
                                              help="Per-row resume store: a rerun sends only unfinished rows."),
 ) -> None:
@@ -92,7 +93,7 @@ def judge_cmd(
         out = judge(ds, model=model, base_url=base_url, text_column=text_column, source_column=source_column,
                     id_column=id_column, api_key=api_key, structured=structured,
                     store=str(cache_dir) if cache_dir else None, sample_per_source=sample_per_source or None,
-                    seed=seed, max_in_flight=max_in_flight, progress=True)
+                    seed=seed, max_in_flight=max_in_flight, max_tokens=max_tokens, progress=True)
     except MiraError as e:
         cli._fail(str(e))
     out.save_to_disk(str(output))

@@ -197,6 +197,8 @@ def judge(ds: Any, *, model: str, base_url: str | list[str], text_column: str | 
     from mira_hf.engines.openai import OpenAIEngine
     from mira_hf.store import RowStore
 
+    if source_column not in ds.column_names and sample_per_source is None:  # no sources: one group, every row
+        ds = ds.add_column(source_column, [""] * len(ds))
     samples = _sample(ds, source_column, sample_per_source, seed)
     order = sorted(i for idx in samples.values() for i in idx)
     ids = ds[id_column] if id_column in ds.column_names else None

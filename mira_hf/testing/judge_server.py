@@ -123,6 +123,47 @@ def propose(record: str, families: tuple[Family, ...] = FAMILIES, max_dims: int 
     return out[:max_dims]
 
 
+def _fenced_record(user_content: str) -> str:
+    """The record inside the scoring prompt's fence (the whole message when there is no fence)."""
+    from mira_hf.prompt import FENCE_CLOSE, FENCE_OPEN
+
+    head, found, rest = user_content.partition(FENCE_OPEN)
+    return rest.rpartition(FENCE_CLOSE)[0] if found and FENCE_CLOSE in rest else user_content
+
+
+def anchored_answer(record: str, rubric: Any) -> str:
+    """The loopback teacher's anchored answer (the canonical template) for ``record`` under ``rubric``.
+
+    A slot scores high when the record shows its planted family (a keyword of the family whose name variant the
+    slot carries), low otherwise, so anchored labels agree with the free-form proposals.
+
+    Example:
+        >>> from mira_hf import load_rubric, parse_output
+        >>> rubric = load_rubric("agent-group4")
+        >>> parse_output(anchored_answer("pytest fails", rubric), rubric).status
+        'ok'
+    """
+    from mira_hf.parse import format_output
+    from mira_hf.rubric import load_rubric
+    from mira_hf.scorecard import ScoreCard
+
+    rubric = load_rubric(rubric)
+    shown = {p["name"] for p in propose(record, max_dims=len(FAMILIES))}
+    family_of = {name: fam for fam in FAMILIES for name in fam.names}
+    scores, reasons = [], []
+    for dim in rubric:
+        fam = family_of.get(dim.dimension.split(" (")[0])
+        hit = fam is not None and any(n in shown for n in fam.names)
+        jitter = _h(record, dim.slot) % 3
+        scores.append(float(7 + jitter if hit else 2 + jitter))
+        reasons.append("the record shows it" if hit else "not shown in the record")
+    overall = round(10 * sum(scores) / len(scores), 1)
+    card = ScoreCard(scores=scores, rationales=reasons, overall=overall,
+                     recommendation="keep" if overall >= 50 else "drop", domain_tag="agent",
+                     brief="Loopback teacher's anchored judgement.", status="ok")
+    return format_output(card, rubric)
+
+
 def planted_proposals(n: int, *, k: int = 15, seed: int = 0) -> list[dict[str, Any]]:
     """``n`` proposals drawn from the first ``k`` families, each with its ``family`` label (the known answer).
 
@@ -150,11 +191,14 @@ class JudgeServer(ChatLoopbackServer):
         delay: seconds each answer waits (to make runs interruptible in tests).
         fenced: wrap the JSON in a code fence with prose around it (exercises lenient parsing).
         garble: records containing this word get an answer that is not JSON.
+        rubric: answer anchored scoring requests (any system prompt but the free-form judge's) in the canonical
+            template of this rubric (:func:`anchored_answer`), as the teacher labels a discovered rubric.
     """
 
     def __init__(self, *, model: str = "loopback-teacher", delay: float = 0.0, fenced: bool = False,
-                 garble: str = "GARBLED"):
+                 garble: str = "GARBLED", rubric: Any = None):
         super().__init__()
+        self.rubric = rubric
         self.model = model
         self.delay = delay
         self.fenced = fenced
@@ -168,8 +212,13 @@ class JudgeServer(ChatLoopbackServer):
         self.bodies.append(body)
         if self.delay:
             await asyncio.sleep(self.delay)
+        from mira_hf.discover.judging import SYSTEM_PROMPT
+
         record = str(body["messages"][-1]["content"])
-        if self.garble and self.garble in record:
+        anchored = self.rubric is not None and body["messages"][0]["content"] != SYSTEM_PROMPT
+        if anchored:
+            text = anchored_answer(_fenced_record(record), self.rubric)
+        elif self.garble and self.garble in record:
             text = "I cannot judge this record."
         else:
             text = json.dumps({"dimensions": propose(record)})
