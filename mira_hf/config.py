@@ -123,8 +123,9 @@ class ScorerConfig(BaseModel):
         Where requests go (``base_url``) and how they are retried never change an answer, so a job restarted
         against another node keeps its cache.
         """
-        fields = self.model_dump(mode="json", exclude={"cache_dir", "progress", "max_in_flight", "base_url",
-                                                            "prompt"})
+        # The prompt template is fingerprinted by its content hash (``Scorer.identity``), never by its path.
+        ignored = {"cache_dir", "progress", "max_in_flight", "base_url", "prompt"}
+        fields = self.model_dump(mode="json", exclude=ignored)
         fields["engine_kwargs"] = [kv for kv in fields["engine_kwargs"] if kv[0] not in TRANSPORT_KWARGS]
         return fields
 
