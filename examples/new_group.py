@@ -3,7 +3,7 @@ mask → select.
 
 Run it from the repository root (seconds; no model, no GPU, no network):
 
-    python examples/new_group.py --out /tmp/new-group
+    python examples/new_group.py --out new-group/
 
 Every teacher here is a loopback server on 127.0.0.1 whose answers depend on the record, so the stages have
 structure to find: ``JudgeServer`` proposes free-form dimensions from the words of each record, and
