@@ -54,6 +54,9 @@ _LAZY: dict[str, str] = {
     "MixtureScorer": "mira_hf.mixture",
     "load_plan": "mira_hf.mixture",
     "run_plan": "mira_hf.mixture",
+    "load_prompt": "mira_hf.prompt_template",
+    "PromptTemplate": "mira_hf.prompt_template",
+    "distill": "mira_hf",
     "group_sources": "mira_hf.discover.grouping",
     "SourceGroups": "mira_hf.discover.grouping",
     "discover": "mira_hf",
@@ -94,6 +97,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf.scorer import Scorer, score
     from mira_hf.selection import SelectionReport, filter_by_retention
     from mira_hf.mixture import MixtureScorer, load_plan, run_plan
+    from mira_hf.prompt_template import PromptTemplate, load_prompt
+    from mira_hf import distill
     from mira_hf import discover
     from mira_hf.discover.grouping import SourceGroups, group_sources
 

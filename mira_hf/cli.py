@@ -152,6 +152,7 @@ def _key_values(items: list[str], flag: str) -> dict[str, Any]:
 _SCORE_SETTINGS = ("revision", "rubric", "text_column", "record_format", "source_column", "id_column", "temperature", "top_p",
                    "max_tokens", "seed", "n", "structured", "max_rationale_chars", "tensor_parallel_size", "dtype",
                    "max_model_len", "max_num_batched_tokens", "gpu_memory_utilization", "max_in_flight")
+_SCORE_SETTINGS += ("prompt",)
 _ENGINE = "Engine (defaults: the model card's)"
 _RECORD_FORMAT_HELP = ("Read every record as this shape instead of detecting it: openai, nebius, sharegpt, openhands, "
                        "openhands_v1, swe_agent, mini_swe_agent, generic, text.")
@@ -175,6 +176,8 @@ def score(
                                            help="Model revision (branch, tag or commit)."),
     rubric: Optional[str] = typer.Option(None, envvar="MIRA_RUBRIC", rich_help_panel=_ENGINE,
                                          help=f"Rubric name or *_dim_anchors.jsonl path (default: {_D.rubric})."),
+    prompt: Optional[str] = typer.Option(None, envvar="MIRA_PROMPT", rich_help_panel=_ENGINE,
+                                         help="Jinja2 prompt template file (system and user blocks; default: built-in)."),
     engine: str = typer.Option("vllm", envvar="MIRA_ENGINE", rich_help_panel=_ENGINE,
                                help="'vllm' (in-process) or 'openai' (servers at --base-url)."),
     base_url: Optional[list[str]] = typer.Option(None, envvar="MIRA_BASE_URL", rich_help_panel=_ENGINE,
@@ -291,6 +294,7 @@ def inspect_cmd(
     max_tokens: int = typer.Option(ScorerConfig().max_tokens, envvar="MIRA_MAX_TOKENS", help="Answer budget."),
     rubric: str = typer.Option("agent-group4", envvar="MIRA_RUBRIC", help="Rubric name or *_dim_anchors.jsonl path."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the numbers as JSON."),
+    prompt: Optional[str] = typer.Option(None, envvar="MIRA_PROMPT", help="Prompt template (default: built-in)."),
 ) -> None:
     """What the scorer will read, without an engine: formats, rejected rows, coverage, prompt lengths, samples."""
     from mira_hf.errors import MiraError
@@ -300,7 +304,7 @@ def inspect_cmd(
         ds = load_any(data, split)
         result = run_inspect(ds, text_column=text_column, record_format=record_format, id_column=id_column, n=n,
                              sample=sample, tokenizer=tokenizer, max_model_len=max_model_len, max_tokens=max_tokens,
-                             rubric=rubric)
+                             rubric=rubric, prompt=prompt)
     except MiraError as e:
         _fail(str(e))
     from rich.console import Console
@@ -702,3 +706,51 @@ def _register_discover() -> None:
 
 
 _register_discover()
+
+
+@app.command()
+def distill(
+    data: str = typer.Argument(..., help="The teacher-scored dataset (the --output of `mira-hf score` with the "
+                                         "teacher's endpoint and the group's rubric), a folder or a Hub id."),
+    rubric: str = typer.Option(..., "--rubric", envvar="MIRA_RUBRIC", help="The rubric the teacher scored with."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for the train / held_out DatasetDict."),
+    prompt: Optional[str] = typer.Option(None, envvar="MIRA_PROMPT", help="Prompt template the student will see."),
+    held_out: float = typer.Option(0.2, "--held-out", help="Share of each source held out for agreement."),
+    seed: int = typer.Option(0, help="Seed of the per-source split."),
+    split: str = typer.Option("train", help="Split to read."),
+    text_column: Optional[str] = typer.Option(None, envvar="MIRA_TEXT_COLUMN",
+                                              help="Record column (detected as the scorer does when not given)."),
+    source_column: str = typer.Option("source", help="Source column ('' for one source)."),
+    id_column: str = typer.Option("id", help="Id column ('' for row numbers)."),
+    teacher_column: str = typer.Option("mira_raw", help="The teacher's answer text."),
+    max_model_len: int = typer.Option(_D.max_model_len, envvar="MIRA_MAX_MODEL_LEN",
+                                      help="The student's context length (the prompt budget)."),
+    max_tokens: int = typer.Option(_D.max_tokens, envvar="MIRA_MAX_TOKENS", help="Answer budget."),
+    tokenizer: Optional[str] = typer.Option(None, help="The student's tokenizer (name or folder) for an exact "
+                                                       "token budget; UTF-8 bytes without it."),
+) -> None:
+    """Build the distillation set: the student's prompts with the teacher's answers, split per source."""
+    import json
+
+    from mira_hf.distill import sft_dataset_and_summary
+    from mira_hf.errors import MiraError
+
+    try:
+        ds = load_any(data, split)
+        tok = None
+        if tokenizer:
+            from mira_hf.offline import load_tokenizer
+
+            tok = load_tokenizer(tokenizer)
+        sft, summary = sft_dataset_and_summary(
+            ds, rubric=rubric, prompt=prompt, text_column=text_column, source_column=source_column or None,
+            id_column=id_column or None, teacher_column=teacher_column, held_out=held_out, seed=seed,
+            max_model_len=max_model_len, max_tokens=max_tokens, tokenizer=tok)
+    except MiraError as e:
+        _fail(str(e))
+    sft.save_to_disk(str(output))
+    (output / "distill_summary.json").write_text(json.dumps(summary.model_dump(), indent=2) + "\n", encoding="utf-8")
+    left = ", ".join(f"{k} {v}" for k, v in sorted(summary.left_out.items())) or "none"
+    typer.echo(f"{summary.kept:,} of {summary.rows:,} rows kept (left out: {left}); "
+               f"train {summary.train:,}, held_out {summary.held_out:,}, truncated {summary.truncated:,}")
+    typer.echo(f"wrote {output}  (datasets.load_from_disk; SFTTrainer(train_dataset=...['train']))")

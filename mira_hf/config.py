@@ -31,6 +31,7 @@ ENV_VARS: dict[str, str] = {
     "MIRA_ENGINE": "engine",
     "MIRA_BASE_URL": "base_url",
     "MIRA_RUBRIC": "rubric",
+    "MIRA_PROMPT": "prompt",
     "MIRA_TEXT_COLUMN": "text_column",
     "MIRA_RECORD_FORMAT": "record_format",
     "MIRA_SOURCE_COLUMN": "source_column",
@@ -62,6 +63,8 @@ class ScorerConfig(BaseModel):
     engine: Literal["vllm", "openai", "custom"] = "vllm"
     base_url: tuple[str, ...] = ()
     rubric: str = "agent-group4"
+    #: A Jinja2 prompt template file; ``None`` is the built-in one. Its content hash (not its path) is fingerprinted.
+    prompt: str | None = None
     text_column: str | None = None
     #: Read every record as this shape (one of ``mira_hf.records.FORMATS``); ``None`` detects it per record.
     record_format: str | None = None
@@ -120,7 +123,9 @@ class ScorerConfig(BaseModel):
         Where requests go (``base_url``) and how they are retried never change an answer, so a job restarted
         against another node keeps its cache.
         """
-        fields = self.model_dump(mode="json", exclude={"cache_dir", "progress", "max_in_flight", "base_url"})
+        # The prompt template is fingerprinted by its content hash (``Scorer.identity``), never by its path.
+        ignored = {"cache_dir", "progress", "max_in_flight", "base_url", "prompt"}
+        fields = self.model_dump(mode="json", exclude=ignored)
         fields["engine_kwargs"] = [kv for kv in fields["engine_kwargs"] if kv[0] not in TRANSPORT_KWARGS]
         return fields
 

@@ -43,3 +43,7 @@ class HubPushError(MiraError, RuntimeError):
 
 class PlanError(ConfigurationError):
     """A mixture plan file is wrong; the message names the key path and the line in the YAML file."""
+
+
+class PromptTemplateError(ConfigurationError):
+    """A prompt template cannot be loaded or rendered; the message names the file and what is wrong."""

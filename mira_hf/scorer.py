@@ -30,6 +30,7 @@ from mira_hf.config import CONTEXT_COLUMNS, RECORD_COLUMNS, ROW_RECORDS, ScorerC
 from mira_hf.engines.base import Completion, Engine, Sampling
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError, EngineUnavailableError, InvalidRecordError
 from mira_hf.prompt import PROMPT_VERSION, Budget, build_prompts
+from mira_hf.prompt_template import PromptTemplate, load_prompt
 from mira_hf.rubric import Rubric, load_rubric, parse_rubric
 from mira_hf.scorecard import ScoreCard
 
@@ -112,6 +113,7 @@ class Scorer:
         engine: ``"vllm"`` (in-process, shared per process), ``"openai"`` (a server pool at ``base_url``),
             or any object with ``generate(conversations, sampling)``.
         rubric: ``"agent-group4"`` or a path to a ``*_dim_anchors.jsonl`` file.
+        prompt: a Jinja2 prompt template file (``system`` and ``user`` blocks); the built-in one by default.
         text_column: the record column; detected from ``messages``, ``conversations``, ``events``,
             ``trajectory``, ``history``, ``text`` when not given (a ``.traj`` loaded with ``datasets``, or a
             trajectory beside a ``system`` / ``instruction`` / ``problem_statement`` column, is read row by row).
@@ -129,7 +131,8 @@ class Scorer:
 
     def __init__(self, model: str | None = None, *, engine: str | Engine = "vllm",
                  rubric: str | os.PathLike | Rubric = "agent-group4", base_url: str | Sequence[str] | None = None,
-                 api_key: str | None = None, tokenizer: Any = None, **settings: Any):
+                 api_key: str | None = None, tokenizer: Any = None,
+                 prompt: str | os.PathLike | PromptTemplate | None = None, **settings: Any):
         self._custom_engine: Engine | None = None
         if not isinstance(engine, str):
             if not callable(getattr(engine, "generate", None)):
@@ -139,6 +142,10 @@ class Scorer:
             self._custom_engine = engine
             engine = "custom"
         self.rubric = load_rubric(rubric)
+        if prompt is not None:
+            settings["prompt"] = prompt.name if isinstance(prompt, PromptTemplate) else str(prompt)
+        self.prompt = load_prompt(prompt if isinstance(prompt, PromptTemplate) else settings.get("prompt"))
+        self.prompt.system(self.rubric)  # a template that cannot render fails here, not in the first batch
         kwargs = dict(settings, engine=engine, base_url=base_url,
                       rubric=str(rubric) if not isinstance(rubric, Rubric) else rubric.name)
         if model is not None:
@@ -168,7 +175,7 @@ class Scorer:
 
         return {**self.config.fingerprint_fields(), "rubric_name": self.rubric.name,
                 "rubric_hash": self.rubric.content_hash, "prompt_version": PROMPT_VERSION,
-                "render_version": RENDER_VERSION,
+                "prompt_hash": self.prompt.content_hash, "render_version": RENDER_VERSION,
                 "mira_hf_version": __version__, "engine_identity": self._engine_identity()}
 
     @property
@@ -181,11 +188,12 @@ class Scorer:
         # Carries the configuration, never the engine, the store or the API key: the datasets fingerprint
         # hashes exactly what decides the output.
         return {"config": self.config, "rubric_name": self.rubric.name, "rubric_jsonl": self.rubric.to_jsonl(),
-                "identity": self.identity()}
+                "prompt_source": self.prompt.source, "prompt_name": self.prompt.name, "identity": self.identity()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.config = state["config"]
         self.rubric = parse_rubric(state["rubric_jsonl"], name=state["rubric_name"])
+        self.prompt = PromptTemplate(source=state["prompt_source"], name=state["prompt_name"])
         self._custom_engine = None
         self._api_key = None
         self._tokenizer = None
@@ -261,7 +269,8 @@ class Scorer:
             engine = self._make_engine()
             max_model_len = getattr(engine, "max_model_len", None) or self.config.max_model_len
             budget = Budget(self.rubric, max_model_len=min(max_model_len, self.config.max_model_len),
-                            max_tokens=self.config.max_tokens, tokenizer=self._budget_tokenizer(engine))
+                            max_tokens=self.config.max_tokens, tokenizer=self._budget_tokenizer(engine),
+                            prompt=self.prompt)
             store = None
             if self.config.cache_dir:
                 from mira_hf.store import RowStore

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mira_hf.testing.loopback import LoopbackServer
+from mira_hf.testing.loopback import ChatLoopbackServer, LoopbackServer
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Seen:
 Handler = Callable[[dict[str, Any], int], "Reply | Awaitable[Reply]"]
 
 
-class StubServer(LoopbackServer):
+class StubServer(ChatLoopbackServer):
     """A scripted OpenAI-compatible server: ``handler(body, nth_request) -> Reply``; echo by default."""
 
     def __init__(self, handler: Handler | None = None, *, model: str = "stub-model", max_model_len: int = 4096,
@@ -75,12 +75,6 @@ class StubServer(LoopbackServer):
 
     def chat_requests(self) -> list[Seen]:
         return [s for s in self.seen if s.path.endswith("/chat/completions")]
-
-    def build_app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 2**20)
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_get("/v1/models", self._models)
-        return app
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
         self.probes += 1

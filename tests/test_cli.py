@@ -29,7 +29,7 @@ from mira_hf.selection import SelectionReport
 from tests.conftest import EXAMPLES
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "mira-hf"
-COMMANDS = ["score", "merge", "agree", "select", "report", "install-metric", "demo", "inspect", "run", "group-sources", "discover"]
+COMMANDS = ["score", "merge", "agree", "select", "report", "install-metric", "demo", "inspect", "run", "group-sources", "discover", "distill"]
 SOURCES = ["agent_openhands", "davinc_dev", "swe_qa"]
 ROWS_PER_SOURCE = 40
 NOISY = ("swe_qa", 3)  # the student guesses at random on A4 for swe_qa: that cell must be masked

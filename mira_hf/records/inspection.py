@@ -111,7 +111,7 @@ class Inspection(BaseModel):
 def inspect(ds: Any, *, text_column: str | None = None, record_format: str | None = None, id_column: str | None = None,
             n: int = 5, sample: int | None = None, seed: int = 0, rubric: Any = "agent-group4",
             max_model_len: int = 65_536, max_tokens: int = 2_048, tokenizer: Any = None,
-            coverage_threshold: float = 0.95, progress: bool = True) -> Inspection:
+            coverage_threshold: float = 0.95, progress: bool = True, prompt: Any = None) -> Inspection:
     """Look at what the scorer will read from ``ds``, without an engine.
 
     Args:
@@ -124,6 +124,7 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
         max_model_len, max_tokens, tokenizer: the budget; without a tokenizer lengths are estimated from
             UTF-8 bytes (4 per token).
         coverage_threshold: rows below it are counted and listed.
+        prompt: the prompt template whose fixed part the budget counts (the built-in one by default).
 
     Example:
         >>> report = inspect([[{"role": "user", "content": "Fix the failing test."}], "", "done"], progress=False)
@@ -134,7 +135,8 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
 
     column, ids, records, total = _records(ds, text_column, id_column, sample, seed)
     # measures the prompt's fixed part (and tokenizes); the budget itself is max_model_len − max_tokens
-    budget = Budget(rubric, max_model_len=1 << 30, max_tokens=max_tokens, tokenizer=_tokenizer(tokenizer))
+    budget = Budget(rubric, max_model_len=1 << 30, max_tokens=max_tokens, tokenizer=_tokenizer(tokenizer),
+                    prompt=prompt)
     exact = budget.tokenizer is not None
     fixed = budget.fixed if exact else math.ceil(budget.fixed / BYTES_PER_TOKEN)
     allowed = max_model_len - max_tokens

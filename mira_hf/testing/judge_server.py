@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mira_hf.testing.loopback import LoopbackServer
+from mira_hf.testing.loopback import ChatLoopbackServer
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def planted_proposals(n: int, *, k: int = 15, seed: int = 0) -> list[dict[str, A
     return rows
 
 
-class JudgeServer(LoopbackServer):
+class JudgeServer(ChatLoopbackServer):
     """A loopback free-form teacher: answers each chat request with :func:`propose` of its last message as JSON.
 
     Args:
@@ -205,15 +205,6 @@ class JudgeServer(LoopbackServer):
         self.garble = garble
         self.requests = 0
         self.bodies: list[dict[str, Any]] = []
-
-    def build_app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 2**20)
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_get("/v1/models", self._models)
-        return app
-
-    async def _models(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()

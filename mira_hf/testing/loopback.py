@@ -63,3 +63,22 @@ class LoopbackServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class ChatLoopbackServer(LoopbackServer):
+    """A loopback OpenAI-compatible model ``model``: ``GET /v1/models`` and ``POST /v1/chat/completions``,
+    answered by the subclass's ``_chat``."""
+
+    model: str = "loopback"
+
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 2**20)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        return app
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:  # pragma: no cover - overridden
+        raise NotImplementedError
