@@ -51,6 +51,8 @@ _LAZY: dict[str, str] = {
     "install_metric": "mira_hf.metric_install",
     "build_report": "mira_hf.report",
     "run_demo": "mira_hf.demo",
+    "score_dataset": "mira_hf.streaming",
+    "StreamStats": "mira_hf.streaming",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -83,6 +85,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf.scorecard import ScoreCard
     from mira_hf.scorer import Scorer, score
     from mira_hf.selection import SelectionReport, filter_by_retention
+    from mira_hf.streaming import StreamStats, score_dataset
 
 
 def _install_metric_on_import() -> None:
