@@ -218,6 +218,8 @@ def score(
         help="Extra engine setting, repeatable: for --base-url servers timeout, max_retries, backoff_base, "
              "backoff_max, eject_after, probe_interval; for vllm any vllm.LLM argument (e.g. enforce_eager=true)."),
     batch_size: int = typer.Option(512, help="Rows per engine call."),
+    stream: bool = typer.Option(True, "--stream/--no-stream", envvar="MIRA_STREAM",
+                                help="Keep the engine fed across batches (streaming), or score batch by batch."),
     cache_dir: Optional[Path] = typer.Option(None, envvar="MIRA_CACHE_DIR",
                                              help="Per-row resume store (default: <output>.cache)."),
     shard: Optional[int] = typer.Option(None, help="This job's shard index (with --num-shards)."),
@@ -256,7 +258,12 @@ def score(
         datasets.disable_progress_bars()  # our bar and summary, not one bar per datasets step
         try:
             try:  # the resume store, not datasets' cache file, decides what is scored again (and is counted)
-                scored = ds.map(scorer, batched=True, batch_size=batch_size, load_from_cache_file=False)
+                if stream:
+                    from mira_hf.streaming import score_dataset
+
+                    scored = score_dataset(ds, scorer, batch_size=batch_size, load_from_cache_file=False)
+                else:
+                    scored = ds.map(scorer, batched=True, batch_size=batch_size, load_from_cache_file=False)
             finally:
                 scorer.progress.close()
             if shard is not None:
