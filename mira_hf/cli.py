@@ -220,6 +220,11 @@ def score(
     batch_size: int = typer.Option(512, help="Rows per engine call."),
     stream: bool = typer.Option(True, "--stream/--no-stream", envvar="MIRA_STREAM",
                                 help="Keep the engine fed across batches (streaming), or score batch by batch."),
+    estimate: bool = typer.Option(False, "--estimate", help="Print the expected tokens, shortened rows and "
+                                                              "GPU-hours from a sample, and score nothing."),
+    records_per_s: Optional[float] = typer.Option(None, help="Records/s per GPU for --estimate (default: a saved "
+                                                             "GPU benchmark run, else the published ~3 on one H200)."),
+    gpus: int = typer.Option(1, help="GPUs of the run, for --estimate's wall hours."),
     cache_dir: Optional[Path] = typer.Option(None, envvar="MIRA_CACHE_DIR",
                                              help="Per-row resume store (default: <output>.cache)."),
     shard: Optional[int] = typer.Option(None, help="This job's shard index (with --num-shards)."),
@@ -250,6 +255,10 @@ def score(
         if engine_kwarg:
             kwargs["engine_kwargs"] = _key_values(engine_kwarg, "--engine-kwarg")
         scorer = Scorer(model, **kwargs)
+        if estimate:
+            for line in scorer.estimate(ds, records_per_s=records_per_s, gpus=gpus).lines():
+                typer.echo(line)
+            return
         from mira_hf.progress import ScoreProgress
 
         import datasets

@@ -306,6 +306,18 @@ class Scorer:
         """The engine this scorer uses (created on first access)."""
         return self._ensure_runtime().engine
 
+    def estimate(self, ds: Any, *, sample: int = 256, records_per_s: float | None = None, gpus: int = 1):
+        """Tokens, shortened rows and GPU-hours of scoring ``ds``, from ``sample`` rows; starts no engine.
+
+        See :func:`mira_hf.estimate.estimate`.
+
+        Example:
+            >>> Scorer().estimate(ds, records_per_s=3.0, gpus=8).gpu_hours   # doctest: +SKIP
+        """
+        from mira_hf.estimate import estimate
+
+        return estimate(ds, self, sample=sample, records_per_s=records_per_s, gpus=gpus)
+
     # ----------------------------------------------------------------- columns
     def record_column(self, columns: Sequence[str]) -> str | None:
         """The record column for a batch with ``columns``; ``None`` when each whole row is the record.

@@ -135,3 +135,27 @@ def test_a_custom_engine_is_fed_in_chunks_of_depth(depth):
     ds = datasets.Dataset.from_dict({"text": [f"$ ls\n{i}" for i in range(7)]})
     mira_hf.score_dataset(ds, mira_hf.Scorer(engine=engine), depth=depth)
     assert sum(engine.calls) == 7 and max(engine.calls) == depth
+
+
+def test_estimate_counts_the_sample_and_says_where_the_rate_comes_from(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from mira_hf.cli import app
+    from mira_hf.estimate import PUBLISHED_RECORDS_PER_S
+
+    monkeypatch.setenv("MIRA_THROUGHPUT_FILE", str(tmp_path / "none.json"))
+    ds = datasets.Dataset.from_dict({"text": ["$ pytest\n3 passed"] * 90 + ["x" * 400_000] * 10})
+    est = mira_hf.Scorer(max_model_len=32768).estimate(ds, sample=100)
+    assert (est.rows, est.sampled, est.shortened_rows, est.invalid_rows) == (100, 100, 10, 0)
+    assert est.records_per_s == PUBLISHED_RECORDS_PER_S and "published" in est.records_per_s_source
+    assert est.gpu_hours == pytest.approx(100 / 3.0 / 3600)
+    assert est.completion_tokens == 100 * 1500 and est.prompt_tokens > 90 * 1000
+
+    (tmp_path / "gpu.json").write_text('{"records_per_s": 4.5, "device": "NVIDIA H200"}')
+    monkeypatch.setenv("MIRA_THROUGHPUT_FILE", str(tmp_path / "gpu.json"))
+    data = tmp_path / "rows.jsonl"
+    data.write_text('{"text": "agent ran pytest"}\n' * 50)
+    result = CliRunner().invoke(app, ["score", str(data), "-o", str(tmp_path / "out"), "--estimate", "--gpus", "2"])
+    assert result.exit_code == 0, result.output
+    assert "rows: 50" in result.output and "at 4.5 records/s" in result.output and "NVIDIA H200" in result.output
+    assert not (tmp_path / "out").exists()  # nothing scored, no engine started

@@ -12,7 +12,7 @@ Example:
     >>> ds = datasets.Dataset.from_dict({"text": ["$ pytest\\n1 passed", "$ make\\nok"]})
     >>> scorer = mira_hf.Scorer(engine=FakeEngine())
     >>> scored = mira_hf.score_dataset(ds, scorer)
-    >>> scored["mira_status"], scorer.stream_stats.sent
+    >>> list(scored["mira_status"]), scorer.stream_stats.sent
     (['ok', 'ok'], 2)
 """
 
