@@ -155,6 +155,7 @@ def test_arguments_default_to_the_gpu_run_and_dry_run_to_cpu_sizes():
     dry = gp.parse_args(["--dry-run"])
     assert dry.max_model_len == 8_192 and max(dry.sizes) < 8_192 and dry.gpu_memory_utilization < 0.5
     assert gp.parse_args(["--dry-run", "--records", "3"]).records == [3] * len(dry.sizes)
+    assert (gpu.e2e_size, gpu.e2e_output, dry.e2e_size + dry.e2e_output < dry.max_model_len) == (8_000, 1_500, True)
     with pytest.raises(SystemExit):
         gp.parse_args(["--sizes", "60000", "--max-model-len", "32768"])
     settings = gp._settings(gpu)
