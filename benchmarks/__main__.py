@@ -49,6 +49,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
               "parse_output vs re.findall on realistic answers"),
     Benchmark("report", "bench_report.py", ("--rows", "3000", "--repeat", "1"),
               "summarize / build_report vs pc.list_flatten"),
+    Benchmark("stream", "bench_stream.py", ("--quick",),
+              "share of a loopback server's capacity: ds.map batch by batch vs streaming"),
     Benchmark("gpu", "gpu_prefill.py", (), "prefill / output tokens/s, MFU, prefix cache on one GPU", gpu=True),
 )
 

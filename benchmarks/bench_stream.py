@@ -11,7 +11,13 @@ request sent (*while rows remained*: without the drain at the very end, which no
 The client is ``Scorer(engine="openai", max_in_flight=--in-flight)``: ``ds.map`` at each ``--batch-sizes``, then
 ``mira_hf.score_dataset`` (all rows streamed with ``--in-flight`` requests in flight over the whole dataset).
 
-Run: ``python benchmarks/bench_stream.py`` (``--help`` for the knobs); ``--quick`` for a few-second smoke run.
+``--cpu-engine`` measures the other cost on the real in-process engine (vLLM's CPU build, the tiny random-weight
+model): the seconds during which the engine had no request while rows remained, per 1,000 records, for ``ds.map``
+(the time between one batch's ``generate`` and the next: prompts built, rows written) and for streaming
+(nothing in flight before the last request was sent).
+
+Run: ``python benchmarks/bench_stream.py`` (``--help`` for the knobs); ``--quick`` for a few-second smoke run;
+``python benchmarks/bench_stream.py --cpu-engine --rows 60`` for the in-process engine.
 """
 
 from __future__ import annotations
@@ -39,7 +45,58 @@ def serve(port: int, slots: int, mean: float, sigma: float, seed: int, ready) ->
         {"index": 0, "message": {"role": "assistant", "content": "overall: 70\ntraining_recommendation: keep"},
          "finish_reason": "stop"}], "usage": {"prompt_tokens": 4000, "completion_tokens": 400}}).encode()
 
-    async def main() -> None:
+    async def cpu_engine(rows: int, batch_size: int) -> None:
+    """Idle engine seconds per 1,000 records on the CPU engine: ``ds.map`` at ``batch_size`` vs streaming."""
+    import datasets
+
+    import mira_hf
+    from mira_hf.engines import vllm as vllm_engine
+    from mira_hf.testing.tiny_model import build_tiny_model
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    model = build_tiny_model(__import__("pathlib").Path(tempfile.gettempdir()) / "mira-bench-tiny")
+    base = datasets.load_dataset("json", data_files=os.path.join(repo, "examples/data/trajectories.jsonl"),
+                                 split="train")
+    texts = [f"run {i}\n{base[i % len(base)]['trajectory']}" for i in range(rows)]
+    ds = datasets.Dataset.from_dict({"trajectory": texts})
+    settings = dict(model=str(model), text_column="trajectory", max_model_len=8192, max_num_batched_tokens=8192,
+                    gpu_memory_utilization=0.15, max_tokens=64, structured=False, progress=False)
+    busy: list[tuple[float, float]] = []
+    real = vllm_engine.VLLMEngine.generate
+
+    def timed(self, conversations, sampling):
+        t = time.perf_counter()
+        try:
+            return real(self, conversations, sampling)
+        finally:
+            busy.append((t, time.perf_counter()))
+
+    warm = mira_hf.Scorer(**settings)
+    warm.engine.generate([[{"role": "user", "content": "warm up"}]], warm.sampling)  # start the engine first
+    vllm_engine.VLLMEngine.generate = timed
+    try:
+        with tempfile.TemporaryDirectory() as cache:
+            t0 = time.perf_counter()
+            ds.map(mira_hf.Scorer(cache_dir=cache, **settings), batched=True, batch_size=batch_size,
+                   load_from_cache_file=False)
+            batch_wall = time.perf_counter() - t0
+    finally:
+        vllm_engine.VLLMEngine.generate = real
+    last_start = busy[-1][0]
+    batch_idle = (last_start - t0) - sum(e - b for b, e in busy[:-1])
+    with tempfile.TemporaryDirectory() as cache:
+        scorer = mira_hf.Scorer(cache_dir=cache, **settings)
+        t0 = time.perf_counter()
+        mira_hf.score_dataset(ds, scorer, batch_size=batch_size, depth=batch_size, load_from_cache_file=False)
+        stream_wall = time.perf_counter() - t0
+    stats = scorer.stream_stats
+    print(f"CPU engine, tiny model: {rows} records, batch size / depth {batch_size}, answers of up to 64 tokens")
+    print(f"{'path':>18} | {'seconds':>7} | {'engine idle s while rows remained':>33} | {'per 1,000 records':>17}")
+    for name, wall, idle in (("ds.map", batch_wall, batch_idle), ("streaming", stream_wall, stats.idle_s)):
+        print(f"{name:>18} | {wall:>7.1f} | {idle:>33.2f} | {idle * 1000 / rows:>17.1f}")
+
+
+def main() -> None:
         sem = asyncio.Semaphore(slots)
         state = {"rng": random.Random(seed), "log": []}
 
@@ -149,7 +206,10 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=256, help="the client's max_in_flight")
     parser.add_argument("--batch-sizes", type=int, nargs="*", default=[64, 512, 2048])
     parser.add_argument("--quick", action="store_true", help="a few-second smoke run")
+    parser.add_argument("--cpu-engine", action="store_true", help="idle engine time on the CPU engine instead")
     args = parser.parse_args()
+    if args.cpu_engine:
+        return cpu_engine(args.rows, args.batch_sizes[0] if args.batch_sizes else 16)
     if args.quick:
         args.rows, args.mean, args.sigmas, args.batch_sizes = 200, 0.05, [0.5], [64]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -99,7 +99,8 @@ def test_growth_bench_prints_every_point_and_saves_the_plot(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, markers", [
-    ("overhead", ["excl. tokenizer", "1,000", "30,000"]),
+    ("overhead", ["excl. tokenizer", "1,000", "30,000", "Scorer ms/rec"]),
+    ("stream", ["ds.map, batch 64", "streaming", "share, rows remained"]),
     ("client", ["in flight K", "mira share", "resume"]),
     ("selection", ["× baseline", "MIRA-Source", "MIRA-Global"]),
     ("metric", ["× baseline", "agreement(numpy float32)", "aggregate"]),
