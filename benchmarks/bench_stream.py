@@ -45,58 +45,7 @@ def serve(port: int, slots: int, mean: float, sigma: float, seed: int, ready) ->
         {"index": 0, "message": {"role": "assistant", "content": "overall: 70\ntraining_recommendation: keep"},
          "finish_reason": "stop"}], "usage": {"prompt_tokens": 4000, "completion_tokens": 400}}).encode()
 
-    async def cpu_engine(rows: int, batch_size: int) -> None:
-    """Idle engine seconds per 1,000 records on the CPU engine: ``ds.map`` at ``batch_size`` vs streaming."""
-    import datasets
-
-    import mira_hf
-    from mira_hf.engines import vllm as vllm_engine
-    from mira_hf.testing.tiny_model import build_tiny_model
-
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    model = build_tiny_model(__import__("pathlib").Path(tempfile.gettempdir()) / "mira-bench-tiny")
-    base = datasets.load_dataset("json", data_files=os.path.join(repo, "examples/data/trajectories.jsonl"),
-                                 split="train")
-    texts = [f"run {i}\n{base[i % len(base)]['trajectory']}" for i in range(rows)]
-    ds = datasets.Dataset.from_dict({"trajectory": texts})
-    settings = dict(model=str(model), text_column="trajectory", max_model_len=8192, max_num_batched_tokens=8192,
-                    gpu_memory_utilization=0.15, max_tokens=64, structured=False, progress=False)
-    busy: list[tuple[float, float]] = []
-    real = vllm_engine.VLLMEngine.generate
-
-    def timed(self, conversations, sampling):
-        t = time.perf_counter()
-        try:
-            return real(self, conversations, sampling)
-        finally:
-            busy.append((t, time.perf_counter()))
-
-    warm = mira_hf.Scorer(**settings)
-    warm.engine.generate([[{"role": "user", "content": "warm up"}]], warm.sampling)  # start the engine first
-    vllm_engine.VLLMEngine.generate = timed
-    try:
-        with tempfile.TemporaryDirectory() as cache:
-            t0 = time.perf_counter()
-            ds.map(mira_hf.Scorer(cache_dir=cache, **settings), batched=True, batch_size=batch_size,
-                   load_from_cache_file=False)
-            batch_wall = time.perf_counter() - t0
-    finally:
-        vllm_engine.VLLMEngine.generate = real
-    last_start = busy[-1][0]
-    batch_idle = (last_start - t0) - sum(e - b for b, e in busy[:-1])
-    with tempfile.TemporaryDirectory() as cache:
-        scorer = mira_hf.Scorer(cache_dir=cache, **settings)
-        t0 = time.perf_counter()
-        mira_hf.score_dataset(ds, scorer, batch_size=batch_size, depth=batch_size, load_from_cache_file=False)
-        stream_wall = time.perf_counter() - t0
-    stats = scorer.stream_stats
-    print(f"CPU engine, tiny model: {rows} records, batch size / depth {batch_size}, answers of up to 64 tokens")
-    print(f"{'path':>18} | {'seconds':>7} | {'engine idle s while rows remained':>33} | {'per 1,000 records':>17}")
-    for name, wall, idle in (("ds.map", batch_wall, batch_idle), ("streaming", stream_wall, stats.idle_s)):
-        print(f"{name:>18} | {wall:>7.1f} | {idle:>33.2f} | {idle * 1000 / rows:>17.1f}")
-
-
-def main() -> None:
+    async def main() -> None:
         sem = asyncio.Semaphore(slots)
         state = {"rng": random.Random(seed), "log": []}
 
@@ -195,6 +144,57 @@ def run(server: Server, ds, in_flight: int, batch_size: int | None) -> tuple[flo
         scorer.engine.close()
     whole, fed = shares(server.log(), server.slots)
     return dt, whole, fed
+
+
+def cpu_engine(rows: int, batch_size: int) -> None:
+    """Idle engine seconds per 1,000 records on the CPU engine: ``ds.map`` at ``batch_size`` vs streaming."""
+    import datasets
+
+    import mira_hf
+    from mira_hf.engines import vllm as vllm_engine
+    from mira_hf.testing.tiny_model import build_tiny_model
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    model = build_tiny_model(__import__("pathlib").Path(tempfile.gettempdir()) / "mira-bench-tiny")
+    base = datasets.load_dataset("json", data_files=os.path.join(repo, "examples/data/trajectories.jsonl"),
+                                 split="train")
+    texts = [f"run {i}\n{base[i % len(base)]['trajectory']}" for i in range(rows)]
+    ds = datasets.Dataset.from_dict({"trajectory": texts})
+    settings = dict(model=str(model), text_column="trajectory", max_model_len=8192, max_num_batched_tokens=8192,
+                    gpu_memory_utilization=0.15, max_tokens=64, structured=False, progress=False)
+    busy: list[tuple[float, float]] = []
+    real = vllm_engine.VLLMEngine.generate
+
+    def timed(self, conversations, sampling):
+        t = time.perf_counter()
+        try:
+            return real(self, conversations, sampling)
+        finally:
+            busy.append((t, time.perf_counter()))
+
+    warm = mira_hf.Scorer(**settings)
+    warm.engine.generate([[{"role": "user", "content": "warm up"}]], warm.sampling)  # start the engine first
+    vllm_engine.VLLMEngine.generate = timed
+    try:
+        with tempfile.TemporaryDirectory() as cache:
+            t0 = time.perf_counter()
+            ds.map(mira_hf.Scorer(cache_dir=cache, **settings), batched=True, batch_size=batch_size,
+                   load_from_cache_file=False)
+            batch_wall = time.perf_counter() - t0
+    finally:
+        vllm_engine.VLLMEngine.generate = real
+    last_start = busy[-1][0]
+    batch_idle = (last_start - t0) - sum(e - b for b, e in busy[:-1])
+    with tempfile.TemporaryDirectory() as cache:
+        scorer = mira_hf.Scorer(cache_dir=cache, **settings)
+        t0 = time.perf_counter()
+        mira_hf.score_dataset(ds, scorer, batch_size=batch_size, depth=batch_size, load_from_cache_file=False)
+        stream_wall = time.perf_counter() - t0
+    stats = scorer.stream_stats
+    print(f"CPU engine, tiny model: {rows} records, batch size / depth {batch_size}, answers of up to 64 tokens")
+    print(f"{'path':>18} | {'seconds':>7} | {'engine idle s while rows remained':>33} | {'per 1,000 records':>17}")
+    for name, wall, idle in (("ds.map", batch_wall, batch_idle), ("streaming", stream_wall, stats.idle_s)):
+        print(f"{name:>18} | {wall:>7.1f} | {idle:>33.2f} | {idle * 1000 / rows:>17.1f}")
 
 
 def main() -> None:
