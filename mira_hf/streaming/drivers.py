@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,11 +172,16 @@ def _drive_vllm(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int)
                         raise
                     sink.add(item, Completion(error=f"{type(e).__name__}: {e}"))
                     continue
-                running[request_id] = item
+                running[_external_id(request_id)] = item
                 occ.change(+1)
             if not running:
                 if fed:
                     break
+                continue
+            if not core.has_unfinished_requests():  # never block on step() for answers that cannot come
+                for lost in list(running):
+                    occ.change(-1)
+                    sink.add(running.pop(lost), Completion(error="the engine dropped this request"))
                 continue
             for out in core.step():
                 if getattr(out, "finished", False) and out.request_id in running:
@@ -192,3 +198,14 @@ def _drive_vllm(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int)
         feed.stop()
     feed.raise_error()
     return occ
+
+
+def _external_id(request_id: str) -> str:
+    """The id vLLM's outputs carry: ``add_request`` returns it with 8 random hex digits appended.
+
+    Example:
+        >>> _external_id("17-3fa2b9c0"), _external_id("17")
+        ('17', '17')
+    """
+    match = re.fullmatch(r"(.+)-[0-9a-f]{8}", request_id)
+    return match.group(1) if match else request_id
