@@ -159,3 +159,11 @@ def test_estimate_counts_the_sample_and_says_where_the_rate_comes_from(tmp_path,
     assert result.exit_code == 0, result.output
     assert "rows: 50" in result.output and "at 4.5 records/s" in result.output and "NVIDIA H200" in result.output
     assert not (tmp_path / "out").exists()  # nothing scored, no engine started
+
+
+def test_a_dataset_dict_is_refused_with_what_to_do_instead():
+    from mira_hf.errors import ConfigurationError
+
+    splits = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": ["$ ls"]})})
+    with pytest.raises(ConfigurationError, match="score each split"):
+        mira_hf.score_dataset(splits, mira_hf.Scorer(engine=FakeEngine()))

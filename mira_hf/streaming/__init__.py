@@ -80,6 +80,13 @@ def score_dataset(ds: Any, scorer: Scorer, *, batch_size: int = 1000, depth: int
     from mira_hf.streaming.feed import pending_rows
     from mira_hf.streaming.sink import Sink
 
+    from mira_hf.errors import ConfigurationError
+
+    if not hasattr(ds, "__getitem__") or not hasattr(ds, "__len__") or not hasattr(ds, "column_names") \
+            or isinstance(ds.column_names, dict):
+        raise ConfigurationError(f"score_dataset takes one datasets.Dataset, not a {type(ds).__name__}; score each "
+                                 "split of a DatasetDict, and use ds.map(scorer, batched=True) for an "
+                                 "IterableDataset.")
     rt = scorer._ensure_runtime()
     column = scorer._check_columns(list(ds.column_names))
     tmp = None
