@@ -16,13 +16,18 @@ from mira_hf.scorer import Pending, Scorer, batch_records
 
 #: Put on the queue after the last request.
 END = object()
+#: Rows of the first chunk: small, so that the engine gets its first requests at once.
+FIRST_CHUNK = 8
 
 
 def pending_rows(ds: Any, scorer: Scorer, column: str | None, chunk_rows: int) -> Iterator[Pending]:
     """The prompts of ``ds`` still to send, in row order; known rows (stored, invalid) are counted as progress."""
     progress = scorer.progress
-    for start in range(0, len(ds), chunk_rows):
-        plan = scorer.plan_records(batch_records(ds[start:start + chunk_rows], column))
+    start = 0
+    while start < len(ds):
+        size = min(FIRST_CHUNK, chunk_rows) if start == 0 else chunk_rows  # the engine starts after a few rows
+        plan = scorer.plan_records(batch_records(ds[start:start + size], column))
+        start += size
         known = [r for r in plan.rows if r is not None]
         if known and progress is not None:
             progress.update(rows=len(known), prompt_tokens=sum(r["mira_prompt_tokens"] for r in known),
