@@ -217,7 +217,8 @@ def score(
         None, rich_help_panel=_ENGINE, metavar="KEY=VALUE",
         help="Extra engine setting, repeatable: for --base-url servers timeout, max_retries, backoff_base, "
              "backoff_max, eject_after, probe_interval; for vllm any vllm.LLM argument (e.g. enforce_eager=true)."),
-    batch_size: int = typer.Option(512, help="Rows per engine call with --no-stream; rows per read of the store when streaming."),
+    batch_size: int = typer.Option(512, help="Rows per engine call with --no-stream; rows per read of the store "
+                                             "when streaming."),
     stream: bool = typer.Option(True, "--stream/--no-stream", envvar="MIRA_STREAM",
                                 help="Keep the engine fed across batches (streaming), or score batch by batch."),
     estimate: bool = typer.Option(False, "--estimate", help="Print the expected tokens, shortened rows and "

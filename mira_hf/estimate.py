@@ -41,7 +41,9 @@ def measured_records_per_s(path: Path | None = None) -> tuple[float, str] | None
         rate = float(data["records_per_s"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return (rate, f"measured by benchmarks/gpu_prefill.py on {data.get('device', 'a GPU')} ({path})") if rate > 0 else None
+    if rate <= 0:
+        return None
+    return rate, f"measured by benchmarks/gpu_prefill.py on {data.get('device', 'a GPU')} ({path})"
 
 
 class Estimate(BaseModel):
