@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['score_s']:>8.2f} {r['records_s']:>7.2f} {r['hit_rate']:>9.1%} {r['system_hit_rate']:>14.1%} "
               f"{str(r['ok']) + '/' + str(r['records']):>7} {r['truncated']:>5}")
     if e2e is not None:
-        print(f"\nend to end (streaming): {e2e['records']} records of {e2e['size']:,} tokens, answers of "
+        print(f"\nend to end (streaming): {e2e['records']} prompts of {e2e['size']:,} tokens, answers of "
               f"{e2e['completion_tokens']:,.0f} tokens: {e2e['records_per_s']:.2f} records/s "
               f"({e2e['seconds']:.1f} s, {e2e['answered']} answered)")
         if args.save and not args.dry_run:
