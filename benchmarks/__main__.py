@@ -51,6 +51,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
               "summarize / build_report vs pc.list_flatten"),
     Benchmark("discover", "bench_discover.py", ("--sizes", "2000", "--repeat", "1"),
               "cluster_dimensions on planted proposals: time, KMeans share, ARI"),
+    Benchmark("stream", "bench_stream.py", ("--quick",),
+              "share of a loopback server's capacity: ds.map batch by batch vs streaming"),
     Benchmark("gpu", "gpu_prefill.py", (), "prefill / output tokens/s, MFU, prefix cache on one GPU", gpu=True),
 )
 

@@ -13,6 +13,11 @@ Per record size, two passes on different records (so only the shared system prom
 1. prefill: the same Scorer with ``max_tokens=1`` → prefill tokens/s and MFU;
 2. score: the full answer template (structured decoding) → output tokens/s, records/s.
 
+Then one end-to-end pass as a real run goes: ``--e2e-records`` records of ``--e2e-size`` tokens (8K) with answers of
+``--e2e-output`` tokens (1.5K; random weights rarely stop early, unconstrained) through ``mira_hf.score_dataset``
+(streaming, as ``mira-hf score`` runs) → records/s. ``--save`` writes that figure where ``mira-hf score --estimate``
+reads it (``~/.cache/mira-hf/gpu_throughput.json`` or ``$MIRA_THROUGHPUT_FILE``).
+
 MFU = FLOPs / wall time / peak (790 TFLOP/s bf16 dense on an H200). FLOPs of a prompt of L tokens::
 
     2 · N_active · (L − P)  +  2 · layers · heads · head_dim · (L² − P²)  +  2 · hidden · vocab
@@ -304,6 +309,31 @@ def run_pass(scorer: Any, records: list[str]) -> PassResult:
                       cache_queries=queries1 - queries0, statuses=statuses, truncated=int(sum(out["mira_truncated"])))
 
 
+def end_to_end(model: str, settings: dict[str, Any], records: list[str], output_tokens: int) -> dict[str, Any]:
+    """Score ``records`` as ``mira-hf score`` does (streaming, answers of up to ``output_tokens``); records/s."""
+    import datasets
+
+    import mira_hf
+
+    ds = datasets.Dataset.from_dict({"trajectory": records})
+    scorer = mira_hf.Scorer(model=model, max_tokens=output_tokens, structured=False, **settings)
+    t0 = time.perf_counter()
+    out = mira_hf.score_dataset(ds, scorer, batch_size=len(ds), keep_in_memory=True, load_from_cache_file=False)
+    seconds = time.perf_counter() - t0
+    return dict(records=len(ds), size=int(sum(out["mira_prompt_tokens"]) / len(ds)), seconds=seconds,
+                completion_tokens=sum(out["mira_completion_tokens"]) / len(ds), records_per_s=len(ds) / seconds,
+                answered=sum(s != "engine_error" for s in out["mira_status"]))
+
+
+def _device_name() -> str:
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "the CPU engine"
+    except ImportError:
+        return "the CPU engine"
+
+
 # ---------------------------------------------------------------------------------------------------- driver
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """Engine and scorer settings shared by both passes (so both use one engine)."""
@@ -334,11 +364,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--enforce-eager", action="store_true", help="skip torch.compile and CUDA graphs (faster start)")
     ap.add_argument("--peak-tflops", type=float, default=H200_BF16_TFLOPS, help="MFU denominator, bf16 dense")
     ap.add_argument("--model-dir", type=Path, help="write the model here (kept) instead of a temporary folder")
+    ap.add_argument("--e2e-records", type=int, help="records of the end-to-end pass (default 256; 0 skips it)")
+    ap.add_argument("--e2e-size", type=int, help="tokens per record of the end-to-end pass (default 8000)")
+    ap.add_argument("--e2e-output", type=int, help="answer tokens of the end-to-end pass (default 1500)")
+    ap.add_argument("--save", action="store_true", help="save the end-to-end records/s for `mira-hf score --estimate`")
     args = ap.parse_args(argv)
     gpu = dict(layers=12, sizes=[8_000, 32_000, 60_000], records=[64, 16, 8], max_model_len=65_536,
-               max_num_batched_tokens=131_072, gpu_memory_utilization=0.9, rationale_chars=32)
+               max_num_batched_tokens=131_072, gpu_memory_utilization=0.9, rationale_chars=32,
+               e2e_records=256, e2e_size=8_000, e2e_output=1_500)
     cpu = dict(layers=DRY_RUN_SHAPE.num_layers, sizes=[256, 1_024], records=[2, 2], max_model_len=8_192,
-               max_num_batched_tokens=8_192, gpu_memory_utilization=0.15, rationale_chars=8)
+               max_num_batched_tokens=8_192, gpu_memory_utilization=0.15, rationale_chars=8,
+               e2e_records=3, e2e_size=256, e2e_output=16)
     for key, value in (cpu if args.dry_run else gpu).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -425,6 +461,11 @@ def main(argv: list[str] | None = None) -> int:
                 hit_rate=(a.cache_hits + b.cache_hits) / max(a.cache_queries + b.cache_queries, 1),
                 system_hit_rate=(a.cache_hits + b.cache_hits) / ideal if ideal else float("nan"),
                 ok=b.statuses.get("ok", 0), truncated=a.truncated + b.truncated))
+        e2e = end_to_end(str(model_dir), settings, make_records(args.e2e_records, args.e2e_size, ratio,
+                                                                 first_id=3 * 10**6, seed=3),
+                         args.e2e_output) if args.e2e_records else None
+        if e2e is not None:
+            e2e["device"] = _device_name()
 
     head = (f"{'tokens/rec':>10} {'recs':>5} {'prompt tok':>10} {'prefill tok/s':>14} {'MFU':>6} "
             f"{'output tok/s':>13} {'out tok/rec':>11} {'score s':>8} {'recs/s':>7} {'cache hit':>9} "
@@ -436,9 +477,20 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['mfu']:>6.1%} {_fmt_rate(r['output_tok_s']):>13} {r['completion_tokens']:>11,.0f} "
               f"{r['score_s']:>8.2f} {r['records_s']:>7.2f} {r['hit_rate']:>9.1%} {r['system_hit_rate']:>14.1%} "
               f"{str(r['ok']) + '/' + str(r['records']):>7} {r['truncated']:>5}")
+    if e2e is not None:
+        print(f"\nend to end (streaming): {e2e['records']} prompts of {e2e['size']:,} tokens, answers of "
+              f"{e2e['completion_tokens']:,.0f} tokens: {e2e['records_per_s']:.2f} records/s "
+              f"({e2e['seconds']:.1f} s, {e2e['answered']} answered)")
+        if args.save and not args.dry_run:
+            from mira_hf.estimate import throughput_file
+
+            path = throughput_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(e2e))
+            print(f"saved to {path} (read by `mira-hf score --estimate`)")
     print(f"\ntotal wall time {time.perf_counter() - started:.0f} s"
           + (" (dry run on the CPU engine: the figures say nothing about a GPU)" if args.dry_run else ""))
-    print("RESULT " + json.dumps({"shape": asdict(shape), "rows": rows}))
+    print("RESULT " + json.dumps({"shape": asdict(shape), "rows": rows, "e2e": e2e}))
     return 0
 
 

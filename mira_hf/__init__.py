@@ -60,6 +60,8 @@ _LAZY: dict[str, str] = {
     "group_sources": "mira_hf.discover.grouping",
     "SourceGroups": "mira_hf.discover.grouping",
     "discover": "mira_hf",
+    "score_dataset": "mira_hf.streaming",
+    "StreamStats": "mira_hf.streaming",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -101,6 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf import distill
     from mira_hf import discover
     from mira_hf.discover.grouping import SourceGroups, group_sources
+    from mira_hf.streaming import StreamStats, score_dataset
 
 
 def _install_metric_on_import() -> None:

@@ -220,7 +220,15 @@ def score(
         None, rich_help_panel=_ENGINE, metavar="KEY=VALUE",
         help="Extra engine setting, repeatable: for --base-url servers timeout, max_retries, backoff_base, "
              "backoff_max, eject_after, probe_interval; for vllm any vllm.LLM argument (e.g. enforce_eager=true)."),
-    batch_size: int = typer.Option(512, help="Rows per engine call."),
+    batch_size: int = typer.Option(512, help="Rows per engine call with --no-stream; rows per read of the store "
+                                             "when streaming."),
+    stream: bool = typer.Option(True, "--stream/--no-stream", envvar="MIRA_STREAM",
+                                help="Keep the engine fed across batches (streaming), or score batch by batch."),
+    estimate: bool = typer.Option(False, "--estimate", help="Print the expected tokens, shortened rows and "
+                                                              "GPU-hours from a sample, and score nothing."),
+    records_per_s: Optional[float] = typer.Option(None, help="Records/s per GPU for --estimate (default: a saved "
+                                                             "GPU benchmark run, else the published ~3 on one H200)."),
+    gpus: int = typer.Option(1, help="GPUs of the run, for --estimate's wall hours."),
     cache_dir: Optional[Path] = typer.Option(None, envvar="MIRA_CACHE_DIR",
                                              help="Per-row resume store (default: <output>.cache)."),
     shard: Optional[int] = typer.Option(None, help="This job's shard index (with --num-shards)."),
@@ -251,6 +259,10 @@ def score(
         if engine_kwarg:
             kwargs["engine_kwargs"] = _key_values(engine_kwarg, "--engine-kwarg")
         scorer = Scorer(model, **kwargs)
+        if estimate:
+            for line in scorer.estimate(ds, records_per_s=records_per_s, gpus=gpus).lines():
+                typer.echo(line)
+            return
         from mira_hf.progress import ScoreProgress
 
         import datasets
@@ -259,7 +271,12 @@ def score(
         datasets.disable_progress_bars()  # our bar and summary, not one bar per datasets step
         try:
             try:  # the resume store, not datasets' cache file, decides what is scored again (and is counted)
-                scored = ds.map(scorer, batched=True, batch_size=batch_size, load_from_cache_file=False)
+                if stream:
+                    from mira_hf.streaming import score_dataset
+
+                    scored = score_dataset(ds, scorer, batch_size=batch_size, load_from_cache_file=False)
+                else:
+                    scored = ds.map(scorer, batched=True, batch_size=batch_size, load_from_cache_file=False)
             finally:
                 scorer.progress.close()
             if shard is not None:

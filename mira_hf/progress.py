@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -66,6 +67,7 @@ class ScoreProgress:
         self.stored = 0
         self.statuses: Counter[str] = Counter()
         self._bar = None
+        self._lock = threading.Lock()  # streaming counts from its feed and sink threads
         stream = stream if stream is not None else sys.stderr
         if enabled and getattr(stream, "isatty", lambda: False)():
             from tqdm.auto import tqdm
@@ -91,24 +93,25 @@ class ScoreProgress:
                statuses: Mapping[str, int] | Iterable[str] = (), stored: int = 0) -> None:
         """Count one finished batch: its rows, its tokens, its statuses (a list or counts), and how many of its
         rows came from the resume store."""
-        self.rows += rows
-        self.stored += int(stored)
-        self.prompt_tokens += int(prompt_tokens)
-        self.completion_tokens += int(completion_tokens)
-        if isinstance(statuses, Mapping):
-            self.statuses.update({k: int(v) for k, v in statuses.items()})
-        else:
-            self.statuses.update(statuses)
-        if self._bar is not None:
-            elapsed = max(self.elapsed, 1e-9)
-            self._bar.set_postfix_str(
-                f"{(self.prompt_tokens + self.completion_tokens) / elapsed:,.0f} tok/s, errors {self.errors}",
-                refresh=False)
-            self._bar.update(rows)
-        now = self._clock()
-        if self.log_every > 0 and now - self._last_log >= self.log_every:
-            self._last_log = now
-            logger.info("%s", self.line())
+        with self._lock:
+            self.rows += rows
+            self.stored += int(stored)
+            self.prompt_tokens += int(prompt_tokens)
+            self.completion_tokens += int(completion_tokens)
+            if isinstance(statuses, Mapping):
+                self.statuses.update({k: int(v) for k, v in statuses.items()})
+            else:
+                self.statuses.update(statuses)
+            if self._bar is not None:
+                elapsed = max(self.elapsed, 1e-9)
+                self._bar.set_postfix_str(
+                    f"{(self.prompt_tokens + self.completion_tokens) / elapsed:,.0f} tok/s, errors {self.errors}",
+                    refresh=False)
+                self._bar.update(rows)
+            now = self._clock()
+            if self.log_every > 0 and now - self._last_log >= self.log_every:
+                self._last_log = now
+                logger.info("%s", self.line())
 
     def line(self) -> str:
         """One line: rows done / total, rows/s, tokens/s, errors, ETA."""

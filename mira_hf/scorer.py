@@ -19,7 +19,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -92,6 +92,27 @@ def combine_samples(cards: Sequence[ScoreCard], rubric: Rubric) -> tuple[ScoreCa
         domain_tag=first.domain_tag, brief=first.brief, status=status,
     )
     return card, [None if math.isnan(v) else float(v) for v in std]
+
+
+@dataclass
+class Pending:
+    """One prompt still to send: its row's position in the batch, messages, shortening and resume key."""
+
+    index: int
+    messages: list[dict[str, Any]]
+    truncated: bool
+    key: str | None
+    row: dict[str, Any] | None = None
+
+
+@dataclass
+class Plan:
+    """A batch before generation: the rows already known (bad or stored), the record shapes, the prompts to send."""
+
+    rows: list[dict[str, Any] | None]
+    formats: list[str | None]
+    todo: list[Pending] = field(default_factory=list)
+    stored: int = 0
 
 
 @dataclass
@@ -303,6 +324,18 @@ class Scorer:
         """The engine this scorer uses (created on first access)."""
         return self._ensure_runtime().engine
 
+    def estimate(self, ds: Any, *, sample: int = 256, records_per_s: float | None = None, gpus: int = 1):
+        """Tokens, shortened rows and GPU-hours of scoring ``ds``, from ``sample`` rows; starts no engine.
+
+        See :func:`mira_hf.estimate.estimate`.
+
+        Example:
+            >>> Scorer().estimate(ds, records_per_s=3.0, gpus=8).gpu_hours   # doctest: +SKIP
+        """
+        from mira_hf.estimate import estimate
+
+        return estimate(ds, self, sample=sample, records_per_s=records_per_s, gpus=gpus)
+
     # ----------------------------------------------------------------- columns
     def record_column(self, columns: Sequence[str]) -> str | None:
         """The record column for a batch with ``columns``; ``None`` when each whole row is the record.
@@ -335,50 +368,63 @@ class Scorer:
         h.update(user_content.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
-    def score_records(self, records: Sequence[Any]) -> list[dict[str, Any]]:
-        """Score a list of records; one dict of ``mira_*`` values per record, in order."""
+    def plan_records(self, records: Sequence[Any]) -> Plan:
+        """Build and budget the prompts of ``records`` and read the finished ones from the store.
+
+        The rows already known (bad records, stored rows) are filled in; ``todo`` lists the prompts still to send.
+        """
         rt = self._ensure_runtime()
         n_slots = len(self.rubric)
-        rows: list[dict[str, Any] | None] = [None] * len(records)
-        todo: list[tuple[int, list[dict[str, Any]], bool, str | None]] = []
-        formats: list[str | None] = [None] * len(records)
+        plan = Plan(rows=[None] * len(records), formats=[None] * len(records))
+        todo: list[Pending] = []
         for i, prompt in enumerate(build_prompts(list(records), self.rubric, rt.budget, self.config.record_format)):
             if isinstance(prompt, Exception):
                 reason = str(prompt) if isinstance(prompt, InvalidRecordError) else "record is nested too deeply to read"
-                rows[i] = _failure("invalid_input", reason, n_slots)
+                plan.rows[i] = _failure("invalid_input", reason, n_slots)
                 continue
-            formats[i] = prompt.format
+            plan.formats[i] = prompt.format
             key = self.row_key(prompt.messages[1]["content"]) if rt.store is not None else None
-            todo.append((i, prompt.messages, prompt.truncated, key))
-
-        stored = 0
+            todo.append(Pending(i, prompt.messages, prompt.truncated, key))
         if rt.store is not None and todo:
-            done = rt.store.get_many([k for *_, k in todo])
+            done = rt.store.get_many([p.key for p in todo])
             remaining = []
             for item in todo:
-                cached = done.get(item[3])
+                cached = done.get(item.key)
                 if cached is not None:
-                    rows[item[0]] = cached
+                    plan.rows[item.index] = cached
                 else:
                     remaining.append(item)
-            stored, todo = len(todo) - len(remaining), remaining
+            plan.stored, todo = len(todo) - len(remaining), remaining
+        plan.todo = todo
+        return plan
 
-        if todo:
-            completions = self._generate(rt, [m for _, m, _, _ in todo])
-            fresh: dict[str, dict[str, Any]] = {}
-            for (i, _, truncated, key), completion in zip(todo, completions):
-                row = self._row(completion, truncated)
-                rows[i] = row
-                if key is not None and row["mira_status"] != "engine_error":
-                    fresh[key] = row
-            if fresh:
-                rt.store.put_many(fresh)
-        for row, fmt in zip(rows, formats):
+    def complete(self, pending: Sequence[Pending], completions: Sequence[Completion]) -> dict[str, dict[str, Any]]:
+        """The rows of finished requests (key → row), written to the store; ``engine_error`` rows are not kept."""
+        rt = self._ensure_runtime()
+        fresh: dict[str, dict[str, Any]] = {}
+        for item, completion in zip(pending, completions):
+            item.row = self._row(completion, item.truncated)
+            if item.key is not None and item.row["mira_status"] != "engine_error":
+                fresh[item.key] = item.row
+        if fresh and rt.store is not None:
+            rt.store.put_many(fresh)
+        return fresh
+
+    def score_records(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+        """Score a list of records; one dict of ``mira_*`` values per record, in order."""
+        rt = self._ensure_runtime()
+        plan = self.plan_records(records)
+        if plan.todo:
+            self.complete(plan.todo, self._generate(rt, [p.messages for p in plan.todo]))
+            for item in plan.todo:
+                plan.rows[item.index] = item.row
+        rows = plan.rows
+        for row, fmt in zip(rows, plan.formats):
             row["mira_format"] = fmt  # type: ignore[index]
         if rt.progress is not None:
             rt.progress.update(rows=len(rows), prompt_tokens=sum(r["mira_prompt_tokens"] for r in rows),
                                completion_tokens=sum(r["mira_completion_tokens"] for r in rows),
-                               statuses=[r["mira_status"] for r in rows], stored=stored)
+                               statuses=[r["mira_status"] for r in rows], stored=plan.stored)
         return rows  # type: ignore[return-value]
 
     def _generate(self, rt: _Runtime, conversations: list[list[dict[str, Any]]]) -> list[Completion]:

@@ -99,7 +99,8 @@ def test_growth_bench_prints_every_point_and_saves_the_plot(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, markers", [
-    ("overhead", ["excl. tokenizer", "1,000", "30,000"]),
+    ("overhead", ["excl. tokenizer", "1,000", "30,000", "Scorer ms/rec"]),
+    ("stream", ["ds.map, batch 64", "streaming", "share, rows remained"]),
     ("client", ["in flight K", "mira share", "resume"]),
     ("selection", ["× baseline", "MIRA-Source", "MIRA-Global"]),
     ("metric", ["× baseline", "agreement(numpy float32)", "aggregate"]),
@@ -156,6 +157,7 @@ def test_arguments_default_to_the_gpu_run_and_dry_run_to_cpu_sizes():
     dry = gp.parse_args(["--dry-run"])
     assert dry.max_model_len == 8_192 and max(dry.sizes) < 8_192 and dry.gpu_memory_utilization < 0.5
     assert gp.parse_args(["--dry-run", "--records", "3"]).records == [3] * len(dry.sizes)
+    assert (gpu.e2e_size, gpu.e2e_output, dry.e2e_size + dry.e2e_output < dry.max_model_len) == (8_000, 1_500, True)
     with pytest.raises(SystemExit):
         gp.parse_args(["--sizes", "60000", "--max-model-len", "32768"])
     settings = gp._settings(gpu)
