@@ -9,13 +9,17 @@
    record (a record's time × 1,000 / its tokens, a record under 1K tokens counting whole), as Python objects
    and as JSON strings, against ``json.loads`` of the same record in the same process (the baseline: a
    JSON-string corpus pays it anyway).
-3. ``--vllm``: the same prompts through ``ds.map(Scorer(...), batched=True)`` and straight through
+3. ``--tokenize``: prompt tokenization of the plugin and the engine together, text path (the budget measures a
+   long record, vLLM's ``LLM.chat`` tokenizes the whole prompt again) against token ids (each prompt tokenized
+   once, sent as ``TokensPrompt``): ms per record and their ratio, same records, same process.
+4. ``--vllm``: the same prompts through ``ds.map(Scorer(...), batched=True)`` and straight through
    ``vllm.LLM.chat`` in the same process, on the real CPU engine with the tiny model: wall-time ratio,
    records/s and tokens/s. The two sides alternate in order per repeat and the prefix cache is emptied before
    each side, so neither reads prompts the other computed (tokens/s counts no cached prompt twice).
 
     python benchmarks/bench_overhead.py            # stage split, zero-latency engine
     python benchmarks/bench_overhead.py --formats  # rendering cost per record shape
+    python benchmarks/bench_overhead.py --tokenize # tokenized once vs twice
     python benchmarks/bench_overhead.py --vllm     # overhead ratio on the real engine
 """
 
@@ -235,16 +239,59 @@ def bench_vllm(n: int, repeats: int) -> None:
         print(f"{name:<18} {best:>8.2f} {len(ds) / best:>10.2f} {tokens[name] / best:>10.0f} {best / base:>7.3f}  {runs}")
 
 
+def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> None:
+    """Prompt tokenization, plugin and engine together: the text path (the budget measures a long record, then
+    vLLM's ``LLM.chat`` renders and tokenizes the whole prompt again) against token ids (the budget tokenizes each
+    whole prompt once and vLLM takes the ids), on the same records in the same process, sides alternating."""
+    from transformers import AutoTokenizer
+
+    from mira_hf.prompt import Budget, build_prompts, chat_token_ids
+    from mira_hf.rubric import load_rubric
+    from mira_hf.testing.tiny_model import build_tiny_model
+
+    rubric = load_rubric()
+    tokenizer = AutoTokenizer.from_pretrained(build_tiny_model(Path(tempfile.gettempdir()) / "mira-bench-tiny"))
+    text = Budget(rubric, max_model_len=65_536, max_tokens=2048, tokenizer=tokenizer)
+    ids = Budget(rubric, max_model_len=65_536, max_tokens=2048, tokenizer=tokenizer, token_ids=True)
+
+    def text_path(records: list[str]) -> int:
+        prompts = build_prompts(records, rubric, text)
+        return sum(map(len, chat_token_ids(tokenizer, [p.messages for p in prompts])))  # what LLM.chat does
+
+    def ids_path(records: list[str]) -> int:
+        return sum(len(p.token_ids) for p in build_prompts(records, rubric, ids))
+
+    print(f"{n} records per length, best of {repeats}; ms per record")
+    print(f"{'tokens/record':>14} {'text + LLM.chat':>16} {'token ids':>10} {'ratio':>7} {'prompt tokens/rec':>18}")
+    for tokens in tokens_list:
+        records = _synthetic_records(n, tokens)
+        best = {"text": float("inf"), "ids": float("inf")}
+        counts = {}
+        sides = [("text", text_path), ("ids", ids_path)]
+        for repeat in range(repeats):
+            for name, run in sides if repeat % 2 == 0 else sides[::-1]:
+                t0 = time.perf_counter()
+                counts[name] = run(records)
+                best[name] = min(best[name], time.perf_counter() - t0)
+        assert counts["text"] == counts["ids"], counts  # the same prompts, the same tokens
+        print(f"{tokens:>14,} {best['text'] * 1000 / n:>16.2f} {best['ids'] * 1000 / n:>10.2f} "
+              f"{best['ids'] / best['text']:>7.3f} {counts['ids'] // n:>18,}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vllm", action="store_true", help="measure the overhead on the real CPU vLLM engine")
     ap.add_argument("--formats", action="store_true", help="rendering cost per record shape")
+    ap.add_argument("--tokenize", action="store_true",
+                    help="prompt tokenization: text path + LLM.chat against token ids (tokenized once)")
     ap.add_argument("--records", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--tokens", type=int, nargs="*", default=[1_000, 8_000, 30_000, 60_000, 120_000])
     args = ap.parse_args()
     if args.vllm:
         bench_vllm(args.records, args.repeats)
+    elif args.tokenize:
+        bench_tokenize(args.records, args.tokens, max(args.repeats, 3))
     elif args.formats:
         bench_formats(max(args.repeats, 5))
     else:

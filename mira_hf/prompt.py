@@ -43,6 +43,8 @@ TRUNCATION_MARKER = "\n\n[... {omitted} {unit} omitted from the middle of this t
 _SAFETY_TOKENS = 32
 # A token is never longer than this many bytes in practice; used to pre-cut huge records before tokenizing.
 _MAX_BYTES_PER_TOKEN = 32
+# A record longer than this many characters per budget token surely needs a cut (text runs 3-4 per token).
+_CUT_CHARS_PER_TOKEN = 6
 
 
 class Tokenizer(Protocol):
@@ -110,13 +112,31 @@ class Prompt:
     omitted: int = 0
     unit: str = "bytes"
     format: str | None = None  # the record shape it was read as (``mira_format``)
+    token_ids: list[int] | None = None  # the chat-templated prompt, tokenized once (``Budget(token_ids=True)``)
 
 
 def _apply_chat_template_len(tokenizer: Any, messages: Conversation) -> int:
-    out = tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
+    return len(chat_token_ids(tokenizer, [messages])[0])
+
+
+def chat_token_ids(tokenizer: Any, conversations: list[Conversation]) -> list[list[int]]:
+    """The token ids of each chat-templated conversation, as vLLM's ``LLM.chat`` computes them.
+
+    The chat template is rendered with the generation prompt and the text tokenized without special tokens
+    (the template holds them), the whole batch in one call of the fast tokenizer.
+
+    Example:
+        >>> from mira_hf.testing.tiny_model import tekken_tokenizer
+        >>> tok = tekken_tokenizer()
+        >>> ids = chat_token_ids(tok, [[{"role": "user", "content": "hi"}]])[0]
+        >>> tok.decode(ids).splitlines()
+        ['<|im_start|>user', 'hi<|im_end|>', '<|im_start|>assistant']
+    """
+    out = tokenizer.apply_chat_template(conversations, tokenize=True, add_generation_prompt=True,
+                                        return_dict=False)
     if isinstance(out, dict) or hasattr(out, "keys"):
         out = out["input_ids"]
-    return len(out)
+    return [list(ids) for ids in out]
 
 
 class Budget:
@@ -126,10 +146,13 @@ class Budget:
     """
 
     def __init__(self, rubric: Rubric | str = "agent-group4", *, max_model_len: int = DEFAULT_MAX_MODEL_LEN,
-                 max_tokens: int = DEFAULT_MAX_TOKENS, tokenizer: Tokenizer | None = None, prompt: PromptLike = None):
+                 max_tokens: int = DEFAULT_MAX_TOKENS, tokenizer: Tokenizer | None = None, prompt: PromptLike = None,
+                 token_ids: bool = False):
         self.rubric = load_rubric(rubric)
         self.prompt = load_prompt(prompt)
         self.tokenizer = tokenizer
+        # Keep each whole prompt's token ids, for an engine that takes them (tokenized once, here, not again there).
+        self.token_ids = token_ids and tokenizer is not None
         self.max_model_len = max_model_len
         self.max_tokens = max_tokens
         self.prompt_budget = max_model_len - max_tokens
@@ -194,6 +217,30 @@ class Budget:
             for i, ids in zip(long, self._encode_many([texts[i] for i in long])):
                 fits = len(ids) <= limit
                 out[i] = (texts[i], i in precut, 0) if fits else _cut_tokens(self.tokenizer, ids, limit)
+        return out  # type: ignore[return-value]
+
+    def fit_with_ids(self, texts: list[str]) -> list[tuple[Conversation, bool, int, list[int] | None]] | None:
+        """Budget fenced record texts into ``(messages, truncated, omitted, prompt ids)``, each tokenized once.
+
+        A record is tokenized as the whole chat-templated prompt the engine will get; only one that does not
+        fit is tokenized again to be cut. ``None`` when the tokenizer has no usable chat template.
+        """
+        limit = self.record_budget
+        # A record with this many characters per budget token is cut (text runs 3-4 characters per token): it is
+        # tokenized alone to be cut, then the cut prompt whole; any other record whole first.
+        whole = [i for i, t in enumerate(texts) if len(t) <= limit * _CUT_CHARS_PER_TOKEN]
+        messages = {i: _fenced_messages(texts[i], self.rubric, self.prompt) for i in whole}
+        try:
+            ids = chat_token_ids(self.tokenizer, [messages[i] for i in whole]) if whole else []
+        except Exception:  # a tokenizer without a usable chat template: the engine templates the prompts
+            return None
+        out: list[tuple[Conversation, bool, int, list[int] | None] | None] = [None] * len(texts)
+        for i, x in zip(whole, ids):
+            if len(x) - self.fixed <= limit:
+                out[i] = (messages[i], False, 0, x)
+        cut = [i for i, o in enumerate(out) if o is None]
+        for i, (fitted, truncated, omitted) in zip(cut, self.fit_many([texts[i] for i in cut])):
+            out[i] = _finish_messages(fitted, truncated, omitted, self, self.rubric, want_ids=True)
         return out  # type: ignore[return-value]
 
     def _encode_many(self, texts: list[str]) -> list[list[int]]:
@@ -277,6 +324,12 @@ def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget,
         texts.append(_escape_fences(rendering.text))
         formats.append(rendering.format)
         index.append(i)
+    with_ids = budget.fit_with_ids(texts) if budget.token_ids else None
+    if with_ids is not None:
+        for i, fmt, (messages, truncated, omitted, ids) in zip(index, formats, with_ids):
+            out[i] = Prompt(messages=messages, truncated=truncated, omitted=omitted, unit=budget.unit, format=fmt,
+                            token_ids=ids)
+        return out  # type: ignore[return-value]
     for i, fmt, (fitted, truncated, omitted) in zip(index, formats, budget.fit_many(texts)):
         out[i] = _finish(fitted, truncated, omitted, rubric, budget, fmt)
     return out  # type: ignore[return-value]
@@ -284,18 +337,32 @@ def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget,
 
 def _finish(fitted: str, truncated: bool, omitted: int, rubric: Rubric, budget: Budget,
             fmt: str | None = None) -> Prompt:
-    messages = _fenced_messages(fitted, rubric, budget.prompt)
-    if truncated and budget.tokenizer is not None:
-        # Re-check the exact length of a shortened prompt; joins can add a few tokens.
-        for _ in range(4):
-            over = budget.count(messages) - budget.prompt_budget
-            if over <= 0:
-                break
-            ids = budget.tokenizer.encode(fitted, add_special_tokens=False)
-            fitted, _, extra = _cut_tokens(budget.tokenizer, ids, max(len(ids) - over - 16, 1))
-            omitted += extra
-            messages = _fenced_messages(fitted, rubric, budget.prompt)
+    messages, truncated, omitted, _ = _finish_messages(fitted, truncated, omitted, budget, rubric)
     return Prompt(messages=messages, truncated=truncated, omitted=omitted, unit=budget.unit, format=fmt)
+
+
+def _finish_messages(fitted: str, truncated: bool, omitted: int, budget: Budget, rubric: Rubric,
+                     want_ids: bool = False) -> tuple[Conversation, bool, int, list[int] | None]:
+    """The messages of a fitted record text; a shortened one re-checked at its exact length (joins add tokens)."""
+    messages = _fenced_messages(fitted, rubric, budget.prompt)
+    ids: list[int] | None = None
+    if budget.tokenizer is None or not (truncated or want_ids):
+        return messages, truncated, omitted, ids
+    for _ in range(4):
+        try:
+            ids = chat_token_ids(budget.tokenizer, [messages])[0]
+            length = len(ids)
+        except Exception:  # no usable chat template: count the contents
+            ids, length = None, budget.count(messages)
+        over = length - budget.prompt_budget
+        if over <= 0 or not truncated:
+            break
+        record = budget.tokenizer.encode(fitted, add_special_tokens=False)
+        fitted, _, extra = _cut_tokens(budget.tokenizer, record, max(len(record) - over - 16, 1))
+        omitted += extra
+        messages = _fenced_messages(fitted, rubric, budget.prompt)
+        ids = None
+    return messages, truncated, omitted, ids
 
 
 def _budget(rubric: Rubric, max_model_len: int, max_tokens: int, tokenizer: Tokenizer | None,

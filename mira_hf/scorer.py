@@ -103,6 +103,7 @@ class Pending:
     truncated: bool
     key: str | None
     row: dict[str, Any] | None = None
+    token_ids: list[int] | None = None  # the chat-templated prompt, for an engine that takes token ids
 
 
 @dataclass
@@ -289,9 +290,11 @@ class Scorer:
         if self._runtime is None:
             engine = self._make_engine()
             max_model_len = getattr(engine, "max_model_len", None) or self.config.max_model_len
+            # The engine's own tokenizer: the prompts go to it as token ids (never tokenized twice).
+            ids = bool(getattr(engine, "accepts_token_ids", False)) and self._tokenizer is None
             budget = Budget(self.rubric, max_model_len=min(max_model_len, self.config.max_model_len),
                             max_tokens=self.config.max_tokens, tokenizer=self._budget_tokenizer(engine),
-                            prompt=self.prompt)
+                            prompt=self.prompt, token_ids=ids)
             store = None
             if self.config.cache_dir:
                 from mira_hf.store import RowStore
@@ -384,7 +387,7 @@ class Scorer:
                 continue
             plan.formats[i] = prompt.format
             key = self.row_key(prompt.messages[1]["content"]) if rt.store is not None else None
-            todo.append(Pending(i, prompt.messages, prompt.truncated, key))
+            todo.append(Pending(i, prompt.messages, prompt.truncated, key, token_ids=prompt.token_ids))
         if rt.store is not None and todo:
             done = rt.store.get_many([p.key for p in todo])
             remaining = []
@@ -415,7 +418,7 @@ class Scorer:
         rt = self._ensure_runtime()
         plan = self.plan_records(records)
         if plan.todo:
-            self.complete(plan.todo, self._generate(rt, [p.messages for p in plan.todo]))
+            self.complete(plan.todo, self._generate(rt, plan.todo))
             for item in plan.todo:
                 plan.rows[item.index] = item.row
         rows = plan.rows
@@ -427,9 +430,14 @@ class Scorer:
                                statuses=[r["mira_status"] for r in rows], stored=plan.stored)
         return rows  # type: ignore[return-value]
 
-    def _generate(self, rt: _Runtime, conversations: list[list[dict[str, Any]]]) -> list[Completion]:
+    def _generate(self, rt: _Runtime, pending: Sequence[Pending]) -> list[Completion]:
+        conversations = [p.messages for p in pending]
         try:
-            completions = rt.engine.generate(conversations, rt.sampling)
+            if rt.budget.token_ids and all(p.token_ids is not None for p in pending):
+                completions = rt.engine.generate(conversations, rt.sampling,  # type: ignore[call-arg]
+                                                 token_ids=[p.token_ids for p in pending])
+            else:
+                completions = rt.engine.generate(conversations, rt.sampling)
         except (EngineUnavailableError, ConfigurationError):
             raise  # nothing can be scored here: say so at once
         except Exception as e:  # the engine failed for the whole batch: every row says so, the map goes on

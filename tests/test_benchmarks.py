@@ -112,6 +112,16 @@ def test_other_quick_modes_print_their_table(name, markers):
         assert marker in out, f"{name}: {marker!r} not in\n{out[-2000:]}"
 
 
+@pytest.mark.slow
+def test_tokenize_bench_counts_the_same_prompt_tokens_on_both_paths():
+    """Token ids (tokenized once) against text + LLM.chat: the same prompts, so the same token counts per row."""
+    out = _run([sys.executable, "benchmarks/bench_overhead.py", "--tokenize", "--records", "4",
+                "--tokens", "1000", "30000", "--repeats", "1"])
+    rows = re.findall(r"^\s*([\d,]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)$", out, re.M)
+    assert [r[0] for r in rows] == ["1,000", "30,000"], out
+    assert all(int(r[4].replace(",", "")) > 1_000 for r in rows)  # the whole prompt, system message included
+
+
 # -------------------------------------------------------------------------- gpu_prefill: arithmetic
 def test_parameter_arithmetic_matches_the_published_qwen3_30b_a3b():
     total, active = gp.QWEN3_30B_A3B.params()

@@ -99,6 +99,72 @@ def test_long_record_is_cut_in_the_middle_with_a_marker_and_fits_exactly(tokeniz
     assert n <= 8192 - 1024
 
 
+class _Counting:
+    """A tokenizer that counts how often each marked record goes through it (any entry point)."""
+
+    def __init__(self, tokenizer, markers):
+        self.tokenizer, self.markers = tokenizer, markers
+        self.seen = dict.fromkeys(markers, 0)
+
+    def _note(self, payload):
+        for m in self.markers:
+            self.seen[m] += str(payload).count(m)
+
+    def apply_chat_template(self, conversations, **kwargs):
+        self._note(conversations)
+        return self.tokenizer.apply_chat_template(conversations, **kwargs)
+
+    def __call__(self, texts, **kwargs):
+        self._note(texts)
+        return self.tokenizer(texts, **kwargs)
+
+    def encode(self, text, **kwargs):
+        self._note(text)
+        return self.tokenizer.encode(text, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.tokenizer, name)
+
+
+def test_prompts_kept_as_token_ids_are_tokenized_once_and_match_the_chat_template(tokenizer):
+    """For the in-process engine: each prompt is tokenized whole, once, exactly as vLLM would (chat template,
+    then no special tokens); a record over the byte budget but within the token budget is not tokenized twice;
+    the cuts are those of the text path."""
+    from mira_hf.prompt import build_prompts, chat_token_ids
+
+    records = {"REC-SHORT": "REC-SHORT the agent ran pytest",  # fits by bytes: never measured on its own
+               "REC-MID": "REC-MID " + "the agent ran the tests again " * 600,  # > byte budget, < token budget
+               "REC-LONG": "REC-LONG " + "lorem ipsum dolor sit amet " * 8_000}  # cut to fit
+    counting = _Counting(tokenizer, list(records))
+    kept = Budget("agent-group4", max_model_len=8192, max_tokens=1024, tokenizer=counting, token_ids=True)
+    assert len(records["REC-MID"].encode()) > kept.record_budget
+    counting.seen = dict.fromkeys(records, 0)
+    prompts = build_prompts(list(records.values()), kept.rubric, kept)
+    assert counting.seen["REC-SHORT"] == 1 and counting.seen["REC-MID"] == 1  # once: the whole prompt
+    plain = build_prompts(list(records.values()), kept.rubric,
+                          Budget("agent-group4", max_model_len=8192, max_tokens=1024, tokenizer=tokenizer))
+    assert [p.truncated for p in prompts] == [False, False, True]
+    for p, q in zip(prompts, plain):
+        assert p.messages == q.messages and q.token_ids is None  # same prompts; ids only when asked for
+        assert p.token_ids == chat_token_ids(tokenizer, [p.messages])[0]
+        assert len(p.token_ids) <= 8192 - 1024
+
+
+def test_a_tokenizer_without_chat_template_keeps_no_token_ids(tokenizer):
+    from mira_hf.prompt import build_prompts
+
+    class NoTemplate(_Counting):
+        chat_template = None
+
+        def apply_chat_template(self, conversations, **kwargs):
+            raise ValueError("Cannot use chat template functions because tokenizer.chat_template is not set")
+
+    budget = Budget("agent-group4", max_model_len=8192, max_tokens=1024, tokenizer=NoTemplate(tokenizer, []),
+                    token_ids=True)
+    (prompt,) = build_prompts(["the agent ran pytest"], budget.rubric, budget)
+    assert prompt.token_ids is None and not prompt.truncated  # the engine templates it, as before
+
+
 def test_without_a_tokenizer_the_budget_is_in_bytes():
     record = "é" * 200_000  # 400 KB of two-byte characters
     prompt = build_prompt(record, max_model_len=8192, max_tokens=1024)

@@ -31,3 +31,36 @@ def test_streaming_on_the_in_process_engine_gives_the_batch_paths_rows(tiny_mode
     assert streamed["mira_raw"] == batch["mira_raw"] and streamed.to_list() == batch.to_list()
     assert set(streamed["mira_status"]) == {"ok"}, streamed["mira_error"]
     assert (scorer.stream_stats.sent, scorer.stream_stats.slots) == (4, 3)
+
+
+def test_prompts_reach_the_engine_as_token_ids_and_give_the_chat_paths_text(tiny_model_path, monkeypatch):
+    """The scorer's prompt ids are vLLM's own rendering of the chat; sent as ``TokensPrompt`` they give the
+    text ``LLM.chat`` gives under the same seed, and neither path renders a chat in vLLM any more."""
+    from tests.conftest import EXAMPLES
+
+    ds = datasets.load_dataset("json", data_files=str(EXAMPLES / "trajectories.jsonl"), split="train")
+    ds = ds.select(range(2))
+
+    def make():
+        return mira_hf.Scorer(model=str(tiny_model_path), text_column="trajectory", **ENGINE_SETTINGS, **SAMPLING)
+
+    scorer = make()
+    engine = scorer.engine
+    todo = scorer.plan_records(ds["trajectory"]).todo
+    assert len(todo) == 2 and all(p.token_ids for p in todo)
+    params = engine.sampling_params(scorer.sampling)
+    by_chat = engine.llm.chat([p.messages for p in todo], params, use_tqdm=False)
+    assert [list(o.prompt_token_ids) for o in by_chat] == [p.token_ids for p in todo]
+    by_ids = engine.generate([p.messages for p in todo], scorer.sampling, token_ids=[p.token_ids for p in todo])
+    assert [c.text for c in by_ids] == [o.outputs[0].text for o in by_chat]
+    assert [c.prompt_tokens for c in by_ids] == [len(p.token_ids) for p in todo]
+
+    def no_chat(*args, **kwargs):
+        raise AssertionError("a prompt was rendered and tokenized by vLLM again")
+
+    monkeypatch.setattr(type(engine.llm), "chat", no_chat)
+    monkeypatch.setattr(type(engine.llm), "enqueue_chat", no_chat)
+    batch = ds.map(make(), batched=True, load_from_cache_file=False)
+    streamed = mira_hf.score_dataset(ds, make(), batch_size=2, depth=2, load_from_cache_file=False)
+    assert set(batch["mira_status"]) == {"ok"} and streamed.to_list() == batch.to_list()
+    assert batch["mira_raw"] == [o.outputs[0].text for o in by_chat]  # the chat path's answers, row for row

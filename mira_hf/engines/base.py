@@ -71,6 +71,8 @@ class Engine(Protocol):
 
     A failed conversation has ``error`` set; the others are unaffected. Engines may also expose
     ``tokenizer`` (for exact token budgets), ``max_model_len`` and ``identity`` (folded into fingerprints).
+    An engine whose ``accepts_token_ids`` is true also takes ``generate(..., token_ids=[...])``: each prompt
+    already chat-templated and tokenized with its ``tokenizer`` (the scorer's budget did it once).
     """
 
     def generate(self, conversations: list[Conversation], sampling: Sampling) -> list[Completion]: ...

@@ -2,7 +2,8 @@
 
 Defaults are the model card's (BF16, max_model_len 65,536, max_num_batched_tokens 131,072,
 gpu_memory_utilization 0.9, tensor parallel 8); explicit arguments always win. All conversations of a
-batch go to vLLM in one ``LLM.chat`` call so continuous batching and the prefix cache see them together.
+batch go to vLLM in one call so continuous batching and the prefix cache see them together: as token ids
+(``TokensPrompt``) when the scorer tokenized them already, else through ``LLM.chat``.
 """
 
 from __future__ import annotations
@@ -213,17 +214,35 @@ class VLLMEngine:
             kwargs["structured_outputs"] = StructuredOutputsParams(regex=sampling.regex)
         return SamplingParams(**kwargs)
 
-    def generate(self, conversations: list[Conversation], sampling: Sampling) -> list[Completion]:
-        """One completion per conversation, in order; a request vLLM rejects fails alone."""
+    #: ``generate`` takes the prompts' token ids (``token_ids=``): the scorer tokenizes each prompt once, not vLLM again.
+    accepts_token_ids = True
+
+    def generate(self, conversations: list[Conversation], sampling: Sampling, *,
+                 token_ids: list[list[int]] | None = None) -> list[Completion]:
+        """One completion per conversation, in order; a request vLLM rejects fails alone.
+
+        With ``token_ids`` (each conversation's chat-templated prompt, tokenized with this engine's tokenizer,
+        as :func:`mira_hf.prompt.chat_token_ids` does) vLLM takes them as ``TokensPrompt`` and renders nothing.
+        """
         if not conversations:
             return []
+        if token_ids is not None and len(token_ids) != len(conversations):
+            raise ValueError(f"{len(token_ids)} token id lists for {len(conversations)} conversations")
         llm = self.llm
         params = self.sampling_params(sampling)
+        if token_ids is not None:
+            from vllm.inputs import TokensPrompt
+
+            prompts: list[Any] = [TokensPrompt(prompt_token_ids=ids) for ids in token_ids]
+            return self._chat(llm, prompts, params, tokens=True)
         return self._chat(llm, conversations, params)
 
-    def _chat(self, llm: Any, conversations: list[Conversation], params: Any) -> list[Completion]:
+    def _chat(self, llm: Any, conversations: list[Any], params: Any, tokens: bool = False) -> list[Completion]:
         try:
-            outputs = llm.chat(conversations, params, use_tqdm=False)
+            if tokens:
+                outputs = llm.generate(conversations, params, use_tqdm=False)
+            else:
+                outputs = llm.chat(conversations, params, use_tqdm=False)
         except Exception as e:
             if type(e).__name__ == "EngineDeadError":
                 # The engine process died: forget it so that the next batch starts a fresh one.
@@ -236,7 +255,8 @@ class VLLMEngine:
             if len(conversations) == 1:
                 return [Completion(error=f"{type(e).__name__}: {e}")]
             mid = len(conversations) // 2
-            return self._chat(llm, conversations[:mid], params) + self._chat(llm, conversations[mid:], params)
+            return (self._chat(llm, conversations[:mid], params, tokens)
+                    + self._chat(llm, conversations[mid:], params, tokens))
         return [_completion(out) for out in outputs]
 
 

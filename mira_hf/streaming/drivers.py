@@ -2,8 +2,8 @@
 
 * ``OpenAIEngine`` (a pool of servers): ``max_in_flight`` requests stay in flight over the whole dataset, each
   on the pool's own per-request coroutine (retries, backoff, ejection) on its own event loop.
-* the in-process vLLM engine: requests are added to the shared ``vllm.LLM``'s engine as others finish and the
-  engine is stepped in between (continuous batching across batch boundaries, one engine, one copy of the
+* the in-process vLLM engine: requests (token ids, tokenized once by the feed) are added to the shared
+  ``vllm.LLM``'s engine as others finish and the engine is stepped in between (continuous batching across batch boundaries, one engine, one copy of the
   weights).
 * any other engine: ``generate`` on chunks of requests while the feed builds the next chunk.
 """
@@ -135,7 +135,7 @@ def _drive_chunks(scorer: Scorer, items: Any, sink: Sink, depth: int) -> Occupan
                 chunk.append(item)
             if chunk:
                 occ.change(+len(chunk))
-                completions = scorer._generate(rt, [p.messages for p in chunk])
+                completions = scorer._generate(rt, chunk)
                 occ.change(-len(chunk))
                 for item, completion in zip(chunk, completions):
                     sink.add(item, completion)
@@ -146,6 +146,8 @@ def _drive_chunks(scorer: Scorer, items: Any, sink: Sink, depth: int) -> Occupan
 
 
 def _drive_vllm(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int) -> Occupancy:
+    from vllm.inputs import TokensPrompt
+
     from mira_hf.engines.vllm import _completion, _is_request_error
 
     llm = engine.llm
@@ -166,7 +168,11 @@ def _drive_vllm(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int)
                     occ.fed()
                     break
                 try:
-                    (request_id,) = llm.enqueue_chat([item.messages], params, use_tqdm=False)
+                    if item.token_ids is not None:  # tokenized once, by the feed: vLLM takes the ids as they are
+                        (request_id,) = llm.enqueue([TokensPrompt(prompt_token_ids=item.token_ids)], params,
+                                                    use_tqdm=False)
+                    else:
+                        (request_id,) = llm.enqueue_chat([item.messages], params, use_tqdm=False)
                 except Exception as e:
                     if not _is_request_error(e):
                         raise
