@@ -14,8 +14,13 @@ ENGINE_SETTINGS = dict(max_model_len=8192, max_num_batched_tokens=8192, gpu_memo
 SAMPLING = dict(max_tokens=1024, max_rationale_chars=24)
 
 
-def test_streaming_on_the_in_process_engine_gives_the_batch_paths_rows(tiny_model_path):
-    """Requests go to the shared ``vllm.LLM`` one by one as others finish; same seeds, same rows, same fingerprint."""
+def _no_chat(*args, **kwargs):
+    raise AssertionError("a prompt was rendered and tokenized by vLLM again")
+
+
+def test_streaming_on_the_in_process_engine_gives_the_batch_paths_rows(tiny_model_path, monkeypatch):
+    """Requests go to the shared ``vllm.LLM`` one by one as others finish; same seeds, same rows, same fingerprint.
+    Both paths hand vLLM token ids: neither renders a chat in vLLM."""
     from tests.conftest import EXAMPLES
 
     ds = datasets.load_dataset("json", data_files=str(EXAMPLES / "trajectories.jsonl"), split="train")
@@ -23,6 +28,10 @@ def test_streaming_on_the_in_process_engine_gives_the_batch_paths_rows(tiny_mode
 
     def make():
         return mira_hf.Scorer(model=str(tiny_model_path), text_column="trajectory", **ENGINE_SETTINGS, **SAMPLING)
+
+    llm_type = type(make().engine.llm)
+    monkeypatch.setattr(llm_type, "chat", _no_chat)
+    monkeypatch.setattr(llm_type, "enqueue_chat", _no_chat)
 
     batch = ds.map(make(), batched=True, batch_size=2)
     scorer = make()
@@ -33,9 +42,9 @@ def test_streaming_on_the_in_process_engine_gives_the_batch_paths_rows(tiny_mode
     assert (scorer.stream_stats.sent, scorer.stream_stats.slots) == (4, 3)
 
 
-def test_prompts_reach_the_engine_as_token_ids_and_give_the_chat_paths_text(tiny_model_path, monkeypatch):
+def test_prompts_reach_the_engine_as_token_ids_and_give_the_chat_paths_text(tiny_model_path):
     """The scorer's prompt ids are vLLM's own rendering of the chat; sent as ``TokensPrompt`` they give the
-    text ``LLM.chat`` gives under the same seed, and neither path renders a chat in vLLM any more."""
+    text ``LLM.chat`` gives under the same seed."""
     from tests.conftest import EXAMPLES
 
     ds = datasets.load_dataset("json", data_files=str(EXAMPLES / "trajectories.jsonl"), split="train")
@@ -54,13 +63,3 @@ def test_prompts_reach_the_engine_as_token_ids_and_give_the_chat_paths_text(tiny
     by_ids = engine.generate([p.messages for p in todo], scorer.sampling, token_ids=[p.token_ids for p in todo])
     assert [c.text for c in by_ids] == [o.outputs[0].text for o in by_chat]
     assert [c.prompt_tokens for c in by_ids] == [len(p.token_ids) for p in todo]
-
-    def no_chat(*args, **kwargs):
-        raise AssertionError("a prompt was rendered and tokenized by vLLM again")
-
-    monkeypatch.setattr(type(engine.llm), "chat", no_chat)
-    monkeypatch.setattr(type(engine.llm), "enqueue_chat", no_chat)
-    batch = ds.map(make(), batched=True, load_from_cache_file=False)
-    streamed = mira_hf.score_dataset(ds, make(), batch_size=2, depth=2, load_from_cache_file=False)
-    assert set(batch["mira_status"]) == {"ok"} and streamed.to_list() == batch.to_list()
-    assert batch["mira_raw"] == [o.outputs[0].text for o in by_chat]  # the chat path's answers, row for row
