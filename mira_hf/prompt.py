@@ -222,26 +222,38 @@ class Budget:
     def fit_with_ids(self, texts: list[str]) -> list[tuple[Conversation, bool, int, list[int] | None]] | None:
         """Budget fenced record texts into ``(messages, truncated, omitted, prompt ids)``, each tokenized once.
 
-        A record is tokenized as the whole chat-templated prompt the engine will get; only one that does not
-        fit is tokenized again to be cut. ``None`` when the tokenizer has no usable chat template.
+        A record longer than the byte budget is measured as the whole chat-templated prompt the engine will get,
+        and those ids are kept; only one that does not fit is tokenized again to be cut. A record within the byte
+        budget is not tokenized here (its ids are ``None``): :meth:`prompt_token_ids` tokenizes it only if it is
+        sent, not when its row is read from the resume store. ``None`` when the chat template cannot be applied.
         """
         limit = self.record_budget
-        # A record with this many characters per budget token is cut (text runs 3-4 characters per token): it is
-        # tokenized alone to be cut, then the cut prompt whole; any other record whole first.
-        whole = [i for i, t in enumerate(texts) if len(t) <= limit * _CUT_CHARS_PER_TOKEN]
-        messages = {i: _fenced_messages(texts[i], self.rubric, self.prompt) for i in whole}
-        try:
-            ids = chat_token_ids(self.tokenizer, [messages[i] for i in whole]) if whole else []
-        except Exception:  # a tokenizer without a usable chat template: the engine templates the prompts
-            return None
         out: list[tuple[Conversation, bool, int, list[int] | None] | None] = [None] * len(texts)
-        for i, x in zip(whole, ids):
+        measure: list[int] = []
+        for i, t in enumerate(texts):
+            if len(t.encode("utf-8")) <= limit:  # fits: tokens ≤ bytes
+                out[i] = (_fenced_messages(t, self.rubric, self.prompt), False, 0, None)
+            elif len(t) <= limit * _CUT_CHARS_PER_TOKEN:  # may fit: measure the whole prompt
+                measure.append(i)
+            # else surely cut (text runs 3-4 characters per token): tokenized alone to be cut, then whole
+        messages = {i: _fenced_messages(texts[i], self.rubric, self.prompt) for i in measure}
+        ids = self.prompt_token_ids([messages[i] for i in measure]) if measure else []
+        if ids is None:
+            return None
+        for i, x in zip(measure, ids):
             if len(x) - self.fixed <= limit:
                 out[i] = (messages[i], False, 0, x)
         cut = [i for i, o in enumerate(out) if o is None]
         for i, (fitted, truncated, omitted) in zip(cut, self.fit_many([texts[i] for i in cut])):
             out[i] = _finish_messages(fitted, truncated, omitted, self, self.rubric, want_ids=True)
         return out  # type: ignore[return-value]
+
+    def prompt_token_ids(self, conversations: list[Conversation]) -> list[list[int]] | None:
+        """:func:`chat_token_ids` with this budget's tokenizer, the batch in one call; ``None`` if it cannot."""
+        try:
+            return chat_token_ids(self.tokenizer, conversations)
+        except Exception:  # a tokenizer without a usable chat template: the engine templates the prompts
+            return None
 
     def _encode_many(self, texts: list[str]) -> list[list[int]]:
         try:  # a fast tokenizer encodes a batch on every core

@@ -398,6 +398,10 @@ class Scorer:
                 else:
                     remaining.append(item)
             plan.stored, todo = len(todo) - len(remaining), remaining
+        unmeasured = [p for p in todo if p.token_ids is None] if rt.budget.token_ids else []
+        if unmeasured:  # only the prompts that will be sent: a row read from the store is never tokenized
+            for item, ids in zip(unmeasured, rt.budget.prompt_token_ids([p.messages for p in unmeasured]) or []):
+                item.token_ids = ids
         plan.todo = todo
         return plan
 

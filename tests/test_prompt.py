@@ -140,14 +140,16 @@ def test_prompts_kept_as_token_ids_are_tokenized_once_and_match_the_chat_templat
     assert len(records["REC-MID"].encode()) > kept.record_budget
     counting.seen = dict.fromkeys(records, 0)
     prompts = build_prompts(list(records.values()), kept.rubric, kept)
+    assert prompts[0].token_ids is None and counting.seen["REC-SHORT"] == 0  # fits by bytes: tokenized if sent
+    (short_ids,) = kept.prompt_token_ids([prompts[0].messages])  # as the scorer does for a prompt it sends
     assert counting.seen["REC-SHORT"] == 1 and counting.seen["REC-MID"] == 1  # once: the whole prompt
     plain = build_prompts(list(records.values()), kept.rubric,
                           Budget("agent-group4", max_model_len=8192, max_tokens=1024, tokenizer=tokenizer))
     assert [p.truncated for p in prompts] == [False, False, True]
-    for p, q in zip(prompts, plain):
+    for p, q, ids in zip(prompts, plain, [short_ids] + [p.token_ids for p in prompts[1:]]):
         assert p.messages == q.messages and q.token_ids is None  # same prompts; ids only when asked for
-        assert p.token_ids == chat_token_ids(tokenizer, [p.messages])[0]
-        assert len(p.token_ids) <= 8192 - 1024
+        assert ids == chat_token_ids(tokenizer, [p.messages])[0]
+        assert len(ids) <= 8192 - 1024
 
 
 def test_a_tokenizer_without_chat_template_keeps_no_token_ids(tokenizer):
@@ -163,6 +165,7 @@ def test_a_tokenizer_without_chat_template_keeps_no_token_ids(tokenizer):
                     token_ids=True)
     (prompt,) = build_prompts(["the agent ran pytest"], budget.rubric, budget)
     assert prompt.token_ids is None and not prompt.truncated  # the engine templates it, as before
+    assert budget.prompt_token_ids([prompt.messages]) is None
 
 
 def test_without_a_tokenizer_the_budget_is_in_bytes():

@@ -167,3 +167,52 @@ def test_a_dataset_dict_is_refused_with_what_to_do_instead():
     splits = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": ["$ ls"]})})
     with pytest.raises(ConfigurationError, match="score each split"):
         mira_hf.score_dataset(splits, mira_hf.Scorer(engine=FakeEngine()))
+
+
+def test_an_engine_taking_token_ids_gets_each_prompt_tokenized_once_and_stored_rows_are_never_tokenized(tmp_path):
+    """Streaming then reading the store, then a rerun: a record within the byte budget goes through the tokenizer
+    once in all (the ids the engine gets); one over it once per pass (its prompt, hence its resume key, depends on
+    its length in tokens), the engine's ids included."""
+    from mira_hf.prompt import chat_token_ids
+    from mira_hf.testing.tiny_model import tekken_tokenizer
+
+    tok = tekken_tokenizer()
+    texts = [f"$ pytest tests/test_{i}.py\n{i} passed" for i in range(12)]
+    texts[7] = "$ pytest tests/test_7.py\n" + "7 passed, the agent ran the tests again\n" * 300  # > byte budget
+    seen = dict.fromkeys(range(12), 0)
+
+    class Counting:
+        def __init__(self):
+            self.chat_template = tok.chat_template
+
+        def apply_chat_template(self, conversations, **kwargs):
+            for i in seen:
+                seen[i] += str(conversations).count(f"tests/test_{i}.py\\n")
+            return tok.apply_chat_template(conversations, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(tok, name)
+
+    class TakesIds(FakeEngine):
+        accepts_token_ids = True
+        tokenizer = Counting()
+        got: list = []
+
+        def generate(self, conversations, sampling, token_ids=None):
+            assert token_ids == chat_token_ids(tok, conversations)
+            self.got.extend(token_ids)
+            return super().generate(conversations, sampling)
+
+    ds = datasets.Dataset.from_dict({"text": texts})
+    engine = TakesIds()
+
+    def scorer():
+        return mira_hf.Scorer(engine=engine, max_model_len=8192, max_tokens=1024, cache_dir=str(tmp_path / "rows"))
+
+    streamed = mira_hf.score_dataset(ds, scorer(), batch_size=5)
+    assert set(streamed["mira_status"]) == {"ok"} and len(engine.got) == 12
+    once = [1] * 7 + [2] + [1] * 4  # sent (ids measured once, not again for the engine), then read from the store
+    assert list(seen.values()) == once
+    again = ds.map(scorer(), batched=True, load_from_cache_file=False)
+    assert again.to_list() == streamed.to_list() and len(engine.got) == 12  # nothing sent again
+    assert list(seen.values()) == [1] * 7 + [3] + [1] * 4
