@@ -259,7 +259,10 @@ def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> None:
         return sum(map(len, chat_token_ids(tokenizer, [p.messages for p in prompts])))  # what LLM.chat does
 
     def ids_path(records: list[str]) -> int:
-        return sum(len(p.token_ids) for p in build_prompts(records, rubric, ids))
+        prompts = build_prompts(records, rubric, ids)
+        unmeasured = [p.messages for p in prompts if p.token_ids is None]  # within the byte budget: as the scorer
+        filled = ids.prompt_token_ids(unmeasured) if unmeasured else []    # does for the prompts it sends
+        return sum(len(p.token_ids) for p in prompts if p.token_ids is not None) + sum(map(len, filled))
 
     print(f"{n} records per length, best of {repeats}; ms per record")
     print(f"{'tokens/record':>14} {'text + LLM.chat':>16} {'token ids':>10} {'ratio':>7} {'prompt tokens/rec':>18}")
