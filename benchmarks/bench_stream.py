@@ -165,10 +165,10 @@ def cpu_engine(rows: int, batch_size: int) -> None:
     busy: list[tuple[float, float]] = []
     real = vllm_engine.VLLMEngine.generate
 
-    def timed(self, conversations, sampling):
+    def timed(self, conversations, sampling, **kwargs):
         t = time.perf_counter()
         try:
-            return real(self, conversations, sampling)
+            return real(self, conversations, sampling, **kwargs)
         finally:
             busy.append((t, time.perf_counter()))
 

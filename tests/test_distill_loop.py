@@ -61,7 +61,7 @@ def test_a_student_trained_on_the_set_scores_the_held_out_split(tiny_model_path,
     seen: list = []
     real = vllm_engine.VLLMEngine.generate
     monkeypatch.setattr(vllm_engine.VLLMEngine, "generate",
-                        lambda self, convs, sampling: (seen.extend(convs), real(self, convs, sampling))[1])
+                        lambda self, convs, sampling, **kw: (seen.extend(convs), real(self, convs, sampling, **kw))[1])
     scorer = mira_hf.Scorer(model=str(student), rubric=rubric, text_column="record", record_format="text",
                             source_column="source", id_column="id", max_tokens=BUDGET["max_tokens"],
                             max_rationale_chars=24, **STUDENT_ENGINE)

@@ -37,9 +37,9 @@ def spy_generate(monkeypatch):
     calls: list[int] = []
     real = vllm_engine.VLLMEngine.generate
 
-    def spy(self, conversations, sampling):
+    def spy(self, conversations, sampling, **kwargs):
         calls.append(len(conversations))
-        return real(self, conversations, sampling)
+        return real(self, conversations, sampling, **kwargs)
 
     monkeypatch.setattr(vllm_engine.VLLMEngine, "generate", spy)
     return calls
