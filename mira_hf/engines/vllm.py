@@ -214,7 +214,8 @@ class VLLMEngine:
             kwargs["structured_outputs"] = StructuredOutputsParams(regex=sampling.regex)
         return SamplingParams(**kwargs)
 
-    #: ``generate`` takes the prompts' token ids (``token_ids=``): the scorer tokenizes each prompt once, not vLLM again.
+    #: ``generate`` takes the prompts' token ids (``token_ids=``): the scorer tokenizes each prompt once,
+    #: not vLLM again.
     accepts_token_ids = True
 
     def generate(self, conversations: list[Conversation], sampling: Sampling, *,
@@ -231,18 +232,16 @@ class VLLMEngine:
         llm = self.llm
         params = self.sampling_params(sampling)
         if token_ids is not None:
-            from vllm.inputs import TokensPrompt
+            return self._run(llm, token_prompts(token_ids), params, tokens=True)
+        return self._run(llm, conversations, params)
 
-            prompts: list[Any] = [TokensPrompt(prompt_token_ids=ids) for ids in token_ids]
-            return self._chat(llm, prompts, params, tokens=True)
-        return self._chat(llm, conversations, params)
-
-    def _chat(self, llm: Any, conversations: list[Any], params: Any, tokens: bool = False) -> list[Completion]:
+    def _run(self, llm: Any, prompts: list[Any], params: Any, tokens: bool = False) -> list[Completion]:
+        """``prompts`` (``TokensPrompt``s when ``tokens``, else conversations) through vLLM in one call."""
         try:
             if tokens:
-                outputs = llm.generate(conversations, params, use_tqdm=False)
+                outputs = llm.generate(prompts, params, use_tqdm=False)
             else:
-                outputs = llm.chat(conversations, params, use_tqdm=False)
+                outputs = llm.chat(prompts, params, use_tqdm=False)
         except Exception as e:
             if type(e).__name__ == "EngineDeadError":
                 # The engine process died: forget it so that the next batch starts a fresh one.
@@ -252,12 +251,23 @@ class VLLMEngine:
                 raise
             # A request-level rejection (e.g. prompt longer than max_model_len) aborts the whole call:
             # bisect so that only the offending conversations fail.
-            if len(conversations) == 1:
+            if len(prompts) == 1:
                 return [Completion(error=f"{type(e).__name__}: {e}")]
-            mid = len(conversations) // 2
-            return (self._chat(llm, conversations[:mid], params, tokens)
-                    + self._chat(llm, conversations[mid:], params, tokens))
+            mid = len(prompts) // 2
+            return self._run(llm, prompts[:mid], params, tokens) + self._run(llm, prompts[mid:], params, tokens)
         return [_completion(out) for out in outputs]
+
+
+def token_prompts(token_ids: list[list[int]]) -> list[Any]:
+    """vLLM ``TokensPrompt``s for prompts already chat-templated and tokenized (vLLM renders nothing).
+
+    Example:
+        >>> token_prompts([[1, 2, 3]])
+        [{'prompt_token_ids': [1, 2, 3]}]
+    """
+    from vllm.inputs import TokensPrompt
+
+    return [TokensPrompt(prompt_token_ids=ids) for ids in token_ids]
 
 
 def _is_request_error(e: BaseException) -> bool:

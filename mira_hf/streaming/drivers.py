@@ -3,8 +3,8 @@
 * ``OpenAIEngine`` (a pool of servers): ``max_in_flight`` requests stay in flight over the whole dataset, each
   on the pool's own per-request coroutine (retries, backoff, ejection) on its own event loop.
 * the in-process vLLM engine: requests (token ids, tokenized once by the feed) are added to the shared
-  ``vllm.LLM``'s engine as others finish and the engine is stepped in between (continuous batching across batch boundaries, one engine, one copy of the
-  weights).
+  ``vllm.LLM``'s engine as others finish and the engine is stepped in between (continuous batching across batch
+  boundaries, one engine, one copy of the weights).
 * any other engine: ``generate`` on chunks of requests while the feed builds the next chunk.
 """
 
@@ -146,9 +146,7 @@ def _drive_chunks(scorer: Scorer, items: Any, sink: Sink, depth: int) -> Occupan
 
 
 def _drive_vllm(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int) -> Occupancy:
-    from vllm.inputs import TokensPrompt
-
-    from mira_hf.engines.vllm import _completion, _is_request_error
+    from mira_hf.engines.vllm import _completion, _is_request_error, token_prompts
 
     llm = engine.llm
     core = llm.llm_engine
@@ -169,8 +167,7 @@ def _drive_vllm(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int)
                     break
                 try:
                     if item.token_ids is not None:  # tokenized once, by the feed: vLLM takes the ids as they are
-                        (request_id,) = llm.enqueue([TokensPrompt(prompt_token_ids=item.token_ids)], params,
-                                                    use_tqdm=False)
+                        (request_id,) = llm.enqueue(token_prompts([item.token_ids]), params, use_tqdm=False)
                     else:
                         (request_id,) = llm.enqueue_chat([item.messages], params, use_tqdm=False)
                 except Exception as e:
