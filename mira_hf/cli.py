@@ -124,7 +124,9 @@ def _print_statuses(ds) -> None:
 
     import pyarrow.compute as pc
 
-    counts = pc.value_counts(ds.data.column("mira_status")).to_pylist()
+    from mira_hf._util.arrow import rows_column
+
+    counts = pc.value_counts(rows_column(ds, "mira_status")).to_pylist()
     table = Table(title=f"mira_status over {len(ds):,} rows")
     table.add_column("status")
     table.add_column("rows", justify="right")
@@ -387,9 +389,11 @@ def agree(
                 _fail(f"column {col!r} is not in the dataset; its columns are {ds.column_names}")
         kwargs = {k: v for k, v in dict(mae_max=mae_max, spearman_min=spearman_min, min_support=min_support).items()
                   if v is not None}
-        statuses = ds.data.column(status_column) if status_column and status_column in ds.column_names else None
-        result = compute(ds.data.column(student_column), ds.data.column(teacher_column),
-                         sources=ds.data.column(source_column) if source_column else None, statuses=statuses,
+        from mira_hf._util.arrow import rows_column
+
+        statuses = rows_column(ds, status_column) if status_column and status_column in ds.column_names else None
+        result = compute(rows_column(ds, student_column), rows_column(ds, teacher_column),
+                         sources=rows_column(ds, source_column) if source_column else None, statuses=statuses,
                          bootstrap=bootstrap, confidence=confidence, seed=seed, mask_by=mask_by,  # type: ignore[arg-type]
                          **kwargs)
         reliability = Reliability.from_result(result)

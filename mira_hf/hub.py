@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from mira_hf._util.arrow import rows_column
 from mira_hf.card import RELIABILITY_FILE, REPORT_FILE, render_card
 from mira_hf.errors import ConfigurationError, HubPushError
 from mira_hf.selection import PushBy, PushInfo, SelectionReport, _encode
@@ -68,7 +69,7 @@ def split_by_source(selection: "Dataset", source_column: str, names: Mapping[str
     """One dataset per source (name → rows of that source, in order); sources with no kept row are left out."""
     if not names:
         return {}
-    column = selection.with_format("arrow", columns=[source_column])[:].column(source_column)
+    column = rows_column(selection, source_column)
     codes, sources = _encode(column, source_column)
     parts: dict[str, "Dataset"] = {}
     for i, src in enumerate(sources):
@@ -236,8 +237,9 @@ def _num_shards(ds: "Dataset", max_shard_size: int | str | None) -> int:
     from datasets.utils.py_utils import convert_file_size_to_int
 
     limit = convert_file_size_to_int(max_shard_size or DEFAULT_SHARD_SIZE)
-    table_rows = max(ds.data.num_rows, 1)
-    estimate = ds.data.nbytes * (len(ds) / table_rows)
+    from mira_hf._util.arrow import estimated_nbytes
+
+    estimate = estimated_nbytes(ds)
     return max(1, min(len(ds), math.ceil(estimate / limit))) if len(ds) else 1
 
 

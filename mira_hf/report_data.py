@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from mira_hf._util.arrow import rows_table
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
 from mira_hf.rubric import Rubric, load_rubric
 from mira_hf.scorecard import STATUSES
@@ -177,7 +178,7 @@ def _read_columns(ds: Any, columns: list[str]) -> tuple[pa.Table, int]:
         return ds.select(columns), ds.num_rows
     if not columns:
         return pa.table({}), len(ds)
-    table = ds.select_columns(columns).with_format("arrow")[:]
+    table = rows_table(ds, columns)
     return table, table.num_rows
 
 

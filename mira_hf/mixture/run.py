@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_hf._util.arrow import rows_table
 from mira_hf.errors import PlanError
 from mira_hf.mixture.plan import Plan, load_plan
 
@@ -281,7 +282,7 @@ def _budget_rules(plan: Plan, ds: Any) -> dict[str, Any]:
 
     from mira_hf.selection.budget import budget_rules
 
-    table = ds.select_columns([plan.source_column, plan.token_column]).with_format("arrow")[:]
+    table = rows_table(ds, [plan.source_column, plan.token_column])
     sums = table.group_by(plan.source_column).aggregate([(plan.token_column, "sum")])
     per = dict(zip(sums.column(plan.source_column).to_pylist(), sums.column(f"{plan.token_column}_sum").to_pylist()))
     keys = sorted(per, key=str)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from mira_hf._util.arrow import rows_column, rows_table
 from mira_hf.errors import ColumnNotFoundError
 from mira_hf.mixture.plan import Plan
 from mira_hf.reliability import Reliability, aggregate, agreement
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def group_rows(ds: "Dataset", group: str) -> np.ndarray:
     """Positions of the rows a group scored (``mira_group``), in order."""
-    col = ds.data.column("mira_group").to_numpy(zero_copy_only=False)
+    col = rows_column(ds, "mira_group").to_numpy()
     return np.flatnonzero(col == group)
 
 
@@ -50,7 +51,7 @@ def group_mask(plan: Plan, group: str, sub: "Dataset") -> tuple[Reliability, dic
             if col and col not in sub.column_names:
                 raise ColumnNotFoundError(f"groups.{group}.reliability: column {col!r} is not in the dataset; its "
                                           f"columns are {sub.column_names}")
-        table = sub.data
+        table = rows_table(sub)
         recs = {}
         if rel_plan.teacher_recommendation_column:
             recs = dict(prediction_recommendations=table.column("mira_recommendation").to_pylist(),
@@ -77,9 +78,9 @@ def masks_and_quality(plan: Plan, scored: "Dataset", masks_dir: Path) -> tuple["
         if not len(rows):
             continue
         done = aggregate(sub, mask=rel, rubric=load_rubric(plan.rubric_ref(name)), source_column=plan.source_column)
-        q = done.data.column("mira_quality").to_numpy(zero_copy_only=False)
+        q = rows_column(done, "mira_quality").to_numpy()
         quality[rows] = np.asarray(q, dtype=np.float32)  # nulls arrive as NaN
-        for i, reason in zip(rows, done.data.column("mira_quality_reason").to_pylist()):
+        for i, reason in zip(rows, rows_column(done, "mira_quality_reason").to_pylist()):
             reasons[i] = reason
     out = scored.remove_columns([c for c in ("mira_quality", "mira_quality_reason") if c in scored.column_names])
     out = out.add_column("mira_quality", pa.array(quality, type=pa.float32(), mask=np.isnan(quality)))

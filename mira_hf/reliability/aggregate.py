@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mira_hf._util.arrow import rows_table
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
 from mira_hf.reliability.agreement import _rubric_or_none
 from mira_hf.reliability.constants import ANY_SOURCE, Default, Method
@@ -104,7 +105,7 @@ def aggregate(
     if not has_source and not (ANY_SOURCE in rel.mask or default is not None):
         raise ColumnNotFoundError(f"no column {source_column!r} (columns: {cols}); pass source_column=, or a mask "
                                   f"measured without sources, or default='all'|'none'.")
-    table = ds.select_columns([scores_column] + ([source_column] if has_source else [])).with_format("arrow")[:]
+    table = rows_table(ds, [scores_column] + ([source_column] if has_source else []))
     scores = score_matrix(table.column(scores_column), n_dims, what=scores_column)
     n = scores.shape[0]
 

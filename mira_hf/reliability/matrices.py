@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mira_hf._util.arrow import rows_column
 from mira_hf.errors import ConfigurationError
 
 def _arrow_of(values: Any) -> pa.Array | pa.ChunkedArray | None:
@@ -17,7 +18,7 @@ def _arrow_of(values: Any) -> pa.Array | pa.ChunkedArray | None:
     source = getattr(values, "source", None)
     name = getattr(values, "column_name", None)
     if name is not None and hasattr(source, "select_columns") and hasattr(source, "with_format"):
-        return source.select_columns([name]).with_format("arrow")[:][name]  # a datasets Column, zero-copy
+        return rows_column(source, name)  # a datasets Column: its dataset's rows, zero-copy when unmapped
     return None
 
 

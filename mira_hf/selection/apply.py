@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mira_hf._util.arrow import rows_table
 from mira_hf.errors import ConfigurationError
 from mira_hf.selection.budget import BudgetSplit, budget_rules
 from mira_hf.selection.checks import _check_groups
@@ -27,7 +28,7 @@ class _Arrays:
                  drop_values: list[str] | None, recommendation_column: str) -> None:
         names = [c for c in (score_column, source_column, token_column,
                              recommendation_column if drop_values else None) if c is not None]
-        table: pa.Table = ds.with_format("arrow", columns=list(dict.fromkeys(names)))[:]  # zero-copy slices
+        table: pa.Table = rows_table(ds, names)  # zero-copy slices without an indices mapping
         self.n = n = table.num_rows
         score = table.column(score_column)
         if not (pa.types.is_floating(score.type) or pa.types.is_integer(score.type)

@@ -1,0 +1,64 @@
+"""The Arrow table of exactly a dataset's rows — the one way package code reads a ``datasets.Dataset`` in bulk.
+
+``Dataset.data`` (and ``._data``) is the whole *underlying* table: after ``select``, ``shuffle``, ``filter``,
+``sort``, ``train_test_split`` or ``shard`` the dataset's rows are an indices mapping over it, so reading
+``.data`` reads the wrong rows, in the wrong order. :func:`rows_table` goes through ``datasets``' own query
+path: a zero-copy slice when there is no indices mapping, one ``take`` when there is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+__all__ = ["estimated_nbytes", "rows_column", "rows_table"]
+
+
+def rows_table(ds: Any, columns: Sequence[str] | None = None) -> pa.Table:
+    """The ``pyarrow.Table`` of ``ds``'s rows, in ``ds``'s order (``columns``: only these, in this order).
+
+    Example:
+        >>> import datasets
+        >>> ds = datasets.Dataset.from_dict({"x": [0, 1, 2, 3]}).shuffle(seed=0).select([0, 1])
+        >>> rows_table(ds).column("x").to_pylist() == ds["x"]
+        True
+    """
+    if isinstance(ds, pa.Table):
+        return ds.select(list(columns)) if columns is not None else ds
+    if not hasattr(ds, "with_format") or not hasattr(ds, "__len__"):
+        raise TypeError(f"rows_table takes a datasets.Dataset (or a pyarrow.Table), not a {type(ds).__name__}; "
+                        "an IterableDataset has no table: read it batch by batch")
+    names = list(dict.fromkeys(columns)) if columns is not None else None
+    missing = [c for c in names or () if c not in ds.column_names]
+    if missing:
+        raise KeyError(f"column(s) {missing} not in the dataset; its columns are {ds.column_names}")
+    table = ds.with_format("arrow", columns=names)[:]
+    if names is not None and table.column_names != names:
+        table = table.select(names)
+    return table
+
+
+def rows_column(ds: Any, name: str) -> pa.ChunkedArray:
+    """One column of ``ds``'s rows, in order, as Arrow (see :func:`rows_table`).
+
+    Example:
+        >>> import datasets
+        >>> ds = datasets.Dataset.from_dict({"x": [5, 6, 7]}).select([2, 0])
+        >>> rows_column(ds, "x").to_pylist()
+        [7, 5]
+    """
+    return rows_table(ds, [name]).column(name)
+
+
+def estimated_nbytes(ds: Any) -> float:
+    """Bytes ``ds``'s rows take, estimated without reading them: the underlying table's size per row × rows.
+
+    Example:
+        >>> import datasets
+        >>> estimated_nbytes(datasets.Dataset.from_dict({"x": [1, 2]}).select([0])) > 0
+        True
+    """
+    table = ds.data  # the one place that may read it: only its size per row is used
+    return table.nbytes * (len(ds) / max(table.num_rows, 1))
