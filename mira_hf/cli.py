@@ -470,6 +470,8 @@ def select(
     source_column: str = typer.Option("source", help="Column naming each row's source."),
     score_column: str = typer.Option("mira_quality", help="Score to rank by (added by --mask)."),
     token_column: Optional[str] = typer.Option(None, help="Token counts, for token-budget retention."),
+    id_column: Optional[str] = typer.Option(None, help="Ties at a cut and Gumbel noise follow a hash of this column "
+                                                       "(default: id, when there is one; '' for row order)."),
     default: Optional[str] = typer.Option(None, help="Rule for sources the spec does not name: a fraction or JSON, "
                                                      "e.g. 0.3 or '{\"min_score\": 6}'."),
     drop_recommendation: Optional[list[str]] = typer.Option(None, help="Never keep rows whose mira_recommendation "
@@ -512,7 +514,7 @@ def select(
         _select_preview(data, retention, retention_file, mask=mask, by=by, source_column=source_column,
                         score_column=score_column, token_column=token_column, default=default,
                         drop_recommendation=drop_recommendation, split=split, sampling=sampling,
-                        temperatures=temperatures, seed=seed, budgets=budgets)
+                        temperatures=temperatures, seed=seed, budgets=budgets, id_column=id_column)
         return
     if len(temperatures) > 1 or (budgets is not None and len(budgets) > 1):
         _fail("a list of --temperature or --budget-tokens values is for --preview; give one value to select")
@@ -538,6 +540,7 @@ def select(
                   "compute it from mira_scores, or --score-column with the column to rank by")
         kept, report = filter_by_retention(ds, retention=spec, by=by, groups=groups, source_column=source_column,
                                            score_column=score_column, token_column=token_column,
+                                           id_column=id_column,
                                            reliability=reliability, default=default, sampling=sampling,  # type: ignore[arg-type]
                                            temperature=temperatures[0], seed=seed,
                                            budget_tokens=None if budgets is None else int(budgets[0]),
@@ -567,7 +570,7 @@ def _number_list(text: str, flag: str, example: str) -> list[float]:
 def _select_preview(data: str, retention: Optional[str], retention_file: Optional[Path], *, mask: Optional[Path],
                     by: str, source_column: str, score_column: str, token_column: Optional[str], default: Any,
                     drop_recommendation: Optional[list[str]], split: str, sampling: str, temperatures: list[float],
-                    seed: int, budgets: Optional[list[float]]) -> None:
+                    seed: int, budgets: Optional[list[float]], id_column: Optional[str] = None) -> None:
     """``select --preview``: the table of kept rows and tokens per source for each listed value; writes nothing."""
     from mira_hf.errors import MiraError
     from mira_hf.selection import preview
@@ -599,7 +602,7 @@ def _select_preview(data: str, retention: Optional[str], retention_file: Optiona
         sampling = "gumbel"
     key = varied[0] if varied else ("temperature" if sampling == "gumbel" else "budget" if budgets else "retention")
     options: dict[str, Any] = dict(by=by, groups=groups, source_column=source_column, score_column=score_column,
-                                   token_column=token_column, default=default, seed=seed,
+                                   token_column=token_column, default=default, seed=seed, id_column=id_column,
                                    drop_recommendation=drop_recommendation or None)
     if key != "retention" and retentions is not None:
         options["retention"] = retentions[0]

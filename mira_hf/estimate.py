@@ -1,8 +1,11 @@
 """What a scoring run will cost before it starts: tokens in and out, rows the budget shortens, GPU-hours.
 
-The prompts of a random sample of rows are built exactly as the scorer builds them (same rubric, budget and
-tokenizer); the answer length is not known before scoring, so the completion side assumes the anchor's 1,500
-tokens per record (at most ``max_tokens``). GPU-hours are rows / records per second / 3,600 at the rate the
+The prompts of a random sample of rows are built exactly as the scorer builds them (same rubric, prompt template,
+budget and tokenizer); when the model's tokenizer is not on this machine, a run on the in-process engine (which
+loads it with the weights) is estimated at 4 UTF-8 bytes per token, as ``mira_hf.inspect`` estimates without a
+tokenizer, and a run over endpoints is budgeted by bytes, as the scorer then does. The answer length is not
+known before scoring, so the completion side assumes the anchor's 1,500 tokens per record (at most
+``max_tokens``). GPU-hours are rows / records per second / 3,600 at the rate the
 user gives, else the end-to-end rate of the last ``benchmarks/gpu_prefill.py`` GPU run saved on this machine,
 else the published anchor: about 3 records/s for 8K-token records with 1.5K-token answers on one H200 (a
 35B-A3B model); the result says which.
@@ -95,14 +98,18 @@ def estimate(ds: Any, scorer: Any, *, sample: int = 256, records_per_s: float | 
         raise ConfigurationError("estimate: sample and gpus must be at least 1 and records_per_s positive.")
     c = scorer.config
     tokenizer = _tokenizer(scorer)
-    budget = Budget(scorer.rubric, max_model_len=c.max_model_len, max_tokens=c.max_tokens, tokenizer=tokenizer)
+    exact = tokenizer is not None and not isinstance(tokenizer, BytesPerToken)
+    # The scorer's own prompt (template and rubric), budget and record shape: the prompts counted are the ones
+    # ``Scorer.plan_records`` sends (the template's fixed part decides how much of each record fits).
+    budget = Budget(scorer.rubric, max_model_len=c.max_model_len, max_tokens=c.max_tokens, tokenizer=tokenizer,
+                    prompt=scorer.prompt)
     column = scorer.record_column(list(ds.column_names))
     n = len(ds)
     picked = sorted(random.Random(seed).sample(range(n), min(sample, n)))
     prompts = build_prompts(batch_records(ds[picked] if picked else {}, column), scorer.rubric, budget,
                             c.record_format) if picked else []
     good = [p for p in prompts if not isinstance(p, Exception)]
-    if tokenizer is not None:
+    if tokenizer is not None:  # the stand-in counts 4 bytes per token, framing included
         tokens = [budget.count(p.messages) for p in good]
     else:
         tokens = [sum(len(m["content"].encode()) for m in p.messages) // _BYTES_PER_TOKEN for p in good]
@@ -117,10 +124,45 @@ def estimate(ds: Any, scorer: Any, *, sample: int = 256, records_per_s: float | 
     gpu_hours = rows_scored / rate / 3600
     return Estimate(rows=n, sampled=len(picked), prompt_tokens=round(sum(tokens) * scale),
                     completion_tokens=rows_scored * min(c.max_tokens, ANCHOR_COMPLETION_TOKENS),
-                    prompt_tokens_per_row=per_row, exact_tokens=tokenizer is not None,
+                    prompt_tokens_per_row=per_row, exact_tokens=exact,
                     shortened_rows=round(sum(p.truncated for p in good) * scale),
                     invalid_rows=round((len(prompts) - len(good)) * scale), records_per_s=rate,
                     records_per_s_source=source, gpus=gpus, gpu_hours=gpu_hours, hours=gpu_hours / gpus)
+
+
+class BytesPerToken:
+    """A stand-in tokenizer of 4 UTF-8 bytes per token, for the budget of a run whose tokenizer is not here.
+
+    Each id holds up to 4 bytes, so ``decode`` gives the text back; the chat framing counts 16 bytes per message,
+    as the byte budget does. ``Budget`` then shortens exactly the records ``mira_hf.inspect`` (without a tokenizer)
+    says it will.
+
+    Example:
+        >>> tok = BytesPerToken()
+        >>> ids = tok.encode("héllo, wörld")
+        >>> len(ids), tok.decode(ids)
+        (4, 'héllo, wörld')
+    """
+
+    chat_template = "4 bytes per token"
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        """The ids of ``text``: one per 4 bytes (the last may hold fewer)."""
+        raw = text.encode("utf-8")
+        return [int.from_bytes(raw[i:i + 4], "big") | (len(raw[i:i + 4]) << 32) for i in range(0, len(raw), 4)]
+
+    def decode(self, ids: list[int]) -> str:
+        """The text of ``ids`` (a character cut between two ids is dropped)."""
+        raw = b"".join((i & 0xFFFFFFFF).to_bytes(i >> 32, "big") for i in ids)
+        return raw.decode("utf-8", "ignore")
+
+    def apply_chat_template(self, conversations: list[list[dict[str, Any]]], **_: Any) -> list[list[int]]:
+        """Ids as long as each conversation's contents plus 16 bytes of framing per message, in tokens."""
+        out = []
+        for conv in conversations:
+            n = sum(len(m["content"].encode("utf-8")) + 16 for m in conv)
+            out.append([0] * -(-n // _BYTES_PER_TOKEN))
+        return out
 
 
 def _tokenizer(scorer: Any) -> Any:
@@ -132,6 +174,11 @@ def _tokenizer(scorer: Any) -> Any:
         return AutoTokenizer.from_pretrained(tok)
     if tok is not None:
         return tok
+    if scorer.config.engine == "custom":  # the scorer budgets with the engine's own tokenizer, if it has one
+        return getattr(scorer._custom_engine, "tokenizer", None)
     from mira_hf.offline import load_tokenizer
 
-    return load_tokenizer(scorer.config.model, revision=scorer.config.revision)
+    found = load_tokenizer(scorer.config.model, revision=scorer.config.revision)
+    if found is None and scorer.config.engine == "vllm":  # the engine will have the model's: estimate its counts
+        return BytesPerToken()
+    return found

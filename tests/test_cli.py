@@ -181,6 +181,23 @@ def test_select_without_a_retention_or_a_score_says_what_to_pass(scored_dir, mas
                           "'mira_quality'", "--mask")
 
 
+def test_select_keeps_the_same_ids_on_shuffled_data(scored_dir, mask_path, tmp_path):
+    """Gumbel sampling (and ties) follow the ids: the same rows are kept from a shuffled copy of the data."""
+    shuffled = tmp_path / "shuffled"
+    datasets.load_from_disk(str(scored_dir)).shuffle(seed=5).flatten_indices().save_to_disk(str(shuffled))
+    kept = {}
+    for name, data in (("sorted", scored_dir), ("shuffled", shuffled)):
+        result = invoke("select", data, "--mask", mask_path, "--retention", "0.5", "--sampling", "gumbel",
+                        "--temperature", "2", "--seed", "3", "-o", tmp_path / f"kept-{name}")
+        assert result.exit_code == 0, result.output
+        kept[name] = datasets.load_from_disk(str(tmp_path / f"kept-{name}"))["id"]
+        report = SelectionReport.load(tmp_path / f"kept-{name}" / "selection_report.json")
+        assert report.parameters.id_column == "id"
+    assert sorted(kept["sorted"]) == sorted(kept["shuffled"]) and len(kept["sorted"]) == 60
+    shuffled_order = datasets.load_from_disk(str(shuffled))["id"]
+    assert kept["shuffled"] == [i for i in shuffled_order if i in set(kept["shuffled"])]  # input order kept
+
+
 def test_shard_without_num_shards_is_one_line(tmp_path):
     data = EXAMPLES / "trajectories.jsonl"
     assert_one_line_error(invoke("score", data, "-o", tmp_path / "out", "--shard", "3"),

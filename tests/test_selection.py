@@ -30,13 +30,24 @@ def make(scores, sources, tokens=None, recs=None) -> datasets.Dataset:
         "mira_recommendation": list(recs) if recs is not None else ["keep"] * n}, features=FEATURES)
 
 
-def reference(scores, sources, rules, tokens, by_key=None) -> list[int]:
-    """Brute force: rank each key's scored rows by (-score, row), apply the rule, return kept rows in order."""
+def id_ties(n: int) -> list[int]:
+    """The documented tie order of rows ``0..n-1`` whose ``id`` is their number: a stable hash of the id text."""
+    import pandas as pd
+
+    return pd.util.hash_array(np.array([str(i) for i in range(n)], dtype=object)).tolist()
+
+
+def reference(scores, sources, rules, tokens, by_key=None, ties=None) -> list[int]:
+    """Brute force: rank each key's scored rows by (-score, tie), apply the rule, return kept rows in order.
+
+    ``ties`` orders equal scores (the id hash); without it the earlier row wins (``id_column=""``).
+    """
     key_of = by_key or {s: s for s in set(sources)}
     kept: list[int] = []
     for key in set(key_of.values()):
         rows = [i for i, s in enumerate(sources) if key_of[s] == key]
-        ranked = sorted((i for i in rows if scores[i] is not None), key=lambda i: (-scores[i], i))
+        ranked = sorted((i for i in rows if scores[i] is not None),
+                        key=lambda i: (-scores[i], ties[i] if ties is not None else i))
         rule = rules[key]
         if rule.kind == "fraction":
             kept += ranked[:math.ceil(Fraction(str(rule.value)) * len(rows))]
@@ -63,14 +74,18 @@ rule_st = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), n=st.integers(0, 40))
 def test_cut_matches_a_brute_force_ranking(data, n):
-    """Every rule kind, with ties and nulls, keeps exactly what ranking by (score desc, row asc) keeps."""
+    """Every rule kind, with ties and nulls, keeps exactly what ranking by (score desc, id hash) keeps — or by
+    (score desc, row asc) with ``id_column=""``."""
     scores = data.draw(st.lists(st.one_of(st.none(), st.integers(0, 5).map(float)), min_size=n, max_size=n))
     sources = data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n))
     tokens = data.draw(st.lists(st.integers(0, 60), min_size=n, max_size=n))
     rules = {s: data.draw(rule_st) for s in sorted(set(sources))}
     ds = make(scores, sources, tokens)
-    kept, report = mira_hf.filter_by_retention(ds, {k: r.to_spec() for k, r in rules.items()}, token_column="tokens")
-    expected = reference(scores, sources, rules, tokens)
+    spec = {k: r.to_spec() for k, r in rules.items()}
+    by_row, _ = mira_hf.filter_by_retention(ds, spec, token_column="tokens", id_column="")
+    assert by_row["id"] == reference(scores, sources, rules, tokens)
+    kept, report = mira_hf.filter_by_retention(ds, spec, token_column="tokens")
+    expected = reference(scores, sources, rules, tokens, ties=id_ties(n))
     assert kept["id"] == expected
     assert report.kept == len(expected) and report.rows == n
     for src, stats in report.sources.items():
@@ -174,7 +189,8 @@ def test_large_token_budget_matches_brute_force():
     sources = rng.choice(["a", "b"], n).tolist()
     spec = {"a": {"tokens": 9_000_000}, "b": {"tokens": 123_457}}
     kept, report = mira_hf.filter_by_retention(make(scores, sources, tokens), spec, token_column="tokens")
-    assert kept["id"] == reference(scores, sources, {k: parse_rule(v, key=k) for k, v in spec.items()}, tokens)
+    assert kept["id"] == reference(scores, sources, {k: parse_rule(v, key=k) for k, v in spec.items()}, tokens,
+                                   ties=id_ties(n))
     assert report.sources["b"].tokens_kept <= 123_457 < report.sources["b"].tokens_kept + 5_000
 
 
@@ -195,14 +211,14 @@ def test_memory_mapped_and_indexed_datasets_give_the_same_cut(tmp_path):
     spec = {"agent_openhands": 0.5, "davinc_dev": 0.25, "swe_qa": {"min_score": 30}}
     kept, report = mira_hf.filter_by_retention(mapped, spec)
     rules = {k: parse_rule(v, key=k) for k, v in spec.items()}
-    assert kept["id"] == reference(scores, sources, rules, None)
-    # the same rows after a shuffle (an indices mapping): ids agree as sets, order follows the shuffled view
+    assert kept["id"] == reference(scores, sources, rules, None, ties=id_ties(n))
+    # the same rows after a shuffle (an indices mapping): the same ids, in the shuffled view's order
     shuffled = mapped.shuffle(seed=0)
     kept_s, report_s = mira_hf.filter_by_retention(shuffled, spec)
     assert report_s.sources["swe_qa"].kept == report.sources["swe_qa"].kept
     shuffled_ids, kept_ids = list(shuffled["id"]), list(kept_s["id"])
     assert kept_ids == [i for i in shuffled_ids if i in set(kept_ids)]  # kept rows in the view's order
-    assert set(kept_ids) >= {i for i in kept["id"] if sources[i] == "swe_qa"}
+    assert set(kept_ids) == set(kept["id"])
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -20,6 +20,12 @@ event loop (Jupyter) without ``asyncio.run`` nesting errors; :meth:`OpenAIEngine
 same work from async code. The API key (argument, ``MIRA_API_KEY`` or ``OPENAI_API_KEY``) is sent as a
 Bearer token and never appears in logs, errors, ``repr`` or :meth:`OpenAIEngine.identity`.
 
+A base URL with credentials (``http://user:pw@gateway/v1``) is a server behind HTTP basic auth: its requests carry
+``Authorization: Basic`` and go to the URL without them, which no message, log or identity ever shows. A request
+has one ``Authorization`` header, so such a URL and an API key given as ``api_key=`` or ``MIRA_API_KEY`` are refused
+together with a :class:`~mira_hf.errors.ConfigurationError` before any request; a key found only in the general
+``OPENAI_API_KEY`` is not sent to it (the URL's credentials say how that server is reached).
+
 Example:
     >>> engine = OpenAIEngine("whw06/MIRA-Agent-Group4",                                 # doctest: +SKIP
     ...                       ["http://node1:8000/v1", "http://node2:8000/v1"])
@@ -40,7 +46,7 @@ import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -83,6 +89,28 @@ def _public_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """``(the URL without user:password, its 'Basic …' Authorization value or None)``; percent-escapes decoded.
+
+    Example:
+        >>> split_credentials("http://me:p%40ss@gateway:8080/v1")
+        ('http://gateway:8080/v1', 'Basic bWU6cEBzcw==')
+        >>> split_credentials("http://node1:8000/v1")
+        ('http://node1:8000/v1', None)
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    bare = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, ""))
+    if not parts.username and not parts.password:  # "http://@host": nothing to send
+        return bare, None
+    user = unquote(parts.username or "")
+    if ":" in user:
+        raise ConfigurationError(f"base_url {_public_url(url)!r}: the user name of its user:password has a ':'; "
+                                 "HTTP basic auth cannot carry one.")
+    return bare, aiohttp.BasicAuth(user, unquote(parts.password or ""), encoding="utf-8").encode()
 
 
 def _server_message(status: int, body: bytes) -> str:
@@ -154,16 +182,30 @@ def request_body(model: str, sampling: Sampling, extra_body: dict[str, Any] | No
 class _Endpoint:
     """One server of the pool and its health, touched only on the client's event loop."""
 
-    __slots__ = ("url", "public", "in_flight", "failures", "ejected", "max_model_len", "served")
+    __slots__ = ("url", "public", "headers", "in_flight", "failures", "ejected", "max_model_len", "served")
 
-    def __init__(self, url: str):
-        self.url = url
-        self.public = _public_url(url)
+    def __init__(self, url: str, authorization: str | None = None):
+        self.url = url  # without credentials (``split_credentials``): errors may quote it
+        self.public = url
+        self.headers = {"Authorization": authorization} if authorization else None  # per request: they may differ
         self.in_flight = 0
         self.failures = 0
         self.ejected = False
         self.max_model_len: int | None = None
         self.served: list[str] = []
+
+
+def _check_credentials(logins: Sequence[tuple[str, str | None]], key_source: str | None) -> None:
+    """Refuse a URL with ``user:password@`` beside a key given for these servers (both would be Authorization)."""
+    if key_source not in ("api_key=", "MIRA_API_KEY"):
+        return  # no key, or only the general OPENAI_API_KEY: a URL's credentials decide its server's header
+    with_login = [url for url, basic in logins if basic is not None]
+    if with_login:
+        raise ConfigurationError(
+            f"base_url {with_login[0]} carries a user:password (sent as 'Authorization: Basic') and an API key is "
+            f"set ({key_source}; sent as 'Authorization: Bearer'), but a request has one Authorization header: "
+            "remove the user:password from the URL or drop the key (api_key=, --api-key, MIRA_API_KEY or the "
+            "plan's api_key_env).")
 
 
 class _LoopThread:
@@ -223,7 +265,9 @@ class OpenAIEngine:
     Args:
         model: the model name the servers serve (``vllm serve <model>``, or its ``--served-model-name``).
         base_url: one URL or a list (``http://host:8000/v1``; a bare ``http://host:8000`` gets ``/v1``).
-        api_key: sent as ``Authorization: Bearer``; default ``MIRA_API_KEY`` then ``OPENAI_API_KEY``.
+        api_key: sent as ``Authorization: Bearer``; default ``MIRA_API_KEY`` then ``OPENAI_API_KEY``. A URL with
+            ``user:password@`` is sent ``Authorization: Basic`` instead (with ``api_key=`` or ``MIRA_API_KEY`` too,
+            :class:`~mira_hf.errors.ConfigurationError`: a request has one ``Authorization`` header).
         max_in_flight: requests in flight across all endpoints (keep vLLM's batches full).
         timeout: seconds for one attempt of one request.
         max_retries: further attempts after a transient failure.
@@ -262,10 +306,12 @@ class OpenAIEngine:
         self.probe_interval = probe_interval
         self.extra_body = dict(extra_body or {})
         self._urls = list(dict.fromkeys(normalize_url(u) for u in urls))
-        key = api_key or next((os.environ[v] for v in API_KEY_ENV if os.environ.get(v)), None)
+        source = "api_key=" if api_key else next((v for v in API_KEY_ENV if os.environ.get(v)), None)
+        key = api_key or (os.environ[source] if source else None)
+        self._logins = [split_credentials(u) for u in self._urls]  # (URL without them, 'Basic …' or None)
+        _check_credentials(self._logins, source)
+        self._bearer = f"Bearer {key}" if key else None
         self._headers = {"Content-Type": "application/json"}
-        if key:
-            self._headers["Authorization"] = f"Bearer {key}"
         self._rng = random.Random()
         self._rr = 0
         self._state: dict[str, Any] = {}
@@ -319,7 +365,8 @@ class OpenAIEngine:
     async def _probe(self, ep: _Endpoint, timeout: float) -> tuple[bool, str]:
         """``GET /models`` once: (answered, what happened). Any HTTP answer but 5xx counts as alive."""
         try:
-            async with self._session().get(f"{ep.url}/models", timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+            async with self._session().get(f"{ep.url}/models", headers=ep.headers,
+                                           timeout=aiohttp.ClientTimeout(total=timeout)) as r:
                 body = await r.read()
                 if r.status >= 500:
                     return False, _server_message(r.status, body)
@@ -339,7 +386,7 @@ class OpenAIEngine:
             return False, f"{type(e).__name__}: {e}"
 
     async def _connect(self) -> None:
-        self.endpoints = [_Endpoint(u) for u in self._urls]
+        self.endpoints = [_Endpoint(url, basic or self._bearer) for url, basic in self._logins]
 
         async def first_contact(ep: _Endpoint) -> tuple[bool, str]:
             outcome = (False, "not tried")
@@ -365,8 +412,9 @@ class OpenAIEngine:
         denied = [ep for ep, msg in alive if msg.startswith(("HTTP 401", "HTTP 403"))]
         if len(denied) == len(alive):
             raise EngineUnavailableError(
-                f"Every server refused the API key ({alive[0][1]}). Pass api_key= or set MIRA_API_KEY "
-                "to the key the servers were started with (`vllm serve ... --api-key`).")
+                f"Every server refused the API key or the URL's user:password ({alive[0][1]}). Pass api_key= or "
+                "set MIRA_API_KEY to the key the servers were started with (`vllm serve ... --api-key`), or put the "
+                "gateway's user:password in base_url.")
         for ep, (ok, msg) in zip(self.endpoints, results):
             if not ok:
                 ep.ejected = True
@@ -436,7 +484,7 @@ class OpenAIEngine:
             hint = None
             ep.in_flight += 1
             try:
-                async with session.post(f"{ep.url}/chat/completions", data=payload) as resp:
+                async with session.post(f"{ep.url}/chat/completions", data=payload, headers=ep.headers) as resp:
                     body = await resp.read()
                     status = resp.status
                     if status == 200:

@@ -13,7 +13,8 @@ import numpy as np
 from mira_hf.errors import ConfigurationError
 from mira_hf.selection.apply import _apply_cuts, _Arrays, _keys_and_rules, _source_stats
 from mira_hf.selection.budget import BudgetSplit, budget_spec, check_budget
-from mira_hf.selection.checks import _check_columns, _check_input, _check_options, _dataset_fingerprint
+from mira_hf.selection.checks import (_check_columns, _check_input, _check_options, _dataset_fingerprint,
+                                     resolve_id_column)
 from mira_hf.selection.gumbel import Sampling, check_sampling
 from mira_hf.selection.identity import reliability_payload, rubric_info, scorer_identity
 from mira_hf.selection.report import CutStats, PushBy, SelectionParameters, SelectionReport, SourceStats
@@ -61,23 +62,25 @@ class _Decision(NamedTuple):
 def _decide(ds: "Dataset", retention: Any, *, by: By, groups: Any, default: Any, score_column: str,
             source_column: str | None, token_column: str | None, drop_recommendation: str | Sequence[str] | None,
             recommendation_column: str, sampling: Sampling, temperature: float, seed: int,
-            budget_tokens: int | None, budget_split: BudgetSplit, arrays: _Arrays | None = None) -> _Decision:
+            budget_tokens: int | None, budget_split: BudgetSplit, arrays: _Arrays | None = None,
+            id_column: str | None = None) -> _Decision:
     """Check the selection options, read the columns (unless ``arrays`` are given) and compute the kept mask."""
     check_sampling(sampling, temperature, seed)
+    id_column = resolve_id_column(ds, id_column)
     check_budget(budget_tokens, budget_split, retention=retention, default=default, token_column=token_column)
     drop_values = _check_columns(ds, score_column=score_column, source_column=source_column,
                                  token_column=token_column, drop_recommendation=drop_recommendation,
-                                 recommendation_column=recommendation_column)
+                                 recommendation_column=recommendation_column, id_column=id_column)
     if arrays is None:
         arrays = _Arrays(ds, score_column=score_column, source_column=source_column, token_column=token_column,
-                         drop_values=drop_values, recommendation_column=recommendation_column)
+                         drop_values=drop_values, recommendation_column=recommendation_column, id_column=id_column)
     keys, key_of_src, rules, clean_groups = _keys_and_rules(arrays, by=by, retention=retention, default=default,
                                                             groups=groups, budget_tokens=budget_tokens,
                                                             budget_split=budget_split)
     _check_rules(rules, token_column=token_column, sampling=sampling)
     kept, cuts = _apply_cuts(arrays, keys, key_of_src, rules, sampling=sampling, temperature=temperature, seed=seed)
     params = SelectionParameters(
-        by=by, score_column=score_column, source_column=source_column, token_column=token_column,
+        by=by, score_column=score_column, source_column=source_column, token_column=token_column, id_column=id_column,
         recommendation_column=recommendation_column if drop_values else None, drop_recommendation=drop_values,
         groups=clean_groups, retention=rules,
         default=parse_rule(default, key="default") if default is not None else None,
@@ -96,6 +99,7 @@ def filter_by_retention(
     groups: Mapping[str, Sequence[str]] | None = None,
     default: Any = None,
     token_column: str | None = None,
+    id_column: str | None = None,
     drop_recommendation: str | Sequence[str] | None = None,
     recommendation_column: str = "mira_recommendation",
     sampling: Sampling = "cut",
@@ -125,7 +129,10 @@ def filter_by_retention(
     ``retention`` is one rule for every key or ``{key: rule}``; a rule is a fraction of the key's rows
     (``0.5`` keeps ``ceil(0.5·n)`` of its ``n`` rows, counting unscored ones), ``{"min_score": 6.5}`` or
     ``{"tokens": 2_000_000_000}`` (with ``token_column=``, filled best-first, never over budget). Rows with a
-    null score are never kept; ties at a cut go to the earlier row; kept rows keep their order.
+    null score are never kept; kept rows keep their order. Ties at a cut, and the Gumbel noise below, go by a
+    stable hash of each row's id (``id_column``; by default the ``id`` column when there is one), so the same
+    rows are kept however the dataset is shuffled or sharded; ``id_column=""`` (or no ``id`` column) lets ties
+    go to the earlier row and the noise follow row positions.
 
     ``budget_tokens=n`` (with ``token_column=``, instead of ``retention``) is one budget for the whole dataset:
     each key (source, group, or ``"global"``) gets ``floor(n · share)`` tokens, its share of the input tokens
@@ -150,7 +157,7 @@ def filter_by_retention(
                        source_column=source_column, token_column=token_column,
                        drop_recommendation=drop_recommendation, recommendation_column=recommendation_column,
                        sampling=sampling, temperature=temperature, seed=seed, budget_tokens=budget_tokens,
-                       budget_split=budget_split)
+                       budget_split=budget_split, id_column=id_column)
     if push_by is not None:
         from mira_hf.hub import layout_names
 

@@ -25,9 +25,9 @@ class _Arrays:
     """The columns the cut needs, as numpy arrays (NaN for a null score)."""
 
     def __init__(self, ds: "Dataset", *, score_column: str, source_column: str | None, token_column: str | None,
-                 drop_values: list[str] | None, recommendation_column: str) -> None:
+                 drop_values: list[str] | None, recommendation_column: str, id_column: str | None = None) -> None:
         names = [c for c in (score_column, source_column, token_column,
-                             recommendation_column if drop_values else None) if c is not None]
+                             recommendation_column if drop_values else None, id_column) if c is not None]
         table: pa.Table = rows_table(ds, names)  # zero-copy slices without an indices mapping
         self.n = n = table.num_rows
         score = table.column(score_column)
@@ -61,6 +61,24 @@ class _Arrays:
                 raise ConfigurationError(f"token column {token_column!r} has negative counts")
         # what a rule may choose from: scored and not dropped
         self.eligible_scores = np.where(self.dropped, np.nan, self.scores) if drop_values else self.scores
+        #: each row's place in an order fixed by the id column (None: row order), so that ties at a cut and the
+        #: Gumbel noise go to the same rows however the dataset is ordered or sharded
+        self.rank: np.ndarray | None = None if id_column is None else _id_rank(table.column(id_column), self)
+
+
+def _id_rank(ids: pa.ChunkedArray, arrays: _Arrays) -> np.ndarray:
+    """Rows ordered by a stable hash of their id (then score and tokens, for repeated ids): a rank per row."""
+    import pandas as pd
+
+    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        ids = pc.cast(ids, pa.string())
+    hashed = pd.util.hash_array(ids.to_numpy(zero_copy_only=False).astype(object)) if arrays.n \
+        else np.zeros(0, dtype=np.uint64)
+    tokens = arrays.tokens if arrays.tokens is not None else np.zeros(arrays.n, dtype=np.int64)
+    order = np.lexsort((tokens, arrays.scores, hashed))
+    rank = np.empty(arrays.n, dtype=np.int64)
+    rank[order] = np.arange(arrays.n)
+    return rank
 
 
 def _keys_and_rules(arrays: _Arrays, *, by: By, retention: Any, default: Any, groups: Any,
@@ -99,7 +117,8 @@ def _apply_cuts(arrays: _Arrays, keys: list[str], key_of_src: np.ndarray, rules:
     """The kept-row mask over the whole dataset and the figures of each cut.
 
     With ``sampling="gumbel"`` each key ranks its rows by ``score + τ·Gumbel`` (its own seeded stream) and the
-    same cut keeps the best of that ranking; the figures are still of the true scores.
+    same cut keeps the best of that ranking; the figures are still of the true scores. With an id column
+    (``arrays.rank``) each key's rows are taken in the id order, so ties and noise do not follow the row order.
     """
     n, scores, tokens = arrays.n, arrays.eligible_scores, arrays.tokens
     row_key = key_of_src[arrays.src_codes] if len(arrays.sources) else np.zeros(0, dtype=np.int32)
@@ -108,6 +127,8 @@ def _apply_cuts(arrays: _Arrays, keys: list[str], key_of_src: np.ndarray, rules:
     cuts: dict[str, CutStats] = {}
     for k, key in enumerate(keys):
         idx = positions[k]
+        if arrays.rank is not None:
+            idx = np.argsort(arrays.rank) if idx is None else idx[np.argsort(arrays.rank[idx])]
         s = scores if idx is None else scores[idx]
         t = None if tokens is None else (tokens if idx is None else tokens[idx])
         ranking = s if sampling == "cut" else gumbel_keys(s, temperature=temperature, seed=seed, key=key)

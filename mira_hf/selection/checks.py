@@ -96,14 +96,36 @@ def _check_options(*, retention: Any, by: Any, groups: Any, default: Any, source
         merge_metadata({}, {}, card_metadata)  # raises if it tries to set what datasets owns
 
 
+#: The column ``filter_by_retention`` breaks ties by when it is given none and the dataset has it.
+DEFAULT_ID_COLUMN = "id"
+
+
+def resolve_id_column(ds: "Dataset", id_column: str | None) -> str | None:
+    """The id column ties follow: the one named, else ``id`` when the dataset has it; ``""`` is row order.
+
+    Example:
+        >>> import datasets
+        >>> resolve_id_column(datasets.Dataset.from_dict({"id": ["a"], "q": [1.0]}), None)
+        'id'
+        >>> resolve_id_column(datasets.Dataset.from_dict({"id": ["a"], "q": [1.0]}), "") is None
+        True
+    """
+    if id_column is None:
+        return DEFAULT_ID_COLUMN if DEFAULT_ID_COLUMN in ds.column_names else None
+    return id_column or None
+
+
 def _check_columns(ds: "Dataset", *, score_column: str, source_column: str | None, token_column: str | None,
-                   drop_recommendation: str | Sequence[str] | None, recommendation_column: str) -> list[str] | None:
+                   drop_recommendation: str | Sequence[str] | None, recommendation_column: str,
+                   id_column: str | None = None) -> list[str] | None:
     """Every named column exists; returns the recommendations to drop (or None)."""
     _require_column(ds, score_column, "score")
     if source_column is not None:
         _require_column(ds, source_column, "source")
     if token_column is not None:
         _require_column(ds, token_column, "token")
+    if id_column is not None:
+        _require_column(ds, id_column, "id")
     if drop_recommendation is None:
         return None
     values = [drop_recommendation] if isinstance(drop_recommendation, str) else list(drop_recommendation)

@@ -144,7 +144,8 @@ def preview(ds: "Dataset", *, retentions: Sequence[Any] | None = None, budgets: 
         options["sampling"] = "gumbel"
     defaults = dict(by="source", groups=None, default=None, score_column="mira_quality", source_column="source",
                     token_column=None, drop_recommendation=None, recommendation_column="mira_recommendation",
-                    sampling="cut", temperature=1.0, seed=0, budget_tokens=None, budget_split="shares")
+                    sampling="cut", temperature=1.0, seed=0, budget_tokens=None, budget_split="shares",
+                    id_column=None)
     unknown = [k for k in options if k not in defaults and k != "retention"]
     if unknown:
         raise ConfigurationError(f"preview got unknown option(s) {', '.join(unknown)}; it takes those of "
