@@ -270,7 +270,9 @@ def _reproduce_section(report: "SelectionReport", repo_id: str | None) -> list[s
         args.append(f"budget_tokens={p.budget_tokens}")
         if p.budget_split != "shares":
             args.append(f"budget_split={_py(p.budget_split)}")
-    if p.sampling != "cut":
+    if p.id_column not in (None, "id"):
+        args.append(f"id_column={p.id_column!r}")
+    if p.sampling not in ("cut", "per group"):
         args.append(f"sampling={p.sampling!r}, temperature={p.temperature!r}, seed={p.seed!r}")
     if p.drop_recommendation:
         args += [f"drop_recommendation={_py(p.drop_recommendation)}",
@@ -295,10 +297,30 @@ def _reproduce_section(report: "SelectionReport", repo_id: str | None) -> list[s
                   "scored = mira_hf.aggregate(scored, mask=mask)"]
     else:
         lines += ["scored = mira_hf.aggregate(scored, mask=mask)  # mask: the reliability mask you used"]
-    lines += ["", f"kept, report = mira_hf.filter_by_retention(\n    scored,\n    {call},\n)", "print(report)", "```",
-              "", f"[`{REPORT_FILE}`]({REPORT_FILE}) holds every figure above "
+    if p.sampling == "per group":  # a mixture: each group was selected apart, by its own rule
+        lines += ["", "# each group of the mixture plan was selected apart (`mira-hf run PLAN` does all of this)"]
+        for name, g in (p.per_group or {}).items():
+            group_args = [f"retention={_py({k: r.to_spec() for k, r in g.retention.items()})}"]
+            if g.sampling != "cut":
+                group_args.append(f"sampling={g.sampling!r}, temperature={g.temperature!r}, seed={g.seed!r}")
+            common = [a for a in args[1:] if not a.startswith("budget_")]  # the budget is in each share
+            group_call = ",\n    ".join(a.replace("\n", "\n    ") for a in common + group_args)
+            lines += [f"part = scored.filter(lambda r: r[{p.source_column!r}] in {sorted(g.sources)!r})",
+                      f"kept_{_identifier(name)}, _ = mira_hf.filter_by_retention(\n    part,\n    {group_call},\n)"]
+        lines += ["```"]
+    else:
+        lines += ["", f"kept, report = mira_hf.filter_by_retention(\n    scored,\n    {call},\n)", "print(report)",
+                  "```"]
+    lines += ["", f"[`{REPORT_FILE}`]({REPORT_FILE}) holds every figure above "
               "(`mira_hf.SelectionReport.load` reads it back).", ""]
     return lines
+
+
+def _identifier(name: str) -> str:
+    """``name`` as a Python identifier (a group's name in a variable)."""
+    import re
+
+    return re.sub(r"\W", "_", name) or "group"
 
 
 def render_body(report: "SelectionReport", *, repo_id: str | None = None, path: str | None = None) -> str:

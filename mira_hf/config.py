@@ -121,10 +121,13 @@ class ScorerConfig(BaseModel):
         """What decides the output: hashed into the ``datasets`` fingerprint and the resume keys.
 
         Where requests go (``base_url``) and how they are retried never change an answer, so a job restarted
-        against another node keeps its cache.
+        against another node keeps its cache; nor do the columns only checked to exist (``id_column``,
+        ``source_column``), so naming one re-sends nothing.
         """
-        # The prompt template is fingerprinted by its content hash (``Scorer.identity``), never by its path.
-        ignored = {"cache_dir", "progress", "max_in_flight", "base_url", "prompt"}
+        # The prompt template and a rubric file are fingerprinted by their content hashes (``Scorer.identity``),
+        # never by their paths: a copied folder keeps its cache.
+        ignored = {"cache_dir", "progress", "max_in_flight", "base_url", "prompt", "id_column", "source_column",
+                   "rubric"}
         fields = self.model_dump(mode="json", exclude=ignored)
         fields["engine_kwargs"] = [kv for kv in fields["engine_kwargs"] if kv[0] not in TRANSPORT_KWARGS]
         return fields

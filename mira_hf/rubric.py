@@ -14,6 +14,7 @@ import re
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -154,7 +155,8 @@ def parse_rubric(text: str, *, name: str, source: str = "<string>") -> Rubric:
         raise RubricError(f"{source}: {e.errors()[0]['msg']}") from None
 
 
-_CACHE: dict[str, Rubric] = {}
+#: Rubrics read so far, by name or by (path, size, mtime): an edited file is read again.
+_CACHE: dict[Any, Rubric] = {}
 
 
 def load_rubric(name_or_path: "str | Path | Rubric" = "agent-group4") -> Rubric:
@@ -167,17 +169,21 @@ def load_rubric(name_or_path: "str | Path | Rubric" = "agent-group4") -> Rubric:
     if isinstance(name_or_path, Rubric):
         return name_or_path
     key = str(name_or_path)
-    if key in _CACHE:
-        return _CACHE[key]
+    path = Path(key).expanduser()
+    cache_key: Any = key
+    if key not in BUNDLED and path.is_file():
+        st = path.stat()
+        cache_key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if cache_key in _CACHE:
+        return _CACHE[cache_key]
     if key in BUNDLED:
         resource = resources.files("mira_hf.rubrics").joinpath(BUNDLED[key])
         rubric = parse_rubric(resource.read_text(encoding="utf-8"), name=_rubric_name(Path(BUNDLED[key])),
                               source=f"bundled rubric {key!r}")
     else:
-        path = Path(key).expanduser()
         if not path.is_file():
             known = ", ".join(repr(k) for k in BUNDLED)
             raise RubricError(f"rubric {key!r} is neither a bundled rubric ({known}) nor an existing file")
         rubric = parse_rubric(path.read_text(encoding="utf-8"), name=_rubric_name(path), source=str(path))
-    _CACHE[key] = rubric
+    _CACHE[cache_key] = rubric
     return rubric

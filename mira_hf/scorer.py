@@ -114,6 +114,13 @@ class Plan:
     formats: list[str | None]
     todo: list[Pending] = field(default_factory=list)
     stored: int = 0
+    #: rows whose prompt repeats an earlier one of the batch: (position, the request sent for both)
+    copies: list[tuple[int, Pending]] = field(default_factory=list)
+
+    def fill_copies(self) -> None:
+        """Give each repeated prompt's row the answer of the request sent for its first occurrence."""
+        for index, leader in self.copies:
+            self.rows[index] = dict(leader.row) if leader.row is not None else None
 
 
 @dataclass
@@ -374,27 +381,34 @@ class Scorer:
     def plan_records(self, records: Sequence[Any]) -> Plan:
         """Build and budget the prompts of ``records`` and read the finished ones from the store.
 
-        The rows already known (bad records, stored rows) are filled in; ``todo`` lists the prompts still to send.
+        The rows already known (bad records, stored rows) are filled in; ``todo`` lists the prompts still to send,
+        each once: a prompt repeated in the batch (a duplicated record) is sent once and its answer copied
+        (``Plan.copies``), so duplicates cost nothing and get the same row wherever they stand.
         """
         rt = self._ensure_runtime()
         n_slots = len(self.rubric)
         plan = Plan(rows=[None] * len(records), formats=[None] * len(records))
         todo: list[Pending] = []
+        leaders: dict[str, Pending] = {}
         for i, prompt in enumerate(build_prompts(list(records), self.rubric, rt.budget, self.config.record_format)):
             if isinstance(prompt, Exception):
                 reason = str(prompt) if isinstance(prompt, InvalidRecordError) else "record is nested too deeply to read"
                 plan.rows[i] = _failure("invalid_input", reason, n_slots)
                 continue
             plan.formats[i] = prompt.format
-            key = self.row_key(prompt.messages[1]["content"]) if rt.store is not None else None
-            todo.append(Pending(i, prompt.messages, prompt.truncated, key, token_ids=prompt.token_ids))
+            key = self.row_key(prompt.messages[1]["content"])
+            if key in leaders:
+                plan.copies.append((i, leaders[key]))
+                continue
+            leaders[key] = item = Pending(i, prompt.messages, prompt.truncated, key, token_ids=prompt.token_ids)
+            todo.append(item)
         if rt.store is not None and todo:
             done = rt.store.get_many([p.key for p in todo])
             remaining = []
             for item in todo:
                 cached = done.get(item.key)
                 if cached is not None:
-                    plan.rows[item.index] = cached
+                    plan.rows[item.index] = item.row = cached
                 else:
                     remaining.append(item)
             plan.stored, todo = len(todo) - len(remaining), remaining
@@ -425,6 +439,7 @@ class Scorer:
             self.complete(plan.todo, self._generate(rt, plan.todo))
             for item in plan.todo:
                 plan.rows[item.index] = item.row
+        plan.fill_copies()
         rows = plan.rows
         for row, fmt in zip(rows, plan.formats):
             row["mira_format"] = fmt  # type: ignore[index]

@@ -150,6 +150,7 @@ class _EmbeddingsServer:
 
         outer = self
         self.bodies: list[dict] = []
+        self.authorization: list[str | None] = []
 
         class Server(LoopbackServer):
             def build_app(self):
@@ -160,6 +161,7 @@ class _EmbeddingsServer:
             async def embed(self, request):
                 body = await request.json()
                 outer.bodies.append(body)
+                outer.authorization.append(request.headers.get("Authorization"))
                 vocab = ["planning", "tests", "style"]
                 data = [{"index": i, "embedding": [float(t.split()[0].lower().rstrip(":") == w) for w in vocab]}
                         for i, t in enumerate(body["input"])]
@@ -180,6 +182,26 @@ def test_http_embedder_reads_an_openai_compatible_embeddings_endpoint():
         assert srv.bodies[0]["model"] == "emb-model" and len(srv.bodies[0]["input"]) == 2
         vectors = get_embedder(server.url)(["tests pass", "style ok"])
         assert vectors.tolist() == [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+
+
+def test_http_embedder_sends_a_urls_user_password_as_basic_auth_and_never_shows_it():
+    from mira_hf.discover import HttpEmbedder
+    from mira_hf.errors import EngineUnavailableError
+
+    srv = _EmbeddingsServer()
+    with srv.server as server:
+        login = server.url.replace("http://", "http://embed-user:s3cret-pw@")
+        embedder = HttpEmbedder(login, "emb-model")
+        assert embedder(["tests pass"]).shape == (1, 3)
+        assert srv.authorization == ["Basic ZW1iZWQtdXNlcjpzM2NyZXQtcHc="]  # embed-user:s3cret-pw
+        assert "s3cret" not in repr(embedder)
+        with pytest.raises(ConfigurationError, match="one Authorization header") as both:
+            HttpEmbedder(login, "emb-model", api_key="sk-also")
+        assert "s3cret" not in str(both.value)
+        down = login.rsplit(":", 1)[0] + ":9/v1"  # nothing listens on port 9
+    with pytest.raises(EngineUnavailableError) as err:
+        HttpEmbedder(down, "emb-model", timeout=2)(["x"])
+    assert "s3cret" not in str(err.value) and "embed-user" not in str(err.value)
 
 
 def test_a_model_folder_without_sentence_transformers_says_how_to_install(tmp_path, monkeypatch):

@@ -80,9 +80,14 @@ class HttpEmbedder:
 
     def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None, *,
                  batch_size: int = 256, timeout: float = 120.0):
-        from mira_hf.engines.openai import normalize_url
+        from mira_hf.engines.openai import normalize_url, split_credentials
 
-        self.base_url = normalize_url(base_url)
+        # a user:password in the URL is basic auth, sent as a header: the URL kept (and quoted in errors) has none
+        self.base_url, self._basic = split_credentials(normalize_url(base_url))
+        if self._basic and api_key:
+            raise ConfigurationError(f"the embeddings URL {self.base_url} carries a user:password (sent as "
+                                     "'Authorization: Basic') and an API key is given too; a request has one "
+                                     "Authorization header: drop one of them")
         self.model = model
         self.api_key = api_key
         self.batch_size = batch_size
@@ -95,6 +100,8 @@ class HttpEmbedder:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        elif self._basic:
+            headers["Authorization"] = self._basic
         req = urllib.request.Request(f"{self.base_url}/embeddings", data=json.dumps(body).encode(), headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:

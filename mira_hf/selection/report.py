@@ -14,8 +14,43 @@ from mira_hf.selection.rules import By, RetentionRule
 PushBy = Literal["split", "config"]
 
 
+def _describe(sampling: str, temperature: float | None, seed: int | None) -> str:
+    return "hard cut" if sampling == "cut" else f"Gumbel sampling (τ={temperature:g}, seed {seed})"
+
+
+class GroupParameters(BaseModel):
+    """How one group of a mixture was selected: its sources' rules, its sampling, its share of a token budget.
+
+    A plan (``mira_hf.run_plan``) records one per group, so groups that sample differently are described truthfully.
+
+    Example:
+        >>> GroupParameters(sources=["swe_qa"], retention={}, sampling="gumbel", temperature=0.5, seed=0,
+        ...                 budget_tokens=1200).describe_sampling()
+        'Gumbel sampling (τ=0.5, seed 0), 1,200 tokens of the budget'
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[str]
+    retention: dict[str, RetentionRule] = Field(description="the rule each source was cut under (its budget share "
+                                                            "as a tokens rule when the plan has a budget)")
+    sampling: Literal["cut", "gumbel"] = "cut"
+    temperature: float | None = Field(default=None, description="τ of Gumbel sampling (None for the hard cut)")
+    seed: int | None = Field(default=None, description="seed of Gumbel sampling (None for the hard cut)")
+    budget_tokens: int | None = Field(default=None, description="the group's share of the plan's token budget")
+
+    def describe_sampling(self) -> str:
+        """``hard cut`` or ``Gumbel sampling (τ=0.5, seed 0)``, plus the group's share of a budget."""
+        text = _describe(self.sampling, self.temperature, self.seed)
+        return text if self.budget_tokens is None else f"{text}, {self.budget_tokens:,} tokens of the budget"
+
+
 class SelectionParameters(BaseModel):
-    """Everything ``filter_by_retention`` was asked to do, in canonical form."""
+    """Everything ``filter_by_retention`` was asked to do, in canonical form.
+
+    ``sampling`` is ``"per group"`` when a mixture's groups were selected apart, each by its own rule: then
+    ``per_group`` holds each group's parameters and ``temperature`` is ``None``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -23,20 +58,36 @@ class SelectionParameters(BaseModel):
     score_column: str
     source_column: str | None
     token_column: str | None = None
+    id_column: str | None = Field(default=None, description="ties at a cut and the Gumbel noise follow this "
+                                                            "column's values, not the row order")
     recommendation_column: str | None = None
     drop_recommendation: list[str] | None = None
     groups: dict[str, list[str]] | None = None
     retention: dict[str, RetentionRule]
     default: RetentionRule | None = None
-    sampling: Literal["cut", "gumbel"] = "cut"
+    sampling: Literal["cut", "gumbel", "per group"] = "cut"
     temperature: float | None = Field(default=None, description="τ of Gumbel sampling (None for the hard cut)")
     seed: int | None = Field(default=None, description="seed of Gumbel sampling (None for the hard cut)")
     budget_tokens: int | None = Field(default=None, description="one token budget split over the keys")
     budget_split: str | dict[str, float] | None = Field(default=None, description="'shares' or {key: weight}")
+    per_group: dict[str, GroupParameters] | None = Field(
+        default=None, description="a mixture's groups, each with its own parameters (None for one call)")
 
     def describe_sampling(self) -> str:
-        """``hard cut`` or ``Gumbel sampling (τ=0.5, seed 0)``, plus the budget when there is one."""
-        text = "hard cut" if self.sampling == "cut" else f"Gumbel sampling (τ={self.temperature:g}, seed {self.seed})"
+        """``hard cut``, ``Gumbel sampling (τ=0.5, seed 0)`` or each group's own rule, plus the budget if any.
+
+        Example:
+            >>> SelectionParameters(by="source", score_column="q", source_column="source", retention={},
+            ...                     sampling="per group", per_group={
+            ...     "agents": GroupParameters(sources=["a"], retention={}, sampling="gumbel", temperature=0.5, seed=0),
+            ...     "qa": GroupParameters(sources=["b"], retention={})}).describe_sampling()
+            "each group's own rule (agents: Gumbel sampling (τ=0.5, seed 0); qa: hard cut)"
+        """
+        if self.sampling == "per group":
+            each = "; ".join(f"{name}: {g.describe_sampling()}" for name, g in (self.per_group or {}).items())
+            text = f"each group's own rule ({each})"
+        else:
+            text = _describe(self.sampling, self.temperature, self.seed)
         if self.budget_tokens is not None:
             split = "token shares" if self.budget_split == "shares" else f"weights {self.budget_split}"
             text += f", budget {self.budget_tokens:,} tokens split by {split}"
