@@ -240,3 +240,23 @@ def test_shutdown_engines_stops_each_started_engine_once():
     vllm_engines.shutdown_engines()
     vllm_engines.shutdown_engines()  # idempotent: a stopped engine is not stopped again
     assert calls == ["shutdown"] and not engine.started
+
+
+def test_a_duplicated_record_is_sent_once_and_gets_the_same_row_wherever_it_stands(tmp_path):
+    """Real corpora repeat records: a prompt repeated in a batch, or later in a streamed run, is sent once, and
+    every copy gets the same row — the answer does not depend on which copy came first."""
+    import datasets
+
+    texts = ["$ pytest\n1 failed", "$ make\nok", "$ pytest\n1 failed", "$ ls\nREADME", "$ make\nok"] * 3
+    ds = datasets.Dataset.from_dict({"id": [f"r{i}" for i in range(len(texts))], "text": texts})
+    engine = FakeEngine()
+    out = ds.map(mira_hf.Scorer(engine=engine), batched=True, batch_size=5)
+    assert engine.calls == [3, 3, 3]  # each batch of 5 holds 3 distinct prompts: each sent once
+    by_text = {}
+    for text, raw, status in zip(out["text"], out["mira_raw"], out["mira_status"]):
+        assert by_text.setdefault(text, (raw, status)) == (raw, status)
+    streamed_engine = FakeEngine()
+    streamed = mira_hf.score_dataset(ds, mira_hf.Scorer(engine=streamed_engine, cache_dir=str(tmp_path / "c")),
+                                     chunk_rows=4)
+    assert len(streamed_engine.seen) == 3  # the whole streamed run sends each distinct prompt once
+    assert streamed["mira_raw"] == out["mira_raw"] and streamed["mira_status"] == out["mira_status"]
