@@ -16,8 +16,15 @@ model): the seconds during which the engine had no request while rows remained, 
 (the time between one batch's ``generate`` and the next: prompts built, rows written) and for streaming
 (nothing in flight before the last request was sent).
 
+``--mixture`` measures a plan with two endpoint groups instead: one such server per group (``--slots`` each), the
+rows sorted by source (half per group), the client ``max_in_flight=--in-flight`` per group; ``ds.map(MixtureScorer)``
+at each ``--batch-sizes`` against ``mira_hf.score_dataset(ds, MixtureScorer)`` (every group streaming at once, as
+``mira-hf run`` does). The share is over both servers: slot-seconds served over ``2 × slots`` × the window.
+
 Run: ``python benchmarks/bench_stream.py`` (``--help`` for the knobs); ``--quick`` for a few-second smoke run;
-``python benchmarks/bench_stream.py --cpu-engine --rows 60`` for the in-process engine.
+``python benchmarks/bench_stream.py --cpu-engine --rows 60`` for the in-process engine;
+``python benchmarks/bench_stream.py --mixture --rows 720 --slots 8 --in-flight 8 --mean 0.2 --batch-sizes 256``
+for the mixture.
 """
 
 from __future__ import annotations
@@ -146,6 +153,48 @@ def run(server: Server, ds, in_flight: int, batch_size: int | None) -> tuple[flo
     return dt, whole, fed
 
 
+def mixture(rows: int, slots: int, mean: float, sigmas: list[float], in_flight: int, batch_sizes: list[int]) -> None:
+    """Two endpoint groups, one server each: ``ds.map(MixtureScorer)`` at each batch size vs streaming every group."""
+    import datasets
+
+    import mira_hf
+    from mira_hf.mixture import Plan
+
+    datasets.disable_progress_bars()
+    filler = "$ pytest -x tests/\nE   AssertionError: expected 3, got 4\n" * 40
+    half = rows // 2
+    ds = datasets.Dataset.from_dict({"source": ["agents"] * half + ["qa"] * (rows - half),
+                                     "text": [f"trajectory {i}\n{filler}" for i in range(rows)]})
+    print(f"{rows:,} rows sorted by source, two endpoint groups; each server: {slots} slots, lognormal service times "
+          f"with mean {mean:g} s; client: {in_flight} in flight per group")
+    head = f"{'σ':>4} | {'path':>32} | {'seconds':>7} | {'share, whole run':>16} | {'share, rows remained':>20}"
+    print(head)
+    print("-" * len(head))
+    for sigma in sigmas:
+        with Server(slots, mean, sigma, seed=0) as a, Server(slots, mean, sigma, seed=1) as b:
+            groups = {name: {"sources": [name], "scorer": {
+                "model": "bench", "engine": "openai", "base_urls": [server.url], "max_in_flight": in_flight,
+                "structured": False}} for name, server in (("agents", a), ("qa", b))}
+            plan = Plan.model_validate({"data": "unused.jsonl", "text_column": "text", "groups": groups})
+            for bs in [*batch_sizes, None]:
+                with tempfile.TemporaryDirectory() as cache:
+                    scorer = mira_hf.MixtureScorer(plan, cache_dir=cache)
+                    for group in scorer.scorers.values():
+                        group.engine  # connect before the clock starts
+                    a.log(), b.log()
+                    t = time.perf_counter()
+                    if bs is None:
+                        mira_hf.score_dataset(ds, scorer, batch_size=256, load_from_cache_file=False)
+                    else:
+                        ds.map(scorer, batched=True, batch_size=bs, load_from_cache_file=False)
+                    dt = time.perf_counter() - t
+                    for group in scorer.scorers.values():
+                        group.engine.close()
+                whole, fed = shares(a.log() + b.log(), 2 * slots)
+                path = "streaming, every group" if bs is None else f"ds.map(MixtureScorer), batch {bs}"
+                print(f"{sigma:>4g} | {path:>32} | {dt:>7.1f} | {whole:>16.1%} | {fed:>20.1%}", flush=True)
+
+
 def cpu_engine(rows: int, batch_size: int) -> None:
     """Idle engine seconds per 1,000 records on the CPU engine: ``ds.map`` at ``batch_size`` vs streaming."""
     import datasets
@@ -207,12 +256,15 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="*", default=[64, 512, 2048])
     parser.add_argument("--quick", action="store_true", help="a few-second smoke run")
     parser.add_argument("--cpu-engine", action="store_true", help="idle engine time on the CPU engine instead")
+    parser.add_argument("--mixture", action="store_true", help="a plan with two endpoint groups instead")
     args = parser.parse_args()
     if args.cpu_engine:
         return cpu_engine(args.rows, args.batch_sizes[0] if args.batch_sizes else 16)
     if args.quick:
         args.rows, args.mean, args.sigmas, args.batch_sizes = 200, 0.05, [0.5], [64]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.mixture:
+        return mixture(args.rows, args.slots, args.mean, args.sigmas, args.in_flight, args.batch_sizes)
     import datasets
 
     datasets.disable_progress_bars()

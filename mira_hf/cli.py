@@ -708,7 +708,8 @@ def run_cmd(
                                                          "score, masks, aggregate, select, report, or all."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the plan and the sources; say which steps would "
                                                           "run; score nothing."),
-    batch_size: Optional[int] = typer.Option(None, help="Rows per scoring call (default: the plan's)."),
+    batch_size: Optional[int] = typer.Option(None, help="Rows per batch when the scored rows are read back from "
+                                                        "the stores; scoring streams (default: the plan's)."),
 ) -> None:
     """Run a whole mixture: score → masks → aggregate → select → report; a rerun skips unchanged steps."""
     from mira_hf.errors import MiraError

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import mira_hf
 from mira_hf.cli import app
 from mira_hf.prompt import Budget
-from mira_hf.records import render
+from mira_hf.records import coverage_report, render
 from mira_hf.records.inspection import BYTES_PER_TOKEN, Inspection
 from tests.conftest import REPO
 
@@ -43,7 +43,13 @@ def test_inspect_counts_formats_rejects_and_coverage(corpus):
     assert report.rejected == 3
     assert {r.id for r in report.rejected_rows} == {"empty", "numbers", "blank"}
     assert sum(report.reasons.values()) == 3 and any("nothing to score" in k for k in report.reasons)
-    assert report.coverage["min"] >= 0.95 and report.below_threshold == 0
+    for kind in ("message", "reasoning", "tool_call", "observation", "outcome"):  # the agent's own text
+        assert report.coverage_by_kind[kind] >= 0.95, kind
+    # the only text not shown: the SWE-agent run's demonstration, counted as not shown
+    assert report.coverage_by_kind["demonstration"] == 0.0 and report.rows_by_kind["demonstration"] == 1
+    traj = coverage_report(json.loads((FIXTURES / "swe_agent_0x.traj").read_text()))
+    assert report.coverage["min"] == round(traj.ratio, 4) == round(1 - traj.by_kind["demonstration"][1] / traj.total, 4)
+    assert report.coverage_shortened == round((1 - traj.ratio) / (len(corpus) - 3), 4) > 0
     assert len(report.samples) == 3
     for s in report.samples:  # each sample is the rendering of its row
         assert s.text == render(corpus[s.index]["trajectory"]).text[:4_000] or "characters not shown" in s.text
@@ -105,10 +111,13 @@ def test_inspect_reads_traj_rows_whole_and_streams_iterable_datasets(tmp_path):
 def test_inspect_prints_tables_and_samples(corpus):
     text = str(mira_hf.inspect(corpus, n=1, progress=False))
     for needle in ("What the scorer reads", "Formats detected", "Rejected rows", "rows the budget shortens",
-                   "coverage mean"):
+                   "coverage mean", "not shown on purpose", "Coverage by field kind", "left out on purpose"):
         assert needle in text
+    demo = next(line for line in text.splitlines() if "demonstration" in line and "all of it" in line)
+    assert "0.0%" in demo  # the corpus's one demonstration: none of it shown
     html = mira_hf.inspect(corpus, n=1, progress=False).to_html()
     assert html.startswith('<section id="records">') and "<details>" in html
+    assert "<td class=\"name\">demonstration</td><td class=\"name\">1</td><td class=\"name\">0.0%</td>" in html
 
 
 def test_the_report_has_a_records_section(corpus, tmp_path):

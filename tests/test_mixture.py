@@ -8,12 +8,6 @@ the real vLLM engine in process and through the session's `vllm serve`.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import datasets
@@ -166,48 +160,6 @@ def test_groups_served_by_endpoints_are_scored_at_the_same_time():
         out = scorer({"source": ["swe_qa", "davinc_dev"], "trajectory": ["agent ran pytest", "agent read a file"]})
         assert stub.peak == 2 and len(stub.chat_requests()) == 2
     assert list(out["mira_group"]) == ["qa", "agents"] and list(out["mira_status"]) == ["ok", "ok"]
-
-
-def test_kill_9_mid_scoring_then_rerun_rescores_no_finished_row(tmp_path):
-    """`mira-hf run` killed with SIGKILL while scoring: the rerun asks the servers only for the rows that were not
-    stored, and the output has every row once, in order."""
-    from mira_hf.rubric import load_rubric
-    from mira_hf.store import RowStore
-    from tests._server_loopback import StubServer
-
-    rubrics = {"m15": load_rubric("agent-group4"), "m5": load_rubric(QA_RUBRIC)}
-    plan = two_groups(batch_size=2, report=False)
-    plan["groups"]["agents"]["scorer"] = {"model": "m15", "engine": "openai", "base_urls": [], "max_model_len": 16384}
-    plan["groups"]["qa"]["scorer"] = {"model": "m5", "engine": "openai", "base_urls": [], "api_key_env": "MIX_KEY",
-                                      "max_model_len": 16384}
-    env = {**os.environ, "PYTHONPATH": str(REPO), "MIX_KEY": "sk-mix-test", "NO_COLOR": "1"}
-    out = tmp_path / "out"
-    with StubServer(_stub_handler(rubrics), max_model_len=16384) as stub:
-        for g in ("agents", "qa"):
-            plan["groups"][g]["scorer"]["base_urls"] = [stub.url]
-        (tmp_path / "plan.yaml").write_text(json.dumps(plan))
-        cmd = [sys.executable, "-c", "from mira_hf.cli import main; main()", "run", str(tmp_path / "plan.yaml"),
-               "-o", str(out)]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while len(stub.chat_requests()) < 12 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        first = [s.body["messages"][-1]["content"] for s in stub.chat_requests()]
-        assert 12 <= len(first) < 36, proc.stderr.read().decode()[-2000:]
-        stored = sum(len(RowStore(out / "cache" / g)) for g in ("agents", "qa"))
-        assert stored > 0
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-        second = [s.body["messages"][-1]["content"] for s in stub.chat_requests()][len(first):]
-    assert len(second) == 36 - stored  # no stored row asked again
-    assert len(set(first) | set(second)) == 36
-    assert all(s.headers["Authorization"] == "Bearer sk-mix-test" for s in stub.chat_requests()
-               if s.body["model"] == "m5")
-    scored = datasets.load_from_disk(str(out / "scored"))
-    assert scored["id"] == datasets.load_dataset("json", data_files=str(EXAMPLE_DATA), split="train")["id"]
-    assert set(scored["mira_status"]) == {"ok"}
 
 
 def test_the_cli_runs_a_plan_dry_and_says_which_steps_would_run(tmp_path):

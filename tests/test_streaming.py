@@ -216,3 +216,23 @@ def test_an_engine_taking_token_ids_gets_each_prompt_tokenized_once_and_stored_r
     again = ds.map(scorer(), batched=True, load_from_cache_file=False)
     assert again.to_list() == streamed.to_list() and len(engine.got) == 12  # nothing sent again
     assert list(seen.values()) == [1] * 7 + [3] + [1] * 4
+
+
+def test_finished_rows_are_stored_within_the_interval_even_while_the_engine_stalls(tmp_path):
+    """The sink stores what finished every ``group_s`` seconds on its own clock, not only when another row
+    finishes: a stalled engine (or a kill -9 during the stall) loses only the rows still in flight."""
+    from mira_hf.streaming.sink import Sink
+
+    scorer = mira_hf.Scorer(engine=FakeEngine(), cache_dir=str(tmp_path / "store"))
+    plan = scorer.plan_records([f"$ pytest -k case{i}\n1 passed" for i in range(3)])
+    completions = scorer.engine.generate([p.messages for p in plan.todo], scorer.sampling)
+    sink = Sink(scorer, group_rows=64, group_s=0.2)
+    try:
+        for item, completion in zip(plan.todo, completions):
+            sink.add(item, completion)  # 3 rows finished, then nothing more finishes
+        deadline = time.monotonic() + 10
+        while len(RowStore(tmp_path / "store")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(RowStore(tmp_path / "store")) == 3
+    finally:
+        sink.close()

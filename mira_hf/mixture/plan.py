@@ -1,7 +1,7 @@
 """The mixture plan: groups of sources, each with its scorer, rubric, reliability mask and retention.
 
 A plan is a YAML file validated by pydantic; a mistake is a :class:`~mira_hf.errors.PlanError` naming the key
-path and its line. Paths in the plan (data, rubric, mask) are read relative to the plan file.
+path and its line. Paths in the plan (data, rubric, mask, a scorer's prompt) are read relative to the plan file.
 
 Example:
     >>> plan = Plan.model_validate({"data": "rows.jsonl", "groups": {"qa": {"sources": ["swe_qa"]}}})
@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, model_serializer,
+                      model_validator)
 
 from mira_hf.config import ScorerConfig
 from mira_hf.errors import PlanError
@@ -35,6 +36,8 @@ class _ScorerKeys(BaseModel):
     base_urls: list[str] = Field(default_factory=list)
     #: The NAME of the environment variable holding the endpoints' key (never the key itself).
     api_key_env: str | None = None
+    #: Plan-wide scorer settings (``id_column``), set by the :class:`Plan` that holds this group.
+    _plan_settings: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> "_ScorerKeys":
@@ -45,10 +48,17 @@ class _ScorerKeys(BaseModel):
         ScorerConfig(**self.settings)  # the ranges (temperature ≥ 0, …) are checked with the plan
         return self
 
+    @model_serializer(mode="wrap")
+    def _only_set(self, handler: Any) -> dict[str, Any]:
+        """Dump only the settings the plan set, so a dumped plan validates again (``MixtureScorer`` is pickled)."""
+        return {k: v for k, v in handler(self).items() if k not in SCORER_SETTINGS or k in self.model_fields_set}
+
     @property
     def settings(self) -> dict[str, Any]:
-        """The scorer settings the plan sets (``max_model_len``, ``temperature``, …); the others are the card's."""
-        return {k: getattr(self, k) for k in SCORER_SETTINGS if k in self.model_fields_set}
+        """The scorer settings the plan sets (``max_model_len``, ``temperature``, …, and the plan's ``id_column``);
+        the others are the card's."""
+        own = {k: getattr(self, k) for k in SCORER_SETTINGS if k in self.model_fields_set}
+        return {**own, **self._plan_settings}
 
 
 #: One group's scorer: the model, how it is served, and any :class:`~mira_hf.config.ScorerConfig` setting.
@@ -138,6 +148,17 @@ class Plan(BaseModel):
                 seen[source] = name
         if self.budget_tokens is not None and self.token_column is None:
             raise ValueError("budget_tokens needs token_column (the column of each row's token count)")
+        for name, group in list(self.groups.items()):  # each group's Scorer gets a copy of its own
+            extra: dict[str, Any] = {}
+            if self.id_column is not None:  # the Scorer checks it is a column of every batch
+                extra["id_column"] = self.id_column
+            prompt = group.scorer.prompt  # type: ignore[attr-defined]
+            if prompt is not None and prompt != "default":  # a template file, read relative to the plan file
+                extra["prompt"] = str(self.path(prompt))
+            if extra:
+                scorer = group.scorer.model_copy()
+                scorer._plan_settings = extra
+                self.groups[name] = group.model_copy(update={"scorer": scorer})
         return self
 
     def group_of(self) -> dict[str, str]:
@@ -150,11 +171,14 @@ class Plan(BaseModel):
         return p if p.is_absolute() else Path(self.base_dir) / p
 
     def rubric_ref(self, group: str) -> str:
-        """The group's rubric: a bundled name as is, a file path resolved against the plan's folder."""
+        """The group's rubric: a bundled name as is, a file path resolved against the plan's folder (an edited
+        file is read again: ``load_rubric`` caches by path, size and modification time)."""
         ref = self.groups[group].rubric
-        from mira_hf.rubric import BUNDLED
+        from mira_hf import rubric as rubrics
 
-        return ref if ref in BUNDLED else str(self.path(ref))
+        if ref in rubrics.BUNDLED:
+            return ref
+        return str(self.path(ref))
 
 
 def _node_for(root: Any, loc: tuple[Any, ...]) -> Any:

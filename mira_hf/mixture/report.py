@@ -24,8 +24,9 @@ def _prefix_anchors(html: str, group: str) -> str:
     return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{group}-{m.group(1)}"', html)
 
 
-def _group_selection(selection: dict[str, Any] | None, sources: list[str]) -> dict[str, Any] | None:
-    """The selection report restricted to a group's sources."""
+def _group_selection(selection: dict[str, Any] | None, group: str, sources: list[str]) -> dict[str, Any] | None:
+    """The selection report restricted to a group's sources, with the group's own parameters (its sampling, τ,
+    seed, rules and share of the budget) in place of the plan-wide ones."""
     if selection is None:
         return None
     keep = set(sources)
@@ -33,6 +34,14 @@ def _group_selection(selection: dict[str, Any] | None, sources: list[str]) -> di
     for key in ("sources", "cuts"):
         if isinstance(out.get(key), dict):
             out[key] = {k: v for k, v in out[key].items() if k in keep}
+    params = dict(out.get("parameters") or {})
+    own = (params.pop("per_group", None) or {}).get(group)
+    if own is not None:
+        share = own.get("budget_tokens")
+        params.update({k: own.get(k) for k in ("retention", "sampling", "temperature", "seed")})
+        if share is not None:
+            params["group_budget_tokens"] = share
+        out["parameters"] = params
     return out
 
 
@@ -40,7 +49,8 @@ def mixture_report(plan: Plan, ds: Any, *, masks_dir: Path, selection: Path | No
     """Write ``path``: one page with a section per group, each the single-group report of its rows.
 
     Example:
-        >>> mixture_report(plan, ds, masks_dir=out / "masks", selection=None, path=out / "report.html")  # doctest: +SKIP
+        >>> mixture_report(plan, ds, masks_dir=out / "masks", selection=None,
+        ...                path=out / "report.html")  # doctest: +SKIP
     """
     from mira_hf.report import build_report
 
@@ -50,7 +60,7 @@ def mixture_report(plan: Plan, ds: Any, *, masks_dir: Path, selection: Path | No
         for name, group in plan.groups.items():
             sub = ds.select(group_rows(ds, name))
             rel = Reliability.load(masks_dir / f"{name}.json")
-            page = build_report(sub, reliability=rel, selection=_group_selection(sel, group.sources),
+            page = build_report(sub, reliability=rel, selection=_group_selection(sel, name, group.sources),
                                 rubric=plan.rubric_ref(name), source_column=plan.source_column,
                                 title=f"group {name}", path=Path(tmp) / f"{name}.html").read_text(encoding="utf-8")
             head = head or _HEAD.match(page).group(1)  # type: ignore[union-attr]

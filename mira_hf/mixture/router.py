@@ -2,7 +2,8 @@
 
 Groups served by endpoints run at the same time (one thread each); groups on the in-process engine run one
 after the other, and an engine is freed only when the next group needs different engine settings. Rows come
-back in input order with two more columns, ``mira_group`` and ``mira_rubric``.
+back in input order with two more columns, ``mira_group`` and ``mira_rubric``. ``mira_hf.score_dataset(ds,
+mixture)`` streams every group instead of batch by batch (:mod:`mira_hf.streaming.mixture`; ``mira-hf run``).
 """
 
 from __future__ import annotations
@@ -81,9 +82,13 @@ class MixtureScorer:
         cache_dir: a folder for the per-row resume stores, one per group (``<cache_dir>/<group>``).
         engines: ``{group: engine object}`` to replace a group's engine (e.g. a test double).
 
+    After ``mira_hf.score_dataset(ds, mixture)`` (every group streaming), ``stream_stats`` holds each group's
+    :class:`~mira_hf.streaming.StreamStats`.
+
     Example:
         >>> import mira_hf                                                         # doctest: +SKIP
         >>> ds = ds.map(mira_hf.MixtureScorer("plan.yaml"), batched=True)          # doctest: +SKIP
+        >>> ds = mira_hf.score_dataset(ds, mira_hf.MixtureScorer("plan.yaml"))    # doctest: +SKIP
     """
 
     def __init__(self, plan: Plan | str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,

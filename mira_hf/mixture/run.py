@@ -1,8 +1,9 @@
 """``run_plan``: score → masks (agreement per group) → aggregate → select → report, resumable step by step.
 
 Each step writes ``manifests/<step>.json`` with a hash of its inputs and settings; a rerun skips a step whose
-hash is unchanged and whose outputs exist. Scoring resumes from the per-row stores (``cache/<group>``), so a
-run killed mid-scoring scores only the rows it had not finished.
+hash is unchanged and whose outputs exist. Every group streams its rows, each finished row stored within 64 rows
+or 2 seconds in the group's per-row store (``cache/<group>``), so a run killed mid-scoring sends again only the
+rows that were in flight or not yet written.
 """
 
 from __future__ import annotations
@@ -46,15 +47,69 @@ def _hash(*parts: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
-def _file_identity(path: Path) -> Any:
-    """A cheap identity of a data file or folder: names, sizes and modification times (not the bytes)."""
-    if path.is_file():
+#: Bytes read at a time when hashing a data file.
+_CHUNK = 8 << 20
+
+
+def _file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks (a 50 GB file never sits in memory)."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _ContentHashes:
+    """Content hashes of data files, kept in ``manifests/content_hashes.json`` so an unchanged file is read once.
+
+    A cached hash is reused only while the file's size, modification time, change time and inode are all the
+    same: rewriting a file (even to the same size, with its mtime set back) changes its change time, so it is
+    hashed again.
+    """
+
+    def __init__(self, manifests_dir: Path | None):
+        self.path = manifests_dir / "content_hashes.json" if manifests_dir is not None else None
+        try:
+            self.known: dict[str, Any] = json.loads(self.path.read_text()) if self.path is not None else {}
+        except (OSError, ValueError):
+            self.known = {}
+        self.used: dict[str, Any] = {}
+
+    def digest(self, path: Path) -> str:
+        """The content hash of one file (from the cache when the file did not change)."""
         st = path.stat()
-        return [path.name, st.st_size, st.st_mtime_ns]
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        key = str(path.resolve())
+        entry = self.used.get(key) or self.known.get(key)
+        if not (isinstance(entry, dict) and entry.get("stamp") == stamp and entry.get("sha256")):
+            entry = {"stamp": stamp, "sha256": _file_sha256(path)}
+        self.used[key] = entry
+        return entry["sha256"]
+
+    def save(self) -> None:
+        """Keep the hashes of the files this run read (and only those)."""
+        from mira_hf.atomic import atomic_path
+
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps(self.used, indent=1, sort_keys=True) + "\n")
+
+
+def _file_identity(path: Path, hashes: _ContentHashes) -> Any:
+    """What a data file, folder or Hub name holds: a file's content hash; for a folder, every file's relative
+    name and content hash (hidden files such as locks left out, and the ``cache-*.arrow`` files ``datasets``
+    writes beside a ``save_to_disk`` folder's data when it is mapped); a Hub name as given."""
+    if path.is_file():
+        return ["file", hashes.digest(path)]
     if path.is_dir():
-        return sorted([str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns]
-                      for p in path.rglob("*") if p.is_file())
-    return str(path)  # a Hub name
+        files = sorted(p for p in path.rglob("*") if p.is_file()
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                       and not (p.name.startswith("cache-") and p.suffix == ".arrow"))
+        return ["folder", [[p.relative_to(path).as_posix(), hashes.digest(p)] for p in files]]
+    return ["name", path.as_posix()]  # a Hub name
 
 
 class _Manifests:
@@ -86,16 +141,81 @@ def _check_force(force: str | Sequence[str] | None) -> set[str]:
     return set(STEPS[first:])
 
 
-def _load_data(plan: Plan):
-    from mira_hf.cli import load_any
+def _load_data(plan: Plan, digest: str | None = None) -> Any:
+    """The plan's dataset. A local data file is converted under a ``datasets`` cache name made of its content hash
+    (``digest``): ``datasets`` keys its cache by path and mtime, so a file rewritten in place with its mtime set
+    back would otherwise be read as it was."""
+    from mira_hf.cli import _FORMATS, _TRAJ_SUFFIXES, load_any
 
     data = plan.path(plan.data)
+    builder = _FORMATS.get(data.suffix.lower()) if data.is_file() and not data.name.endswith(_TRAJ_SUFFIXES) else None
+    if builder is not None and digest is not None:
+        import datasets
+
+        try:
+            return datasets.load_dataset(builder, data_files=str(data), split=plan.split, name=f"mira-{digest[:16]}")
+        except Exception:  # noqa: BLE001 - load_any below says what is wrong in one line
+            logger.debug("loading %s by content hash failed", data, exc_info=True)
     return load_any(str(data) if data.exists() else plan.data, plan.split)
 
 
 def _retention(plan: Plan) -> dict[str, Any]:
     """Each source's rule: its group's retention."""
     return {s: g.retention for g in plan.groups.values() for s in g.sources}
+
+
+def _check_columns(plan: Plan, ds: Any) -> None:
+    """Every column and file the plan names exists, checked before any engine work (not after hours of scoring)."""
+    named = {"source_column": plan.source_column, "id_column": plan.id_column, "token_column": plan.token_column}
+    for name, g in plan.groups.items():
+        named[f"groups.{name}.reliability.teacher_column"] = g.reliability.teacher_column
+        named[f"groups.{name}.reliability.teacher_recommendation_column"] = g.reliability.teacher_recommendation_column
+    for key, column in named.items():
+        if column is not None and column not in ds.column_names:
+            raise PlanError(f"{key}: the dataset has no column {column!r}; its columns are {ds.column_names}")
+    for name, g in plan.groups.items():
+        if g.reliability.mask and not plan.path(g.reliability.mask).is_file():
+            raise PlanError(f"groups.{name}.reliability.mask: {plan.path(g.reliability.mask)} does not exist; "
+                            "write one with `mira-hf agree`, or measure it with teacher_column")
+
+
+def step_hashes(plan: Plan, identities: Mapping[str, Any], hashes: _ContentHashes | None = None) -> dict[str, str]:
+    """Each step's hash: every setting and input that changes the step's output, and the hash of the step before.
+
+    ``score``: the data's content, split, record/source/id columns, which sources each group holds, and each
+    group's scorer identity (model, sampling, rubric and prompt *contents*, …; never where requests go).
+    ``masks``: each group's reliability settings and the content of its mask file. ``aggregate``: nothing more.
+    ``select``: the retention rules (unless a token budget replaces them), sampling (τ and the seed only where a
+    group samples), the budget, token column and Hub repo. ``report``: nothing more.
+
+    Example:
+        >>> plan = Plan.model_validate({"data": "rows.jsonl", "groups": {"qa": {"sources": ["swe_qa"]}}})
+        >>> sorted(step_hashes(plan, {"qa": {"model": "m"}}))
+        ['aggregate', 'masks', 'report', 'score', 'select']
+    """
+    hashes = hashes if hashes is not None else _ContentHashes(None)
+    # A rubric file is known by its name and content hash; where it lies (``rubric``) changes no output.
+    scorers = {g: {k: v for k, v in ident.items() if k != "rubric" or "rubric_hash" not in ident}
+               for g, ident in identities.items()}
+    data = plan.path(plan.data)
+    data_identity = _file_identity(data if data.exists() else Path(plan.data), hashes)  # a Hub name as written
+    chain = {"score": _hash("score", data_identity, plan.split, plan.text_column, plan.source_column,
+                            sorted(plan.group_of().items()), scorers)}
+    masks = {}
+    for name, g in plan.groups.items():
+        rel = g.reliability
+        mask = _file_identity(plan.path(rel.mask), hashes) if rel.mask else None
+        masks[name] = [rel.teacher_column, rel.teacher_recommendation_column, rel.thresholds, mask]
+    chain["masks"] = _hash("masks", chain["score"], masks)
+    chain["aggregate"] = _hash("aggregate", chain["masks"])
+    budget = [plan.budget_tokens, plan.budget_split] if plan.budget_tokens is not None else None
+    sampled = any(g.sampling == "gumbel" for g in plan.groups.values())
+    rules = {name: [None if budget else g.retention, g.sampling, g.temperature if g.sampling == "gumbel" else None]
+             for name, g in plan.groups.items()}
+    chain["select"] = _hash("select", chain["aggregate"], budget, plan.token_column, plan.id_column,
+                            plan.push_to_hub, plan.seed if sampled else None, rules)
+    chain["report"] = _hash("report", chain["select"])
+    return chain
 
 
 def run_plan(plan: Plan | str | Path, output_dir: str | Path, *, force: str | Sequence[str] | None = None,
@@ -122,27 +242,17 @@ def run_plan(plan: Plan | str | Path, output_dir: str | Path, *, force: str | Se
     out = Path(output_dir)
     result = RunResult(output_dir=out)
     manifests = _Manifests(out)
-    ds = _load_data(plan)
-    if plan.source_column not in ds.column_names:
-        raise PlanError(f"source_column: the dataset has no column {plan.source_column!r}; its columns are "
-                        f"{ds.column_names}")
+    hashes = _ContentHashes(manifests.dir)
+    identity = _file_identity(plan.path(plan.data), hashes)  # before loading: a data file's load is keyed by it
+    ds = _load_data(plan, identity[1] if identity[0] == "file" else None)
+    _check_columns(plan, ds)
     sources = ds.unique(plan.source_column)
     check_sources(sources, plan.group_of(), plan.source_column)  # before any engine work
     scorer = MixtureScorer(plan, cache_dir=out / "cache", engines=engines)
 
-    digest = _hash("score", _file_identity(plan.path(plan.data)), plan.split, plan.text_column, plan.source_column,
-                   scorer.__getstate__()["identities"])
-    plan_json = plan.model_dump(mode="json", exclude={"base_dir"})
-    mask_inputs = {g: [p.reliability.model_dump(), _file_identity(plan.path(p.reliability.mask))
-                       if p.reliability.mask else None] for g, p in plan.groups.items()}
-    chain = {"score": digest}
-    chain["masks"] = _hash(chain["score"], mask_inputs)
-    chain["aggregate"] = _hash(chain["masks"])
-    chain["select"] = _hash(chain["aggregate"], {k: plan_json[k] for k in ("budget_tokens", "budget_split", "seed",
-                                                                            "token_column", "push_to_hub")},
-                            {g: [p["retention"], p["sampling"], p["temperature"]]
-                             for g, p in plan_json["groups"].items()})
-    chain["report"] = _hash(chain["select"])
+    chain = step_hashes(plan, scorer.__getstate__()["identities"], hashes)
+    if not dry_run or manifests.dir.is_dir():
+        hashes.save()
     outputs = {"score": out / "scored", "masks": out / "masks", "aggregate": out / "aggregated",
                "select": out / "selected", "report": out / "report.html"}
 
@@ -174,10 +284,11 @@ def _run_steps(plan: Plan, ds: Any, scorer: Any, result: RunResult, manifests: _
         rows = len(ds)
         say(f"scoring {rows:,} rows in {len(plan.groups)} group(s) (rows already in {out / 'cache'} are read back)")
         from mira_hf.progress import ScoreProgress
+        from mira_hf.streaming.mixture import score_mixture
 
         scorer.progress = ScoreProgress(total=rows, desc="scoring")  # rows, tokens/s, errors, ETA over every group
-        try:
-            scored = ds.map(scorer, batched=True, batch_size=batch_size or plan.batch_size, load_from_cache_file=False)
+        try:  # every group streams, its rows stored as they finish; the final ds.map only reads the stores
+            scored = score_mixture(ds, scorer, batch_size=batch_size or plan.batch_size, load_from_cache_file=False)
         finally:
             scorer.progress.close()
         say(scorer.progress.summary_line())
@@ -234,41 +345,53 @@ def _save(ds: Any, path: Path) -> None:
     tmp.rename(path)
 
 
+def _sampling_of(group: Any) -> tuple[str, float | None]:
+    """A group's sampling and τ (τ only counts for Gumbel sampling)."""
+    return group.sampling, group.temperature if group.sampling == "gumbel" else None
+
+
 def _select(plan: Plan, ds: Any) -> tuple[Any, Any]:
     """Keep each source's share by its group's rule, or one token budget for the whole mixture.
 
     Groups that sample alike are selected in one ``filter_by_retention`` call; when groups differ (a hard cut here,
     Gumbel sampling there) each group is selected apart, the budget first split over the sources exactly as one
-    call would split it, and the kept rows come back in input order.
+    call would split it, and the kept rows come back in input order. Either way the report records each group's
+    own parameters (``parameters.per_group``).
     """
     import numpy as np
 
     from mira_hf.selection import filter_by_retention
 
-    common = dict(by="source", source_column=plan.source_column, token_column=plan.token_column, seed=plan.seed)
-    kinds = {(g.sampling, g.temperature) for g in plan.groups.values()}
+    common: dict[str, Any] = dict(by="source", source_column=plan.source_column, token_column=plan.token_column,
+                                  seed=plan.seed)
+    if plan.id_column is not None:  # ties and Gumbel noise follow the ids: the same rows however the data is ordered
+        common["id_column"] = plan.id_column
+    kinds = {_sampling_of(g) for g in plan.groups.values()}
     if len(kinds) == 1:
         sampling, temperature = kinds.pop()
         budget = dict(budget_tokens=plan.budget_tokens, budget_split=plan.budget_split) if plan.budget_tokens else {}
-        return filter_by_retention(ds, retention=None if budget else _retention(plan), sampling=sampling,
-                                   temperature=temperature, push_to_hub=plan.push_to_hub, **budget, **common)
-    rules = _budget_rules(plan, ds) if plan.budget_tokens else _retention(plan)
-    from mira_hf.mixture.steps import group_rows
+        merged, report = filter_by_retention(ds, retention=None if budget else _retention(plan), sampling=sampling,
+                                             temperature=1.0 if temperature is None else temperature, **budget,
+                                             **common)
+        report = report.model_copy(update={"parameters": report.parameters.model_copy(
+            update={"per_group": _group_parameters(plan, report)})})
+    else:
+        rules = _budget_rules(plan, ds) if plan.budget_tokens else _retention(plan)
+        from mira_hf.mixture.steps import group_rows
 
-    ds = ds.add_column("__mira_row", list(range(len(ds))))
-    kept, reports = [], []
-    for name, g in plan.groups.items():
-        sub = ds.select(group_rows(ds, name))
-        part, report = filter_by_retention(sub, retention={s: rules[s] for s in g.sources}, sampling=g.sampling,
-                                           temperature=g.temperature, **common)
-        kept.append(part)
-        reports.append(report)
-    import datasets
+        numbered = ds.add_column("__mira_row", list(range(len(ds))))
+        kept, reports = [], {}
+        for name, g in plan.groups.items():
+            sub = numbered.select(group_rows(numbered, name))
+            part, reports[name] = filter_by_retention(sub, retention={s: rules[s] for s in g.sources},
+                                                      sampling=g.sampling, temperature=g.temperature, **common)
+            kept.append(part)
+        import datasets
 
-    merged = datasets.concatenate_datasets(kept)
-    order = np.argsort(np.asarray(merged["__mira_row"]), kind="stable")
-    merged = merged.select(order).flatten_indices().remove_columns("__mira_row")
-    report = _merge_reports(reports)
+        merged = datasets.concatenate_datasets(kept)
+        order = np.argsort(np.asarray(merged["__mira_row"]), kind="stable")
+        merged = merged.select(order).flatten_indices().remove_columns("__mira_row")
+        report = _merge_reports(plan, reports, ds)
     if plan.push_to_hub:
         from mira_hf.hub import push_selection
 
@@ -291,12 +414,40 @@ def _budget_rules(plan: Plan, ds: Any) -> dict[str, Any]:
     return {k: r.to_spec() for k, r in rules.items()}
 
 
-def _merge_reports(reports: list[Any]) -> Any:
-    """One report for groups selected apart: their sources and cuts together, the first group's parameters."""
-    first = reports[0]
-    update = {"sources": {k: v for r in reports for k, v in r.sources.items()},
-              "cuts": {k: v for r in reports for k, v in r.cuts.items()},
-              "input_rows": sum(r.input_rows for r in reports),
-              "parameters": first.parameters.model_copy(update={"retention": {
-                  k: v for r in reports for k, v in r.parameters.retention.items()}})}
-    return first.model_copy(update=update)
+def _group_parameters(plan: Plan, report: Any) -> dict[str, Any]:
+    """Each group's parameters as the selection applied them: its sources' rules, sampling, budget share."""
+    from mira_hf.selection.report import GroupParameters
+
+    out = {}
+    for name, g in plan.groups.items():
+        rules = {s: report.parameters.retention[s] for s in g.sources if s in report.parameters.retention}
+        share = None
+        if plan.budget_tokens is not None:
+            share = sum(int(report.cuts[s].target or 0) for s in g.sources if s in report.cuts)
+        gumbel = g.sampling == "gumbel"
+        out[name] = GroupParameters(sources=list(g.sources), retention=rules, sampling=g.sampling,
+                                    temperature=g.temperature if gumbel else None, seed=plan.seed if gumbel else None,
+                                    budget_tokens=share)
+    return out
+
+
+def _merge_reports(plan: Plan, reports: Mapping[str, Any], ds: Any) -> Any:
+    """One report for groups selected apart: their sources and cuts together, each group's own parameters, and
+    the plan-wide ones (``sampling="per group"``, the budget, the token column)."""
+    from mira_hf.selection.budget import budget_spec
+    from mira_hf.selection.report import SelectionReport
+
+    parts = list(reports.values())
+    sources = {k: v for r in parts for k, v in r.sources.items()}
+    cuts = {k: v for r in parts for k, v in r.cuts.items()}
+    gumbel = any(g.sampling == "gumbel" for g in plan.groups.values())
+    params = parts[0].parameters.model_copy(update=dict(  # the columns every call shared; the rest plan-wide
+        retention={k: v for r in parts for k, v in r.parameters.retention.items()}, sampling="per group",
+        temperature=None, seed=plan.seed if gumbel else None, budget_tokens=plan.budget_tokens,
+        budget_split=None if plan.budget_tokens is None else budget_spec(plan.budget_split)))
+    merged = SelectionReport(parameters=params, input_rows=len(ds), sources=sources, cuts=cuts)
+    per_group = _group_parameters(plan, merged)
+    fingerprint = getattr(ds, "_fingerprint", None)
+    out_fp = _hash(fingerprint, [r.output_fingerprint for r in parts])[:16]
+    return merged.model_copy(update={"parameters": params.model_copy(update={"per_group": per_group}),
+                                     "input_fingerprint": fingerprint, "output_fingerprint": out_fp})

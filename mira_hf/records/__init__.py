@@ -15,7 +15,7 @@ from mira_hf.records.detect import (FORMATS, READERS, TASK_KEYS, WRAPPER_KEYS, F
                                     detect_format, render, render_record)
 
 #: Version of the rendering; folded into the scorer's fingerprint, so a change of rendering misses the cache.
-RENDER_VERSION = "records-v2"
+RENDER_VERSION = "records-v3"
 
 __all__ = ["FORMATS", "READERS", "RENDER_VERSION", "TASK_KEYS", "WRAPPER_KEYS", "Coverage", "Format", "Reader",
            "Rendering", "coverage", "coverage_report", "detect_format", "render", "render_record"]

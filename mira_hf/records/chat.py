@@ -3,15 +3,17 @@
 Handled: content as a string, ``None`` or a list of parts (text, reasoning, images, Anthropic ``tool_use`` and
 ``tool_result``); ``tool_calls`` whose ``arguments`` are a dict or a JSON string; ``role: "tool"`` with
 ``tool_call_id`` (or SWE-agent's ``tool_call_ids``); ``role: "function"`` and the legacy ``function_call``;
-``reasoning_content``. Demonstrations (``is_demo: true``) are left out. A tool result names the call it
-answers: ``→ call bash [call_1]: {...}`` is answered by ``### tool result [call_1] (bash)``.
+reasoning (``reasoning_content``, ``thinking_blocks``, ``thinking`` …). Demonstrations (``is_demo: true``) are
+left out. A tool result names the call it answers: ``→ call bash [call_1]: {...}`` is answered by
+``### tool result [call_1] (bash)``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mira_hf.records.common import Transcript, args_text, as_list, call_line, content_text, first_str, is_seq, opt
+from mira_hf.records.common import (Transcript, args_text, as_list, call_line, content_text, first_str, is_seq, opt,
+                                    reasoning_text)
 from mira_hf.records.generic import element_block
 
 #: Role names, lower-cased, mapped to the role shown.
@@ -37,6 +39,7 @@ def render_messages(messages: Any, text_key: str = "content") -> str:
     t = Transcript()
     call_names: dict[str, str] = {}
     for i, m in enumerate(messages):
+        t.source(m)
         if not isinstance(m, dict) or not isinstance(m.get("role"), str):
             t.line(element_block(m))
             continue
@@ -71,16 +74,16 @@ def _message(t: Transcript, m: dict, text_key: str, call_names: dict[str, str]) 
         t.result(call_id, name, text)
         return
     lines: list[str] = []
-    thinking = first_str(m, "reasoning_content", "reasoning")
+    thinking = reasoning_text(m)  # reasoning_content, thinking_blocks, ...: what the model reasoned
     if thinking:
-        lines.append(f"(thinking) {thinking}")
+        lines.append(thinking)
     if text:
         lines.append(text)
     calls = m.get("tool_calls")
     if is_seq(calls):
         for j, call in enumerate(as_list(calls)):
             lines.append(_call(call, call_names))
-    elif calls is not None:  # not a list: shown as it is
+    elif calls is not None and not (isinstance(calls, str) and not calls.strip()):  # not a list: shown as it is
         lines.append(call_line("→ call", args_text(calls)))
     if isinstance(m.get("function_call"), dict):  # the legacy single function call
         lines.append(_call({"function": m["function_call"]}, call_names))

@@ -141,8 +141,7 @@ def _part_text(part: Any) -> str:
     if isinstance(text, str):
         return trim(text)
     if kind in ("thinking", "reasoning", "redacted_thinking"):
-        thought = first_str(part, "thinking", "reasoning", "content", "summary")
-        return f"(thinking) {thought}" if thought else ""
+        return reasoning_text({"thinking_blocks": [part]})
     if kind == "tool_use":  # Anthropic: the assistant calls a tool
         ref = f" [{part['id']}]" if isinstance(part.get("id"), str) and part["id"] else ""
         args = args_text(part.get("input"))
@@ -282,19 +281,107 @@ def boilerplate(text: str, what: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------- transcript
-class Transcript:
-    """The rendered record being built: ``### role`` blocks; agent steps in a row share one assistant block."""
+class Attribution:
+    """Which part of a rendered text came from which object of the record (for coverage).
 
-    __slots__ = ("blocks", "_agent_open")
+    ``spans`` maps ``id(obj)`` of a record's element (a message, an event, a step, a wrapper dict) to the
+    ``(start, end)`` ranges of the text rendered for it; key ``0`` holds text rendered for no element.
+    ``links`` maps an object the reader shows through another (a copy of a response, the chat form of the steps)
+    to the objects whose text shows it. ``parsed`` maps JSON strings the reader read to the value it read, so
+    coverage walks the same objects. ``keep`` holds the objects, so their ids stay theirs.
+    """
+
+    __slots__ = ("spans", "links", "parsed", "keep")
+
+    def __init__(self) -> None:
+        self.spans: dict[int, list[tuple[int, int]]] = {}
+        self.links: dict[int, list[int]] = {}
+        self.parsed: dict[str, Any] = {}
+        self.keep: list[Any] = []
+
+    def add(self, obj: Any, start: int, end: int) -> None:
+        """``text[start:end]`` was rendered for ``obj`` (``None``: for no element)."""
+        key = 0 if obj is None else self.register(obj)
+        self.spans.setdefault(key, []).append((start, end))
+
+    def register(self, obj: Any) -> int:
+        """Make ``obj`` an element of its own (its text is looked for in its own spans, even none)."""
+        key = id(obj)
+        if key not in self.spans:
+            self.spans[key] = []
+            self.keep.append(obj)
+        return key
+
+    def link(self, obj: Any, *shown_by: Any) -> None:
+        """``obj`` is shown in the text of ``shown_by`` (it is a copy of them, or they render it)."""
+        key = self.register(obj)
+        self.links.setdefault(key, []).extend(self.register(o) for o in shown_by)
+
+    def shifted(self, offset: int, into: "Attribution | None" = None) -> "Attribution":
+        """These spans moved ``offset`` characters on (the text was put after a header), added to ``into``."""
+        out = into if into is not None else Attribution()
+        for key, spans in self.spans.items():
+            out.spans.setdefault(key, []).extend((s + offset, e + offset) for s, e in spans)
+        for key, to in self.links.items():
+            out.links.setdefault(key, []).extend(to)
+        out.parsed.update(self.parsed)
+        out.keep.extend(self.keep)
+        return out
+
+
+class Attributed(str):
+    """A rendered text that carries its :class:`Attribution` (a plain ``str`` everywhere else)."""
+
+    attribution: Attribution
+
+
+class Transcript:
+    """The rendered record being built: ``### role`` blocks; agent steps in a row share one assistant block.
+
+    Each piece of text is attributed to the element set with :meth:`source` (coverage looks for an element's
+    text only where it is rendered).
+    """
+
+    __slots__ = ("blocks", "_agent_open", "_size", "_source", "attribution", "seen", "refs")
 
     def __init__(self) -> None:
         self.blocks: list[str] = []
         self._agent_open = False
+        self._size = 0  # len("\n\n".join(self.blocks))
+        self._source: Any = None
+        self.attribution = Attribution()
+        self.seen: dict[str, Any] = {}  # text shown once (a response's reasoning, on each of its calls) → where
+        self.refs: dict[Any, Any] = {}  # an element by the id later elements refer to it with (call id, event id)
+
+    def source(self, element: Any) -> None:
+        """What follows is rendered for ``element`` (a message, event, step), until the next call."""
+        self._source = element
+        if element is not None and isinstance(element, (dict, list)):
+            self.attribution.register(element)
+
+    def answers(self, obj: Any, ref: Any) -> None:
+        """``obj`` (a tool result, or its extras) repeats what the element referred to as ``ref`` shows (the
+        command it ran): its text is looked for there too."""
+        if ref is not None and isinstance(obj, (dict, list)):
+            call = self.refs.get(ref)
+            if call is not None and call is not obj:
+                self.attribution.link(obj, call, *([self._source] if self._source is not None else []))
+
+    def shown_at(self, obj: Any, start: int, end: int) -> None:
+        """``obj`` is shown at ``text[start:end]`` (deduplicated: the reader shows it once, there)."""
+        if 0 <= start < end:
+            self.attribution.add(obj, start, end)
+
+    def _new_block(self, block: str) -> None:
+        start = self._size + (2 if self.blocks else 0)
+        self.blocks.append(block)
+        self._size = start + len(block)
+        self.attribution.add(self._source, start, self._size)
 
     def add(self, role: str, text: str) -> None:
         """A block of its own (``### role``), unless ``text`` is empty."""
         if text:
-            self.blocks.append(f"### {role}\n{text}")
+            self._new_block(f"### {role}\n{text}")
             self._agent_open = False
 
     def agent(self, text: str, new_block: bool = False) -> None:
@@ -303,28 +390,97 @@ class Transcript:
             return
         if self._agent_open and not new_block:
             self.blocks[-1] += "\n" + text
+            self.attribution.add(self._source, self._size + 1, self._size + 1 + len(text))
+            self._size += 1 + len(text)
         else:
-            self.blocks.append("### assistant\n" + text)
+            self._new_block("### assistant\n" + text)
             self._agent_open = True
 
     def result(self, ref: str = "", details: str = "", text: str = "") -> None:
         """A tool result: ``### tool result [ref] (details)`` and its text (``(no output)`` when empty)."""
         header = "### tool result" + (f" [{ref}]" if ref else "") + (f" ({details})" if details else "")
-        self.blocks.append(f"{header}\n{text or '(no output)'}")
+        self._new_block(f"{header}\n{text or '(no output)'}")
         self._agent_open = False
 
     def line(self, text: str) -> None:
         """A free-standing line (an event the readers do not know), never joined to an agent block."""
         if text:
-            self.blocks.append(text)
+            self._new_block(text)
             self._agent_open = False
 
-    def text(self, what: str) -> str:
+    def text(self, what: str) -> Attributed:
         """The rendered record; a record that yields no text at all is ``invalid_input``."""
         if not self.blocks:
             raise InvalidRecordError(f"record is {what} with no text, tool call or tool result in it; "
                                      "there is nothing to score.")
-        return "\n\n".join(self.blocks)
+        out = Attributed("\n\n".join(self.blocks))
+        out.attribution = self.attribution
+        return out
+
+
+# ------------------------------------------------------------------------------------------ reasoning
+def reasoning_text(d: dict, t: Transcript | None = None) -> str:
+    """A message's or event's reasoning, each distinct text once, as ``(thinking) ...`` lines.
+
+    Read from ``reasoning_content``, ``reasoning`` (text, or OpenAI's ``{summary, content}``), ``thinking``,
+    ``thinking_blocks`` (LiteLLM / Anthropic: ``thinking``; ``redacted_thinking`` is shown as a marker),
+    ``reasoning_details`` (OpenRouter), ``responses_reasoning_item`` (OpenHands) and the reasoning keys of
+    ``provider_specific_fields`` (LiteLLM). With a transcript ``t``, a
+    text it shows already (the same response's reasoning on an earlier call) is not repeated: the element being
+    rendered is linked to the one that shows it.
+
+    Example:
+        >>> reasoning_text({"reasoning_content": "Off by one?",
+        ...                 "thinking_blocks": [{"type": "thinking", "thinking": "Off by one?", "signature": "x"}]})
+        '(thinking) Off by one?'
+    """
+    texts: list[str] = []
+    redacted = False
+    for key in ("reasoning_content", "reasoning", "thinking", "thinking_blocks", "reasoning_details",
+                "responses_reasoning_item", "provider_specific_fields"):
+        value = d.get(key)
+        if value is None:
+            continue
+        found: list[str] = []
+        redacted = _reasoning_pieces(value, found, 0) or redacted
+        texts += found
+    lines: list[str] = []
+    shown = "\n".join(lines)
+    for text in texts:
+        text = trim(text)
+        if not text or text in shown:
+            continue
+        if t is not None and text in t.seen:
+            if t._source is not None and t.seen[text] is not None and t.seen[text] is not t._source:
+                t.attribution.link(t._source, t.seen[text])
+            continue
+        lines.append(f"(thinking) {text}")
+        shown += "\n" + text
+        if t is not None:
+            t.seen[text] = t._source
+    if redacted and not lines:
+        lines.append("(thinking: redacted)")
+    return "\n".join(lines)
+
+
+def _reasoning_pieces(value: Any, out: list[str], depth: int) -> bool:
+    """Collect the reasoning texts under ``value``; True when some reasoning is redacted (encrypted)."""
+    if depth > 8 or value is None:
+        return False
+    if isinstance(value, str):
+        out.append(value)
+        return False
+    if is_seq(value):
+        return any([_reasoning_pieces(v, out, depth + 1) for v in as_list(value)])
+    if not isinstance(value, dict):
+        return False
+    if value.get("type") == "redacted_thinking" or (value.get("encrypted_content") is not None
+                                                    and not value.get("summary") and not value.get("content")):
+        return True
+    redacted = False
+    for key in ("thinking", "text", "reasoning", "reasoning_content", "thinking_blocks", "summary", "content"):
+        redacted = _reasoning_pieces(value.get(key), out, depth + 1) or redacted
+    return redacted
 
 
 # --------------------------------------------------------------------------------------------- errors

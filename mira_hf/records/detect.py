@@ -19,7 +19,7 @@ import numpy as np
 
 from mira_hf.errors import InvalidRecordError
 from mira_hf.records import chat, generic, openhands, openhands_sdk, sharegpt, swe_agent
-from mira_hf.records.common import as_list, describe, first_str, is_seq, keys_of
+from mira_hf.records.common import Attribution, as_list, describe, first_str, is_seq, keys_of
 
 Format = Literal["openai", "nebius", "sharegpt", "openhands", "openhands_v1", "swe_agent", "mini_swe_agent",
                  "generic", "text"]
@@ -46,8 +46,6 @@ class Reader:
     #: The string-valued key its elements carry (``role``, ``from``, ``kind``; ``None``: none of these), so
     #: an element is only tested against the readers that could claim it.
     markers: tuple[str | None, ...] = ()
-    #: Keys this format repeats from elsewhere in the record: neither shown nor counted toward coverage.
-    coverage_skip: frozenset[str] = field(default_factory=frozenset)
 
 
 #: The readers, in the order their signatures are tried (more specific first).
@@ -65,7 +63,7 @@ READERS: dict[str, Reader] = {r.name: r for r in (
     Reader("openhands_v1", "OpenHands V1 SDK events (kind)", openhands_sdk.render_events,
            claims=openhands_sdk.is_event, markers=("kind",)),
     Reader("openhands", "OpenHands V0 events (action/args, observation/content/extras)", openhands.render_events,
-           claims=openhands.is_event, coverage_skip=openhands.COVERAGE_SKIP, markers=(None,)),
+           claims=openhands.is_event, markers=(None,)),
     Reader("generic", "anything else: every element's kind and text fields", generic.render_generic),
 )}
 FORMATS: tuple[str, ...] = (*READERS, "text")
@@ -76,10 +74,20 @@ _CLAIMERS = {m: [r for r in READERS.values() if r.claims is not None and m in r.
 
 @dataclass(frozen=True)
 class Rendering:
-    """A rendered record: the text the scorer reads and the format it was read as."""
+    """A rendered record: the text the scorer reads and the format it was read as.
+
+    ``attribution`` says which element of the record each part of the text was rendered for (coverage looks for
+    a field's text only there); ``None`` for plain text.
+    """
 
     text: str
     format: str
+    attribution: Attribution | None = field(default=None, compare=False, repr=False)
+
+
+def _rendered(text: str, fmt: str) -> Rendering:
+    """A reader's output (text carrying its attribution) as a :class:`Rendering` of plain text."""
+    return Rendering(str(text), fmt, getattr(text, "attribution", None))
 
 
 # --------------------------------------------------------------------------------------------- public
@@ -165,7 +173,10 @@ def _render_str(text: str, forced: str | None, depth: int) -> Rendering:
         text = str(text)
     value = _json_value(text)
     if value is not None and forced != "text":
-        return _render(value, forced, depth + 1)
+        rendering = _render(value, forced, depth + 1)
+        attribution = rendering.attribution if rendering.attribution is not None else Attribution()
+        attribution.parsed[text] = value  # coverage walks the objects the reader read
+        return Rendering(rendering.text, rendering.format, attribution)
     if forced not in (None, "text", "generic"):
         raise InvalidRecordError(f"record is plain text, not {forced!r} (record_format={forced!r}).")
     return Rendering(text, "text")
@@ -197,7 +208,7 @@ def _render_dict(record: dict, forced: str | None, depth: int) -> Rendering:
         if reader.claims_record is None:
             continue
         if reader.name == forced or (forced is None and reader.claims_record(record)):
-            return Rendering(reader.render(record), reader.name)
+            return _rendered(reader.render(record), reader.name)
     found = [key for key in WRAPPER_KEYS if record.get(key) is not None]
     if found:
         options = []
@@ -215,7 +226,7 @@ def _render_dict(record: dict, forced: str | None, depth: int) -> Rendering:
         raise InvalidRecordError(f"record is a dict with keys {keys_of(record)}, which holds no {forced!r} "
                                  f"record under {list(WRAPPER_KEYS)} (record_format={forced!r}).")
     try:
-        return Rendering(generic.render_generic(record), "generic")
+        return _rendered(generic.render_generic(record), "generic")
     except InvalidRecordError:
         raise InvalidRecordError(f"record is a dict with keys {keys_of(record)} and no text in it; expected a "
                                  f"trajectory under one of {list(WRAPPER_KEYS)}.") from None
@@ -225,20 +236,42 @@ def _with_context(record: dict, rendering: Rendering) -> Rendering:
     """A wrapper's system prompt and task (first) and its exit status and final patch (last), each shown when
     the trajectory does not show it itself."""
     head, tail = [], []
+    shown: list[tuple[Any, str]] = []  # (holder, text) shown in the trajectory already: attributed there
     system = record.get("system")
-    if isinstance(system, str) and system.strip() and system.strip()[:200] not in rendering.text:
-        head.append(f"### system\n{system.strip()}")
+    if isinstance(system, str) and system.strip():
+        if system.strip()[:200] not in rendering.text:
+            head.append(f"### system\n{system.strip()}")
+        else:
+            shown.append((record, system.strip()))
     task = first_str(record, *TASK_KEYS)
     if task and task[:200] not in rendering.text:
         head.append(f"### task\n{task}")
+    elif task:
+        shown.append((record, task))
     result = record.get("test_result") if isinstance(record.get("test_result"), dict) else {}
     patch = first_str(record, *PATCH_KEYS) or first_str(result, *PATCH_KEYS)
     status = first_str(record, "exit_status")
     if (patch or status) and "### outcome\n" not in rendering.text:
         tail.append("### outcome\n" + swe_agent.outcome_text(status, patch, rendering.text))
-    if not head and not tail:
+        if patch and patch.strip("\n")[:300] in rendering.text:
+            shown.append((record if first_str(record, *PATCH_KEYS) else result, patch.strip("\n")))
+    if not head and not tail and not shown:
         return rendering
-    return Rendering("\n\n".join([*head, rendering.text, *tail]), rendering.format)
+    offset = sum(len(h) + 2 for h in head)
+    attribution = Attribution()
+    if rendering.attribution is not None:
+        rendering.attribution.shifted(offset, attribution)
+    else:  # plain text: its own, unattributed
+        attribution.add(None, offset, offset + len(rendering.text))
+    for holder, value in shown:  # shown once, in the trajectory: attributed there
+        at = rendering.text.find(value[:300])
+        attribution.add(holder, offset + at, offset + at + len(value))
+    text = "\n\n".join([*head, rendering.text, *tail])
+    if head:
+        attribution.add(record, 0, offset - 2)
+    if tail:
+        attribution.add(record, offset + len(rendering.text) + 2, len(text))
+    return Rendering(text, rendering.format, attribution)
 
 
 def _render_list(items: list, forced: str | None) -> Rendering:
@@ -249,25 +282,25 @@ def _render_list(items: list, forced: str | None) -> Rendering:
         if reader is None or reader.claims is None and reader.name != "generic":
             raise InvalidRecordError(f"record is a list, which {forced!r} records never are "
                                      f"(record_format={forced!r}).")
-        return Rendering(reader.render(items), forced)
+        return _rendered(reader.render(items), forced)
     votes = _votes(items)
     if not votes:
         if all(isinstance(x, str) or x is None for x in items):
             text = "\n\n".join(x.strip() for x in items if isinstance(x, str) and x.strip())
             if text:
                 return Rendering(text, "text")
-        return Rendering(generic.render_generic(items), "generic")
+        return _rendered(generic.render_generic(items), "generic")
     ranked = [name for name, _ in votes.most_common()]
     if len(ranked) == 1:
-        return Rendering(READERS[ranked[0]].render(items), ranked[0])
+        return _rendered(READERS[ranked[0]].render(items), ranked[0])
     options = []
     for name in ranked[:3]:
         try:
-            options.append(Rendering(READERS[name].render(items), name))
+            options.append(_rendered(READERS[name].render(items), name))
         except InvalidRecordError:
             continue
     if not options:
-        return Rendering(generic.render_generic(items), "generic")
+        return _rendered(generic.render_generic(items), "generic")
     return _most_kept(items, options)
 
 

@@ -1,7 +1,8 @@
 """Which fields of a record carry text, and which only identify, time, measure or repeat it.
 
-Coverage (:mod:`mira_hf.records.coverage`) counts the characters of the text-bearing fields, and the generic
-reader (:mod:`mira_hf.records.generic`) shows them for elements no other reader knows.
+The generic reader (:mod:`mira_hf.records.generic`) shows the text-bearing fields of elements no other reader
+knows. Coverage (:mod:`mira_hf.records.coverage`) keeps its own, shorter list of what it leaves out
+(``METADATA_KEYS``): what a reader does not show still counts there.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ NON_TEXT_KEYS = frozenset({
     "accumulated_token_usage", "response_latencies", "token_usages", "tokens", "logprobs", "mask", "weight",
     # metadata that repeats the model's response or configures the run
     "tool_call_metadata", "model_response", "replay_config", "config", "agent_config", "llm_config", "tools",
-    "extra_info", "thinking_blocks", "cache_prompt", "state", "trajectory_format", "mini_version", "metadata_only",
+    "extra_info", "cache_prompt", "state", "trajectory_format", "mini_version", "metadata_only",
     "kernel_init_code",
     # file snapshots around an edit (the edit's arguments and result are shown)
     "old_content", "new_content", "prev_exist",
@@ -36,7 +37,7 @@ _WORD = re.compile(r"\S+")
 
 
 def is_non_text_key(key: object) -> bool:
-    """Does this key name an identifier, a time, a metric or repeated metadata (never counted, never shown)?"""
+    """Does this key name an identifier, a time, a metric or repeated metadata (not shown by the generic reader)?"""
     if not isinstance(key, str):
         return False
     k = key.lower()

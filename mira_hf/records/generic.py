@@ -75,6 +75,7 @@ def render_generic(items: Any) -> str:
     """A record no reader claims: a dict's text fields, or one block per element of a list."""
     t = Transcript()
     if isinstance(items, dict):
+        t.source(items)
         for key, value in items.items():
             if value is None or is_non_text_key(key):
                 continue
@@ -85,5 +86,6 @@ def render_generic(items: Any) -> str:
     if not any(element_text(e) for e in items):  # labels and numbers alone are no text to score
         return Transcript().text("a list")
     for element in items:
+        t.source(element)
         t.line(element_block(element))
     return t.text("a list")

@@ -1,7 +1,8 @@
 """``mira_hf.inspect``: what the scorer will read, before any GPU hour is spent.
 
 Reads the record column (or whole rows, for ``.traj`` files loaded with ``datasets``) without an engine and
-reports the formats detected, the rejected rows with their reasons, the coverage of each record, the prompt
+reports the formats detected, the rejected rows with their reasons, the coverage of each record (overall and per
+kind of field: messages, reasoning, tool calls, observations …), the prompt
 lengths against the token budget (how many rows the budget will shorten, and by how much) and a few rendered
 samples. The numbers are a pydantic model (JSON round trip); ``str()`` prints them as tables.
 """
@@ -18,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mira_hf.errors import InvalidRecordError
-from mira_hf.records.coverage import coverage_report
+from mira_hf.records.coverage import KINDS, coverage_report
 from mira_hf.records.detect import render
 
 #: Bytes per token used to estimate lengths when no tokenizer is given (code and logs tokenize at ~3.5–4.5).
@@ -80,6 +81,13 @@ class Inspection(BaseModel):
     coverage_threshold: float = 0.95
     coverage: dict[str, float] = Field(default_factory=dict)  # mean, min, p5, p50
     coverage_by_format: dict[str, float] = Field(default_factory=dict)
+    #: Per kind of field (system, tools, demonstration, message, reasoning, tool_call, observation, outcome): the
+    #: mean coverage over the rows that hold text of that kind, and how many rows do.
+    coverage_by_kind: dict[str, float] = Field(default_factory=dict)
+    rows_by_kind: dict[str, int] = Field(default_factory=dict)
+    #: Mean share of a record's counted text that is not shown because the rendering shortens text given to the
+    #: agent on purpose (tool schemas, demonstrations, a long system prompt's middle); part of ``1 − coverage``.
+    coverage_shortened: float = 0.0
     below_threshold: int = 0
     low_coverage: list[LowCoverage] = Field(default_factory=list)
     lengths: Lengths | None = None
@@ -131,7 +139,7 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
         >>> report.formats, report.rejected
         ({'openai': 1, 'text': 1}, 1)
     """
-    from mira_hf.prompt import Budget
+    from mira_hf.prompt import _SAFETY_TOKENS, Budget, _escape_fences
 
     column, ids, records, total = _records(ds, text_column, id_column, sample, seed)
     # measures the prompt's fixed part (and tokenizes); the budget itself is max_model_len − max_tokens
@@ -140,12 +148,17 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
     exact = budget.tokenizer is not None
     fixed = budget.fixed if exact else math.ceil(budget.fixed / BYTES_PER_TOKEN)
     allowed = max_model_len - max_tokens
+    # The scorer's own rule (``Budget.fit_many``): a record is shortened when its fenced text takes more than the
+    # budget less the prompt's fixed part and the tokens kept free for the chat framing.
+    room = allowed - fixed - _SAFETY_TOKENS
     formats: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     rejected: list[Rejected] = []
     low: list[LowCoverage] = []
     covs: list[float] = []
+    cut: list[float] = []  # share of each record's counted text shortened on purpose
     cov_by_format: dict[str, list[float]] = {}
+    cov_by_kind: dict[str, list[float]] = {}
     lengths: list[int] = []
     texts: list[tuple[int, str, float, str]] = []  # rows that rendered, for samples
     rng = random.Random(seed)
@@ -165,17 +178,20 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
         formats[rendering.format] += 1
         cov = coverage_report(record, rendering)
         covs.append(cov.ratio)
+        cut.append(cov.shortened / cov.total if cov.total else 0.0)
         cov_by_format.setdefault(rendering.format, []).append(cov.ratio)
+        for kind, ratio in cov.ratio_by_kind.items():
+            cov_by_kind.setdefault(kind, []).append(ratio)
         if cov.ratio < coverage_threshold and len(low) < _KEPT:
             low.append(LowCoverage(index=row, id=ids(row), format=rendering.format, coverage=round(cov.ratio, 4),
                                    missing=list(cov.missing)))
         if exact:
-            pending.append((len(lengths), rendering.text))
+            pending.append((len(lengths), _escape_fences(rendering.text)))
             lengths.append(0)
             if len(pending) >= 256:
                 _count(budget, pending, lengths)
         else:
-            lengths.append(math.ceil(len(rendering.text.encode("utf-8")) / BYTES_PER_TOKEN))
+            lengths.append(math.ceil(len(_escape_fences(rendering.text).encode("utf-8")) / BYTES_PER_TOKEN))
         rendered += 1  # reservoir sample of the rendered rows
         item = (row, rendering.format, cov.ratio, rendering.text)
         if len(texts) < n:
@@ -189,9 +205,9 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
     length_stats = None
     if lengths:
         arr = np.asarray(lengths, dtype=np.int64) + fixed
-        over = arr[arr > allowed]
-        record_lengths = np.asarray(lengths, dtype=np.float64)[arr > allowed]
-        shares = (over - allowed) / np.maximum(record_lengths, 1)
+        record_tokens = np.asarray(lengths, dtype=np.float64)
+        over = record_tokens[record_tokens > room]
+        shares = (over - room) / np.maximum(over, 1)
         length_stats = Lengths(
             unit="tokens" if exact else "estimated tokens", budget=allowed, fixed=fixed,
             quantiles={q: int(np.percentile(arr, p)) for q, p in (("p50", 50), ("p90", 90), ("p99", 99))}
@@ -212,6 +228,9 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
                                              "p5": round(float(np.percentile(cov_arr, 5)), 4),
                                              "p50": round(float(np.percentile(cov_arr, 50)), 4)},
         coverage_by_format={k: round(float(np.mean(v)), 4) for k, v in cov_by_format.items()},
+        coverage_by_kind={k: round(float(np.mean(cov_by_kind[k])), 4) for k in KINDS if k in cov_by_kind},
+        rows_by_kind={k: len(cov_by_kind[k]) for k in KINDS if k in cov_by_kind},
+        coverage_shortened=round(float(np.mean(cut)), 4) if cut else 0.0,
         below_threshold=int((cov_arr < coverage_threshold).sum()) if cov_arr is not None else 0,
         low_coverage=low, lengths=length_stats, samples=samples)
 

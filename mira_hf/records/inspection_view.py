@@ -19,6 +19,9 @@ def _summary_rows(r: "Inspection") -> list[tuple[str, str]]:
             ("rejected (invalid_input)", f"{r.rejected:,}")]
     if r.coverage:
         rows.append(("coverage mean / p5 / min", " / ".join(_pct(r.coverage[k]) for k in ("mean", "p5", "min"))))
+        if r.coverage_shortened:  # text given to the agent that the rendering shortens: counted as not shown
+            rows.append(("not shown on purpose (mean)",
+                         f"{_pct(r.coverage_shortened)}: tool schemas, demonstrations, long system prompts' middle"))
         rows.append((f"rows below {_pct(r.coverage_threshold)} coverage", f"{r.below_threshold:,}"))
     if r.lengths is not None:
         q = r.lengths.quantiles
@@ -51,6 +54,13 @@ def to_rich(r: "Inspection"):
     for fmt, count in r.formats.items():
         formats.add_row(fmt, f"{count:,}", _pct(r.coverage_by_format.get(fmt, 1.0)))
     parts.append(formats)
+    if r.coverage_by_kind:
+        kinds = Table(title="Coverage by field kind", title_justify="left")
+        for col in _KIND_COLUMNS:
+            kinds.add_column(col, justify="right" if col in ("rows", "mean coverage") else "left")
+        for row in _kind_rows(r):
+            kinds.add_row(*row)
+        parts.append(kinds)
     if r.reasons:
         rejects = Table(title="Rejected rows", title_justify="left")
         rejects.add_column("rows", justify="right")
@@ -76,6 +86,17 @@ def to_rich(r: "Inspection"):
             f" · {s.format} · coverage {_pct(s.coverage)} · {s.prompt_tokens:,} prompt tokens"
         parts.append(Panel(s.text, title=title, title_align="left", expand=True))
     return Group(*parts)
+
+
+_KIND_COLUMNS = ("kind", "rows", "mean coverage", "left out on purpose")
+
+
+def _kind_rows(r: "Inspection") -> list[tuple[str, str, str, str]]:
+    """``(kind, rows holding it, mean coverage, what the rendering leaves out on purpose)`` for each kind found."""
+    from mira_hf.records.coverage import KIND_NOTES
+
+    return [(k, f"{r.rows_by_kind.get(k, 0):,}", _pct(v), KIND_NOTES.get(k, ""))
+            for k, v in r.coverage_by_kind.items()]
 
 
 def to_text(r: "Inspection", width: int = 110) -> str:
@@ -105,6 +126,8 @@ def to_html(r: "Inspection") -> str:
              "<h3>Formats detected</h3>",
              _table(["format", "rows", "mean coverage"],
                     [[f, f"{c:,}", _pct(r.coverage_by_format.get(f, 1.0))] for f, c in r.formats.items()])]
+    if r.coverage_by_kind:
+        parts += ["<h3>Coverage by field kind</h3>", _table(list(_KIND_COLUMNS), [list(x) for x in _kind_rows(r)])]
     if r.reasons:
         parts += ["<h3>Rejected rows</h3>", _table(["rows", "reason"], [[f"{c:,}", k] for k, c in r.reasons.items()])]
     if r.low_coverage:

@@ -4,8 +4,10 @@ Actions carry ``action`` and ``args``; observations carry ``observation``, ``con
 (the id of the action they answer). As ``datasets`` stores them, every event has every key (``None`` where
 absent): ``None`` means absent. State bookkeeping (agent state changes, ``null`` observations, recalls of the
 user's message, ``initialize``) adds nothing and is skipped; ``tool_call_metadata`` repeats the model's
-response and is not shown. Events with neither an action nor an observation (``{"source": "environment",
-"content": "ok"}``, ``{"status": ...}``, ``{"error": ..., "error_code": ...}``) are shown as generic lines.
+response, shown by the actions of that response, except its reasoning (``reasoning_content``,
+``thinking_blocks``), which is shown once, with the first of them. Events with neither an action nor an
+observation (``{"source": "environment", "content": "ok"}``, ``{"status": ...}``, ``{"error": ...,
+"error_code": ...}``) are shown as generic lines.
 """
 
 from __future__ import annotations
@@ -13,16 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from mira_hf.records.common import (Transcript, args_text, as_list, boilerplate, call_line, content_text, first_str,
-                                    is_seq, opt, scalar, trim)
+                                    is_seq, opt, reasoning_text, scalar, trim)
 from mira_hf.records.generic import element_block
 
 _SKIP_ACTIONS = frozenset({"recall", "change_agent_state", "null", "condensation", "condensation_request",
                            "initialize", "start", "stop", "pause", "resume"})
 _SKIP_OBSERVATIONS = frozenset({"agent_state_changed", "null", "condensation"})
-#: Keys an OpenHands event repeats from elsewhere: not counted toward coverage. ``message`` is the event's one-line
-#: summary, ``diff`` the UI's copy of an edit, ``translated_ipython_code`` an editor call's arguments as Python
-#: (shown as the edit it describes when it is all an edit has).
-COVERAGE_SKIP = frozenset({"message", "diff", "translated_ipython_code"})
 
 
 def is_event(d: dict) -> bool:
@@ -43,7 +41,11 @@ def is_pair(x: Any) -> bool:
 
 def render_events(events: Any) -> str:
     t = Transcript()
+    responses: dict[str, list[dict]] = {}
     for i, ev in enumerate(events):
+        t.source(ev)
+        if type(ev) is dict and isinstance(ev.get("tool_call_metadata"), dict):
+            _group_by_response(responses, ev)
         if type(ev) is dict:  # the common case, inlined: an action or an observation
             action = ev.get("action")
             if type(action) is str:
@@ -55,10 +57,34 @@ def render_events(events: Any) -> str:
                 continue
         if is_pair(ev):
             for e in as_list(ev):
+                t.source(e)
                 _event(t, e, i)
         else:
             _event(t, ev, i)
+    for group in responses.values():  # each event's copy of the model's response is shown by the group's events
+        for ev in group:
+            t.attribution.link(ev["tool_call_metadata"], *group)
     return t.text("a list of OpenHands events")
+
+
+def _response_message(ev: dict) -> dict:
+    """The model's message in an event's ``tool_call_metadata.model_response`` (``{}`` when absent)."""
+    resp = ev.get("tool_call_metadata", {}).get("model_response") if isinstance(ev.get("tool_call_metadata"),
+                                                                              dict) else None
+    choices = resp.get("choices") if isinstance(resp, dict) else None
+    first = as_list(choices)[0] if is_seq(choices) and len(choices) else None
+    msg = first.get("message") if isinstance(first, dict) else None
+    return msg if isinstance(msg, dict) else {}
+
+
+def _group_by_response(responses: dict[str, list[dict]], ev: dict) -> None:
+    """Events (the actions of one response and their observations) that carry a copy of the same response."""
+    tcm = ev["tool_call_metadata"]
+    resp = tcm.get("model_response")
+    key = resp.get("id") if isinstance(resp, dict) and isinstance(resp.get("id"), str) else None
+    key = key or (tcm.get("tool_call_id") if isinstance(tcm.get("tool_call_id"), str) else None)
+    if key is not None:
+        responses.setdefault(key, []).append(ev)
 
 
 def _event(t: Transcript, ev: Any, i: int) -> None:
@@ -103,12 +129,19 @@ def _extras(ev: dict) -> dict:
 
 def _action(t: Transcript, ev: dict, action: str, i: int) -> None:
     if action in _SKIP_ACTIONS:
+        if action == "recall" and isinstance(ev.get("args"), dict):  # repeats the user's message, shown there
+            shown_by = t.seen.get(opt(ev["args"].get("query")))
+            if shown_by is not None:
+                t.attribution.link(ev, shown_by)
         return
+    if ev.get("id") is not None:
+        t.refs[scalar(ev["id"])] = ev  # observations name the action they answer by its id (``cause``)
     args = _args(ev, i)
     if not isinstance(ev.get("args"), (dict, type(None))):  # arguments in an unexpected shape: shown as they are
         ref = f" [{scalar(ev['id'])}]" if ev.get("id") is not None else ""
         t.agent(call_line(f"→ {action}{ref}", args_text(ev["args"])))
         return
+    thinking = reasoning_text(_response_message(ev), t)  # the model's reasoning, once per response
     if action in ("message", "system"):
         text = content_text(args.get("content")) or opt(ev.get("message"))
         if action == "system":
@@ -117,14 +150,15 @@ def _action(t: Transcript, ev: dict, action: str, i: int) -> None:
             t.add("system", text)
         elif ev.get("source") == "user":
             t.add("user", _with_images(text, args))
+            t.seen.setdefault(text, ev)
         else:
-            t.agent(_with_images(text, args), new_block=True)
+            t.agent("\n".join(x for x in (thinking, _with_images(text, args)) if x), new_block=True)
         return
     event_id = scalar(ev.get("id"))
     ref = f" [{event_id}]" if event_id is not None else ""
     thought = opt(args.get("thought")) or opt(ev.get("thought"))
     if action == "think":
-        t.agent(thought)
+        t.agent("\n".join(x for x in (thinking, thought) if x))
         return
     if action == "run":
         verb = "input" if args.get("is_input") in (True, "true") else "run"
@@ -156,7 +190,7 @@ def _action(t: Transcript, ev: dict, action: str, i: int) -> None:
     else:  # delegate, summarize, task tracking and anything newer: name and every argument
         rest = {k: v for k, v in args.items() if k not in ("thought", "security_risk", "confirmation_state")}
         step = call_line(f"→ {action}{ref}", args_text(rest))
-    t.agent(f"{thought}\n{step}" if thought else step)
+    t.agent("\n".join(x for x in (thinking, thought, step) if x))
 
 
 def _with_images(text: str, args: dict) -> str:
@@ -257,6 +291,7 @@ def _observation(t: Transcript, ev: dict, observation: str, i: int) -> None:
             t.add("context (recall)", boilerplate(text, "workspace context"))
         return
     cause = scalar(ev.get("cause"))
+    t.answers(extras if extras is not ev else ev, cause)  # extras repeat the action's command, path, code
     details = [observation]
     metadata = extras.get("metadata")
     if type(metadata) is not dict:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mira_hf.records.common import Transcript, args_text, boilerplate, call_line, content_text, first_str, opt, scalar
+from mira_hf.records.common import (Transcript, args_text, boilerplate, call_line, content_text, first_str, opt,
+                                    parse_json_args, reasoning_text, scalar)
+from mira_hf.records.fields import is_label
 from mira_hf.records.generic import element_block
 from mira_hf.records.openhands import _tool_names
 
@@ -28,6 +30,7 @@ def is_event(d: dict) -> bool:
 def render_events(events: Any) -> str:
     t = Transcript()
     for i, ev in enumerate(events):
+        t.source(ev)
         if not isinstance(ev, dict) or not isinstance(ev.get("kind"), str):
             t.line(element_block(ev))
             continue
@@ -46,10 +49,10 @@ def _event(t: Transcript, ev: dict, kind: str, i: int) -> None:
     if kind == "MessageEvent":
         msg = ev.get("llm_message") if isinstance(ev.get("llm_message"), dict) else {}
         text = content_text(msg.get("content"))
-        thinking = first_str(msg, "reasoning_content")
+        thinking = reasoning_text(msg, t)
         role = opt(msg.get("role")) or opt(ev.get("source")) or "user"
         if role in ("agent", "assistant"):
-            t.agent("\n".join(x for x in (f"(thinking) {thinking}" if thinking else "", text) if x), new_block=True)
+            t.agent("\n".join(x for x in (thinking, text) if x), new_block=True)
         else:
             t.add(role, text)
         return
@@ -64,10 +67,13 @@ def _event(t: Transcript, ev: dict, kind: str, i: int) -> None:
     tool = opt(ev.get("tool_name"))
     ref = _ref(ev)
     if kind == "ActionEvent":
-        t.agent(_action(ev, tool, ref))
+        t.agent(_action(t, ev, tool, ref))
+        if ref:
+            t.refs[ref] = ev  # its observation names it by the call id
         return
     if kind == "ObservationEvent":
         obs = ev.get("observation") if isinstance(ev.get("observation"), dict) else {}
+        t.answers(obs, ref or None)  # the observation repeats the action's command and path
         text = content_text(obs.get("content")) \
             or first_str(obs, "output", "text", "error", "message")
         details = [tool] if tool else []
@@ -90,11 +96,11 @@ def _event(t: Transcript, ev: dict, kind: str, i: int) -> None:
     t.line(element_block(ev))
 
 
-def _action(ev: dict, tool: str, ref: str) -> str:
+def _action(t: Transcript, ev: dict, tool: str, ref: str) -> str:
     lines = []
-    reasoning = opt(ev.get("reasoning_content"))
+    reasoning = reasoning_text(ev, t)  # reasoning_content, thinking_blocks, responses_reasoning_item
     if reasoning:
-        lines.append(f"(thinking) {reasoning}")
+        lines.append(reasoning)
     thought = content_text(ev.get("thought"))
     if thought:
         lines.append(thought)
@@ -105,5 +111,19 @@ def _action(ev: dict, tool: str, ref: str) -> str:
     name = tool or opt(call.get("name")) or "tool"
     lines.append(call_line(f"→ call {name}" + (f" [{ref}]" if ref else ""),
                            args_text(args)))
+    executed = _executed_differently(ev.get("action"), args)
+    if executed:
+        lines.append(call_line("  (run as)", args_text(executed)))
     return "\n".join(lines)
+
+
+def _executed_differently(action: Any, args: Any) -> dict:
+    """The text fields of the executed ``action`` that its tool call's arguments do not hold (they normally agree)."""
+    if not isinstance(action, dict) or args is None:
+        return {}
+    parsed = parse_json_args(args) if isinstance(args, str) else args
+    if not isinstance(parsed, dict):
+        return {}
+    return {k: v for k, v in action.items() if k != "kind" and isinstance(v, str) and v.strip()
+            and not is_label(v) and parsed.get(k) != v}
 

@@ -31,6 +31,7 @@ def render_turns(turns: Any) -> str:
     pending: list[tuple[int, str]] = []  # calls waiting for their result, in order
     n_calls = 0
     for i, turn in enumerate(turns):
+        t.source(turn)
         if not isinstance(turn, dict) or not isinstance(turn.get("from"), str):
             t.line(element_block(turn))
             continue

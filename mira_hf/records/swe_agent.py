@@ -3,9 +3,11 @@
 A SWE-agent ``.traj`` holds ``environment``, ``trajectory`` (steps: ``thought``, ``action``, ``observation``,
 ``response``, ``state``), ``history`` (the chat the model saw: ``role``, ``content``, ``agent``,
 ``message_type``, ``is_demo``, ``tool_calls``, ``tool_call_ids``) and ``info`` (``exit_status``,
-``submission``, model stats). The history is what is read: the system prompt (shortened when long), the
-issue, every action and every observation; demonstrations are left out. Without a history the steps are read,
-with the issue taken from ``replay_config``. The exit status and the submitted patch come last.
+``submission``, model stats). The history gives the system prompt (shortened when long) and the issue; the
+steps give every action, each with the reasoning (``thinking_blocks``) of its history message and its
+observation as the history showed it to the agent; demonstrations are left out. Without steps the history is
+read; without a history, the issue is taken from ``replay_config``. The exit status and the submitted patch
+come last.
 
 A mini-swe-agent ``.traj.json`` holds ``messages`` (chat) and ``info``; it reads the same way.
 """
@@ -15,16 +17,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mira_hf.records.common import Transcript, as_list, boilerplate, first_str, is_seq, opt, trim
+from mira_hf.records.common import Transcript, as_list, boilerplate, first_str, is_seq, opt, reasoning_text, trim
 from mira_hf.records.chat import _message, _result_id, message_text
 from mira_hf.records.generic import element_block
 
-#: Keys of a ``.traj`` that repeat what the history shows (each step's ``query`` is the whole chat so far; an
-#: ``action`` is the command the response or tool call already holds; ``extra`` repeats the raw API response)
-#: or summarise the patch, and the harness's own ``traceback`` (its exception is shown): neither shown nor
-#: counted toward coverage.
-COVERAGE_SKIP = frozenset({"query", "messages", "action", "edited_files30", "edited_files50", "edited_files70",
-                           "extra", "traceback"})
 _OUTCOME_KEYS = ("exit_status", "submission")
 
 
@@ -83,8 +79,15 @@ def render(record: Any) -> str:
             if not any(isinstance(m, dict) and m.get("role") == "user" for m in preamble):
                 task = _replay_task(record.get("replay_config"))
                 if task:
+                    t.source(record)
                     t.add("user", task)
-            _steps(t, steps)
+            chat = history[len(preamble):]
+            pairs = _pair(steps, chat)
+            _steps(t, steps, pairs)
+            paired = {id(m) for step_chat in pairs.values() for m in step_chat}
+            for m in chat:  # the chat form of the steps: each message shown by its step, or by the steps
+                if isinstance(m, dict) and id(m) not in paired:
+                    t.attribution.link(m, *[s for s in steps if isinstance(s, dict)])
         else:
             _history(t, history)
         _outcome(t, record.get("info"))
@@ -122,6 +125,7 @@ def _history(t: Transcript, messages: list, text_key: str = "content") -> None:
     call_names: dict[str, str] = {}
     seen_task = False
     for i, m in enumerate(messages):
+        t.source(m)
         if not isinstance(m, dict) or not isinstance(m.get("role"), str):
             t.line(element_block(m))
             continue
@@ -143,8 +147,33 @@ def render_text_rows(rows: Any) -> str:
     return t.text("a list of role / text rows")
 
 
-def _steps(t: Transcript, steps: list) -> None:
+def _pair(steps: list, chat: list) -> dict[int, list[dict]]:
+    """Each step's messages in the history (its assistant message and the answers that follow it), in order:
+    the steps do not keep the model's reasoning (``thinking_blocks``) nor the observation as the agent saw it."""
+    out: dict[int, list[dict]] = {}
+    j = 0
     for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        keys = {opt(step.get("thought")), opt(step.get("response"))} - {""}
+        for k in range(j, len(chat)):
+            m = chat[k]
+            if isinstance(m, dict) and m.get("role") == "assistant" and (
+                    opt(m.get("thought")) in keys or message_text(m) in keys):
+                answers = []
+                for a in chat[k + 1:]:
+                    if not isinstance(a, dict) or a.get("role") == "assistant":
+                        break
+                    answers.append(a)
+                out[i] = [m, *answers]
+                j = k + 1 + len(answers)
+                break
+    return out
+
+
+def _steps(t: Transcript, steps: list, pairs: dict[int, list[dict]] | None = None) -> None:
+    for i, step in enumerate(steps):
+        t.source(step)
         if not isinstance(step, dict):
             t.line(element_block(step))
             continue
@@ -153,12 +182,23 @@ def _steps(t: Transcript, steps: list) -> None:
         if not (thought or action or isinstance(step.get("observation"), str)):
             t.line(element_block(step))
             continue
-        lines = [thought] if thought else []
-        if action:
+        chat = (pairs or {}).get(i, [])
+        for m in chat:  # shown here, as this step
+            t.attribution.link(m, step)
+        thinking = reasoning_text(chat[0]) if chat else ""
+        lines = [x for x in (thinking, thought) if x]
+        response = trim(step.get("response") or "") if isinstance(step.get("response"), str) else ""
+        if action and thought and action in response and thought.split("\n", 1)[0] in response:
+            lines = [x for x in (thinking, response) if x]  # the model's own words, its command in them (0.x)
+        elif action:
             lines.append(f"→ action:\n{action}" if "\n" in action else f"→ {action}")
         t.agent("\n".join(lines), new_block=True)
         if isinstance(step.get("observation"), str):
-            t.result("", "", trim(step["observation"]))
+            observation = trim(step["observation"])
+            seen = "\n".join(x for x in (message_text(a) for a in chat[1:]) if x)
+            if seen and observation.split("\n", 1)[0] in seen:
+                observation = seen  # as the agent saw it (with the harness's prompt around the output)
+            t.result("", "", observation)
 
 
 def _replay_task(replay_config: Any) -> str:
@@ -179,7 +219,13 @@ def _replay_task(replay_config: Any) -> str:
 
 def _outcome(t: Transcript, info: Any) -> None:
     if isinstance(info, dict):
-        t.add("outcome", outcome_text(opt(info.get("exit_status")), info.get("submission"), "\n\n".join(t.blocks)))
+        t.source(info)
+        shown_text = "\n\n".join(t.blocks)
+        patch = info.get("submission")
+        t.add("outcome", outcome_text(opt(info.get("exit_status")), patch, shown_text))
+        if isinstance(patch, str) and patch.strip() and patch.strip("\n")[:300] in shown_text:
+            at = shown_text.find(patch.strip("\n")[:300])  # shown above, once: attributed there
+            t.shown_at(info, at, at + len(patch.strip("\n")))
 
 
 def outcome_text(status: str, patch: Any, shown_text: str) -> str:

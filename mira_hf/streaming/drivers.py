@@ -14,6 +14,8 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,20 +62,52 @@ class Occupancy:
             self.fed_until = time.perf_counter()
 
 
+class Running:
+    """A pass under way: :meth:`wait` returns its occupancy; :meth:`cancel` stops an endpoint pool's requests.
+
+    An endpoint pool runs on its own event loop from :func:`launch` on (so several pools run at once); the other
+    engines run in the caller's thread, inside :meth:`wait`.
+    """
+
+    def __init__(self, occ: Occupancy | None = None, future: Future | None = None,
+                 run: Callable[[], Occupancy] | None = None):
+        self._occ, self._future, self._run = occ, future, run
+
+    def wait(self) -> Occupancy:
+        if self._future is None:
+            return self._run()
+        try:
+            self._future.result()
+        except BaseException:
+            self._future.cancel()  # Ctrl-C: stop the requests still in flight
+            raise
+        self._occ.change(0)
+        return self._occ
+
+    def cancel(self) -> None:
+        if self._future is not None:
+            self._future.cancel()
+
+
 def drive(scorer: Scorer, feed_items: Any, sink: Sink, depth: int) -> Occupancy:
     """Send every request of ``feed_items`` through the scorer's engine; returns the occupancy."""
+    return launch(scorer, feed_items, sink, depth).wait()
+
+
+def launch(scorer: Scorer, feed_items: Any, sink: Sink, depth: int) -> Running:
+    """Start sending ``feed_items`` through the scorer's engine: an endpoint pool at once, the others on ``wait``."""
     from mira_hf.engines.openai import OpenAIEngine
     from mira_hf.engines.vllm import VLLMEngine
 
     engine = scorer.engine
     if isinstance(engine, OpenAIEngine):
-        return _drive_pool(engine, scorer, feed_items, sink, depth)
+        return _launch_pool(engine, scorer, feed_items, sink, depth)
     if isinstance(engine, VLLMEngine):
-        return _drive_vllm(engine, scorer, feed_items, sink, depth)
-    return _drive_chunks(scorer, feed_items, sink, depth)
+        return Running(run=lambda: _drive_vllm(engine, scorer, feed_items, sink, depth))
+    return Running(run=lambda: _drive_chunks(scorer, feed_items, sink, depth))
 
 
-def _drive_pool(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int) -> Occupancy:
+def _launch_pool(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int) -> Running:
     from mira_hf.engines.openai import request_body
 
     slots = engine.max_in_flight
@@ -108,14 +142,7 @@ def _drive_pool(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int)
             feed.stop()
         feed.raise_error()
 
-    future = engine._submit(run())
-    try:
-        future.result()
-    except BaseException:
-        future.cancel()
-        raise
-    occ.change(0)
-    return occ
+    return Running(occ, future=engine._submit(run()))
 
 
 def _drive_chunks(scorer: Scorer, items: Any, sink: Sink, depth: int) -> Occupancy:

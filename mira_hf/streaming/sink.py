@@ -35,6 +35,17 @@ class Sink:
         self._lock = threading.Lock()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mira-sink")
         self._writes: list[Future] = []
+        # a clock of its own: finished rows are stored within ``group_s`` even while no other row finishes
+        # (a stalled engine), so a kill loses only what was in flight
+        self._stop = threading.Event()
+        self._clock = threading.Thread(target=self._tick, name="mira-sink-clock", daemon=True)
+        self._clock.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(min(self.group_s, 0.5)):
+            with self._lock:
+                if self._items and time.monotonic() - self._last >= self.group_s:
+                    self._flush_locked()
 
     def add(self, item: Pending, completion: Completion) -> None:
         """One finished request; may hand a group to the writer thread."""
@@ -67,6 +78,8 @@ class Sink:
 
     def close(self) -> None:
         """Write what is left and wait for every write; re-raises a failed write (e.g. a full disk)."""
+        self._stop.set()
+        self._clock.join()
         with self._lock:
             self._flush_locked()
         try:
