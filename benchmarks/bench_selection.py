@@ -128,6 +128,8 @@ def main() -> None:
                 ds, budget_tokens=budget * len(SOURCES), token_column="mira_prompt_tokens")),
             ("Gumbel sampling τ=1, fraction 0.5", lambda: mira_hf.filter_by_retention(
                 ds, 0.5, sampling="gumbel", temperature=1.0)),
+            ("Gumbel τ=1, fraction 0.5, string ids", lambda: mira_hf.filter_by_retention(
+                ds, 0.5, sampling="gumbel", temperature=1.0, id_column="text")),
             ("Gumbel sampling τ=1, global budget", lambda: mira_hf.filter_by_retention(
                 ds, budget_tokens=budget * len(SOURCES), token_column="mira_prompt_tokens", sampling="gumbel",
                 temperature=1.0)),

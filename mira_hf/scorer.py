@@ -371,10 +371,11 @@ class Scorer:
         return score_features(self.config.n)
 
     # ---------------------------------------------------------------- scoring
-    def row_key(self, user_content: str) -> str:
-        """Resume key of one prompt: the record as the model sees it, under this configuration."""
+    def row_key(self, user_content: str, fingerprint: str | None = None) -> str:
+        """Resume key of one prompt: the record as the model sees it, under this configuration (``fingerprint``:
+        this scorer's, when already computed for a whole batch)."""
         h = hashlib.blake2b(digest_size=20)
-        h.update(self.fingerprint.encode())
+        h.update((fingerprint or self.fingerprint).encode())
         h.update(user_content.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
@@ -390,13 +391,14 @@ class Scorer:
         plan = Plan(rows=[None] * len(records), formats=[None] * len(records))
         todo: list[Pending] = []
         leaders: dict[str, Pending] = {}
+        fingerprint = self.fingerprint
         for i, prompt in enumerate(build_prompts(list(records), self.rubric, rt.budget, self.config.record_format)):
             if isinstance(prompt, Exception):
                 reason = str(prompt) if isinstance(prompt, InvalidRecordError) else "record is nested too deeply to read"
                 plan.rows[i] = _failure("invalid_input", reason, n_slots)
                 continue
             plan.formats[i] = prompt.format
-            key = self.row_key(prompt.messages[1]["content"])
+            key = self.row_key(prompt.messages[1]["content"], fingerprint)
             if key in leaders:
                 plan.copies.append((i, leaders[key]))
                 continue
@@ -608,9 +610,10 @@ class _EnvScorer(Scorer):
         self._sync()
         return super().identity()
 
+    @property
     def fingerprint(self) -> str:
         self._sync()
-        return super().fingerprint()
+        return Scorer.fingerprint.fget(self)  # type: ignore[attr-defined]
 
     def __reduce__(self):
         return (Scorer.__new__, (Scorer,), self.__getstate__())

@@ -16,7 +16,7 @@ from typing import Any
 
 import datasets
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import mira_hf
@@ -416,6 +416,9 @@ _ANY = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4
 
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_ANY)
+@example([{"observation": "", "role": None, "cause": []}])  # an unhashable ``cause`` once crashed the reader
+@example([{"action": "run", "id": [1], "args": {"command": "ls"}},
+          {"observation": "run", "cause": [1], "content": "x"}])
 def test_property_any_structure_renders_or_is_rejected_never_crashes(record):
     """Arbitrary nestings of the readers' own keys and values: a rendering, or InvalidRecordError — nothing else."""
     try:

@@ -260,3 +260,12 @@ def test_a_duplicated_record_is_sent_once_and_gets_the_same_row_wherever_it_stan
                                      chunk_rows=4)
     assert len(streamed_engine.seen) == 3  # the whole streamed run sends each distinct prompt once
     assert streamed["mira_raw"] == out["mira_raw"] and streamed["mira_status"] == out["mira_status"]
+
+
+def test_the_default_scorer_has_a_fingerprint_and_resume_keys(monkeypatch, tmp_path):
+    """``mira_hf.score`` (configured by MIRA_* variables) gives the same fingerprint and keys as the Scorer the
+    variables describe."""
+    monkeypatch.setenv("MIRA_TEMPERATURE", "0.3")
+    same = mira_hf.Scorer(temperature=0.3)
+    assert mira_hf.score.fingerprint == same.fingerprint
+    assert mira_hf.score.row_key("a record") == same.row_key("a record")

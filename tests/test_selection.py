@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import datasets
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,10 +32,10 @@ def make(scores, sources, tokens=None, recs=None) -> datasets.Dataset:
 
 
 def id_ties(n: int) -> list[int]:
-    """The documented tie order of rows ``0..n-1`` whose ``id`` is their number: a stable hash of the id text."""
-    import pandas as pd
+    """The tie order of rows ``0..n-1`` whose ``id`` is their number: the package's stable hash of each id."""
+    from mira_hf.selection.ties import id_hashes
 
-    return pd.util.hash_array(np.array([str(i) for i in range(n)], dtype=object)).tolist()
+    return id_hashes(pa.array(list(range(n)), type=pa.int64())).tolist()
 
 
 def reference(scores, sources, rules, tokens, by_key=None, ties=None) -> list[int]:
@@ -93,11 +94,14 @@ def test_cut_matches_a_brute_force_ranking(data, n):
         assert stats.kept == sum(1 for i in expected if sources[i] == src)
 
 
-def test_ties_at_the_cut_go_to_the_earlier_row():
+def test_ties_at_the_cut_go_to_the_smallest_id_hash_or_without_ids_to_the_earlier_row():
     ds = make([5.0, 7.0, 5.0, 5.0, 1.0], ["a"] * 5)
-    kept, report = mira_hf.filter_by_retention(ds, 0.4)  # ceil(0.4·5) = 2: the 7 and the first 5
+    kept, report = mira_hf.filter_by_retention(ds, 0.4, id_column="")  # ceil(0.4·5) = 2: the 7 and the first 5
     assert kept["id"] == [0, 1]
     assert report.sources["a"].cut_score == 5.0
+    hashes = dict(zip([0, 2, 3], id_ties(5)[0:1] + id_ties(5)[2:4]))  # the tied rows' id hashes
+    kept, report = mira_hf.filter_by_retention(ds, 0.4)
+    assert kept["id"] == sorted([1, min(hashes, key=hashes.get)]) and report.parameters.id_column == "id"
 
 
 def test_null_scores_are_never_kept_and_count_in_n():
@@ -420,3 +424,47 @@ def test_save_to_arrow_and_fsspec(small, tmp_path):
     fs = fsspec.filesystem("memory")
     names = {p.rsplit("/", 1)[-1] for p in fs.find("/mira-selection")}
     assert {"README.md", "selection_report.json", "train-00000-of-00001.parquet"} <= names
+
+
+# ------------------------------------------------------------------------------------------ order-free ties
+def test_id_hashes_are_stable_distinct_and_the_same_for_every_id_type_layout():
+    """The hash ties follow: the same value for the same id in any chunking, slicing or order; distinct ids
+    rarely collide; pinned values so a release never silently changes which tied rows are kept."""
+    from mira_hf.selection.ties import gumbel_from_ties, id_hashes
+
+    ids = [f"oh-{i:05d}" for i in range(50_000)] + ["", "é—ü", "a\x00b"]
+    whole = id_hashes(pa.array(ids))
+    assert len(np.unique(whole)) == len(ids)
+    chunked = id_hashes(pa.chunked_array([pa.array(ids[:7]), pa.array(ids[7:])]))
+    sliced = id_hashes(pa.array(["x"] + ids).slice(1))
+    large = id_hashes(pa.array(ids, type=pa.large_string()))
+    assert (whole == chunked).all() and (whole == sliced).all() and (whole == large).all()
+    order = np.random.default_rng(0).permutation(len(ids))
+    assert (id_hashes(pa.array([ids[i] for i in order])) == whole[order]).all()
+    assert id_hashes(pa.array(["r1", "r2"])).tolist() == [12198596097399044324, 6545374013533750544]
+    assert id_hashes(pa.array([0, 1], type=pa.int64())).tolist() == [16294208416658607535, 10451216379200822465]
+    g = gumbel_from_ties(whole, seed=0, key="swe_qa")  # noise per id: standard Gumbel (mean γ, var π²/6)
+    assert abs(g.mean() - 0.5772) < 0.03 and abs(g.var() - math.pi ** 2 / 6) < 0.06
+    assert not np.allclose(g, gumbel_from_ties(whole, seed=1, key="swe_qa"))
+
+
+def test_ties_and_gumbel_noise_follow_the_ids_on_any_view():
+    """The same ids are kept from a shuffled, sharded or filtered view, for every rule kind and Gumbel sampling;
+    with ``id_column=""`` ties follow positions (the earlier row)."""
+    n = 400
+    rng = np.random.default_rng(5)
+    scores = rng.integers(0, 4, n).astype(float).tolist()  # many ties
+    sources = rng.choice(["a", "b"], n).tolist()
+    tokens = rng.integers(1, 50, n).tolist()
+    ds = make(scores, sources, tokens)
+    views = [ds.shuffle(seed=1), ds.shuffle(seed=2).flatten_indices(),
+             datasets.concatenate_datasets([ds.shard(3, i) for i in (2, 0, 1)])]
+    cases = [dict(retention=0.3), dict(retention={"tokens": 900}, token_column="tokens"),
+             dict(budget_tokens=3000, token_column="tokens"), dict(retention=0.3, sampling="gumbel", temperature=1.0),
+             dict(retention=0.3, by="global", sampling="gumbel", temperature=0.5, seed=7)]
+    for case in cases:
+        kept = set(mira_hf.filter_by_retention(ds, **case)[0]["id"])
+        for view in views:
+            assert set(mira_hf.filter_by_retention(view, **case)[0]["id"]) == kept, case
+    by_row = mira_hf.filter_by_retention(ds.shuffle(seed=1), retention=0.3, id_column="")[0]["id"]
+    assert set(by_row) != set(mira_hf.filter_by_retention(ds, retention=0.3, id_column="")[0]["id"])

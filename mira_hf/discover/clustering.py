@@ -158,6 +158,16 @@ def _html(report: dict[str, Any]) -> str:
             f"<th>size</th><th>proposed names</th><th>description</th><th>anchor</th></tr>{rows}</table>")
 
 
+def _most_central(rows: list[dict[str, Any]], members: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """``members`` by closeness to their centre; equal closeness (proposals with the same text share one
+    embedding) goes by the proposal's own content, so neither the row order nor the last bits of a BLAS dot
+    product pick the anchor."""
+    close = np.round(similarity, 9)
+    key = [json.dumps([rows[int(j)].get(f) for f in ("record_id", "source", "score", "rationale", "excerpt")],
+                      sort_keys=True, default=str) for j in members]
+    return members[sorted(range(len(members)), key=lambda i: (-close[i], key[i]))]
+
+
 def cluster_dimensions(proposals: Any, k: int = 15, embedder: "str | Embedder" = "tfidf", seed: int = 0, *,
                        name: str = "discovered") -> Discovery:
     """Cluster proposed dimensions into ``k`` anchored slots; see the module docstring.
@@ -193,7 +203,7 @@ def cluster_dimensions(proposals: Any, k: int = 15, embedder: "str | Embedder" =
     for i, c in enumerate(order):
         members = np.flatnonzero(labels == c)
         centre = normalize_rows(km.cluster_centers_[c][None, :])[0]
-        central = members[np.argsort(-(emb[members] @ centre), kind="stable")]
+        central = _most_central(rows, members, emb[members] @ centre)
         best = rows[int(central[0])]
         examples[f"A{i + 1}"] = [{f: rows[int(j)].get(f) for f in EXAMPLE_FIELDS} for j in central[:N_EXAMPLES]]
         description = str(best["definition"]).strip() or str(best["dimension"])

@@ -362,7 +362,7 @@ class Transcript:
     def answers(self, obj: Any, ref: Any) -> None:
         """``obj`` (a tool result, or its extras) repeats what the element referred to as ``ref`` shows (the
         command it ran): its text is looked for there too."""
-        if ref is not None and isinstance(obj, (dict, list)):
+        if isinstance(ref, (str, int, float)) and isinstance(obj, (dict, list)):  # a malformed ``cause`` ([]): none
             call = self.refs.get(ref)
             if call is not None and call is not obj:
                 self.attribution.link(obj, call, *([self._source] if self._source is not None else []))

@@ -11,10 +11,10 @@ JSON-escaped. So a field that is never rendered does not count as shown because 
 What is left out of the count (:data:`METADATA_KEYS`, :data:`NOT_SEEN`, :data:`COPIES`; never the renderers'
 own list) holds no text the agent produced or saw: metadata (identifiers, times, metrics, costs, token counts,
 hashes and signatures, run settings, encrypted reasoning, media, and one-word labels such as roles, kinds, statuses
-and paths outside text fields); what the harness derived for its own use and the agent never saw (OpenHands' one-line UI summaries,
-its diffs and file snapshots around an edit, SWE-agent's patch summaries, the harness's traceback); copies of
-fields counted where they are (SWE-agent's per-step ``query`` and ``messages``, and a history message's
-``action``, the command line the harness made of the tool calls it holds).
+and paths outside text fields); what the harness derived for its own use and the agent never saw (OpenHands'
+one-line UI summaries, its diffs and file snapshots around an edit, SWE-agent's patch summaries, the harness's
+traceback); copies of fields counted where they are (SWE-agent's per-step ``query`` and ``messages``, and a
+history message's ``action``, the command line the harness made of the tool calls it holds).
 
 Text given to the agent that the rendering shortens on purpose and says so is counted like any other text, so
 what it leaves out lowers the ratio: tool schemas (kind ``tools``; the prompt shows at most the tools' names, so

@@ -134,7 +134,7 @@ def _action(t: Transcript, ev: dict, action: str, i: int) -> None:
             if shown_by is not None:
                 t.attribution.link(ev, shown_by)
         return
-    if ev.get("id") is not None:
+    if isinstance(scalar(ev.get("id")), (str, int, float)):
         t.refs[scalar(ev["id"])] = ev  # observations name the action they answer by its id (``cause``)
     args = _args(ev, i)
     if not isinstance(ev.get("args"), (dict, type(None))):  # arguments in an unexpected shape: shown as they are

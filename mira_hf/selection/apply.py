@@ -16,6 +16,7 @@ from mira_hf.selection.checks import _check_groups
 from mira_hf.selection.cut import _encode, _min_per_code, _positions_by_key, cut_rows
 from mira_hf.selection.gumbel import Sampling, gumbel_keys
 from mira_hf.selection.report import CutStats, SourceStats
+from mira_hf.selection.ties import id_hashes
 from mira_hf.selection.rules import GLOBAL_KEY, By, RetentionRule, _is_single_rule, parse_rule, resolve_rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,24 +62,19 @@ class _Arrays:
                 raise ConfigurationError(f"token column {token_column!r} has negative counts")
         # what a rule may choose from: scored and not dropped
         self.eligible_scores = np.where(self.dropped, np.nan, self.scores) if drop_values else self.scores
-        #: each row's place in an order fixed by the id column (None: row order), so that ties at a cut and the
-        #: Gumbel noise go to the same rows however the dataset is ordered or sharded
-        self.rank: np.ndarray | None = None if id_column is None else _id_rank(table.column(id_column), self)
+        #: the id column: ties at a cut and the Gumbel noise follow a hash of it (None: the row order), so the same
+        #: rows are kept however the dataset is ordered or sharded; hashed only where needed (``ties``)
+        self.ids: pa.ChunkedArray | None = table.column(id_column) if id_column is not None else None
+        self._ties: np.ndarray | None = None
 
-
-def _id_rank(ids: pa.ChunkedArray, arrays: _Arrays) -> np.ndarray:
-    """Rows ordered by a stable hash of their id (then score and tokens, for repeated ids): a rank per row."""
-    import pandas as pd
-
-    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
-        ids = pc.cast(ids, pa.string())
-    hashed = pd.util.hash_array(ids.to_numpy(zero_copy_only=False).astype(object)) if arrays.n \
-        else np.zeros(0, dtype=np.uint64)
-    tokens = arrays.tokens if arrays.tokens is not None else np.zeros(arrays.n, dtype=np.int64)
-    order = np.lexsort((tokens, arrays.scores, hashed))
-    rank = np.empty(arrays.n, dtype=np.int64)
-    rank[order] = np.arange(arrays.n)
-    return rank
+    def ties(self, rows: np.ndarray | None) -> np.ndarray:
+        """The id hashes of ``rows`` (positions; ``None``: every row); the whole column is hashed at most once."""
+        assert self.ids is not None
+        if self._ties is None and (rows is None or len(rows) > self.n // 8):
+            self._ties = id_hashes(self.ids)
+        if self._ties is not None:
+            return self._ties if rows is None else self._ties[rows]
+        return id_hashes(self.ids.take(pa.array(rows, type=pa.int64())))
 
 
 def _keys_and_rules(arrays: _Arrays, *, by: By, retention: Any, default: Any, groups: Any,
@@ -118,7 +114,8 @@ def _apply_cuts(arrays: _Arrays, keys: list[str], key_of_src: np.ndarray, rules:
 
     With ``sampling="gumbel"`` each key ranks its rows by ``score + τ·Gumbel`` (its own seeded stream) and the
     same cut keeps the best of that ranking; the figures are still of the true scores. With an id column
-    (``arrays.rank``) each key's rows are taken in the id order, so ties and noise do not follow the row order.
+    (``arrays.ids``) ties go by the id hash and each row's noise is drawn from it, so neither follows the row
+    order.
     """
     n, scores, tokens = arrays.n, arrays.eligible_scores, arrays.tokens
     row_key = key_of_src[arrays.src_codes] if len(arrays.sources) else np.zeros(0, dtype=np.int32)
@@ -127,12 +124,16 @@ def _apply_cuts(arrays: _Arrays, keys: list[str], key_of_src: np.ndarray, rules:
     cuts: dict[str, CutStats] = {}
     for k, key in enumerate(keys):
         idx = positions[k]
-        if arrays.rank is not None:
-            idx = np.argsort(arrays.rank) if idx is None else idx[np.argsort(arrays.rank[idx])]
         s = scores if idx is None else scores[idx]
         t = None if tokens is None else (tokens if idx is None else tokens[idx])
-        ranking = s if sampling == "cut" else gumbel_keys(s, temperature=temperature, seed=seed, key=key)
-        keep, target = cut_rows(ranking, rules[key], tokens=t)
+        ties = None
+        if arrays.ids is not None:
+            def ties(local: np.ndarray, idx: np.ndarray | None = idx) -> np.ndarray:
+                return arrays.ties(local if idx is None else idx[local])
+        ranking = s if sampling == "cut" else gumbel_keys(
+            s, temperature=temperature, seed=seed, key=key,
+            ties=None if ties is None or temperature == 0 else ties(np.arange(len(s))))
+        keep, target = cut_rows(ranking, rules[key], tokens=t, ties=ties)
         if idx is None:
             kept = keep
         else:

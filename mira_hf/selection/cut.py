@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -11,14 +12,19 @@ import pyarrow as pa
 from mira_hf.errors import ConfigurationError
 from mira_hf.selection.rules import RetentionRule
 
+#: The id hashes of the given positions (``mira_hf.selection.ties.id_hashes``), asked only for rows that tie.
+Ties = Callable[[np.ndarray], np.ndarray]
+
+
 def cut_rows(scores: np.ndarray, rule: RetentionRule, *, tokens: np.ndarray | None = None,
-             rows: int | None = None) -> tuple[np.ndarray, int | None]:
+             rows: int | None = None, ties: Ties | None = None) -> tuple[np.ndarray, int | None]:
     """Which rows of one key to keep (a bool mask) and the rule's target, best score first.
 
     ``scores`` is in original row order with NaN for rows that cannot be kept (unscored or dropped).
     A fraction keeps ``ceil(f·rows)`` rows (``rows`` defaults to ``len(scores)``); ties at the cut go to the
-    earlier row. A token budget keeps the longest best-first prefix whose tokens fit the budget (the row
-    that would cross it is not kept). Pure numpy, O(n) for fractions and thresholds, one sort for tokens.
+    smaller id hash (``ties``), or without it to the earlier row. A token budget keeps the longest best-first
+    prefix whose tokens fit the budget (the row that would cross it is not kept). Pure numpy, O(n) for fractions
+    and thresholds, one sort of the rows near the cut for tokens.
 
     Example:
         >>> keep, target = cut_rows(np.array([3.0, 9.0, 3.0, np.nan]), RetentionRule(kind="fraction", value=0.5))
@@ -33,7 +39,7 @@ def cut_rows(scores: np.ndarray, rule: RetentionRule, *, tokens: np.ndarray | No
         if tokens is None:
             raise ConfigurationError("a {'tokens': n} retention needs token_column= (a column of token counts)")
         budget = int(rule.value)
-        return _token_cut(scores, eligible, tokens, budget), budget
+        return _token_cut(scores, eligible, tokens, budget, ties=ties), budget
     target = math.ceil(Fraction(repr(rule.value)) * n)  # exact: 0.3 × 10 is 3, not 4
     m = int(eligible.sum())
     if target >= m:
@@ -44,19 +50,24 @@ def cut_rows(scores: np.ndarray, rule: RetentionRule, *, tokens: np.ndarray | No
     threshold = np.partition(scores[eligible], m - target)[m - target]  # the target-th best score
     keep = scores > threshold
     need = target - int(keep.sum())
-    keep[np.flatnonzero(scores == threshold)[:need]] = True
+    tied = np.flatnonzero(scores == threshold)
+    if ties is not None and need < len(tied):
+        tied = tied[np.argsort(ties(tied), kind="stable")]
+    keep[tied[:need]] = True
     return keep, target
 
 
-def _best_first_prefix(scores: np.ndarray, tokens: np.ndarray, budget: int) -> np.ndarray:
-    """Positions (into ``scores``) of the longest best-first prefix whose tokens fit ``budget``; ties by position."""
-    order = np.argsort(-scores, kind="stable")
+def _best_first_prefix(scores: np.ndarray, tokens: np.ndarray, budget: int,
+                       tie: np.ndarray | None = None) -> np.ndarray:
+    """Positions (into ``scores``) of the longest best-first prefix whose tokens fit ``budget``; ties by ``tie``
+    (id hashes), else by position."""
+    order = np.argsort(-scores, kind="stable") if tie is None else np.lexsort((tie, -scores))
     fit = int(np.searchsorted(np.cumsum(tokens[order], dtype=np.int64), budget, side="right"))
     return order[:fit]
 
 
 def _token_cut(scores: np.ndarray, eligible: np.ndarray, tokens: np.ndarray, budget: int,
-               bins: int = 4096) -> np.ndarray:
+               bins: int = 4096, ties: Ties | None = None) -> np.ndarray:
     """Keep mask of a token budget filled best-first, in O(n): bucket scores, sort only the bucket at the cut.
 
     Buckets are monotone in the score, so every row of a higher bucket ranks before every row of a lower one;
@@ -70,7 +81,7 @@ def _token_cut(scores: np.ndarray, eligible: np.ndarray, tokens: np.ndarray, bud
         return keep
     lo, hi = float(s.min()), float(s.max())
     if len(pos) <= bins or hi == lo:
-        keep[pos[_best_first_prefix(s, t, budget)]] = True
+        keep[pos[_best_first_prefix(s, t, budget, None if ties is None else ties(pos))]] = True
         return keep
     bucket = np.minimum(((s.astype(np.float64) - lo) * (bins / (hi - lo))).astype(np.int64), bins - 1)
     per_bucket = np.bincount(bucket, weights=t, minlength=bins)
@@ -79,7 +90,8 @@ def _token_cut(scores: np.ndarray, eligible: np.ndarray, tokens: np.ndarray, bud
     above = float(at_or_above[crossing + 1]) if crossing + 1 < bins else 0.0
     keep[pos[bucket > crossing]] = True
     rows = np.flatnonzero(bucket == crossing)
-    keep[pos[rows[_best_first_prefix(s[rows], t[rows], budget - int(above))]]] = True
+    tie = None if ties is None else ties(pos[rows])
+    keep[pos[rows[_best_first_prefix(s[rows], t[rows], budget - int(above), tie)]]] = True
     return keep
 
 

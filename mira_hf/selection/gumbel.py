@@ -24,8 +24,12 @@ def key_stream(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(key.encode("utf-8"))])
 
 
-def gumbel_keys(scores: np.ndarray, *, temperature: float, seed: int = 0, key: str = "global") -> np.ndarray:
+def gumbel_keys(scores: np.ndarray, *, temperature: float, seed: int = 0, key: str = "global",
+                ties: np.ndarray | None = None) -> np.ndarray:
     """Ranking keys ``score + τ·G`` (NaN stays NaN): the k best are a sample without replacement ∝ exp(score/τ).
+
+    With ``ties`` (each row's id hash) a row's noise is drawn from its id, the seed and the key, so it does not
+    depend on the row's position; without, from the key's seeded stream in row order.
 
     Example:
         >>> s = np.array([9.0, 1.0, np.nan])
@@ -37,7 +41,12 @@ def gumbel_keys(scores: np.ndarray, *, temperature: float, seed: int = 0, key: s
     """
     if temperature == 0:
         return scores
-    noise = key_stream(seed, key).gumbel(size=len(scores))
+    if ties is not None:
+        from mira_hf.selection.ties import gumbel_from_ties
+
+        noise = gumbel_from_ties(ties, seed=seed, key=key)
+    else:
+        noise = key_stream(seed, key).gumbel(size=len(scores))
     return scores + temperature * noise
 
 
