@@ -222,6 +222,28 @@ class RowStore:
             name = f"{time.time_ns():020d}-{self._writer_id}-{self._counter:08d}{_SUFFIX}"
             _write_segment(self.path, table, name)
 
+    def absorb(self, other: str | os.PathLike[str]) -> int:
+        """Move the rows of the row store in ``other`` into this one and remove ``other``; returns the segments
+        moved. Segments keep their names (time-ordered, unique per writer), each moved by one atomic rename.
+
+        Example:
+            >>> RowStore("scores-cache").absorb("old-cache/agents")                  # doctest: +SKIP
+            3
+        """
+        self._check_open()
+        source = Path(other)
+        RowStore(source).close()  # checks that ``other`` is a row store of this format
+        moved = 0
+        for entry in sorted(source.iterdir()):
+            if entry.suffix == _SUFFIX and not entry.name.startswith("."):
+                os.replace(entry, self.path / entry.name)
+                moved += 1
+        fsync_dir(self.path)
+        import shutil
+
+        shutil.rmtree(source, ignore_errors=True)
+        return moved
+
     def compact(self) -> int:
         """Merge every segment into one (latest row per key wins); returns how many segments were merged.
 

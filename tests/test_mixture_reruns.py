@@ -375,6 +375,31 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def test_a_renamed_group_and_an_earlier_releases_per_group_stores_re_send_nothing(finished, tmp_path):
+    """Every group shares the run's row store (a row's key holds its scorer's settings): renaming a group re-runs
+    the steps but sends no request; a run folder with one store per group (an earlier release's layout) is folded
+    into the shared store and resumes without sending anything."""
+    from mira_hf.store import RowStore
+
+    work = tmp_path / "run"
+    shutil.copytree(finished, work)
+    cache = work / "out" / "cache"
+    legacy = cache / "agents"
+    legacy.mkdir()  # the earlier layout: the rows in cache/<group>/
+    for seg in [p for p in cache.iterdir() if p.is_file()]:
+        seg.rename(legacy / seg.name)
+    rows = len(RowStore(legacy))
+    plan = json.loads((work / "plan.yaml").read_text())
+    plan["groups"]["answers"] = plan["groups"].pop("qa")
+    (work / "plan.yaml").write_text(json.dumps(plan))
+    engines = {"agents": FakeEngine(), "answers": FakeEngine(rubric=str(work / "qa5.jsonl"))}
+    assert run_plan(work / "plan.yaml", work / "out", engines=engines).steps == steps("score", report="off")
+    assert [len(e.seen) for e in engines.values()] == [0, 0]
+    assert not legacy.exists() and len(RowStore(cache)) == rows
+    scored = datasets.load_from_disk(str(work / "out" / "scored"))
+    assert set(scored["mira_group"]) == {"agents", "answers"} and set(scored["mira_status"]) <= {"ok", "invalid_input"}
+
+
 def test_the_data_is_hashed_once_per_change(finished, tmp_path, monkeypatch):
     """The content hash of the data is kept beside the manifests: a rerun reads no data file to hash it unless
     the file changed (a rewrite changes its change time even when size and mtime are set back)."""

@@ -79,7 +79,8 @@ class MixtureScorer:
 
     Args:
         plan: a :class:`~mira_hf.mixture.plan.Plan` (or a path to a plan file).
-        cache_dir: a folder for the per-row resume stores, one per group (``<cache_dir>/<group>``).
+        cache_dir: a folder for the per-row resume store, shared by every group (a row's key holds its group
+            scorer's settings, so groups never read each other's rows, and a renamed group keeps its rows).
         engines: ``{group: engine object}`` to replace a group's engine (e.g. a test double).
 
     After ``mira_hf.score_dataset(ds, mixture)`` (every group streaming), ``stream_stats`` holds each group's
@@ -101,7 +102,7 @@ class MixtureScorer:
         self.cache_dir = str(cache_dir) if cache_dir is not None else None
         self.group_of = plan.group_of()
         self.scorers: dict[str, Scorer] = {
-            name: group_scorer(plan, name, cache_dir=Path(self.cache_dir) / name if self.cache_dir else None,
+            name: group_scorer(plan, name, cache_dir=self.cache_dir,
                                engine=(engines or {}).get(name))
             for name in plan.groups}
         self.n = max(s.config.n for s in self.scorers.values())

@@ -2,8 +2,9 @@
 
 Each step writes ``manifests/<step>.json`` with a hash of its inputs and settings; a rerun skips a step whose
 hash is unchanged and whose outputs exist. Every group streams its rows, each finished row stored within 64 rows
-or 2 seconds in the group's per-row store (``cache/<group>``), so a run killed mid-scoring sends again only the
-rows that were in flight or not yet written.
+or 2 seconds in the run's row store (``cache/``, one for every group: a row's key holds its scorer's settings),
+so a run killed mid-scoring sends again only the rows that were in flight or not yet written, and renaming a
+group or moving a source between groups with the same scorer re-sends nothing.
 """
 
 from __future__ import annotations
@@ -130,6 +131,18 @@ class _Manifests:
             tmp.write_text(json.dumps({"step": step, "hash": digest, **extra}, indent=2) + "\n")
 
 
+def _one_row_store(cache: Path) -> None:
+    """Fold the per-group row stores an earlier release kept (``cache/<group>``) into the one store every group
+    now shares, so a run started before the change resumes without re-sending a row."""
+    from mira_hf.store import RowStore
+
+    old = [d for d in cache.iterdir() if (d / "mira-row-store.json").is_file()] if cache.is_dir() else []
+    if old:
+        with RowStore(cache) as store:
+            for folder in old:
+                store.absorb(folder)
+
+
 def _check_force(force: str | Sequence[str] | None) -> set[str]:
     names = {force} if isinstance(force, str) else set(force or ())
     unknown = names - {*STEPS, "all"}
@@ -248,6 +261,8 @@ def run_plan(plan: Plan | str | Path, output_dir: str | Path, *, force: str | Se
     _check_columns(plan, ds)
     sources = ds.unique(plan.source_column)
     check_sources(sources, plan.group_of(), plan.source_column)  # before any engine work
+    if not dry_run:
+        _one_row_store(out / "cache")
     scorer = MixtureScorer(plan, cache_dir=out / "cache", engines=engines)
 
     chain = step_hashes(plan, scorer.__getstate__()["identities"], hashes)
