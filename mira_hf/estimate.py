@@ -91,7 +91,7 @@ def estimate(ds: Any, scorer: Any, *, sample: int = 256, records_per_s: float | 
         (1000, 0, 0.139, 0.035)
     """
     from mira_hf.errors import ConfigurationError
-    from mira_hf.prompt import Budget, build_prompts
+    from mira_hf.prompt import build_prompts
     from mira_hf.scorer import batch_records
 
     if sample < 1 or gpus < 1 or (records_per_s is not None and records_per_s <= 0):
@@ -101,8 +101,7 @@ def estimate(ds: Any, scorer: Any, *, sample: int = 256, records_per_s: float | 
     exact = tokenizer is not None and not isinstance(tokenizer, BytesPerToken)
     # The scorer's own prompt (template and rubric), budget and record shape: the prompts counted are the ones
     # ``Scorer.plan_records`` sends (the template's fixed part decides how much of each record fits).
-    budget = Budget(scorer.rubric, max_model_len=c.max_model_len, max_tokens=c.max_tokens, tokenizer=tokenizer,
-                    prompt=scorer.prompt)
+    budget = scorer.budget_for(tokenizer)
     column = scorer.record_column(list(ds.column_names))
     n = len(ds)
     picked = sorted(random.Random(seed).sample(range(n), min(sample, n)))

@@ -293,15 +293,21 @@ class Scorer:
             return load_tokenizer(self.config.model, revision=self.config.revision)
         return tok
 
+    def budget_for(self, tokenizer: Any, *, max_model_len: int | None = None, token_ids: bool = False) -> Budget:
+        """The budget this scorer's prompts are cut to: its rubric and template, the context (at most the
+        engine's ``max_model_len``) less the answer's ``max_tokens``, counted with ``tokenizer`` (``None``: bytes).
+        """
+        context = min(max_model_len or self.config.max_model_len, self.config.max_model_len)
+        return Budget(self.rubric, max_model_len=context, max_tokens=self.config.max_tokens, tokenizer=tokenizer,
+                      prompt=self.prompt, token_ids=token_ids)
+
     def _ensure_runtime(self) -> _Runtime:
         if self._runtime is None:
             engine = self._make_engine()
             max_model_len = getattr(engine, "max_model_len", None) or self.config.max_model_len
             # The engine's own tokenizer: the prompts go to it as token ids (never tokenized twice).
             ids = bool(getattr(engine, "accepts_token_ids", False)) and self._tokenizer is None
-            budget = Budget(self.rubric, max_model_len=min(max_model_len, self.config.max_model_len),
-                            max_tokens=self.config.max_tokens, tokenizer=self._budget_tokenizer(engine),
-                            prompt=self.prompt, token_ids=ids)
+            budget = self.budget_for(self._budget_tokenizer(engine), max_model_len=max_model_len, token_ids=ids)
             store = None
             if self.config.cache_dir:
                 from mira_hf.store import RowStore

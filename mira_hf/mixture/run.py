@@ -207,13 +207,10 @@ def step_hashes(plan: Plan, identities: Mapping[str, Any], hashes: _ContentHashe
         ['aggregate', 'masks', 'report', 'score', 'select']
     """
     hashes = hashes if hashes is not None else _ContentHashes(None)
-    # A rubric file is known by its name and content hash; where it lies (``rubric``) changes no output.
-    scorers = {g: {k: v for k, v in ident.items() if k != "rubric" or "rubric_hash" not in ident}
-               for g, ident in identities.items()}
     data = plan.path(plan.data)
     data_identity = _file_identity(data if data.exists() else Path(plan.data), hashes)  # a Hub name as written
     chain = {"score": _hash("score", data_identity, plan.split, plan.text_column, plan.source_column,
-                            sorted(plan.group_of().items()), scorers)}
+                            sorted(plan.group_of().items()), dict(identities))}
     masks = {}
     for name, g in plan.groups.items():
         rel = g.reliability
