@@ -7,23 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mira_hf.engines.base import DEFAULT_MAX_TOKENS, DEFAULT_SEED, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
-from mira_hf.engines.vllm import CARD_MAX_MODEL_LEN, CARD_MAX_NUM_BATCHED_TOKENS
+from mira_hf.defaults import (CARD_DTYPE, CARD_MAX_MODEL_LEN, CARD_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_SEED,
+                              DEFAULT_TEMPERATURE, DEFAULT_TOP_P)
 from mira_hf.errors import ConfigurationError
 
 #: The scorer of the model card.
-DEFAULT_MODEL = "whw06/MIRA-Agent-Group4"
-#: Column names searched, in order, when ``text_column`` is not given.
-RECORD_COLUMNS: tuple[str, ...] = ("messages", "conversations", "events", "trajectory", "history", "text")
-#: Column sets that together hold one record (a ``.traj`` file loaded with ``datasets`` gives one column per
-#: top-level key): when no ``text_column`` is given and a dataset has one of these, each row is the record.
-ROW_RECORDS: tuple[frozenset[str], ...] = (
-    frozenset({"history", "info"}), frozenset({"trajectory", "info"}), frozenset({"history", "environment"}),
-    frozenset({"trajectory", "environment"}), frozenset({"messages", "info"}))
-#: Columns that hold what the agent was given beside its trajectory (a system prompt, the task): a dataset with a
-#: record column and one of these is read row by row, so they reach the prompt when the trajectory lacks them.
-CONTEXT_COLUMNS: tuple[str, ...] = ("system", "problem_statement", "instruction")
-
 # env var → config field (values are parsed by pydantic)
 ENV_VARS: dict[str, str] = {
     "MIRA_MODEL": "model",
@@ -82,7 +70,7 @@ class ScorerConfig(BaseModel):
     max_rationale_chars: int | None = Field(default=None, ge=1)
     # engine
     tensor_parallel_size: int | None = Field(default=None, ge=1)
-    dtype: str = "bfloat16"
+    dtype: str = CARD_DTYPE
     max_model_len: int = Field(default=CARD_MAX_MODEL_LEN, ge=256)
     max_num_batched_tokens: int | None = Field(default=CARD_MAX_NUM_BATCHED_TOKENS, ge=256)
     gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)

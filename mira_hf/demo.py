@@ -71,7 +71,7 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
 
     from mira_hf.reliability import Reliability, agreement, aggregate
     from mira_hf.report import build_report
-    from mira_hf.scorer import Scorer
+    from mira_hf.scoring.scorer import Scorer
     from mira_hf.selection import filter_by_retention
 
     out = Path(out_dir)
@@ -84,7 +84,7 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
         datasets.enable_progress_bars()
     use_cpu = (not gpu_available()) if cpu is None else cpu
     if use_cpu:
-        from mira_hf.logs import quiet_cpu_engine
+        from mira_hf._util.logs import quiet_cpu_engine
         from mira_hf.testing.tiny_model import build_tiny_model
 
         quiet_cpu_engine()  # the stand-in's expected CPU warnings are not news to the reader
@@ -107,7 +107,7 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
                         cache_dir=str(out / "cache"))
         thresholds = {}
 
-    from mira_hf.progress import ScoreProgress
+    from mira_hf._util.progress import ScoreProgress
 
     say(f"Scoring {len(ds)} records of {path} (rows already in {out / 'cache'} are read back, not scored again)")
     scorer.progress = ScoreProgress(total=len(ds), desc="scoring")  # rows, tokens/s, errors, ETA

@@ -33,8 +33,9 @@ class EngineUnavailableError(MiraError, RuntimeError):
     """No engine can be created here (no GPU, vLLM missing, model missing); says what to do."""
 
 
-class EngineError(MiraError, RuntimeError):
-    """An engine failed for a whole batch; the scorer turns it into ``engine_error`` rows."""
+class DataLoadError(ConfigurationError):
+    """Data cannot be loaded (a missing path, an unknown file type, a split that does not exist, a Hub failure);
+    the message says what to pass instead."""
 
 
 class HubPushError(MiraError, RuntimeError):

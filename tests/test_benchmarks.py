@@ -202,7 +202,7 @@ def test_written_model_loads_and_runs_in_transformers(tmp_path, tokenizer):
 
 
 def test_records_are_as_long_as_asked_and_share_only_the_prompt_prefix(tokenizer):
-    from mira_hf.prompt import build_prompt
+    from mira_hf.prompting.prompt import build_prompt
     from mira_hf.records import render_record
     from mira_hf.rubric import load_rubric
 

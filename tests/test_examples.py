@@ -203,7 +203,7 @@ def test_ray_data_scores_every_record_through_a_real_vllm_serve(tmp_path, tiny_m
     # each actor budgets prompts with the served model's tokenizer: the same records are shortened as here
     from transformers import AutoTokenizer
 
-    from mira_hf.prompt import build_prompt
+    from mira_hf.prompting.prompt import build_prompt
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_path))
     expected = {r["id"]: build_prompt(r["trajectory"], max_model_len=8192, max_tokens=1024,

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import mira_hf
-from mira_hf.card import render_card
-from mira_hf.report_data import summarize
+from mira_hf.publish.card import render_card
+from mira_hf.report.data import summarize
 from mira_hf.testing.fake_engine import FakeEngine
 from mira_hf.testing.messy import MessyCorpus, views, write_messy_corpus
 
@@ -334,7 +334,7 @@ def test_the_dataset_card_states_the_same_numbers_on_every_view(quality, mask):
 
 
 # ------------------------------------------------------------------ end to end on the real engine
-#: The session's shared in-process engine (the settings of tests/test_vllm_scoring.py), seeded sampling.
+#: The session's shared in-process engine (the settings of tests/scoring/test_vllm_scoring.py), seeded sampling.
 ENGINE_SETTINGS = dict(max_model_len=8192, max_num_batched_tokens=8192, gpu_memory_utilization=0.15)
 SAMPLING = dict(max_tokens=1024, max_rationale_chars=24, seed=3)
 

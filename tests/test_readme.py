@@ -21,7 +21,7 @@ Conventions (README.md and the docs pages are written to them):
   else is an error. Output shown after a block that is not run (below) is not checked.
 * A block whose fence is immediately preceded by ``<!-- no-test: <reason> -->`` is not run; the reason must say
   why a test cannot run it: it needs a GPU, the Hub, the network or a cluster, it runs the test suite itself,
-  or it names the test file that covers it (``covered by tests/test_demo.py``; the file must exist).
+  or it names the test file that covers it (``covered by tests/cli/test_demo.py``; the file must exist).
 * Blocks in any other language (``yaml``, ``json``, ``text``, none, ...) are data and are not run.
 """
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
-__all__ = ["estimated_nbytes", "rows_column", "rows_table"]
+from mira_hf.errors import ConfigurationError
+
+__all__ = ["estimated_nbytes", "rows_column", "rows_table", "source_codes"]
 
 
 def rows_table(ds: Any, columns: Sequence[str] | None = None) -> pa.Table:
@@ -62,3 +65,31 @@ def estimated_nbytes(ds: Any) -> float:
     """
     table = ds.data  # the one place that may read it: only its size per row is used
     return table.nbytes * (len(ds) / max(table.num_rows, 1))
+
+
+def source_codes(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (sorted-name order) and names of a string-like column, in one hashing pass; nulls refused.
+
+    Example:
+        >>> codes, names = source_codes(pa.chunked_array([["b", "a", "b"]]), "source")
+        >>> codes.tolist(), names
+        ([1, 0, 1], ['a', 'b'])
+    """
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = column.cast(pa.string())
+    if column.null_count:
+        raise ConfigurationError(
+            f"column {name!r} has {column.null_count:,} null value(s); every row needs a source. Fill them "
+            f"first, e.g. ds.map(lambda r: {{{name!r}: r[{name!r}] or 'unknown'}})")
+    encoded = column.dictionary_encode()
+    if encoded.num_chunks == 0 or len(encoded) == 0:
+        return np.zeros(0, dtype=np.int32), []
+    dictionary = encoded.chunk(0).dictionary
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]).astype(np.int32)
+    names = dictionary.to_pylist()
+    rank = np.argsort(np.array(names, dtype=object), kind="stable")
+    remap = np.empty(len(names), dtype=np.int32)
+    remap[rank] = np.arange(len(names), dtype=np.int32)
+    return remap[codes], [names[i] for i in rank]

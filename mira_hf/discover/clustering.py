@@ -111,7 +111,7 @@ class Discovery:
         """A 2-D map (PCA of the embeddings) of the proposals, coloured by slot; a PNG/SVG/PDF when ``path``."""
         from sklearn.decomposition import PCA
 
-        from mira_hf.plots import _figure, save_figure
+        from mira_hf.report.heatmap import _figure, save_figure
 
         emb = self._embeddings if self._embeddings is not None else np.zeros((len(self.proposals), 2))
         xy = PCA(n_components=2, random_state=0).fit_transform(emb) if emb.shape[1] > 2 else emb

@@ -87,7 +87,7 @@ class SourceGroups:
 
     def plot(self, path: str | Path | None = None) -> "Figure | Path":
         """Heatmap of the sources' cosine similarities, ordered by group, with group boundaries drawn."""
-        from mira_hf.plots import _figure, save_figure
+        from mira_hf.report.heatmap import _figure, save_figure
 
         order = [s for members in self.groups.values() for s in members]
         index = {s: i for i, s in enumerate(self.sources)}
@@ -131,7 +131,7 @@ def record_texts(ds: Any, indices: list[int], text_column: str | None, chars: in
     """The rendered records at ``indices`` (as the scorer reads them); unreadable records become ``""``."""
     from mira_hf.errors import InvalidRecordError
     from mira_hf.records import render_record
-    from mira_hf.scorer import batch_records, record_column
+    from mira_hf.records.batches import batch_records, record_column
 
     column = record_column(ds.column_names, text_column)
     records = batch_records(ds[indices] if indices else {c: [] for c in ds.column_names}, column)

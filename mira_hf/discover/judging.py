@@ -25,7 +25,7 @@ from typing import Any
 from mira_hf.discover.grouping import _sample, record_texts
 from mira_hf.engines.base import Completion, Sampling
 from mira_hf.errors import ConfigurationError
-from mira_hf.progress import ScoreProgress
+from mira_hf._util.progress import ScoreProgress
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def judge(ds: Any, *, model: str, base_url: str | list[str], text_column: str | 
 
     Returns a ``DatasetDict`` with ``records`` (id, source, status, error, raw, prompt_tokens,
     completion_tokens; rows in = rows out) and ``proposals`` (record_id, source, dimension, definition, score,
-    rationale, excerpt). ``store`` is a directory (or a :class:`~mira_hf.store.RowStore`); ``price`` is
+    rationale, excerpt). ``store`` is a directory (or a :class:`~mira_hf.scoring.store.RowStore`); ``price`` is
     (input, output) per million tokens for the cost on the progress line; ``engine_options`` go to
     ``OpenAIEngine`` (``timeout``, ``max_retries``, ...).
 
@@ -195,7 +195,7 @@ def judge(ds: Any, *, model: str, base_url: str | list[str], text_column: str | 
     import datasets
 
     from mira_hf.engines.openai import OpenAIEngine
-    from mira_hf.store import RowStore
+    from mira_hf.scoring.store import RowStore
 
     if source_column not in ds.column_names and sample_per_source is None:  # no sources: one group, every row
         ds = ds.add_column(source_column, [""] * len(ds))

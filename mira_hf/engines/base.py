@@ -16,14 +16,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Message = dict[str, Any]
-Conversation = list[Message]
+from mira_hf.defaults import DEFAULT_MAX_TOKENS, DEFAULT_SEED, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from mira_hf.schema.messages import Conversation, Message
 
-#: The card's sampling defaults; the seed makes reruns reproducible.
-DEFAULT_TEMPERATURE = 0.7
-DEFAULT_TOP_P = 0.95
-DEFAULT_MAX_TOKENS = 2048
-DEFAULT_SEED = 0
+__all__ = ["Completion", "Conversation", "Engine", "Message", "Sampling"]
 
 
 class Sampling(BaseModel):

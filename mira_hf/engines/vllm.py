@@ -15,15 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from mira_hf.defaults import (CARD_DTYPE, CARD_GPU_MEMORY_UTILIZATION, CARD_MAX_MODEL_LEN, CARD_MAX_NUM_BATCHED_TOKENS,
+                              CARD_TENSOR_PARALLEL_SIZE)
 from mira_hf.engines.base import Completion, Conversation, Sampling
 from mira_hf.errors import EngineUnavailableError
 
 logger = logging.getLogger(__name__)
 
-CARD_TENSOR_PARALLEL_SIZE = 8
-CARD_MAX_MODEL_LEN = 65_536
-CARD_MAX_NUM_BATCHED_TOKENS = 131_072
-CARD_GPU_MEMORY_UTILIZATION = 0.9
 #: Seconds vLLM may spend compiling the template regex (its default, 5 s, is a guard against hostile patterns).
 REGEX_COMPILATION_TIMEOUT_S = 120
 #: On the CPU backend ``gpu_memory_utilization`` is the share of RAM kept for the KV cache.
@@ -38,7 +36,7 @@ class VLLMSettings(BaseModel):
     model: str
     revision: str | None = None
     tokenizer: str | None = None
-    dtype: str = "bfloat16"
+    dtype: str = CARD_DTYPE
     tensor_parallel_size: int | None = None
     max_model_len: int = CARD_MAX_MODEL_LEN
     max_num_batched_tokens: int | None = CARD_MAX_NUM_BATCHED_TOKENS
@@ -154,7 +152,7 @@ class VLLMEngine:
         os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", str(REGEX_COMPILATION_TIMEOUT_S))
         logger.info("Starting vLLM for %s (%s)", self.settings.model,
                     ", ".join(f"{k}={v}" for k, v in args.items() if k != "model"))
-        from mira_hf.offline import resolve_model
+        from mira_hf._util.offline import resolve_model
 
         args["model"] = resolve_model(args["model"], args.get("revision"))  # no Hub: the cache, or fail at once
         try:
@@ -223,7 +221,7 @@ class VLLMEngine:
         """One completion per conversation, in order; a request vLLM rejects fails alone.
 
         With ``token_ids`` (each conversation's chat-templated prompt, tokenized with this engine's tokenizer,
-        as :func:`mira_hf.prompt.chat_token_ids` does) vLLM takes them as ``TokensPrompt`` and renders nothing.
+        as :func:`mira_hf.prompting.prompt.chat_token_ids` does) vLLM takes them as ``TokensPrompt`` and renders nothing.
         """
         if not conversations:
             return []

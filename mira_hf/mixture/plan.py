@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -242,3 +243,22 @@ def load_plan(path: str | Path) -> Plan:
         return Plan.model_validate({**data, "base_dir": str(path.resolve().parent)})
     except ValidationError as e:
         raise PlanError(plan_error_message(e, root, path.name)) from None
+
+
+def check_sources(sources: list[Any], group_of: Mapping[str, str], column: str) -> None:
+    """Raise :class:`~mira_hf.errors.PlanError` naming every source that is in no group (before any engine work).
+
+    Example:
+        >>> check_sources(["a", "b", "zz"], {"a": "g1", "b": "g1"}, "source")
+        Traceback (most recent call last):
+        ...
+        mira_hf.errors.PlanError: source 'zz' (1 row) is in no group of the plan; add it to a group's sources ...
+    """
+    missing: dict[str, int] = {}
+    for s in sources:
+        if s not in group_of:
+            missing[str(s)] = missing.get(str(s), 0) + 1
+    if missing:
+        names = ", ".join(f"{s!r} ({n} row{'s' if n > 1 else ''})" for s, n in sorted(missing.items()))
+        raise PlanError(f"source {names} {'is' if len(missing) == 1 else 'are'} in no group of the plan; add "
+                        f"{'it' if len(missing) == 1 else 'them'} to a group's sources (column {column!r})")

@@ -8,11 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mira_hf.atomic import atomic_path
+from mira_hf._util.atomic import atomic_path
 from mira_hf.mixture.plan import Plan
 from mira_hf.mixture.steps import group_rows
 from mira_hf.reliability import Reliability
-from mira_hf.report import _e
+from mira_hf.report.html import escape
 
 _MAIN = re.compile(r"<main>(.*)</main>", re.S)
 _HEAD = re.compile(r"^(.*?<body>)", re.S)
@@ -65,8 +65,8 @@ def mixture_report(plan: Plan, ds: Any, *, masks_dir: Path, selection: Path | No
                                 title=f"group {name}", path=Path(tmp) / f"{name}.html").read_text(encoding="utf-8")
             head = head or _HEAD.match(page).group(1)  # type: ignore[union-attr]
             body = _prefix_anchors(_MAIN.search(page).group(1), name)  # type: ignore[union-attr]
-            bodies.append(f'<section id="group-{_e(name)}" class="group">{body}</section>')
-            nav.append(f'<a href="#group-{_e(name)}">{_e(name)} ({len(sub):,} rows, {len(group.sources)} sources)</a>')
+            bodies.append(f'<section id="group-{escape(name)}" class="group">{body}</section>')
+            nav.append(f'<a href="#group-{escape(name)}">{escape(name)} ({len(sub):,} rows, {len(group.sources)} sources)</a>')
     head = re.sub(r"<title>.*?</title>", "<title>MIRA mixture report</title>", head or "<html><body>")
     text = "\n".join([head, "<main><header><h1>MIRA mixture report</h1></header>", f"<nav>{''.join(nav)}</nav>",
                       *bodies, "</main></body></html>"])

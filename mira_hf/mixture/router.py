@@ -3,7 +3,7 @@
 Groups served by endpoints run at the same time (one thread each); groups on the in-process engine run one
 after the other, and an engine is freed only when the next group needs different engine settings. Rows come
 back in input order with two more columns, ``mira_group`` and ``mira_rubric``. ``mira_hf.score_dataset(ds,
-mixture)`` streams every group instead of batch by batch (:mod:`mira_hf.streaming.mixture`; ``mira-hf run``).
+mixture)`` streams every group instead of batch by batch (:mod:`mira_hf.mixture.streaming`; ``mira-hf run``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mira_hf.columns import mixture_schema, typed_rows
+from mira_hf.schema.columns import mixture_schema, typed_rows
 from mira_hf.errors import ColumnNotFoundError, PlanError
-from mira_hf.mixture.plan import Plan
-from mira_hf.scorer import Scorer, _as_list, _is_numpy_batch, _ray_table, batch_records, record_column
+from mira_hf.mixture.plan import Plan, check_sources
+from mira_hf.records.batches import as_list, batch_records, is_numpy_batch, ray_table, record_column
+from mira_hf.scoring.scorer import Scorer
 
 
 def group_scorer(plan: Plan, group: str, *, cache_dir: str | os.PathLike | None = None, engine: Any = None) -> Scorer:
@@ -38,25 +39,6 @@ def group_scorer(plan: Plan, group: str, *, cache_dir: str | os.PathLike | None 
                   base_url=s.base_urls or None,
                   api_key=api_key, text_column=plan.text_column, cache_dir=str(cache_dir) if cache_dir else None,
                   **s.settings)
-
-
-def check_sources(sources: list[Any], group_of: Mapping[str, str], column: str) -> None:
-    """Raise :class:`~mira_hf.errors.PlanError` naming every source that is in no group (before any engine work).
-
-    Example:
-        >>> check_sources(["a", "b", "zz"], {"a": "g1", "b": "g1"}, "source")
-        Traceback (most recent call last):
-        ...
-        mira_hf.errors.PlanError: source 'zz' (1 row) is in no group of the plan; add it to a group's sources ...
-    """
-    missing: dict[str, int] = {}
-    for s in sources:
-        if s not in group_of:
-            missing[str(s)] = missing.get(str(s), 0) + 1
-    if missing:
-        names = ", ".join(f"{s!r} ({n} row{'s' if n > 1 else ''})" for s, n in sorted(missing.items()))
-        raise PlanError(f"source {names} {'is' if len(missing) == 1 else 'are'} in no group of the plan; add "
-                        f"{'it' if len(missing) == 1 else 'them'} to a group's sources (column {column!r})")
 
 
 class _Locked:
@@ -84,7 +66,7 @@ class MixtureScorer:
         engines: ``{group: engine object}`` to replace a group's engine (e.g. a test double).
 
     After ``mira_hf.score_dataset(ds, mixture)`` (every group streaming), ``stream_stats`` holds each group's
-    :class:`~mira_hf.streaming.StreamStats`.
+    :class:`~mira_hf.scoring.streaming.StreamStats`.
 
     Example:
         >>> import mira_hf                                                         # doctest: +SKIP
@@ -168,6 +150,13 @@ class MixtureScorer:
                 place(g, fut.result())
         return out  # type: ignore[return-value]
 
+    def stream_dataset(self, ds: Any, **kwargs: Any) -> Any:
+        """What :func:`mira_hf.score_dataset` does with a mixture: every group streams (see
+        :func:`mira_hf.mixture.streaming.score_mixture`)."""
+        from mira_hf.mixture.streaming import score_mixture
+
+        return score_mixture(ds, self, **kwargs)
+
     def _switch_engine(self, group: str) -> None:
         """Free the in-process engines whose settings differ from ``group``'s (one model in memory at a time)."""
         from mira_hf.engines import vllm as vllm_engines
@@ -187,8 +176,8 @@ class MixtureScorer:
             raise ColumnNotFoundError(f"the plan routes rows by column {source!r}, which is not in this dataset; its "
                                       f"columns are {columns} (set source_column in the plan)")
         column = record_column(columns, self.plan.text_column)
-        rows = self.score_records(batch_records(batch, column), _as_list(batch[source]))
+        rows = self.score_records(batch_records(batch, column), as_list(batch[source]))
         out = typed_rows(rows, mixture_schema(self.n))
-        if _is_numpy_batch(batch):
-            return _ray_table(batch, out)
+        if is_numpy_batch(batch):
+            return ray_table(batch, out)
         return out

@@ -90,7 +90,7 @@ class _ContentHashes:
 
     def save(self) -> None:
         """Keep the hashes of the files this run read (and only those)."""
-        from mira_hf.atomic import atomic_path
+        from mira_hf._util.atomic import atomic_path
 
         if self.path is None:
             return
@@ -124,7 +124,7 @@ class _Manifests:
         return path.is_file() and json.loads(path.read_text()).get("hash") == digest
 
     def write(self, step: str, digest: str, **extra: Any) -> None:
-        from mira_hf.atomic import atomic_path
+        from mira_hf._util.atomic import atomic_path
 
         self.dir.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.dir / f"{step}.json") as tmp:
@@ -134,7 +134,7 @@ class _Manifests:
 def _one_row_store(cache: Path) -> None:
     """Fold the per-group row stores an earlier release kept (``cache/<group>``) into the one store every group
     now shares, so a run started before the change resumes without re-sending a row."""
-    from mira_hf.store import RowStore
+    from mira_hf.scoring.store import RowStore
 
     old = [d for d in cache.iterdir() if (d / "mira-row-store.json").is_file()] if cache.is_dir() else []
     if old:
@@ -158,10 +158,10 @@ def _load_data(plan: Plan, digest: str | None = None) -> Any:
     """The plan's dataset. A local data file is converted under a ``datasets`` cache name made of its content hash
     (``digest``): ``datasets`` keys its cache by path and mtime, so a file rewritten in place with its mtime set
     back would otherwise be read as it was."""
-    from mira_hf.cli import _FORMATS, _TRAJ_SUFFIXES, load_any
+    from mira_hf.io import FORMATS, TRAJ_SUFFIXES, load_any
 
     data = plan.path(plan.data)
-    builder = _FORMATS.get(data.suffix.lower()) if data.is_file() and not data.name.endswith(_TRAJ_SUFFIXES) else None
+    builder = FORMATS.get(data.suffix.lower()) if data.is_file() and not data.name.endswith(TRAJ_SUFFIXES) else None
     if builder is not None and digest is not None:
         import datasets
 
@@ -244,7 +244,8 @@ def run_plan(plan: Plan | str | Path, output_dir: str | Path, *, force: str | Se
     """
     import datasets
 
-    from mira_hf.mixture.router import MixtureScorer, check_sources
+    from mira_hf.mixture.plan import check_sources
+    from mira_hf.mixture.router import MixtureScorer
 
     if not isinstance(plan, Plan):
         plan = load_plan(plan)
@@ -295,8 +296,8 @@ def _run_steps(plan: Plan, ds: Any, scorer: Any, result: RunResult, manifests: _
     if todo("score"):
         rows = len(ds)
         say(f"scoring {rows:,} rows in {len(plan.groups)} group(s) (rows already in {out / 'cache'} are read back)")
-        from mira_hf.progress import ScoreProgress
-        from mira_hf.streaming.mixture import score_mixture
+        from mira_hf._util.progress import ScoreProgress
+        from mira_hf.mixture.streaming import score_mixture
 
         scorer.progress = ScoreProgress(total=rows, desc="scoring")  # rows, tokens/s, errors, ETA over every group
         try:  # every group streams, its rows stored as they finish; the final ds.map only reads the stores
@@ -405,7 +406,7 @@ def _select(plan: Plan, ds: Any) -> tuple[Any, Any]:
         merged = merged.select(order).flatten_indices().remove_columns("__mira_row")
         report = _merge_reports(plan, reports, ds)
     if plan.push_to_hub:
-        from mira_hf.hub import push_selection
+        from mira_hf.publish.hub import push_selection
 
         push_selection(merged, report, plan.push_to_hub)
     return merged, report
@@ -428,7 +429,7 @@ def _budget_rules(plan: Plan, ds: Any) -> dict[str, Any]:
 
 def _group_parameters(plan: Plan, report: Any) -> dict[str, Any]:
     """Each group's parameters as the selection applied them: its sources' rules, sampling, budget share."""
-    from mira_hf.selection.report import GroupParameters
+    from mira_hf.schema.selection import GroupParameters
 
     out = {}
     for name, g in plan.groups.items():
@@ -447,7 +448,7 @@ def _merge_reports(plan: Plan, reports: Mapping[str, Any], ds: Any) -> Any:
     """One report for groups selected apart: their sources and cuts together, each group's own parameters, and
     the plan-wide ones (``sampling="per group"``, the budget, the token column)."""
     from mira_hf.selection.budget import budget_spec
-    from mira_hf.selection.report import SelectionReport
+    from mira_hf.schema.selection import SelectionReport
 
     parts = list(reports.values())
     sources = {k: v for r in parts for k, v in r.sources.items()}

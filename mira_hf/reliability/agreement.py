@@ -235,7 +235,7 @@ def agreement(
 
 def texts_to_scores(texts: Sequence[str | None], rubric: str | Path | Rubric = "agent-group4"
                     ) -> tuple[np.ndarray, list[str | None]]:
-    """Parse raw scorer outputs with :func:`mira_hf.parse.parse_output` → (score matrix, recommendations).
+    """Parse raw scorer outputs with :func:`mira_hf.answer.parse.parse_output` → (score matrix, recommendations).
 
     Example:
         >>> m, recs = texts_to_scores(["not a score card"])
@@ -249,7 +249,7 @@ def texts_to_scores(texts: Sequence[str | None], rubric: str | Path | Rubric = "
 def _parse_texts(texts: Sequence[str | None], rubric: str | Path | Rubric
                  ) -> tuple[np.ndarray, list[str | None], list[str | None]]:
     """(score matrix, recommendations, parse statuses) of raw outputs, each parsed once."""
-    from mira_hf.parse import parse_output
+    from mira_hf.answer.parse import parse_output
 
     rub = load_rubric(rubric)
     cards = [parse_output(t, rub) if isinstance(t, str) else None for t in texts]

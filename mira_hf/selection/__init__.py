@@ -33,7 +33,6 @@ from mira_hf.selection.checks import (
 )
 from mira_hf.selection.cut import (
     _best_first_prefix,
-    _encode,
     _min_per_code,
     _positions_by_key,
     _token_cut,
@@ -43,7 +42,7 @@ from mira_hf.selection.identity import _scrub, reliability_payload, rubric_info,
 from mira_hf.selection.budget import budget_rules, split_budget
 from mira_hf.selection.gumbel import gumbel_keys
 from mira_hf.selection.preview import PreviewCell, SelectionPreview, preview
-from mira_hf.selection.report import (
+from mira_hf.schema.selection import (
     CutStats,
     PushBy,
     PushInfo,

@@ -17,7 +17,7 @@ from mira_hf.selection.checks import (_check_columns, _check_input, _check_optio
                                      resolve_id_column)
 from mira_hf.selection.gumbel import Sampling, check_sampling
 from mira_hf.selection.identity import reliability_payload, rubric_info, scorer_identity
-from mira_hf.selection.report import CutStats, PushBy, SelectionParameters, SelectionReport, SourceStats
+from mira_hf.schema.selection import CutStats, PushBy, SelectionParameters, SelectionReport, SourceStats
 from mira_hf.selection.rules import By, RetentionRule, parse_rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -159,7 +159,7 @@ def filter_by_retention(
                        sampling=sampling, temperature=temperature, seed=seed, budget_tokens=budget_tokens,
                        budget_split=budget_split, id_column=id_column)
     if push_by is not None:
-        from mira_hf.hub import layout_names
+        from mira_hf.publish.hub import layout_names
 
         layout_names(decision.arrays.sources, push_by)  # two sources → one split name, or a config named 'data'
     ident = scorer_identity(scorer)
@@ -176,13 +176,13 @@ def filter_by_retention(
 
     # ---- publish (after the local selection exists, so a failed push never loses it)
     if save_to is not None:
-        from mira_hf.hub import save_selection
+        from mira_hf.publish.hub import save_selection
 
         save_selection(selection, report, save_to, push_by=push_by, config_name=config_name, split=split,
                        max_shard_size=max_shard_size, card_metadata=card_metadata, save_format=save_format,
                        storage_options=storage_options)
     if push_to_hub is not None:
-        from mira_hf.hub import push_selection
+        from mira_hf.publish.hub import push_selection
 
         push_selection(selection, report, push_to_hub, push_by=push_by, private=private, token=token,
                        revision=revision, create_pr=create_pr, config_name=config_name, split=split,

@@ -13,9 +13,10 @@ from mira_hf._util.arrow import rows_table
 from mira_hf.errors import ConfigurationError
 from mira_hf.selection.budget import BudgetSplit, budget_rules
 from mira_hf.selection.checks import _check_groups
-from mira_hf.selection.cut import _encode, _min_per_code, _positions_by_key, cut_rows
+from mira_hf._util.arrow import source_codes
+from mira_hf.selection.cut import _min_per_code, _positions_by_key, cut_rows
 from mira_hf.selection.gumbel import Sampling, gumbel_keys
-from mira_hf.selection.report import CutStats, SourceStats
+from mira_hf.schema.selection import CutStats, SourceStats
 from mira_hf.selection.ties import id_hashes
 from mira_hf.selection.rules import GLOBAL_KEY, By, RetentionRule, _is_single_rule, parse_rule, resolve_rules
 
@@ -41,7 +42,7 @@ class _Arrays:
         self.scores = pc.fill_null(score, float("nan")).to_numpy() if n else np.zeros(0, dtype=np.float32)
         self.unscored = np.isnan(self.scores)
         if source_column is not None:
-            self.src_codes, self.sources = _encode(table.column(source_column), source_column)
+            self.src_codes, self.sources = source_codes(table.column(source_column), source_column)
         else:
             self.src_codes, self.sources = np.zeros(n, dtype=np.int32), (["all"] if n else [])
         self.dropped = np.zeros(n, dtype=bool)

@@ -91,7 +91,7 @@ def _check_options(*, retention: Any, by: Any, groups: Any, default: Any, source
     if (push_to_hub is not None or save_to is not None) and not re.match(r"^\w+(\.\w+)*$", str(split)):
         raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
     if card_metadata is not None:
-        from mira_hf.card import merge_metadata
+        from mira_hf.publish.card import merge_metadata
 
         merge_metadata({}, {}, card_metadata)  # raises if it tries to set what datasets owns
 

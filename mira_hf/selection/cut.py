@@ -95,28 +95,6 @@ def _token_cut(scores: np.ndarray, eligible: np.ndarray, tokens: np.ndarray, bud
     return keep
 
 
-def _encode(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, list[str]]:
-    """Integer codes (sorted-name order) and names of a string-like column, in one hashing pass."""
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        column = column.cast(pa.string())
-    if column.null_count:
-        raise ConfigurationError(
-            f"column {name!r} has {column.null_count:,} null value(s); every row needs a source. Fill them "
-            f"first, e.g. ds.map(lambda r: {{{name!r}: r[{name!r}] or 'unknown'}})")
-    encoded = column.dictionary_encode()
-    if encoded.num_chunks == 0 or len(encoded) == 0:
-        return np.zeros(0, dtype=np.int32), []
-    dictionary = encoded.chunk(0).dictionary
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]).astype(np.int32)
-    names = dictionary.to_pylist()
-    rank = np.argsort(np.array(names, dtype=object), kind="stable")
-    remap = np.empty(len(names), dtype=np.int32)
-    remap[rank] = np.arange(len(names), dtype=np.int32)
-    return remap[codes], [names[i] for i in rank]
-
-
 def _min_per_code(codes: np.ndarray, values: np.ndarray, n_codes: int) -> np.ndarray:
     """Minimum of ``values`` per code (``inf`` where a code has none): one radix sort and a ``reduceat``."""
     out = np.full(n_codes, np.inf)

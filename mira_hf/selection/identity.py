@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from mira_hf.errors import ConfigurationError
-from mira_hf.redaction import is_secret_key, redact
-from mira_hf.selection.report import RubricInfo
+from mira_hf._util.redaction import is_secret_key, redact
+from mira_hf.schema.selection import RubricInfo
 
 def _scrub(value: Any) -> Any:
     """Drop secret-looking keys and URL credentials from an identity / reliability dump."""

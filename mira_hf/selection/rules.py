@@ -7,42 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
-
 from mira_hf.errors import ConfigurationError
+from mira_hf.schema.retention import GLOBAL_KEY, By, RetentionRule
 
-By = Literal["source", "group", "global"]
-#: The key of the single retention rule of ``by="global"`` (MIRA-Global).
-GLOBAL_KEY = "global"
-
-
-class RetentionRule(BaseModel):
-    """One retention rule: a fraction of rows, a minimum score, or a token budget.
-
-    Written by users as ``0.5`` (or ``{"fraction": 0.5}``), ``{"min_score": 6.5}`` or ``{"tokens": 2_000_000}``.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: Literal["fraction", "min_score", "tokens"]
-    value: float
-
-    def describe(self) -> str:
-        """Human form for tables: ``50% of rows``, ``score ≥ 6.5``, ``2,000,000 tokens``."""
-        if self.kind == "fraction":
-            return f"{self.value:.4g} of rows" if self.value * 100 % 1 else f"{self.value:.0%} of rows"
-        if self.kind == "min_score":
-            return f"score ≥ {self.value:g}"
-        return f"{int(self.value):,} tokens"
-
-    def to_spec(self) -> float | dict[str, float | int]:
-        """The form a user writes in ``retention=`` (used by the card's reproduction snippet)."""
-        if self.kind == "fraction":
-            return self.value
-        if self.kind == "tokens":
-            return {"tokens": int(self.value)}
-        return {"min_score": self.value}
-
+__all__ = ["GLOBAL_KEY", "By", "RetentionRule", "parse_rule", "resolve_rules"]
 
 
 def parse_rule(spec: Any, *, key: str) -> RetentionRule:

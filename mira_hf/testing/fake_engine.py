@@ -9,9 +9,9 @@ import hashlib
 from collections.abc import Callable
 
 from mira_hf.engines.base import Completion, Sampling
-from mira_hf.parse import format_output
+from mira_hf.answer.parse import format_output
 from mira_hf.rubric import load_rubric
-from mira_hf.scorecard import ScoreCard
+from mira_hf.schema.scorecard import ScoreCard
 
 
 def card_for(text: str, n_slots: int = 15) -> ScoreCard:

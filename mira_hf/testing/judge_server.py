@@ -125,7 +125,7 @@ def propose(record: str, families: tuple[Family, ...] = FAMILIES, max_dims: int 
 
 def _fenced_record(user_content: str) -> str:
     """The record inside the scoring prompt's fence (the whole message when there is no fence)."""
-    from mira_hf.prompt import FENCE_CLOSE, FENCE_OPEN
+    from mira_hf.answer.contract import FENCE_CLOSE, FENCE_OPEN
 
     head, found, rest = user_content.partition(FENCE_OPEN)
     return rest.rpartition(FENCE_CLOSE)[0] if found and FENCE_CLOSE in rest else user_content
@@ -143,9 +143,9 @@ def anchored_answer(record: str, rubric: Any) -> str:
         >>> parse_output(anchored_answer("pytest fails", rubric), rubric).status
         'ok'
     """
-    from mira_hf.parse import format_output
+    from mira_hf.answer.parse import format_output
     from mira_hf.rubric import load_rubric
-    from mira_hf.scorecard import ScoreCard
+    from mira_hf.schema.scorecard import ScoreCard
 
     rubric = load_rubric(rubric)
     shown = {p["name"] for p in propose(record, max_dims=len(FAMILIES))}

@@ -22,10 +22,10 @@ from typing import Any
 
 from aiohttp import web
 
-from mira_hf.parse import format_output
-from mira_hf.prompt import FENCE_CLOSE, FENCE_OPEN
+from mira_hf.answer.parse import format_output
+from mira_hf.answer.contract import FENCE_CLOSE, FENCE_OPEN
 from mira_hf.rubric import Rubric, load_rubric
-from mira_hf.scorecard import ScoreCard
+from mira_hf.schema.scorecard import ScoreCard
 from mira_hf.testing.loopback import ChatLoopbackServer
 
 #: Words whose count in a record drives the loopback teacher's scores.

@@ -1,0 +1,329 @@
+"""``mira_hf.inspect``: what the scorer will read, before any GPU hour is spent.
+
+Reads the record column (or whole rows, for ``.traj`` files loaded with ``datasets``) without an engine and
+reports the formats detected, the rejected rows with their reasons, the coverage of each record (overall and per
+kind of field: messages, reasoning, tool calls, observations …), the prompt
+lengths against the token budget (how many rows the budget will shorten, and by how much) and a few rendered
+samples. The numbers are a pydantic model (JSON round trip); ``str()`` prints them as tables.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from mira_hf.errors import InvalidRecordError
+from mira_hf.records.coverage import KINDS, coverage_report
+from mira_hf.records.detect import render
+
+#: Bytes per token used to estimate lengths when no tokenizer is given (code and logs tokenize at ~3.5–4.5).
+BYTES_PER_TOKEN = 4.0
+_SAMPLE_CHARS = 4_000  # a shown sample is cut to this many characters (display only)
+_KEPT = 20  # rejected rows and low-coverage rows listed
+
+
+class Rejected(BaseModel):
+    """A row the scorer will mark ``invalid_input``."""
+
+    index: int
+    id: str | None = None
+    reason: str
+
+
+class LowCoverage(BaseModel):
+    """A row whose rendering keeps less than the threshold of its text."""
+
+    index: int
+    id: str | None = None
+    format: str
+    coverage: float
+    missing: list[str] = Field(default_factory=list)
+
+
+class Sample(BaseModel):
+    """One rendered record, as the scorer will read it (cut for display)."""
+
+    index: int
+    id: str | None = None
+    format: str
+    coverage: float
+    prompt_tokens: int
+    text: str
+
+
+class Lengths(BaseModel):
+    """Prompt lengths (record + the prompt's fixed part) against the budget ``max_model_len − max_tokens``."""
+
+    unit: str  # "tokens" (counted with the tokenizer) or "estimated tokens" (UTF-8 bytes / 4)
+    budget: int  # prompt tokens allowed
+    fixed: int  # tokens of the prompt's fixed part (system message, fence, template)
+    quantiles: dict[str, int] = Field(default_factory=dict)  # p50, p90, p99, max
+    shortened: int = 0  # rows the budget will shorten
+    omitted_mean: float = 0.0  # mean share of a shortened record that is cut
+    omitted_max: float = 0.0
+
+
+class Inspection(BaseModel):
+    """What :func:`inspect` found: formats, rejects, coverage, lengths and samples."""
+
+    rows: int
+    column: str | None  # the record column (None: each row is the record)
+    formats: dict[str, int]
+    rejected: int
+    reasons: dict[str, int]  # rejection reason (element indices left out) → rows
+    rejected_rows: list[Rejected] = Field(default_factory=list)
+    coverage_threshold: float = 0.95
+    coverage: dict[str, float] = Field(default_factory=dict)  # mean, min, p5, p50
+    coverage_by_format: dict[str, float] = Field(default_factory=dict)
+    #: Per kind of field (system, tools, demonstration, message, reasoning, tool_call, observation, outcome): the
+    #: mean coverage over the rows that hold text of that kind, and how many rows do.
+    coverage_by_kind: dict[str, float] = Field(default_factory=dict)
+    rows_by_kind: dict[str, int] = Field(default_factory=dict)
+    #: Mean share of a record's counted text that is not shown because the rendering shortens text given to the
+    #: agent on purpose (tool schemas, demonstrations, a long system prompt's middle); part of ``1 − coverage``.
+    coverage_shortened: float = 0.0
+    below_threshold: int = 0
+    low_coverage: list[LowCoverage] = Field(default_factory=list)
+    lengths: Lengths | None = None
+    samples: list[Sample] = Field(default_factory=list)
+
+    def __str__(self) -> str:
+        from mira_hf.prompting.inspection_view import to_text
+
+        return to_text(self)
+
+    def __rich__(self):
+        from mira_hf.prompting.inspection_view import to_rich
+
+        return to_rich(self)
+
+    def to_html(self) -> str:
+        """The report section (``<section id="records">``) for the HTML report."""
+        from mira_hf.prompting.inspection_view import to_html
+
+        return to_html(self)
+
+    def save(self, path: Any) -> None:
+        """Write the inspection as JSON."""
+        from pathlib import Path
+
+        Path(path).write_text(self.model_dump_json(indent=2), encoding="utf-8")
+
+
+def inspect(ds: Any, *, text_column: str | None = None, record_format: str | None = None, id_column: str | None = None,
+            n: int = 5, sample: int | None = None, seed: int = 0, rubric: Any = "agent-group4",
+            max_model_len: int = 65_536, max_tokens: int = 2_048, tokenizer: Any = None,
+            coverage_threshold: float = 0.95, progress: bool = True, prompt: Any = None) -> Inspection:
+    """Look at what the scorer will read from ``ds``, without an engine.
+
+    Args:
+        ds: a ``Dataset`` or ``IterableDataset`` (the record column is found as the scorer finds it), or a
+            list of records.
+        text_column, record_format: as for :class:`~mira_hf.Scorer`.
+        id_column: a column shown beside rejected and sampled rows (``id``/``instance_id`` when present).
+        n: rendered samples to show.
+        sample: inspect this many rows drawn at random (seeded) instead of every row.
+        max_model_len, max_tokens, tokenizer: the budget; without a tokenizer lengths are estimated from
+            UTF-8 bytes (4 per token).
+        coverage_threshold: rows below it are counted and listed.
+        prompt: the prompt template whose fixed part the budget counts (the built-in one by default).
+
+    Example:
+        >>> report = inspect([[{"role": "user", "content": "Fix the failing test."}], "", "done"], progress=False)
+        >>> report.formats, report.rejected
+        ({'openai': 1, 'text': 1}, 1)
+    """
+    from mira_hf.answer.contract import escape_fences
+    from mira_hf.prompting.prompt import _SAFETY_TOKENS, Budget
+
+    column, ids, records, total = _records(ds, text_column, id_column, sample, seed)
+    # measures the prompt's fixed part (and tokenizes); the budget itself is max_model_len − max_tokens
+    budget = Budget(rubric, max_model_len=1 << 30, max_tokens=max_tokens, tokenizer=_tokenizer(tokenizer),
+                    prompt=prompt)
+    exact = budget.tokenizer is not None
+    fixed = budget.fixed if exact else math.ceil(budget.fixed / BYTES_PER_TOKEN)
+    allowed = max_model_len - max_tokens
+    # The scorer's own rule (``Budget.fit_many``): a record is shortened when its fenced text takes more than the
+    # budget less the prompt's fixed part and the tokens kept free for the chat framing.
+    room = allowed - fixed - _SAFETY_TOKENS
+    formats: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    rejected: list[Rejected] = []
+    low: list[LowCoverage] = []
+    covs: list[float] = []
+    cut: list[float] = []  # share of each record's counted text shortened on purpose
+    cov_by_format: dict[str, list[float]] = {}
+    cov_by_kind: dict[str, list[float]] = {}
+    lengths: list[int] = []
+    texts: list[tuple[int, str, float, str]] = []  # rows that rendered, for samples
+    rng = random.Random(seed)
+    rendered = 0
+    bar = _bar(total, progress)
+    pending: list[tuple[int, str]] = []  # (row, text) waiting to be tokenized in a batch
+    for row, record in records:
+        bar.update(1)
+        try:
+            rendering = render(record, record_format)
+        except (InvalidRecordError, RecursionError) as e:
+            reason = str(e) if isinstance(e, InvalidRecordError) else "record is nested too deeply to read"
+            reasons[_reason_kind(reason)] += 1
+            if len(rejected) < _KEPT:
+                rejected.append(Rejected(index=row, id=ids(row), reason=reason))
+            continue
+        formats[rendering.format] += 1
+        cov = coverage_report(record, rendering)
+        covs.append(cov.ratio)
+        cut.append(cov.shortened / cov.total if cov.total else 0.0)
+        cov_by_format.setdefault(rendering.format, []).append(cov.ratio)
+        for kind, ratio in cov.ratio_by_kind.items():
+            cov_by_kind.setdefault(kind, []).append(ratio)
+        if cov.ratio < coverage_threshold and len(low) < _KEPT:
+            low.append(LowCoverage(index=row, id=ids(row), format=rendering.format, coverage=round(cov.ratio, 4),
+                                   missing=list(cov.missing)))
+        if exact:
+            pending.append((len(lengths), escape_fences(rendering.text)))
+            lengths.append(0)
+            if len(pending) >= 256:
+                _count(budget, pending, lengths)
+        else:
+            lengths.append(math.ceil(len(escape_fences(rendering.text).encode("utf-8")) / BYTES_PER_TOKEN))
+        rendered += 1  # reservoir sample of the rendered rows
+        item = (row, rendering.format, cov.ratio, rendering.text)
+        if len(texts) < n:
+            texts.append(item)
+        elif n and rng.random() < n / rendered:
+            texts[rng.randrange(n)] = item
+    if pending:
+        _count(budget, pending, lengths)
+    bar.close()
+
+    length_stats = None
+    if lengths:
+        arr = np.asarray(lengths, dtype=np.int64) + fixed
+        record_tokens = np.asarray(lengths, dtype=np.float64)
+        over = record_tokens[record_tokens > room]
+        shares = (over - room) / np.maximum(over, 1)
+        length_stats = Lengths(
+            unit="tokens" if exact else "estimated tokens", budget=allowed, fixed=fixed,
+            quantiles={q: int(np.percentile(arr, p)) for q, p in (("p50", 50), ("p90", 90), ("p99", 99))}
+            | {"max": int(arr.max())},
+            shortened=int(over.size), omitted_mean=float(shares.mean()) if over.size else 0.0,
+            omitted_max=float(shares.max()) if over.size else 0.0)
+    cov_arr = np.asarray(covs) if covs else None
+    samples = []
+    for row, fmt, cov, text in sorted(texts):
+        tokens = _tokens(budget, text, exact) + fixed
+        samples.append(Sample(index=row, id=ids(row), format=fmt, coverage=round(cov, 4), prompt_tokens=tokens,
+                              text=_cut(text)))
+    return Inspection(
+        rows=total, column=column, formats=dict(formats.most_common()), rejected=sum(reasons.values()),
+        reasons=dict(reasons.most_common()), rejected_rows=rejected, coverage_threshold=coverage_threshold,
+        coverage={} if cov_arr is None else {"mean": round(float(cov_arr.mean()), 4),
+                                             "min": round(float(cov_arr.min()), 4),
+                                             "p5": round(float(np.percentile(cov_arr, 5)), 4),
+                                             "p50": round(float(np.percentile(cov_arr, 50)), 4)},
+        coverage_by_format={k: round(float(np.mean(v)), 4) for k, v in cov_by_format.items()},
+        coverage_by_kind={k: round(float(np.mean(cov_by_kind[k])), 4) for k in KINDS if k in cov_by_kind},
+        rows_by_kind={k: len(cov_by_kind[k]) for k in KINDS if k in cov_by_kind},
+        coverage_shortened=round(float(np.mean(cut)), 4) if cut else 0.0,
+        below_threshold=int((cov_arr < coverage_threshold).sum()) if cov_arr is not None else 0,
+        low_coverage=low, lengths=length_stats, samples=samples)
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+def _tokenizer(tokenizer: Any) -> Any:
+    if isinstance(tokenizer, str):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(tokenizer)
+    return tokenizer
+
+
+def _count(budget: Any, pending: list[tuple[int, str]], lengths: list[int]) -> None:
+    for (slot, _), ids in zip(pending, budget._encode_many([t for _, t in pending])):
+        lengths[slot] = len(ids)
+    pending.clear()
+
+
+def _tokens(budget: Any, text: str, exact: bool) -> int:
+    if exact:
+        return len(budget._encode_many([text])[0])
+    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+
+
+def _cut(text: str) -> str:
+    if len(text) <= _SAMPLE_CHARS:
+        return text
+    half = _SAMPLE_CHARS // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half:,} characters not shown here ...]\n{text[-half:]}"
+
+
+def _reason_kind(reason: str) -> str:
+    """A rejection reason without the element index and quoted values, so like reasons count together."""
+    import re
+
+    reason = re.sub(r"element \d+", "element N", reason)
+    return re.sub(r"\(\'.*?\'…?\)", "(…)", reason)[:200]
+
+
+def _bar(total: int | None, enabled: bool):
+    from tqdm.auto import tqdm
+
+    small = total is not None and total < 1_000  # done before a bar would be worth drawing
+    return tqdm(total=total, desc="inspecting", unit="rows", disable=not enabled or small, leave=False)
+
+
+def _records(ds: Any, text_column: str | None, id_column: str | None, sample: int | None,
+             seed: int) -> tuple[str | None, Any, Iterator[tuple[int, Any]], int | None]:
+    """``(record column, row → id, (row, record) pairs, rows)`` for a dataset or a list of records."""
+    import datasets
+
+    from mira_hf.records.batches import batch_records, record_column
+
+    if not isinstance(ds, (datasets.Dataset, datasets.IterableDataset)):
+        records = ds if isinstance(ds, Sequence) else list(ds)
+        index = _pick(len(records), sample, seed)
+        return None, (lambda i: None), ((i, records[i]) for i in index), len(index)
+    names = list(ds.column_names or [])
+    column = record_column(names, text_column)
+    if id_column is not None and id_column not in names:
+        from mira_hf.errors import ColumnNotFoundError
+
+        raise ColumnNotFoundError(f"id_column={id_column!r} is not a column of this dataset; its columns are {names}.")
+    id_col = id_column or next((c for c in ("id", "instance_id", "trajectory_id") if c in names), None)
+    ids: dict[int, str] = {}
+    if isinstance(ds, datasets.IterableDataset):
+        def stream() -> Iterator[tuple[int, Any]]:
+            for i, row in enumerate(ds):
+                if sample is not None and i >= sample:
+                    return
+                if id_col:
+                    ids[i] = str(row[id_col])
+                yield i, batch_records({k: [v] for k, v in row.items()}, column)[0]
+        return column, ids.get, stream(), sample
+
+    index = _pick(len(ds), sample, seed)
+    cols = [column] if column is not None else [c for c in names if not c.startswith("mira_")]
+    table = ds.select_columns(cols + ([id_col] if id_col and id_col not in cols else []))
+
+    def chunks() -> Iterator[tuple[int, Any]]:
+        for start in range(0, len(index), 512):
+            chunk = index[start:start + 512]
+            batch = table[chunk]
+            if id_col:
+                ids.update(zip(chunk, map(str, batch[id_col])))
+            yield from zip(chunk, batch_records(batch, column))
+    return column, ids.get, chunks(), len(index)
+
+
+def _pick(n: int, sample: int | None, seed: int) -> list[int]:
+    """Every row, or ``sample`` rows drawn at random (seeded), in order."""
+    if sample is None or sample >= n:
+        return list(range(n))
+    return sorted(random.Random(seed).sample(range(n), sample))

@@ -1,0 +1,1 @@
+"""Publishing a selection: the dataset card and the Hub push. Reads :mod:`mira_hf.schema` only, never selection."""

@@ -1,0 +1,325 @@
+"""Publish a selection: the rows through ``datasets``' own ``push_to_hub``, then the card and JSON evidence.
+
+``push_selection`` pushes to a Hub repo (the token comes from the argument or the usual login and is never
+written anywhere); ``save_selection`` writes the same layout to a local or fsspec path. Both can lay the
+selection out as one split, a split per source, or a config per source.
+
+Example:
+    >>> from mira_hf.publish.hub import push_selection
+    >>> push_selection(kept, report, "my-org/agent-mix-selected", push_by="split")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from mira_hf._util.arrow import rows_column
+from mira_hf.publish.card import RELIABILITY_FILE, REPORT_FILE, render_card
+from mira_hf.errors import ConfigurationError, HubPushError
+from mira_hf._util.arrow import source_codes
+from mira_hf.schema.selection import PushBy, PushInfo, SelectionReport
+
+if TYPE_CHECKING:  # pragma: no cover
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+_SPLIT_RE = re.compile(r"^\w+(\.\w+)*$")  # what datasets accepts as a split name
+DEFAULT_SHARD_SIZE = "500MB"
+
+
+# ----------------------------------------------------------------------------------------------- layout
+def safe_name(source: str) -> str:
+    """A split/config name for a source: word characters kept, anything else becomes ``_``.
+
+    Example:
+        >>> safe_name("swe-qa/v2")
+        'swe_qa_v2'
+    """
+    name = re.sub(r"[^\w.]+", "_", source).strip("._") or "source"
+    name = re.sub(r"\.{2,}", ".", name)
+    return name if _SPLIT_RE.match(name) else re.sub(r"\W", "_", name)
+
+
+def layout_names(sources: list[str], push_by: PushBy | None) -> dict[str, str]:
+    """source → split/config name; errors when two sources would collide or a config would be named ``data``."""
+    if push_by is None:
+        return {}
+    names = {s: safe_name(s) for s in sources}
+    seen: dict[str, str] = {}
+    for src, name in names.items():
+        if name in seen:
+            raise ConfigurationError(f"sources {seen[name]!r} and {src!r} both become the {push_by} name {name!r}; "
+                                     "rename one of them in the source column before pushing")
+        seen[name] = src
+        if push_by == "config" and name == "data":
+            raise ConfigurationError("a source named 'data' cannot be a config (datasets reserves it); "
+                                     "use push_by='split' or rename the source")
+    return names
+
+
+def split_by_source(selection: "Dataset", source_column: str, names: Mapping[str, str]) -> dict[str, "Dataset"]:
+    """One dataset per source (name → rows of that source, in order); sources with no kept row are left out."""
+    if not names:
+        return {}
+    column = rows_column(selection, source_column)
+    codes, sources = source_codes(column, source_column)
+    parts: dict[str, "Dataset"] = {}
+    for i, src in enumerate(sources):
+        rows = np.flatnonzero(codes == i)
+        if rows.size:
+            parts[names[src]] = selection.select(rows.tolist())
+    return parts
+
+
+def _known_secrets(token: str | None) -> list[str]:
+    secrets = [token] if isinstance(token, str) and token else []
+    try:
+        from huggingface_hub import get_token
+
+        login = get_token()
+        if login:
+            secrets.append(login)
+    except Exception:  # pragma: no cover - no login configured is the normal case
+        pass
+    return secrets
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _evidence(report: SelectionReport, card: str, secrets: list[str]) -> dict[str, bytes]:
+    """README.md, selection_report.json and reliability.json as bytes, with any secret redacted."""
+    files = {"README.md": card, REPORT_FILE: report.model_dump_json(indent=2)}
+    if report.reliability is not None:
+        files[RELIABILITY_FILE] = json.dumps(report.reliability, indent=2, ensure_ascii=False)
+    return {name: _redact(text, secrets).encode("utf-8") for name, text in files.items()}
+
+
+# ----------------------------------------------------------------------------------------------- Hub push
+_HINTS = {
+    401: "Check the token: pass token= or run `hf auth login` with a token that can write to this namespace. ",
+    403: "The token cannot write here: use a token with write access to this namespace. ",
+    404: "Check the repo id and revision. ",
+    409: "Another commit was in progress: retry. ",
+    412: "The branch moved while pushing: retry. ",
+}
+
+def _push_error(repo_id: str, step: str, exc: BaseException, done: str, selection: "Dataset",
+                report: SelectionReport, secrets: list[str]) -> HubPushError:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    reason = getattr(response, "reason_phrase", "") or ""
+    answer = f"the Hub answered {status} {reason}".rstrip() if status else f"{type(exc).__name__}: {exc}"
+    server_message = getattr(exc, "server_message", None)
+    if status and server_message:
+        answer += f": {server_message.strip()}"
+    hint = _HINTS.get(status or 0, "")
+    message = (f"Pushing the selection to {repo_id!r} failed while trying to {step} ({answer}). {hint}{done}"
+               f"The selection is intact in err.selection ({len(selection):,} rows) and err.report; fix the cause "
+               f"and retry with mira_hf.publish.hub.push_selection(err.selection, err.report, {repo_id!r}).")
+    err = HubPushError(_redact(message, secrets))
+    err.repo_id, err.step, err.status_code = repo_id, step, status  # type: ignore[attr-defined]
+    err.selection, err.report = selection, report  # type: ignore[attr-defined]
+    return err
+
+
+def _layout(report: SelectionReport, push_by: PushBy | None, split: str) -> tuple[str | None, dict[str, str]]:
+    """The source column and the split/config name of each source, checked before anything is written."""
+    source_column = report.parameters.source_column
+    if push_by is not None and source_column is None:
+        raise ConfigurationError("push_by= needs a source column in the selection")
+    names = layout_names(list(report.sources), push_by)
+    if push_by == "split" and not _SPLIT_RE.match(split):
+        raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
+    return source_column, names
+
+
+def push_selection(
+    selection: "Dataset",
+    report: SelectionReport,
+    repo_id: str,
+    *,
+    push_by: PushBy | None = None,
+    private: bool | None = None,
+    token: str | None = None,
+    revision: str | None = None,
+    create_pr: bool = False,
+    config_name: str = "default",
+    split: str = "train",
+    max_shard_size: int | str | None = None,
+    card_metadata: Mapping[str, Any] | None = None,
+) -> PushInfo:
+    """Push ``selection`` with ``datasets``' ``push_to_hub``, then README.md + the report and reliability JSON.
+
+    The data goes first (one split, a split per source, or a config per source), then one commit adds the
+    card and the JSON files to the same revision (or pull request, with ``create_pr=True``). ``report.push``
+    is filled in. On failure raises :class:`~mira_hf.errors.HubPushError` naming the repo, the step and the
+    server's status, with ``err.selection`` and ``err.report`` so nothing is lost.
+
+    Example:
+        >>> info = push_selection(kept, report, "my-org/agent-mix-selected", private=True)  # doctest: +SKIP
+        >>> info.commit_url                                                                # doctest: +SKIP
+    """
+    from datasets import DatasetDict
+    from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    source_column, names = _layout(report, push_by, split)
+    secrets = _known_secrets(token)
+    parts = split_by_source(selection, source_column, names) if push_by else {}
+    common = {"private": private, "token": token, "max_shard_size": max_shard_size}
+
+    step, done = "push the data", ""
+    try:
+        message = "Upload MIRA selection"
+        if push_by is None:
+            commit = selection.push_to_hub(repo_id, config_name=config_name, split=split, revision=revision,
+                                           create_pr=create_pr, commit_message=message, **common)
+        elif push_by == "split":
+            commit = DatasetDict(parts).push_to_hub(repo_id, config_name=config_name, revision=revision,
+                                                    create_pr=create_pr, commit_message=message, **common)
+        else:
+            commit, target = None, revision
+            for name, part in parts.items():
+                step = f"push config {name!r}"
+                info = part.push_to_hub(repo_id, config_name=name, split=split, revision=target,
+                                        create_pr=create_pr and commit is None,
+                                        commit_message=f"{message} ({name})", **common)
+                commit = commit or info
+                target = info.pr_revision or target
+                done = "Some configs were pushed; "
+            if commit is None:
+                raise ConfigurationError("nothing to push: the selection kept no row")
+        repo_id = commit.repo_url.repo_id if commit is not None else repo_id
+        target = (commit.pr_revision if create_pr and commit is not None else None) or revision or "main"
+        done = f"The data files were pushed to {target!r} but the card and JSON files were not. "
+
+        step = "read the dataset card datasets wrote"
+        try:
+            existing = Path(hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=target,
+                                            token=token)).read_text(encoding="utf-8")
+        except EntryNotFoundError:
+            existing = None
+
+        step = "upload the dataset card and JSON files"
+        pushed = PushInfo(repo_id=repo_id, path=report.push.path if report.push else None, revision=target,
+                          push_by=push_by, config_name=config_name, split=split,
+                          layout={src: names[src] for src in report.sources if names.get(src) in parts},
+                          pr_url=commit.pr_url if commit is not None else None)
+        staged = report.model_copy(update={"push": pushed})
+        card = render_card(staged, existing=existing, repo_id=repo_id, metadata=card_metadata)
+        files = _evidence(staged, card, secrets)
+        final = HfApi(token=token).create_commit(
+            repo_id, repo_type="dataset", revision=target, commit_message="Add MIRA selection card and report",
+            operations=[CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in files.items()])
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        raise _push_error(repo_id, step, exc, done, selection, report, secrets) from exc
+    report.push = pushed.model_copy(update={"commit_url": final.commit_url})
+    logger.info("pushed %s rows to %s (%s)", f"{len(selection):,}", repo_id, target)
+    return report.push
+
+
+# ----------------------------------------------------------------------------------------------- save_to
+def _num_shards(ds: "Dataset", max_shard_size: int | str | None) -> int:
+    from datasets.utils.py_utils import convert_file_size_to_int
+
+    limit = convert_file_size_to_int(max_shard_size or DEFAULT_SHARD_SIZE)
+    from mira_hf._util.arrow import estimated_nbytes
+
+    estimate = estimated_nbytes(ds)
+    return max(1, min(len(ds), math.ceil(estimate / limit))) if len(ds) else 1
+
+
+def save_selection(
+    selection: "Dataset",
+    report: SelectionReport,
+    path: str | Path,
+    *,
+    push_by: PushBy | None = None,
+    config_name: str = "default",
+    split: str = "train",
+    max_shard_size: int | str | None = None,
+    card_metadata: Mapping[str, Any] | None = None,
+    save_format: Literal["parquet", "arrow"] = "parquet",
+    storage_options: Mapping[str, Any] | None = None,
+) -> PushInfo:
+    """Write the selection, README.md, selection_report.json and reliability.json to a local or fsspec path.
+
+    ``parquet`` (default) mirrors the Hub layout, so ``load_dataset(path)`` reads it back with the same
+    splits/configs; ``arrow`` uses ``save_to_disk`` (read back with ``load_from_disk``).
+
+    Example:
+        >>> save_selection(kept, report, "s3://bucket/agent-mix-selected")   # doctest: +SKIP
+    """
+    import fsspec
+    from datasets import DatasetDict
+
+    source_column, names = _layout(report, push_by, split)
+    if push_by is None and not _SPLIT_RE.match(split):
+        raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
+    options = dict(storage_options or {})
+    fs, root = fsspec.core.url_to_fs(str(path), **options)
+    root = root.rstrip("/")
+    parts = split_by_source(selection, source_column, names) if push_by else {}
+    data_dir = "data" if config_name == "default" else config_name
+    # (config, split, folder, dataset) for every piece
+    pieces: list[tuple[str, str, str, "Dataset"]]
+    if push_by is None:
+        pieces = [(config_name, split, data_dir, selection)]
+    elif push_by == "split":
+        pieces = [(config_name, name, data_dir, part) for name, part in parts.items()]
+    else:
+        pieces = [(name, split, name, part) for name, part in parts.items()]
+
+    existing = None
+    if save_format == "parquet":
+        configs: dict[str, list[dict[str, str]]] = {}
+        for config, split_name, folder, part in pieces:
+            for stale in fs.glob(f"{root}/{folder}/{split_name}-*.parquet"):
+                fs.rm(stale)
+            fs.makedirs(f"{root}/{folder}", exist_ok=True)
+            n = _num_shards(part, max_shard_size)
+            for i in range(n):
+                with fs.open(f"{root}/{folder}/{split_name}-{i:05d}-of-{n:05d}.parquet", "wb") as fh:
+                    part.shard(num_shards=n, index=i, contiguous=True).to_parquet(fh)
+            configs.setdefault(config, []).append({"split": split_name, "path": f"{folder}/{split_name}-*"})
+        front = [{"config_name": c, "data_files": files} for c, files in configs.items()]
+        existing = "---\n" + json.dumps({"configs": front}) + "\n---\n"
+    else:
+        if push_by is None:
+            selection.save_to_disk(f"{root}/data", storage_options=options or None, max_shard_size=max_shard_size)
+        elif push_by == "split":
+            DatasetDict(parts).save_to_disk(f"{root}/data", storage_options=options or None,
+                                            max_shard_size=max_shard_size)
+        else:
+            for name, part in parts.items():
+                part.save_to_disk(f"{root}/{name}", storage_options=options or None, max_shard_size=max_shard_size)
+
+    saved = PushInfo(repo_id=report.push.repo_id if report.push else None, path=str(path), push_by=push_by,
+                     format=save_format, config_name=config_name, split=split,
+                     layout={src: names[src] for src in report.sources if names.get(src) in parts})
+    staged = report.model_copy(update={"push": saved})
+    card = render_card(staged, existing=existing, path=str(path), metadata=card_metadata)
+    for name, blob in _evidence(staged, card, _known_secrets(None)).items():
+        with fs.open(f"{root}/{name}", "wb") as fh:
+            fh.write(blob)
+    report.push = saved
+    logger.info("saved %s rows to %s", f"{len(selection):,}", path)
+    return saved
+
+
+__all__ = ["layout_names", "push_selection", "safe_name", "save_selection", "split_by_source"]

@@ -1,0 +1,183 @@
+"""What a scoring run will cost before it starts: tokens in and out, rows the budget shortens, GPU-hours.
+
+The prompts of a random sample of rows are built exactly as the scorer builds them (same rubric, prompt template,
+budget and tokenizer); when the model's tokenizer is not on this machine, a run on the in-process engine (which
+loads it with the weights) is estimated at 4 UTF-8 bytes per token, as ``mira_hf.inspect`` estimates without a
+tokenizer, and a run over endpoints is budgeted by bytes, as the scorer then does. The answer length is not
+known before scoring, so the completion side assumes the anchor's 1,500 tokens per record (at most
+``max_tokens``). GPU-hours are rows / records per second / 3,600 at the rate the
+user gives, else the end-to-end rate of the last ``benchmarks/gpu_prefill.py`` GPU run saved on this machine,
+else the published anchor: about 3 records/s for 8K-token records with 1.5K-token answers on one H200 (a
+35B-A3B model); the result says which.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+#: Records/s of one H200 for 8K-token records and 1.5K-token answers, from published vLLM figures for a
+#: 35B-A3B MoE (no GPU run of ours yet).
+PUBLISHED_RECORDS_PER_S = 3.0
+ANCHOR_COMPLETION_TOKENS = 1500
+#: Where ``benchmarks/gpu_prefill.py --save`` writes its end-to-end figure (override with this variable).
+THROUGHPUT_FILE_ENV = "MIRA_THROUGHPUT_FILE"
+_BYTES_PER_TOKEN = 4
+
+
+def throughput_file() -> Path:
+    """The saved GPU benchmark result: ``$MIRA_THROUGHPUT_FILE`` or ``~/.cache/mira-hf/gpu_throughput.json``."""
+    env = os.environ.get(THROUGHPUT_FILE_ENV)
+    return Path(env) if env else Path.home() / ".cache" / "mira-hf" / "gpu_throughput.json"
+
+
+def measured_records_per_s(path: Path | None = None) -> tuple[float, str] | None:
+    """``(records/s, where from)`` of a saved GPU run, or ``None`` when there is none (or it is unreadable)."""
+    path = path or throughput_file()
+    try:
+        data = json.loads(path.read_text())
+        rate = float(data["records_per_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if rate <= 0:
+        return None
+    return rate, f"measured by benchmarks/gpu_prefill.py on {data.get('device', 'a GPU')} ({path})"
+
+
+class Estimate(BaseModel):
+    """The expected cost of scoring ``rows`` rows, extrapolated from ``sampled`` of them."""
+
+    rows: int
+    sampled: int
+    prompt_tokens: int
+    completion_tokens: int
+    prompt_tokens_per_row: float
+    exact_tokens: bool
+    shortened_rows: int
+    invalid_rows: int
+    records_per_s: float
+    records_per_s_source: str
+    gpus: int
+    gpu_hours: float
+    hours: float
+
+    def lines(self) -> list[str]:
+        """The estimate as short lines for a terminal."""
+        how = "exact" if self.exact_tokens else f"estimated at {_BYTES_PER_TOKEN} bytes per token (no tokenizer)"
+        return [
+            f"rows: {self.rows:,} (estimated from {self.sampled:,} sampled)",
+            f"prompt tokens: {self.prompt_tokens:,} ({self.prompt_tokens_per_row:,.0f} per row, {how})",
+            f"completion tokens: {self.completion_tokens:,} (assumed {ANCHOR_COMPLETION_TOKENS:,} per row at most)",
+            f"rows the budget shortens: {self.shortened_rows:,}; unreadable rows: {self.invalid_rows:,}",
+            f"at {self.records_per_s:g} records/s per GPU ({self.records_per_s_source}):",
+            f"  {self.gpu_hours:,.1f} GPU-hours, {self.hours:,.1f} h on {self.gpus} GPU(s)",
+        ]
+
+
+def estimate(ds: Any, scorer: Any, *, sample: int = 256, records_per_s: float | None = None, gpus: int = 1,
+             seed: int = 0) -> Estimate:
+    """Estimate the cost of ``ds.map(scorer)`` from ``sample`` random rows, without starting an engine.
+
+    Example:
+        >>> import datasets, mira_hf
+        >>> ds = datasets.Dataset.from_dict({"text": ["$ pytest\\n3 passed"] * 1000})
+        >>> est = mira_hf.Scorer().estimate(ds, sample=10, records_per_s=2.0, gpus=4)
+        >>> est.rows, est.shortened_rows, round(est.gpu_hours, 3), round(est.hours, 3)
+        (1000, 0, 0.139, 0.035)
+    """
+    from mira_hf.errors import ConfigurationError
+    from mira_hf.prompting.prompt import build_prompts
+    from mira_hf.records.batches import batch_records
+
+    if sample < 1 or gpus < 1 or (records_per_s is not None and records_per_s <= 0):
+        raise ConfigurationError("estimate: sample and gpus must be at least 1 and records_per_s positive.")
+    c = scorer.config
+    tokenizer = _tokenizer(scorer)
+    exact = tokenizer is not None and not isinstance(tokenizer, BytesPerToken)
+    # The scorer's own prompt (template and rubric), budget and record shape: the prompts counted are the ones
+    # ``Scorer.plan_records`` sends (the template's fixed part decides how much of each record fits).
+    budget = scorer.budget_for(tokenizer)
+    column = scorer.record_column(list(ds.column_names))
+    n = len(ds)
+    picked = sorted(random.Random(seed).sample(range(n), min(sample, n)))
+    prompts = build_prompts(batch_records(ds[picked] if picked else {}, column), scorer.rubric, budget,
+                            c.record_format) if picked else []
+    good = [p for p in prompts if not isinstance(p, Exception)]
+    if tokenizer is not None:  # the stand-in counts 4 bytes per token, framing included
+        tokens = [budget.count(p.messages) for p in good]
+    else:
+        tokens = [sum(len(m["content"].encode()) for m in p.messages) // _BYTES_PER_TOKEN for p in good]
+    scale = n / max(len(picked), 1)
+    per_row = sum(tokens) / max(len(good), 1)
+    if records_per_s is not None:
+        rate, source = records_per_s, "given"
+    else:
+        rate, source = measured_records_per_s() or (
+            PUBLISHED_RECORDS_PER_S, "published anchor for 8K-in / 1.5K-out on one H200; no GPU run saved here")
+    rows_scored = round(len(good) * scale)
+    gpu_hours = rows_scored / rate / 3600
+    return Estimate(rows=n, sampled=len(picked), prompt_tokens=round(sum(tokens) * scale),
+                    completion_tokens=rows_scored * min(c.max_tokens, ANCHOR_COMPLETION_TOKENS),
+                    prompt_tokens_per_row=per_row, exact_tokens=exact,
+                    shortened_rows=round(sum(p.truncated for p in good) * scale),
+                    invalid_rows=round((len(prompts) - len(good)) * scale), records_per_s=rate,
+                    records_per_s_source=source, gpus=gpus, gpu_hours=gpu_hours, hours=gpu_hours / gpus)
+
+
+class BytesPerToken:
+    """A stand-in tokenizer of 4 UTF-8 bytes per token, for the budget of a run whose tokenizer is not here.
+
+    Each id holds up to 4 bytes, so ``decode`` gives the text back; the chat framing counts 16 bytes per message,
+    as the byte budget does. ``Budget`` then shortens exactly the records ``mira_hf.inspect`` (without a tokenizer)
+    says it will.
+
+    Example:
+        >>> tok = BytesPerToken()
+        >>> ids = tok.encode("héllo, wörld")
+        >>> len(ids), tok.decode(ids)
+        (4, 'héllo, wörld')
+    """
+
+    chat_template = "4 bytes per token"
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        """The ids of ``text``: one per 4 bytes (the last may hold fewer)."""
+        raw = text.encode("utf-8")
+        return [int.from_bytes(raw[i:i + 4], "big") | (len(raw[i:i + 4]) << 32) for i in range(0, len(raw), 4)]
+
+    def decode(self, ids: list[int]) -> str:
+        """The text of ``ids`` (a character cut between two ids is dropped)."""
+        raw = b"".join((i & 0xFFFFFFFF).to_bytes(i >> 32, "big") for i in ids)
+        return raw.decode("utf-8", "ignore")
+
+    def apply_chat_template(self, conversations: list[list[dict[str, Any]]], **_: Any) -> list[list[int]]:
+        """Ids as long as each conversation's contents plus 16 bytes of framing per message, in tokens."""
+        out = []
+        for conv in conversations:
+            n = sum(len(m["content"].encode("utf-8")) + 16 for m in conv)
+            out.append([0] * -(-n // _BYTES_PER_TOKEN))
+        return out
+
+
+def _tokenizer(scorer: Any) -> Any:
+    """The tokenizer the scorer would budget with, found without starting an engine (``None``: count bytes)."""
+    tok = scorer._tokenizer
+    if isinstance(tok, str):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(tok)
+    if tok is not None:
+        return tok
+    if scorer.config.engine == "custom":  # the scorer budgets with the engine's own tokenizer, if it has one
+        return getattr(scorer._custom_engine, "tokenizer", None)
+    from mira_hf._util.offline import load_tokenizer
+
+    found = load_tokenizer(scorer.config.model, revision=scorer.config.revision)
+    if found is None and scorer.config.engine == "vllm":  # the engine will have the model's: estimate its counts
+        return BytesPerToken()
+    return found

@@ -1,0 +1,1 @@
+"""The test suite; folders mirror the package (``tests/records/`` tests ``mira_hf/records/``)."""
