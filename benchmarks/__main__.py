@@ -1,10 +1,10 @@
 """Run every benchmark's quick mode in turn, each in its own process, and print each table.
 
-    python -m benchmarks                   # quick mode of each CPU benchmark (a few minutes on 2 cores)
-    python -m benchmarks parse report      # only these
-    python -m benchmarks --full            # each with its own defaults (the sizes docs/performance.md reports)
-    python -m benchmarks --gpu             # also benchmarks/gpu_prefill.py (needs a CUDA GPU and vLLM)
-    python -m benchmarks --list
+python -m benchmarks                   # quick mode of each CPU benchmark (a few minutes on 2 cores)
+python -m benchmarks parse report      # only these
+python -m benchmarks --full            # each with its own defaults (the sizes docs/performance.md reports)
+python -m benchmarks --gpu             # also benchmarks/gpu_prefill.py (needs a CUDA GPU and vLLM)
+python -m benchmarks --list
 """
 
 from __future__ import annotations
@@ -34,25 +34,66 @@ class Benchmark:
 
 
 BENCHMARKS: tuple[Benchmark, ...] = (
-    Benchmark("overhead", "bench_overhead.py", ("--records", "20", "--tokens", "1000", "30000"),
-              "plugin time per record by stage, zero-latency engine"),
-    Benchmark("client", "bench_client.py", ("--latency", "0.2", "--in-flight", "16", "64", "--rounds", "3",
-                                            "--prompt-bytes", "2000", "--resume-rows", "200"),
-              "endpoint client throughput as a share of server capacity"),
-    Benchmark("selection", "bench_selection.py", ("--rows", "100000", "--repeat", "1"),
-              "filter_by_retention vs a pyarrow sort"),
-    Benchmark("metric", "bench_metric.py", ("--rows", "20000", "--repeat", "1"),
-              "agreement metric vs a numpy MAE pass"),
-    Benchmark("growth", "bench_growth.py", ("--quick",),
-              "time and memory from 10 K rows / 1 K tokens up (plot in benchmarks/results/)"),
-    Benchmark("parse", "bench_parse.py", ("--answers", "200", "--repeat", "1"),
-              "parse_output vs re.findall on realistic answers"),
-    Benchmark("report", "bench_report.py", ("--rows", "3000", "--repeat", "1"),
-              "summarize / build_report vs pc.list_flatten"),
-    Benchmark("discover", "bench_discover.py", ("--sizes", "2000", "--repeat", "1"),
-              "cluster_dimensions on planted proposals: time, KMeans share, ARI"),
-    Benchmark("stream", "bench_stream.py", ("--quick",),
-              "share of a loopback server's capacity: ds.map batch by batch vs streaming"),
+    Benchmark(
+        "overhead",
+        "bench_overhead.py",
+        ("--records", "20", "--tokens", "1000", "30000"),
+        "plugin time per record by stage, zero-latency engine",
+    ),
+    Benchmark(
+        "client",
+        "bench_client.py",
+        (
+            "--latency",
+            "0.2",
+            "--in-flight",
+            "16",
+            "64",
+            "--rounds",
+            "3",
+            "--prompt-bytes",
+            "2000",
+            "--resume-rows",
+            "200",
+        ),
+        "endpoint client throughput as a share of server capacity",
+    ),
+    Benchmark(
+        "selection",
+        "bench_selection.py",
+        ("--rows", "100000", "--repeat", "1"),
+        "filter_by_retention vs a pyarrow sort",
+    ),
+    Benchmark(
+        "metric", "bench_metric.py", ("--rows", "20000", "--repeat", "1"), "agreement metric vs a numpy MAE pass"
+    ),
+    Benchmark(
+        "growth",
+        "bench_growth.py",
+        ("--quick",),
+        "time and memory from 10 K rows / 1 K tokens up (plot in benchmarks/results/)",
+    ),
+    Benchmark(
+        "parse",
+        "bench_parse.py",
+        ("--answers", "200", "--repeat", "1"),
+        "parse_output vs re.findall on realistic answers",
+    ),
+    Benchmark(
+        "report", "bench_report.py", ("--rows", "3000", "--repeat", "1"), "summarize / build_report vs pc.list_flatten"
+    ),
+    Benchmark(
+        "discover",
+        "bench_discover.py",
+        ("--sizes", "2000", "--repeat", "1"),
+        "cluster_dimensions on planted proposals: time, KMeans share, ARI",
+    ),
+    Benchmark(
+        "stream",
+        "bench_stream.py",
+        ("--quick",),
+        "share of a loopback server's capacity: ds.map batch by batch vs streaming",
+    ),
     Benchmark("gpu", "gpu_prefill.py", (), "prefill / output tokens/s, MFU, prefix cache on one GPU", gpu=True),
 )
 
@@ -71,8 +112,9 @@ def select(names: list[str], gpu: bool) -> list[Benchmark]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("names", nargs="*", help="benchmarks to run (default: all but gpu)")
     ap.add_argument("--full", action="store_true", help="run each with its own defaults instead of its quick mode")
     ap.add_argument("--gpu", action="store_true", help="include gpu_prefill.py")

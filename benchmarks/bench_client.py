@@ -32,10 +32,24 @@ def serve(port: int, latency: float, concurrency: int, ready) -> None:
 
     async def main() -> None:
         slots = asyncio.Semaphore(concurrency)
-        answer = json.dumps({"id": "x", "object": "chat.completion", "model": "bench", "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "[A1] ok: 7/10 — fine\noverall: 70\n"
-                                     "training_recommendation: keep"}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 4000, "completion_tokens": 400, "total_tokens": 4400}}).encode()
+        answer = json.dumps(
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "model": "bench",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": "[A1] ok: 7/10 — fine\noverall: 70\ntraining_recommendation: keep",
+                        },
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 4000, "completion_tokens": 400, "total_tokens": 4400},
+            }
+        ).encode()
 
         async def chat(request: web.Request) -> web.Response:
             await request.read()
@@ -87,8 +101,10 @@ class Server:
 # ------------------------------------------------------------------ clients
 def conversations(n: int, prompt_bytes: int) -> list[list[dict]]:
     filler = ("$ pytest -x tests/\nE   AssertionError: expected 3, got 4\n" * (prompt_bytes // 48 + 1))[:prompt_bytes]
-    return [[{"role": "system", "content": "Grade this trajectory."}, {"role": "user", "content": f"{i}\n{filler}"}]
-            for i in range(n)]
+    return [
+        [{"role": "system", "content": "Grade this trajectory."}, {"role": "user", "content": f"{i}\n{filler}"}]
+        for i in range(n)
+    ]
 
 
 def run_mira(url: str, convs: list[list[dict]], in_flight: int) -> tuple[float, int]:
@@ -109,8 +125,12 @@ def run_openai(url: str, convs: list[list[dict]], in_flight: int) -> tuple[float
 
     async def main() -> tuple[float, int]:
         limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-        client = AsyncOpenAI(base_url=url, api_key="bench", max_retries=6,
-                             http_client=DefaultAsyncHttpxClient(limits=limits, timeout=600))
+        client = AsyncOpenAI(
+            base_url=url,
+            api_key="bench",
+            max_retries=6,
+            http_client=DefaultAsyncHttpxClient(limits=limits, timeout=600),
+        )
         sem = asyncio.Semaphore(in_flight)
         errors = 0
 
@@ -118,8 +138,9 @@ def run_openai(url: str, convs: list[list[dict]], in_flight: int) -> tuple[float
             nonlocal errors
             async with sem:
                 try:
-                    await client.chat.completions.create(model="bench", messages=conv, temperature=0.7, top_p=0.95,
-                                                         max_tokens=2048, seed=0)
+                    await client.chat.completions.create(
+                        model="bench", messages=conv, temperature=0.7, top_p=0.95, max_tokens=2048, seed=0
+                    )
                 except Exception:
                     errors += 1
 
@@ -141,18 +162,21 @@ def resume_figures(url: str, n_rows: int, prompt_bytes: int) -> tuple[float, flo
 
     filler = "$ pytest -x tests/\nE   AssertionError: expected 3, got 4\n" * (prompt_bytes // 48 + 1)
     ds = datasets.Dataset.from_dict({"text": [f"trajectory {i}\n{filler}" for i in range(n_rows)]})
-    settings = dict(engine="openai", base_url=url, api_key="bench", structured=False, max_in_flight=256,
-                    progress=False)
-    with tempfile.TemporaryDirectory() as fresh_dir, tempfile.TemporaryDirectory() as resume_dir, \
-            tempfile.TemporaryDirectory() as warm_dir:
+    settings = dict(engine="openai", base_url=url, api_key="bench", structured=False, max_in_flight=256, progress=False)
+    with (
+        tempfile.TemporaryDirectory() as fresh_dir,
+        tempfile.TemporaryDirectory() as resume_dir,
+        tempfile.TemporaryDirectory() as warm_dir,
+    ):
         # warm up (imports, first engine, first map) so both timed runs start from the same state
         ds.select(range(8)).map(mira_hf.Scorer(model="bench", cache_dir=warm_dir, **settings), batched=True)
         t = time.perf_counter()
         ds.map(mira_hf.Scorer(model="bench", cache_dir=fresh_dir, **settings), batched=True, batch_size=256)
         fresh = time.perf_counter() - t
         done = int(n_rows * 0.9)
-        ds.select(range(done)).map(mira_hf.Scorer(model="bench", cache_dir=resume_dir, **settings), batched=True,
-                                   batch_size=256)
+        ds.select(range(done)).map(
+            mira_hf.Scorer(model="bench", cache_dir=resume_dir, **settings), batched=True, batch_size=256
+        )
         t = time.perf_counter()
         ds.map(mira_hf.Scorer(model="bench", cache_dir=resume_dir, **settings), batched=True, batch_size=256)
         resumed = time.perf_counter() - t
@@ -171,12 +195,15 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         import openai  # noqa: F401
+
         baseline = not args.no_baseline
     except ImportError:
         baseline = False
 
-    print(f"server latency {args.latency:g} s, {args.rounds} rounds of K requests, prompts of "
-          f"{args.prompt_bytes:,} bytes; share = achieved / (K / latency)")
+    print(
+        f"server latency {args.latency:g} s, {args.rounds} rounds of K requests, prompts of "
+        f"{args.prompt_bytes:,} bytes; share = achieved / (K / latency)"
+    )
     head = f"{'in flight K':>11} | {'capacity/s':>10} | {'mira req/s':>10} | {'mira share':>10}"
     if baseline:
         head += f" | {'openai req/s':>12} | {'openai share':>12}"

@@ -33,8 +33,11 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000])
     ap.add_argument("--k", type=int, default=15)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--unique", action="store_true",
-                    help="make every definition distinct (a record-specific clause), as a real teacher's are")
+    ap.add_argument(
+        "--unique",
+        action="store_true",
+        help="make every definition distinct (a record-specific clause), as a real teacher's are",
+    )
     args = ap.parse_args()
 
     from sklearn.cluster import KMeans
@@ -43,15 +46,19 @@ def main() -> None:
     from mira_hf.testing.judge_server import planted_proposals
 
     cluster_dimensions(planted_proposals(200, k=3), k=3)  # warm-up: imports
-    header = (f"{'proposals':>10} {'total s':>8} {'embed s':>8} {'KMeans s':>9} {'KMeans %':>9} "
-              f"{'× baseline':>11} {'ARI':>6} {'purity':>7} {'silhouette':>10}")
+    header = (
+        f"{'proposals':>10} {'total s':>8} {'embed s':>8} {'KMeans s':>9} {'KMeans %':>9} "
+        f"{'× baseline':>11} {'ARI':>6} {'purity':>7} {'silhouette':>10}"
+    )
     print(header)
     print("-" * len(header))
     for n in args.sizes:
         rows = planted_proposals(n, k=args.k, seed=1)
         if args.unique:
-            rows = [{**r, "definition": f"{r['definition']} Here: case {r['record_id']} step {i % 97}."}
-                    for i, r in enumerate(rows)]
+            rows = [
+                {**r, "definition": f"{r['definition']} Here: case {r['record_id']} step {i % 97}."}
+                for i, r in enumerate(rows)
+            ]
         truth = [r["family"] for r in rows]
         best = None
         for _ in range(args.repeat):
@@ -65,13 +72,17 @@ def main() -> None:
             KMeans(n_clusters=args.k, n_init=1, random_state=0).fit(emb)
             base.append(time.perf_counter() - t0)
         t = best.timings
-        print(f"{n:>10,} {t['total']:>8.2f} {t['embed']:>8.2f} {t['kmeans']:>9.2f} "
-              f"{100 * t['kmeans'] / t['total']:>8.0f}% {t['total'] / min(base):>10.1f}x "
-              f"{adjusted_rand(truth, best.assignments):>6.3f} {purity(truth, best.assignments):>7.3f} "
-              f"{best.silhouette:>10.3f}")
-    print(f"\nbaseline: one bare KMeans(n_init=1) over the same TF-IDF embeddings; discovery runs KMeans with "
-          f"n_init=10, embeds unique texts, names, anchors and estimates the silhouette. ({np.__name__} "
-          f"{np.__version__})")
+        print(
+            f"{n:>10,} {t['total']:>8.2f} {t['embed']:>8.2f} {t['kmeans']:>9.2f} "
+            f"{100 * t['kmeans'] / t['total']:>8.0f}% {t['total'] / min(base):>10.1f}x "
+            f"{adjusted_rand(truth, best.assignments):>6.3f} {purity(truth, best.assignments):>7.3f} "
+            f"{best.silhouette:>10.3f}"
+        )
+    print(
+        f"\nbaseline: one bare KMeans(n_init=1) over the same TF-IDF embeddings; discovery runs KMeans with "
+        f"n_init=10, embeds unique texts, names, anchors and estimates the silhouette. ({np.__name__} "
+        f"{np.__version__})"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,8 +46,20 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "benchmarks" / "results"
 DIMS = 15
-SOURCE_NAMES = ["agent_openhands", "davinc_dev", "swe_qa", "swe_gym", "nemotron_agent", "toolace", "sweb_verified",
-                "codeact", "agenttuning", "nebius_swe", "r2e_gym", "openhands_sft"]
+SOURCE_NAMES = [
+    "agent_openhands",
+    "davinc_dev",
+    "swe_qa",
+    "swe_gym",
+    "nemotron_agent",
+    "toolace",
+    "sweb_verified",
+    "codeact",
+    "agenttuning",
+    "nebius_swe",
+    "r2e_gym",
+    "openhands_sft",
+]
 #: 1-3-10 steps from 10 K rows.
 ROW_STEPS = [10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000]
 TOKEN_STEPS = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000]
@@ -79,9 +91,12 @@ def write_selection_input(path: Path, rows: int, n_sources: int, seed: int = 0) 
             n = min(1_000_000, rows - start)
             source = pc.take(names, pa.array(rng.choice(n_sources, n, p=weights).astype(np.int32)))
             score = np.round(rng.normal(6.0, 1.8, n).clip(0, 10), 2).astype(np.float32)
-            writer.write_batch(pa.record_batch(
-                [pa.array(np.arange(start, start + n)), source, pa.array(score, mask=rng.random(n) < 0.03)],
-                schema=schema))
+            writer.write_batch(
+                pa.record_batch(
+                    [pa.array(np.arange(start, start + n)), source, pa.array(score, mask=rng.random(n) < 0.03)],
+                    schema=schema,
+                )
+            )
 
 
 def write_metric_input(folder: Path, rows: int, n_sources: int, seed: int = 0) -> None:
@@ -97,21 +112,31 @@ def write_metric_input(folder: Path, rows: int, n_sources: int, seed: int = 0) -
         t = rng.integers(0, 11, (n, DIMS)).astype(np.float32)
         s = np.clip(t + np.round(rng.normal(0, 1, (n, DIMS)).astype(np.float32) * noise_sd), 0, 10)
         s[rng.random((n, DIMS)) < 0.03] = np.nan
-        teacher[start:start + n], student[start:start + n] = t, s
-        codes[start:start + n] = rng.integers(0, n_sources, n)
+        teacher[start : start + n], student[start : start + n] = t, s
+        codes[start : start + n] = rng.integers(0, n_sources, n)
     for arr in (teacher, student, codes):
         arr.flush()
 
 
 _LINES = [
-    "$ python -m pytest tests/test_parser.py -x -q", "E       AssertionError: assert parse('') == []",
-    "tests/test_parser.py:41: in test_empty_input", "    result = parse(tokens, strict=self.strict)",
-    "src/pkg/parser.py:118: ValueError: unexpected end of input at offset 0", "--- a/src/pkg/parser.py",
-    "+++ b/src/pkg/parser.py", "@@ -112,7 +112,9 @@ def parse(tokens, strict=False):", "-    head = tokens[0]",
-    "+    if not tokens:", "+        return []", "$ grep -rn \"def parse\" src/ | head -20",
+    "$ python -m pytest tests/test_parser.py -x -q",
+    "E       AssertionError: assert parse('') == []",
+    "tests/test_parser.py:41: in test_empty_input",
+    "    result = parse(tokens, strict=self.strict)",
+    "src/pkg/parser.py:118: ValueError: unexpected end of input at offset 0",
+    "--- a/src/pkg/parser.py",
+    "+++ b/src/pkg/parser.py",
+    "@@ -112,7 +112,9 @@ def parse(tokens, strict=False):",
+    "-    head = tokens[0]",
+    "+    if not tokens:",
+    "+        return []",
+    '$ grep -rn "def parse" src/ | head -20',
     "==================== 212 passed, 3 skipped in 14.82s ====================",
-    "Traceback (most recent call last):", "  File \"/repo/src/pkg/cli.py\", line 203, in main", "KeyError: 'timeout'",
-    "class TokenStream:", "    def __init__(self, text: str, *, strict: bool = False) -> None:",
+    "Traceback (most recent call last):",
+    '  File "/repo/src/pkg/cli.py", line 203, in main',
+    "KeyError: 'timeout'",
+    "class TokenStream:",
+    "    def __init__(self, text: str, *, strict: bool = False) -> None:",
     "I will reproduce the failure first, then read the parser around line 118.",
     "The fix is minimal: guard the empty case before indexing and keep the strict path unchanged.",
 ]
@@ -127,11 +152,22 @@ def make_records(n: int, tokens: int, tokens_per_char: float, seed: int = 0) -> 
         while size < chars:
             lines.append(rnd.choice(_LINES))
             size += len(lines[-1]) + 1
-        msgs = [{"role": "user", "content": f"Issue {i}: parse('') raises ValueError."},
-                {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
-                    "name": "bash", "arguments": json.dumps({"command": "python -m pytest -x -q"})}}]},
-                {"role": "tool", "tool_call_id": "c1", "name": "bash", "content": "\n".join(lines)[:chars]},
-                {"role": "assistant", "content": "Guarded the empty input; the suite passes."}]
+        msgs = [
+            {"role": "user", "content": f"Issue {i}: parse('') raises ValueError."},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "bash", "arguments": json.dumps({"command": "python -m pytest -x -q"})},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "name": "bash", "content": "\n".join(lines)[:chars]},
+            {"role": "assistant", "content": "Guarded the empty input; the suite passes."},
+        ]
         out.append(json.dumps(msgs))
     return out
 
@@ -183,9 +219,13 @@ def measure(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
     fn()
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return {"seconds": min(times), "rss_delta_mib": max(after_peak - before, 0.0),
-            "rss_masked": after_peak <= before_peak and before_peak - before > 1.0, "traced_mib": traced,
-            "max_rss_mib": after_peak}
+    return {
+        "seconds": min(times),
+        "rss_delta_mib": max(after_peak - before, 0.0),
+        "rss_masked": after_peak <= before_peak and before_peak - before > 1.0,
+        "traced_mib": traced,
+        "max_rss_mib": after_peak,
+    }
 
 
 def run_point(stage: str, size: int, data: str, repeat: int, records: int, ratio: float) -> dict[str, Any]:
@@ -215,7 +255,7 @@ def run_point(stage: str, size: int, data: str, repeat: int, records: int, ratio
     else:
         from transformers import AutoTokenizer
 
-        from mira_hf.prompt import Budget, build_prompts
+        from mira_hf.prompting.prompt import Budget, build_prompts
         from mira_hf.records import render_record
         from mira_hf.rubric import load_rubric
 
@@ -224,8 +264,9 @@ def run_point(stage: str, size: int, data: str, repeat: int, records: int, ratio
         recs = make_records(records, size, ratio)
         texts = [render_record(r) for r in recs]
         context = 8_192 if "8,192" in stage else 65_536
-        budget = Budget(rubric, max_model_len=context, max_tokens=2_048 if context > 8_192 else 1_024,
-                        tokenizer=tokenizer)
+        budget = Budget(
+            rubric, max_model_len=context, max_tokens=2_048 if context > 8_192 else 1_024, tokenizer=tokenizer
+        )
         # Warm-up on small inputs (a large one would raise the high-water mark before the measurement):
         # the rubric's prompt parts, the renderer, the fast tokenizer's batch path and decode.
         build_prompts(make_records(2, 1_000, ratio, seed=1), rubric, budget)
@@ -240,8 +281,7 @@ def run_point(stage: str, size: int, data: str, repeat: int, records: int, ratio
         extra["kept"] = len(fn()[0])
     elif STAGES[stage] == "tokens":  # after the measurement: what the records and the stage really were
         fitted = budget.fit_many(list(texts))
-        extra["tokens_per_record"] = float(np.mean([len(tokenizer.encode(t, add_special_tokens=False))
-                                                    for t in texts]))
+        extra["tokens_per_record"] = float(np.mean([len(tokenizer.encode(t, add_special_tokens=False)) for t in texts]))
         extra["truncated"] = sum(f[1] for f in fitted)
         extra["records"] = len(texts)
     return {**result, **extra}
@@ -260,15 +300,20 @@ def _available_mib() -> float | None:
 
 
 def _child(stage: str, size: int, data: str, args: argparse.Namespace, ratio: float) -> dict[str, Any]:
-    spec = json.dumps({"stage": stage, "size": size, "data": data, "repeat": args.repeat, "records": args.records,
-                       "ratio": ratio})
+    spec = json.dumps(
+        {"stage": stage, "size": size, "data": data, "repeat": args.repeat, "records": args.records, "ratio": ratio}
+    )
     # Through /bin/sh, which forks the child: a child forked or exec'd straight from this process would start
     # with this process's max RSS as its own (Linux keeps the high-water mark across fork and exec).
-    proc = subprocess.run(["/bin/sh", "-c", '"$@"; exit $?', "sh", sys.executable, __file__, "--point", spec],
-                          capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "true"})
+    proc = subprocess.run(
+        ["/bin/sh", "-c", '"$@"; exit $?', "sh", sys.executable, __file__, "--point", spec],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TOKENIZERS_PARALLELISM": "true"},
+    )
     for line in proc.stdout.splitlines():
         if line.startswith(MARK):
-            return json.loads(line[len(MARK):])
+            return json.loads(line[len(MARK) :])
     raise RuntimeError(f"{stage} at {size:,} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
 
 
@@ -290,16 +335,22 @@ def _print_row(p: dict[str, Any]) -> None:
     if "skipped" in p:
         print(f"{p['stage']:<27} {p['size']:>11,} {unit:<7} {p['skipped']}", flush=True)
         return
-    per = (f"{p['seconds'] / p['size'] * 1e9:>9.1f} ns/row" if unit == "rows"
-           else f"{p['seconds'] / p['records'] * 1e3:>9.2f} ms/rec")
+    per = (
+        f"{p['seconds'] / p['size'] * 1e9:>9.1f} ns/row"
+        if unit == "rows"
+        else f"{p['seconds'] / p['records'] * 1e3:>9.2f} ms/rec"
+    )
     rss = ("≤" if p["rss_masked"] else " ") + f"{p['rss_delta_mib']:,.0f}"
     note = ""
     if unit == "tokens":
         note = f"{p['tokens_per_record']:,.0f} tok/rec, {p['truncated']}/{p['records']} cut"
     elif "kept" in p:
         note = f"{p['kept']:,} kept"
-    print(f"{p['stage']:<27} {p['size']:>11,} {unit:<7} {p['seconds']:>9.3f} {per:>16} {p['traced_mib']:>9,.0f} "
-          f"{rss:>9} {p['max_rss_mib']:>9,.0f}  {note}", flush=True)
+    print(
+        f"{p['stage']:<27} {p['size']:>11,} {unit:<7} {p['seconds']:>9.3f} {per:>16} {p['traced_mib']:>9,.0f} "
+        f"{rss:>9} {p['max_rss_mib']:>9,.0f}  {note}",
+        flush=True,
+    )
 
 
 def growth_exponents(points: list[dict[str, Any]]) -> dict[str, float]:
@@ -335,10 +386,17 @@ def plot(points: list[dict[str, Any]], path: Path) -> None:
             x = [p["size"] for p in pts]
             y = [p["seconds"] if unit == "rows" else p["seconds"] / p["records"] * 1e3 for p in pts]
             axes[0, col].plot(x, y, "o-", color=colors[stage], label=stage)
-            axes[1, col].plot(x, [max(p["rss_delta_mib"], 0.1) for p in pts], "o-", color=colors[stage],
-                              label=f"{stage}: RSS Δ")
-            axes[1, col].plot(x, [max(p["traced_mib"], 0.1) for p in pts], "o--", color=colors[stage], alpha=0.6,
-                              label=f"{stage}: traced")
+            axes[1, col].plot(
+                x, [max(p["rss_delta_mib"], 0.1) for p in pts], "o-", color=colors[stage], label=f"{stage}: RSS Δ"
+            )
+            axes[1, col].plot(
+                x,
+                [max(p["traced_mib"], 0.1) for p in pts],
+                "o--",
+                color=colors[stage],
+                alpha=0.6,
+                label=f"{stage}: traced",
+            )
         axes[0, col].set_ylabel("seconds" if unit == "rows" else "ms per record")
         axes[1, col].set_ylabel("peak memory (MiB)")
         for row in (0, 1):
@@ -388,11 +446,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_rows not in rows and args.max_rows >= 1_000:
         rows.append(args.max_rows)
     stages = [s for s in STAGES if s in args.stages]
-    print(f"growth: rows {rows[0]:,}–{rows[-1]:,} ({args.sources} sources), records of "
-          f"{min(args.tokens):,}–{max(args.tokens):,} tokens ({args.records} per point); best of {args.repeat}; "
-          f"each point in a fresh process")
-    print(f"{'stage':<27} {'size':>11} {'unit':<7} {'seconds':>9} {'per item':>16} {'traced':>9} {'RSS Δ':>9} "
-          f"{'max RSS':>9}  (MiB)")
+    print(
+        f"growth: rows {rows[0]:,}–{rows[-1]:,} ({args.sources} sources), records of "
+        f"{min(args.tokens):,}–{max(args.tokens):,} tokens ({args.records} per point); best of {args.repeat}; "
+        f"each point in a fresh process"
+    )
+    print(
+        f"{'stage':<27} {'size':>11} {'unit':<7} {'seconds':>9} {'per item':>16} {'traced':>9} {'RSS Δ':>9} "
+        f"{'max RSS':>9}  (MiB)"
+    )
     points: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="mira-bench-growth-") as tmp:
         if any(STAGES[s] == "tokens" for s in stages):
@@ -428,8 +490,10 @@ def main(argv: list[str] | None = None) -> int:
                 _print_row(point)
 
     slopes = growth_exponents(points)
-    print("growth exponent (log-log slope of time between the two largest sizes; 1.0 = linear): "
-          + ", ".join(f"{s} {k:.2f}" for s, k in slopes.items()))
+    print(
+        "growth exponent (log-log slope of time between the two largest sizes; 1.0 = linear): "
+        + ", ".join(f"{s} {k:.2f}" for s, k in slopes.items())
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     png = args.out / "growth.png"
     plot(points, png)

@@ -16,8 +16,9 @@ import resource
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -83,9 +84,11 @@ def scale(rows: int, bootstrap: int) -> None:
     result = agreement(student, teacher, sources=sources, bootstrap=bootstrap)
     seconds = time.perf_counter() - start
     peak = rss()
-    print(f"agreement on {rows:,} × {DIMS} (float32 arrays, {len(SOURCES)} sources, bootstrap={bootstrap}): "
-          f"{seconds:.1f} s; process peak RSS {peak / 1024:.2f} GiB (inputs and setup {before / 1024:.2f} GiB, "
-          f"agreement adds {(peak - before) / 1024:.2f} GiB); macro MAE {result['macro_mae']:.3f}")
+    print(
+        f"agreement on {rows:,} × {DIMS} (float32 arrays, {len(SOURCES)} sources, bootstrap={bootstrap}): "
+        f"{seconds:.1f} s; process peak RSS {peak / 1024:.2f} GiB (inputs and setup {before / 1024:.2f} GiB, "
+        f"agreement adds {(peak - before) / 1024:.2f} GiB); macro MAE {result['macro_mae']:.3f}"
+    )
 
 
 def main() -> None:
@@ -127,17 +130,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         features = Features({"mira_scores": List(Value("float32")), "source": Value("string")})
         Dataset.from_dict({"mira_scores": student_rows, "source": source_list}, features=features).save_to_disk(
-            f"{tmp}/ds")
+            f"{tmp}/ds"
+        )
         on_disk = load_from_disk(f"{tmp}/ds")  # memory-mapped, like a real scored corpus
 
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("baseline: numpy MAE pass", baseline),
             ("agreement(numpy float32)", lambda: agreement(student, teacher, sources=sources)),
-            ("agreement(Arrow columns)", lambda: agreement(on_disk.data.column("mira_scores"),
-                                                           teacher, sources=on_disk.data.column("source"))),
+            (
+                "agreement(Arrow columns)",
+                lambda: agreement(on_disk.data.column("mira_scores"), teacher, sources=on_disk.data.column("source")),
+            ),
             ("agreement(Python lists)", lambda: agreement(student_rows, teacher_rows, sources=source_list)),
-            ("metric.compute(lists)", lambda: metric.compute(predictions=student_rows, references=teacher_rows,
-                                                             sources=source_list)),
+            (
+                "metric.compute(lists)",
+                lambda: metric.compute(predictions=student_rows, references=teacher_rows, sources=source_list),
+            ),
             ("evaluate add_batch+compute", evaluate_round_trip),
             ("aggregate(trimmed_mean, mmap)", lambda: aggregate(on_disk, rel)),
             ("aggregate(weighted, mmap)", lambda: aggregate(on_disk, rel, method="weighted")),
@@ -149,15 +157,19 @@ def main() -> None:
             rows.append((name, seconds, peak))
 
     base = rows[0][1]
-    print(f"\nmira_agreement on {args.rows:,} records × {DIMS} dims, {len(SOURCES)} sources "
-          f"(best of {args.repeat}; evaluate round trip: 1 run)")
+    print(
+        f"\nmira_agreement on {args.rows:,} records × {DIMS} dims, {len(SOURCES)} sources "
+        f"(best of {args.repeat}; evaluate round trip: 1 run)"
+    )
     print(f"{'step':<32}{'seconds':>10}{'× baseline':>12}{'peak MiB':>10}")
     for name, seconds, peak in rows:
         print(f"{name:<32}{seconds:>10.3f}{seconds / base:>12.1f}{peak:>10.0f}")
-    direct = dict((n, s) for n, s, _ in rows)
+    direct = {n: s for n, s, _ in rows}
     overhead = direct["evaluate add_batch+compute"] - direct["agreement(Python lists)"]
-    print(f"\nevaluate's own Arrow round trip adds {overhead:.2f} s over mira_hf.agreement on the same lists; "
-          f"metric.compute(...) in one call skips it.")
+    print(
+        f"\nevaluate's own Arrow round trip adds {overhead:.2f} s over mira_hf.agreement on the same lists; "
+        f"metric.compute(...) in one call skips it."
+    )
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

@@ -42,11 +42,22 @@ def _synthetic_records(n: int, tokens: int, seed: int = 0) -> list[str]:
     out = []
     for i in range(n):
         body = " ".join(rnd.choice(words) for _ in range(tokens * 4 // 5))
-        msgs = [{"role": "user", "content": f"Issue {i}: the parser fails on empty input."},
-                {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
-                 "function": {"name": "bash", "arguments": json.dumps({"command": "pytest -x"})}}]},
-                {"role": "tool", "tool_call_id": "c1", "name": "bash", "content": body},
-                {"role": "assistant", "content": "Fixed the empty-input branch; tests pass."}]
+        msgs = [
+            {"role": "user", "content": f"Issue {i}: the parser fails on empty input."},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "bash", "arguments": json.dumps({"command": "pytest -x"})},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "name": "bash", "content": body},
+            {"role": "assistant", "content": "Fixed the empty-input branch; tests pass."},
+        ]
         out.append(json.dumps(msgs))
     return out
 
@@ -54,14 +65,14 @@ def _synthetic_records(n: int, tokens: int, seed: int = 0) -> list[str]:
 def bench_stages(n: int, tokens_list: list[int]) -> None:
     from transformers import AutoTokenizer
 
-    from mira_hf.columns import typed_batch
-    from mira_hf.parse import format_output, parse_output
-    from mira_hf.prompt import Budget, messages_for
+    from mira_hf.answer.parse import format_output, parse_output
+    from mira_hf.prompting.prompt import Budget, messages_for
     from mira_hf.records import render_record
     from mira_hf.rubric import load_rubric
-    from mira_hf.scorer import _row_from_card
-    from mira_hf.testing.tiny_model import build_tiny_model
+    from mira_hf.schema.columns import typed_batch
+    from mira_hf.scoring.scorer import _row_from_card
     from mira_hf.testing.fake_engine import card_for
+    from mira_hf.testing.tiny_model import build_tiny_model
 
     rubric = load_rubric()
     tok_dir = Path(tempfile.gettempdir()) / "mira-bench-tiny"
@@ -86,7 +97,7 @@ def bench_stages(n: int, tokens_list: list[int]) -> None:
     for _ in range(3):  # warm-up: regex compilation, first Arrow conversion
         typed_batch([_row_from_card(parse_output(answer, rubric), rubric)])
     from mira_hf.engines.base import Completion
-    from mira_hf.scorer import Scorer
+    from mira_hf.scoring.scorer import Scorer
 
     class ZeroLatency:
         """Answers every conversation at once with a valid answer."""
@@ -97,16 +108,19 @@ def bench_stages(n: int, tokens_list: list[int]) -> None:
     def scorer_path(records: list[str]) -> float:
         """ms per record of one ``Scorer.__call__`` on the whole batch, with an empty resume store."""
         with tempfile.TemporaryDirectory() as cache:
-            scorer = Scorer(engine=ZeroLatency(), tokenizer=tokenizer, max_model_len=65_536, cache_dir=cache,
-                            progress=False)
+            scorer = Scorer(
+                engine=ZeroLatency(), tokenizer=tokenizer, max_model_len=65_536, cache_dir=cache, progress=False
+            )
             scorer({"messages": records[:2]})  # warm-up: runtime, store
             t0 = time.perf_counter()
             scorer({"messages": records})
             return (time.perf_counter() - t0) * 1000 / len(records)
 
-    print(f"{'tokens/record':>14} {'render':>9} {'budget':>9} {'messages':>9} {'parse':>9} {'arrow':>9} "
-          f"{'total ms/rec':>13} {'excl. tokenizer':>16} {'tokenized':>10} {'batch fit+render':>17} "
-          f"{'Scorer ms/rec':>14}")
+    print(
+        f"{'tokens/record':>14} {'render':>9} {'budget':>9} {'messages':>9} {'parse':>9} {'arrow':>9} "
+        f"{'total ms/rec':>13} {'excl. tokenizer':>16} {'tokenized':>10} {'batch fit+render':>17} "
+        f"{'Scorer ms/rec':>14}"
+    )
     for tokens in tokens_list:
         records = _synthetic_records(n, tokens)
         calls["n"] = 0
@@ -139,9 +153,12 @@ def bench_stages(n: int, tokens_list: list[int]) -> None:
         t["arrow"] += time.perf_counter() - t0
         total = sum(t.values()) * 1000 / n
         excl = (sum(t.values()) - tok_time) * 1000 / n
-        print(f"{tokens:>14,} " + " ".join(f"{v * 1000 / n:>9.3f}" for v in t.values())
-              + f" {total:>13.3f} {excl:>16.3f} {calls['n']:>6}/{n} {batched * 1000 / n:>13.3f}"
-              + f" {scorer_path(records):>14.3f}")
+        print(
+            f"{tokens:>14,} "
+            + " ".join(f"{v * 1000 / n:>9.3f}" for v in t.values())
+            + f" {total:>13.3f} {excl:>16.3f} {calls['n']:>6}/{n} {batched * 1000 / n:>13.3f}"
+            + f" {scorer_path(records):>14.3f}"
+        )
 
 
 def _fixture_records() -> dict[str, list]:
@@ -161,8 +178,10 @@ def bench_formats(repeats: int, target: float = 0.1) -> None:
     """Rendering time per 1K-token record for every record shape, best of ``repeats`` runs of 200 renders each."""
     from mira_hf.records import render
 
-    print(f"{'fixture':<32} {'format':<15} {'tok/rec':>8} {'objects':>9} {'json str':>9} {'json.loads':>11} "
-          f"{'ratio':>6}   (ms per 1K-token record, best of {repeats})")
+    print(
+        f"{'fixture':<32} {'format':<15} {'tok/rec':>8} {'objects':>9} {'json str':>9} {'json.loads':>11} "
+        f"{'ratio':>6}   (ms per 1K-token record, best of {repeats})"
+    )
     worst = 0.0
     for name, records in _fixture_records().items():
         strings = [json.dumps(r) for r in records]
@@ -192,21 +211,33 @@ def bench_vllm(n: int, repeats: int) -> None:
     from vllm import SamplingParams
     from vllm.sampling_params import StructuredOutputsParams
 
-    from mira_hf.prompt import build_prompt
-    from mira_hf.scorer import Scorer
+    from mira_hf.prompting.prompt import build_prompt
+    from mira_hf.scoring.scorer import Scorer
     from mira_hf.testing.tiny_model import build_tiny_model
 
     model = build_tiny_model(Path(tempfile.gettempdir()) / "mira-bench-tiny")
     ds = datasets.load_dataset("json", data_files=str(REPO / "examples/data/trajectories.jsonl"), split="train")
     ds = ds.select(range(min(n, len(ds))))
-    scorer = Scorer(model=str(model), text_column="trajectory", max_model_len=8192, max_num_batched_tokens=8192,
-                    gpu_memory_utilization=0.15, max_tokens=1024, max_rationale_chars=24)
+    scorer = Scorer(
+        model=str(model),
+        text_column="trajectory",
+        max_model_len=8192,
+        max_num_batched_tokens=8192,
+        gpu_memory_utilization=0.15,
+        max_tokens=1024,
+        max_rationale_chars=24,
+    )
     engine = scorer.engine
     llm = engine.llm
     sampling = scorer.sampling
-    params = SamplingParams(n=1, temperature=sampling.temperature, top_p=sampling.top_p,
-                            max_tokens=sampling.max_tokens, seed=sampling.seed,
-                            structured_outputs=StructuredOutputsParams(regex=sampling.regex))
+    params = SamplingParams(
+        n=1,
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
+        max_tokens=sampling.max_tokens,
+        seed=sampling.seed,
+        structured_outputs=StructuredOutputsParams(regex=sampling.regex),
+    )
     budget = scorer._ensure_runtime().budget
     prompts = [build_prompt(r, scorer.rubric, budget=budget).messages for r in ds["trajectory"]]
     llm.chat(prompts[:2], params, use_tqdm=False)  # warm-up (compile, prefix cache of the system prompt)
@@ -236,7 +267,9 @@ def bench_vllm(n: int, repeats: int) -> None:
     for name, times in results.items():
         best = min(times)
         runs = " ".join(f"{t:.2f}" for t in times)
-        print(f"{name:<18} {best:>8.2f} {len(ds) / best:>10.2f} {tokens[name] / best:>10.0f} {best / base:>7.3f}  {runs}")
+        print(
+            f"{name:<18} {best:>8.2f} {len(ds) / best:>10.2f} {tokens[name] / best:>10.0f} {best / base:>7.3f}  {runs}"
+        )
 
 
 def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> None:
@@ -245,7 +278,7 @@ def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> None:
     whole prompt once and vLLM takes the ids), on the same records in the same process, sides alternating."""
     from transformers import AutoTokenizer
 
-    from mira_hf.prompt import Budget, build_prompts, chat_token_ids
+    from mira_hf.prompting.prompt import Budget, build_prompts, chat_token_ids
     from mira_hf.rubric import load_rubric
     from mira_hf.testing.tiny_model import build_tiny_model
 
@@ -261,7 +294,7 @@ def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> None:
     def ids_path(records: list[str]) -> int:
         prompts = build_prompts(records, rubric, ids)
         unmeasured = [p.messages for p in prompts if p.token_ids is None]  # within the byte budget: as the scorer
-        filled = ids.prompt_token_ids(unmeasured) if unmeasured else []    # does for the prompts it sends
+        filled = ids.prompt_token_ids(unmeasured) if unmeasured else []  # does for the prompts it sends
         return sum(len(p.token_ids) for p in prompts if p.token_ids is not None) + sum(map(len, filled))
 
     print(f"{n} records per length, best of {repeats}; ms per record")
@@ -277,16 +310,21 @@ def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> None:
                 counts[name] = run(records)
                 best[name] = min(best[name], time.perf_counter() - t0)
         assert counts["text"] == counts["ids"], counts  # the same prompts, the same tokens
-        print(f"{tokens:>14,} {best['text'] * 1000 / n:>16.2f} {best['ids'] * 1000 / n:>10.2f} "
-              f"{best['ids'] / best['text']:>7.3f} {counts['ids'] // n:>18,}")
+        print(
+            f"{tokens:>14,} {best['text'] * 1000 / n:>16.2f} {best['ids'] * 1000 / n:>10.2f} "
+            f"{best['ids'] / best['text']:>7.3f} {counts['ids'] // n:>18,}"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vllm", action="store_true", help="measure the overhead on the real CPU vLLM engine")
     ap.add_argument("--formats", action="store_true", help="rendering cost per record shape")
-    ap.add_argument("--tokenize", action="store_true",
-                    help="prompt tokenization: text path + LLM.chat against token ids (tokenized once)")
+    ap.add_argument(
+        "--tokenize",
+        action="store_true",
+        help="prompt tokenization: text path + LLM.chat against token ids (tokenized once)",
+    )
     ap.add_argument("--records", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--tokens", type=int, nargs="*", default=[1_000, 8_000, 30_000, 60_000, 120_000])

@@ -27,9 +27,11 @@ from collections.abc import Callable
 #: The baseline: slot tag, anything up to a colon, a score out of 10.
 BASELINE = re.compile(r"\[A(\d+)\][^:\n]*:\s*(\d+(?:\.\d+)?)/10")
 
-_WORDS = ("the agent reproduced the failure before editing; the patch touches only the parser; tests were run "
-          "after the change and the full suite passes; one redundant grep; the plan is stated up front; the "
-          "final message explains the fix and its limits; a failed sed was retried with the right line range").split()
+_WORDS = (
+    "the agent reproduced the failure before editing; the patch touches only the parser; tests were run "
+    "after the change and the full suite passes; one redundant grep; the plan is stated up front; the "
+    "final message explains the fix and its limits; a failed sed was retried with the right line range"
+).split()
 
 
 def _why(rnd: random.Random) -> str:
@@ -37,15 +39,21 @@ def _why(rnd: random.Random) -> str:
 
 
 def _card(rnd: random.Random, n: int):
-    from mira_hf.scorecard import ScoreCard
+    from mira_hf.schema.scorecard import ScoreCard
 
-    return ScoreCard(scores=[float(rnd.randint(0, 10)) for _ in range(n)], rationales=[_why(rnd) for _ in range(n)],
-                     overall=float(rnd.randint(0, 100)), recommendation=rnd.choice(["keep", "downsample", "drop"]),
-                     domain_tag="swe-repair", brief=_why(rnd), status="ok")
+    return ScoreCard(
+        scores=[float(rnd.randint(0, 10)) for _ in range(n)],
+        rationales=[_why(rnd) for _ in range(n)],
+        overall=float(rnd.randint(0, 100)),
+        recommendation=rnd.choice(["keep", "downsample", "drop"]),
+        domain_tag="swe-repair",
+        brief=_why(rnd),
+        status="ok",
+    )
 
 
 def exact(rnd: random.Random, rubric) -> tuple[str, list[float]]:
-    from mira_hf.parse import format_output
+    from mira_hf.answer.parse import format_output
 
     card = _card(rnd, len(rubric))
     return format_output(card, rubric), card.scores
@@ -56,14 +64,25 @@ def drifted(rnd: random.Random, rubric) -> tuple[str, list[float]]:
     lines = ["Here is my assessment of the trajectory.", ""]
     for i, dim in enumerate(rubric):
         s, why = int(card.scores[i]), card.rationales[i]
-        lines.append(rnd.choice([
-            f"**[{dim.slot}] {dim.dimension}:** {s}/10 — {why}",
-            f"- [{dim.slot}] {dim.dimension}: {s} / 10 - {why}",
-            f"{dim.slot}. {dim.dimension} — {s} out of 10. {why}",
-            f"**[{dim.slot}]** {dim.dimension}: **{s}/10** — {why}",
-        ]))
-    lines += ["", f"**overall:** {card.overall:g}/100", f"training_recommendation: **{card.recommendation}**",
-              f"domain_tag: {card.domain_tag}", f"brief: {card.brief}", "", "Let me know if you need more detail."]
+        lines.append(
+            rnd.choice(
+                [
+                    f"**[{dim.slot}] {dim.dimension}:** {s}/10 — {why}",
+                    f"- [{dim.slot}] {dim.dimension}: {s} / 10 - {why}",
+                    f"{dim.slot}. {dim.dimension} — {s} out of 10. {why}",
+                    f"**[{dim.slot}]** {dim.dimension}: **{s}/10** — {why}",
+                ]
+            )
+        )
+    lines += [
+        "",
+        f"**overall:** {card.overall:g}/100",
+        f"training_recommendation: **{card.recommendation}**",
+        f"domain_tag: {card.domain_tag}",
+        f"brief: {card.brief}",
+        "",
+        "Let me know if you need more detail.",
+    ]
     return "\n".join(lines), card.scores
 
 
@@ -71,8 +90,12 @@ def by_name(rnd: random.Random, rubric) -> tuple[str, list[float]]:
     card = _card(rnd, len(rubric))
     lines = [f"{dim.dimension}: {int(card.scores[i])}/10 - {card.rationales[i]}" for i, dim in enumerate(rubric)]
     rnd.shuffle(lines)
-    lines += [f"overall: {card.overall:g}", f"training_recommendation: {card.recommendation}",
-              f"domain_tag: {card.domain_tag}", f"brief: {card.brief}"]
+    lines += [
+        f"overall: {card.overall:g}",
+        f"training_recommendation: {card.recommendation}",
+        f"domain_tag: {card.domain_tag}",
+        f"brief: {card.brief}",
+    ]
     return "\n".join(lines), card.scores
 
 
@@ -84,8 +107,12 @@ def think_crlf(rnd: random.Random, rubric) -> tuple[str, list[float]]:
     return text.replace("\n", "\r\n"), scores
 
 
-KINDS: dict[str, Callable] = {"exact template": exact, "drifted": drifted, "by name only": by_name,
-                              "<think> + CRLF": think_crlf}
+KINDS: dict[str, Callable] = {
+    "exact template": exact,
+    "drifted": drifted,
+    "by name only": by_name,
+    "<think> + CRLF": think_crlf,
+}
 
 
 def best_time(fn: Callable[[], object], repeat: int) -> float:
@@ -104,17 +131,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
 
-    from mira_hf.parse import parse_output
+    from mira_hf.answer.parse import parse_output
     from mira_hf.rubric import load_rubric
 
     rubric = load_rubric("agent-group4")
     n_slots = len(rubric)
     parse_output(exact(random.Random(0), rubric), rubric)  # compile the rubric's patterns once, outside the timing
 
-    print(f"{args.answers:,} answers of each kind, best of {args.repeat}; right: share of the {n_slots} slots "
-          "read with the score the answer gives (a draft inside <think> is not the answer)")
-    head = (f"{'answer kind':<16} {'KB/answer':>9} {'parse_output µs':>16} {'re.findall µs':>14} {'ratio':>7} "
-            f"{'parser right':>13} {'findall right':>14} {'status ok':>10}")
+    print(
+        f"{args.answers:,} answers of each kind, best of {args.repeat}; right: share of the {n_slots} slots "
+        "read with the score the answer gives (a draft inside <think> is not the answer)"
+    )
+    head = (
+        f"{'answer kind':<16} {'KB/answer':>9} {'parse_output µs':>16} {'re.findall µs':>14} {'ratio':>7} "
+        f"{'parser right':>13} {'findall right':>14} {'status ok':>10}"
+    )
     print(head)
     print("-" * len(head))
     for k, (name, make) in enumerate(KINDS.items()):
@@ -135,8 +166,11 @@ def main(argv: list[str] | None = None) -> None:
         ok = sum(c.status == "ok" for c in cards) / len(cards)
         per = 1e6 / len(texts)
         cells = n_slots * len(texts)
-        print(f"{name:<16} {kb:>9.1f} {parser * per:>16.1f} {base * per:>14.1f} {parser / base:>6.1f}× "
-              f"{right / cells:>13.1%} {found / cells:>14.1%} {ok:>10.1%}")
+        print(
+            f"{name:<16} {kb:>9.1f} {parser * per:>16.1f} {base * per:>14.1f} {parser / base:>6.1f}× "
+            f"{right / cells:>13.1%} {found / cells:>14.1%} {ok:>10.1%}"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""Benchmark: ``mira_hf.report_data.summarize`` and ``build_report`` against a bare Arrow pass over the scores.
+"""Benchmark: ``mira_hf.report.data.summarize`` and ``build_report`` against a bare Arrow pass over the scores.
 
 Writes N synthetic scored rows (6 sources, 15 scores per row with ~3 % nulls, ``mira_quality``, statuses,
 truncation flags) to an Arrow file, memory-maps it with ``Dataset.from_file`` (as a scored corpus on disk
@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,13 +38,15 @@ def write_scored(path: Path, rows: int, seed: int = 0) -> None:
     flat = pa.array(scores.ravel(), mask=missing.ravel())
     offsets = pa.array(np.arange(0, rows * DIMS + 1, DIMS, dtype=np.int32))
     quality = scores.mean(axis=1)
-    table = pa.table({
-        "source": pc.take(pa.array(SOURCES), pa.array(codes)),
-        "mira_scores": pa.ListArray.from_arrays(offsets, flat),
-        "mira_quality": pa.array(quality, mask=rng.random(rows) < 0.02),
-        "mira_status": pc.take(pa.array(STATUSES), pa.array(rng.choice(5, rows, p=[0.9, 0.05, 0.03, 0.01, 0.01]))),
-        "mira_truncated": pa.array(rng.random(rows) < 0.04),
-    })
+    table = pa.table(
+        {
+            "source": pc.take(pa.array(SOURCES), pa.array(codes)),
+            "mira_scores": pa.ListArray.from_arrays(offsets, flat),
+            "mira_quality": pa.array(quality, mask=rng.random(rows) < 0.02),
+            "mira_status": pc.take(pa.array(STATUSES), pa.array(rng.choice(5, rows, p=[0.9, 0.05, 0.03, 0.01, 0.01]))),
+            "mira_truncated": pa.array(rng.random(rows) < 0.04),
+        }
+    )
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=100_000)
 
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     import mira_hf
     from mira_hf.reliability import score_matrix
     from mira_hf.report import build_report
-    from mira_hf.report_data import summarize
+    from mira_hf.report.data import summarize
 
     datasets.disable_progress_bars()
     print(f"best of {args.repeat}; memory-mapped Arrow input, {len(SOURCES)} sources × {DIMS} dimensions")
@@ -95,8 +97,10 @@ def main(argv: list[str] | None = None) -> None:
                 ("baseline: list_flatten → numpy", lambda: pc.list_flatten(column).to_numpy(zero_copy_only=False)),
                 ("summarize", lambda: summarize(ds)),
                 ("build_report (scores only)", lambda: build_report(ds, path=Path(tmp) / "plain.html")),
-                ("build_report (+ agreement, selection)",
-                 lambda: build_report(ds, agreement=result, selection=selection, path=Path(tmp) / "full.html")),
+                (
+                    "build_report (+ agreement, selection)",
+                    lambda: build_report(ds, agreement=result, selection=selection, path=Path(tmp) / "full.html"),
+                ),
             ]
             base = None
             for name, fn in steps:

@@ -17,24 +17,35 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 SOURCES = ["agent_openhands", "davinc_dev", "swe_qa", "swe_gym", "nemotron_agent", "toolace"]
-GROUPS = {"swe_repair": ["agent_openhands", "davinc_dev", "swe_gym"], "qa": ["swe_qa"],
-          "tools": ["nemotron_agent", "toolace"]}
+GROUPS = {
+    "swe_repair": ["agent_openhands", "davinc_dev", "swe_gym"],
+    "qa": ["swe_qa"],
+    "tools": ["nemotron_agent", "toolace"],
+}
 
 
 def write_dataset(path: Path, rows: int, batch: int = 1_000_000, seed: int = 0) -> None:
     """Scored rows as an Arrow stream file (the format datasets memory-maps), written batch by batch."""
     rng = np.random.default_rng(seed)
     names = pa.array(SOURCES)
-    schema = pa.schema([("id", pa.int64()), ("source", pa.string()), ("mira_quality", pa.float32()),
-                        ("mira_prompt_tokens", pa.int32()), ("text", pa.string())])
+    schema = pa.schema(
+        [
+            ("id", pa.int64()),
+            ("source", pa.string()),
+            ("mira_quality", pa.float32()),
+            ("mira_prompt_tokens", pa.int32()),
+            ("text", pa.string()),
+        ]
+    )
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
         for start in range(0, rows, batch):
             n = min(batch, rows - start)
@@ -43,8 +54,9 @@ def write_dataset(path: Path, rows: int, batch: int = 1_000_000, seed: int = 0) 
             score = np.round(rng.normal(6.0, 1.8, n).clip(0, 10), 2).astype(np.float32)
             quality = pa.array(score, mask=rng.random(n) < 0.03)  # 3 % unscored
             tokens = rng.lognormal(9.0, 1.0, n).clip(200, 60_000).astype(np.int32)
-            text = pc.binary_join_element_wise("trajectory ", pc.cast(pa.array(np.arange(start, start + n)),
-                                                                      pa.string()), "")
+            text = pc.binary_join_element_wise(
+                "trajectory ", pc.cast(pa.array(np.arange(start, start + n)), pa.string()), ""
+            )
             columns = [pa.array(np.arange(start, start + n)), source, quality, pa.array(tokens), text]
             columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
             writer.write_batch(pa.record_batch(columns, schema=schema))
@@ -62,7 +74,7 @@ class PeakMemory:
         self._proc = psutil.Process()
         self.peak = 0
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self._start = self._proc.memory_info().rss
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -108,31 +120,52 @@ def main() -> None:
         t0 = time.perf_counter()
         write_dataset(path, args.rows)
         ds = datasets.Dataset.from_file(str(path))  # memory-mapped
-        print(f"{args.rows:,} rows written and memory-mapped in {time.perf_counter() - t0:.1f} s "
-              f"({path.stat().st_size / 2**20:,.0f} MiB on disk)")
+        print(
+            f"{args.rows:,} rows written and memory-mapped in {time.perf_counter() - t0:.1f} s "
+            f"({path.stat().st_size / 2**20:,.0f} MiB on disk)"
+        )
 
         budget = int(pc.sum(ds.data.column("mira_prompt_tokens")).as_py() // 2 // len(SOURCES))
         for name in ("mira_quality", "source"):  # warm the page cache so no case pays for the first read
             pc.count(ds.data.column(name))
             pc.max(pc.binary_length(ds.data.column(name)) if name == "source" else ds.data.column(name))
         cases: list[tuple[str, Callable[[], Any]]] = [
-            ("pyarrow sort of the scores (baseline)",
-             lambda: pc.array_sort_indices(ds.data.column("mira_quality"), order="descending")),
+            (
+                "pyarrow sort of the scores (baseline)",
+                lambda: pc.array_sort_indices(ds.data.column("mira_quality"), order="descending"),
+            ),
             ("MIRA-Source, fraction 0.5", lambda: mira_hf.filter_by_retention(ds, 0.5)),
             ("MIRA-Source, min_score 6.5", lambda: mira_hf.filter_by_retention(ds, {"min_score": 6.5})),
-            ("MIRA-Source, token budget", lambda: mira_hf.filter_by_retention(
-                ds, {"tokens": budget}, token_column="mira_prompt_tokens")),
+            (
+                "MIRA-Source, token budget",
+                lambda: mira_hf.filter_by_retention(ds, {"tokens": budget}, token_column="mira_prompt_tokens"),
+            ),
             ("MIRA-Group, fraction 0.5", lambda: mira_hf.filter_by_retention(ds, 0.5, by="group", groups=GROUPS)),
             ("MIRA-Global, fraction 0.5", lambda: mira_hf.filter_by_retention(ds, 0.5, by="global")),
-            ("global token budget, split by shares", lambda: mira_hf.filter_by_retention(
-                ds, budget_tokens=budget * len(SOURCES), token_column="mira_prompt_tokens")),
-            ("Gumbel sampling τ=1, fraction 0.5", lambda: mira_hf.filter_by_retention(
-                ds, 0.5, sampling="gumbel", temperature=1.0)),
-            ("Gumbel τ=1, fraction 0.5, string ids", lambda: mira_hf.filter_by_retention(
-                ds, 0.5, sampling="gumbel", temperature=1.0, id_column="text")),
-            ("Gumbel sampling τ=1, global budget", lambda: mira_hf.filter_by_retention(
-                ds, budget_tokens=budget * len(SOURCES), token_column="mira_prompt_tokens", sampling="gumbel",
-                temperature=1.0)),
+            (
+                "global token budget, split by shares",
+                lambda: mira_hf.filter_by_retention(
+                    ds, budget_tokens=budget * len(SOURCES), token_column="mira_prompt_tokens"
+                ),
+            ),
+            (
+                "Gumbel sampling τ=1, fraction 0.5",
+                lambda: mira_hf.filter_by_retention(ds, 0.5, sampling="gumbel", temperature=1.0),
+            ),
+            (
+                "Gumbel τ=1, fraction 0.5, string ids",
+                lambda: mira_hf.filter_by_retention(ds, 0.5, sampling="gumbel", temperature=1.0, id_column="text"),
+            ),
+            (
+                "Gumbel sampling τ=1, global budget",
+                lambda: mira_hf.filter_by_retention(
+                    ds,
+                    budget_tokens=budget * len(SOURCES),
+                    token_column="mira_prompt_tokens",
+                    sampling="gumbel",
+                    temperature=1.0,
+                ),
+            ),
         ]
         rows = []
         baseline = None
@@ -149,8 +182,9 @@ def main() -> None:
     for col in ("case", "seconds", "× baseline", "peak memory (MiB)", "rows kept"):
         table.add_column(col, justify="left" if col == "case" else "right")
     for name, seconds, ratio, peak, kept in rows:
-        table.add_row(name, f"{seconds:.3f}", f"{ratio:.2f}", f"{peak / 2**20:,.0f}",
-                      "—" if kept is None else f"{kept:,}")
+        table.add_row(
+            name, f"{seconds:.3f}", f"{ratio:.2f}", f"{peak / 2**20:,.0f}", "—" if kept is None else f"{kept:,}"
+        )
     Console(width=110).print(table)
     worst = max(r[2] for r in rows[1:])
     print(f"worst ratio {worst:.2f}× (target ≤ 3×): {'OK' if worst <= 3 else 'ABOVE TARGET'}")

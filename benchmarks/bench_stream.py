@@ -47,10 +47,22 @@ def serve(port: int, slots: int, mean: float, sigma: float, seed: int, ready) ->
 
     from aiohttp import web
 
-    mu = math.log(mean) - sigma ** 2 / 2  # so that the mean service time is ``mean``
-    answer = json.dumps({"id": "x", "object": "chat.completion", "model": "bench", "choices": [
-        {"index": 0, "message": {"role": "assistant", "content": "overall: 70\ntraining_recommendation: keep"},
-         "finish_reason": "stop"}], "usage": {"prompt_tokens": 4000, "completion_tokens": 400}}).encode()
+    mu = math.log(mean) - sigma**2 / 2  # so that the mean service time is ``mean``
+    answer = json.dumps(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "model": "bench",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "overall: 70\ntraining_recommendation: keep"},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 4000, "completion_tokens": 400},
+        }
+    ).encode()
 
     async def main() -> None:
         sem = asyncio.Semaphore(slots)
@@ -138,9 +150,17 @@ def run(server: Server, ds, in_flight: int, batch_size: int | None) -> tuple[flo
     import mira_hf
 
     with tempfile.TemporaryDirectory() as cache:
-        scorer = mira_hf.Scorer(model="bench", engine="openai", base_url=server.url, api_key="bench",
-                                structured=False, max_in_flight=in_flight, progress=False, cache_dir=cache)
-        scorer.engine  # connect before the clock starts
+        scorer = mira_hf.Scorer(
+            model="bench",
+            engine="openai",
+            base_url=server.url,
+            api_key="bench",
+            structured=False,
+            max_in_flight=in_flight,
+            progress=False,
+            cache_dir=cache,
+        )
+        _ = scorer.engine  # connect before the clock starts
         server.log()
         t = time.perf_counter()
         if batch_size is None:
@@ -163,24 +183,40 @@ def mixture(rows: int, slots: int, mean: float, sigmas: list[float], in_flight: 
     datasets.disable_progress_bars()
     filler = "$ pytest -x tests/\nE   AssertionError: expected 3, got 4\n" * 40
     half = rows // 2
-    ds = datasets.Dataset.from_dict({"source": ["agents"] * half + ["qa"] * (rows - half),
-                                     "text": [f"trajectory {i}\n{filler}" for i in range(rows)]})
-    print(f"{rows:,} rows sorted by source, two endpoint groups; each server: {slots} slots, lognormal service times "
-          f"with mean {mean:g} s; client: {in_flight} in flight per group")
+    ds = datasets.Dataset.from_dict(
+        {
+            "source": ["agents"] * half + ["qa"] * (rows - half),
+            "text": [f"trajectory {i}\n{filler}" for i in range(rows)],
+        }
+    )
+    print(
+        f"{rows:,} rows sorted by source, two endpoint groups; each server: {slots} slots, lognormal service times "
+        f"with mean {mean:g} s; client: {in_flight} in flight per group"
+    )
     head = f"{'σ':>4} | {'path':>32} | {'seconds':>7} | {'share, whole run':>16} | {'share, rows remained':>20}"
     print(head)
     print("-" * len(head))
     for sigma in sigmas:
         with Server(slots, mean, sigma, seed=0) as a, Server(slots, mean, sigma, seed=1) as b:
-            groups = {name: {"sources": [name], "scorer": {
-                "model": "bench", "engine": "openai", "base_urls": [server.url], "max_in_flight": in_flight,
-                "structured": False}} for name, server in (("agents", a), ("qa", b))}
+            groups = {
+                name: {
+                    "sources": [name],
+                    "scorer": {
+                        "model": "bench",
+                        "engine": "openai",
+                        "base_urls": [server.url],
+                        "max_in_flight": in_flight,
+                        "structured": False,
+                    },
+                }
+                for name, server in (("agents", a), ("qa", b))
+            }
             plan = Plan.model_validate({"data": "unused.jsonl", "text_column": "text", "groups": groups})
             for bs in [*batch_sizes, None]:
                 with tempfile.TemporaryDirectory() as cache:
                     scorer = mira_hf.MixtureScorer(plan, cache_dir=cache)
                     for group in scorer.scorers.values():
-                        group.engine  # connect before the clock starts
+                        _ = group.engine  # connect before the clock starts
                     a.log(), b.log()
                     t = time.perf_counter()
                     if bs is None:
@@ -205,12 +241,21 @@ def cpu_engine(rows: int, batch_size: int) -> None:
 
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     model = build_tiny_model(__import__("pathlib").Path(tempfile.gettempdir()) / "mira-bench-tiny")
-    base = datasets.load_dataset("json", data_files=os.path.join(repo, "examples/data/trajectories.jsonl"),
-                                 split="train")
+    base = datasets.load_dataset(
+        "json", data_files=os.path.join(repo, "examples/data/trajectories.jsonl"), split="train"
+    )
     texts = [f"run {i}\n{base[i % len(base)]['trajectory']}" for i in range(rows)]
     ds = datasets.Dataset.from_dict({"trajectory": texts})
-    settings = dict(model=str(model), text_column="trajectory", max_model_len=8192, max_num_batched_tokens=8192,
-                    gpu_memory_utilization=0.15, max_tokens=64, structured=False, progress=False)
+    settings = dict(
+        model=str(model),
+        text_column="trajectory",
+        max_model_len=8192,
+        max_num_batched_tokens=8192,
+        gpu_memory_utilization=0.15,
+        max_tokens=64,
+        structured=False,
+        progress=False,
+    )
     busy: list[tuple[float, float]] = []
     real = vllm_engine.VLLMEngine.generate
 
@@ -227,8 +272,12 @@ def cpu_engine(rows: int, batch_size: int) -> None:
     try:
         with tempfile.TemporaryDirectory() as cache:
             t0 = time.perf_counter()
-            ds.map(mira_hf.Scorer(cache_dir=cache, **settings), batched=True, batch_size=batch_size,
-                   load_from_cache_file=False)
+            ds.map(
+                mira_hf.Scorer(cache_dir=cache, **settings),
+                batched=True,
+                batch_size=batch_size,
+                load_from_cache_file=False,
+            )
             batch_wall = time.perf_counter() - t0
     finally:
         vllm_engine.VLLMEngine.generate = real
@@ -270,8 +319,10 @@ def main() -> None:
     datasets.disable_progress_bars()
     filler = "$ pytest -x tests/\nE   AssertionError: expected 3, got 4\n" * 40
     ds = datasets.Dataset.from_dict({"text": [f"trajectory {i}\n{filler}" for i in range(args.rows)]})
-    print(f"{args.rows:,} rows, server: {args.slots} slots, lognormal service times with mean {args.mean:g} s; "
-          f"client: {args.in_flight} in flight")
+    print(
+        f"{args.rows:,} rows, server: {args.slots} slots, lognormal service times with mean {args.mean:g} s; "
+        f"client: {args.in_flight} in flight"
+    )
     head = f"{'σ':>4} | {'path':>18} | {'seconds':>7} | {'share, whole run':>16} | {'share, rows remained':>20}"
     print(head)
     print("-" * len(head))

@@ -102,8 +102,11 @@ class MoeShape:
 
     def matmul_params_per_token(self) -> int:
         """N_active of the FLOP formula: the weights one token multiplies with in the layers (no embedding)."""
-        return self.num_layers * (self._attention_params() + self.hidden_size * self.num_experts
-                                  + self.experts_per_token * self._expert_params())
+        return self.num_layers * (
+            self._attention_params()
+            + self.hidden_size * self.num_experts
+            + self.experts_per_token * self._expert_params()
+        )
 
     def prefill_flops(self, prompt_tokens: float, cached: float = 0.0) -> float:
         """FLOPs to prefill one prompt of ``prompt_tokens`` tokens whose first ``cached`` come from the prefix
@@ -115,23 +118,36 @@ class MoeShape:
             True
         """
         L, P = float(prompt_tokens), float(cached)
-        return (2.0 * self.matmul_params_per_token() * (L - P)
-                + 2.0 * self.num_layers * self.num_heads * self.head_dim * (L * L - P * P)
-                + 2.0 * self.hidden_size * self.vocab_size)
+        return (
+            2.0 * self.matmul_params_per_token() * (L - P)
+            + 2.0 * self.num_layers * self.num_heads * self.head_dim * (L * L - P * P)
+            + 2.0 * self.hidden_size * self.vocab_size
+        )
 
     def hf_config(self, tokenizer: Any, max_position_embeddings: int = 131_072) -> Any:
         """The ``transformers.Qwen3MoeConfig`` of this shape, with the tokenizer's special tokens."""
         from transformers import Qwen3MoeConfig
 
         return Qwen3MoeConfig(
-            vocab_size=self.vocab_size, hidden_size=self.hidden_size, intermediate_size=4 * self.hidden_size,
-            num_hidden_layers=self.num_layers, num_attention_heads=self.num_heads,
-            num_key_value_heads=self.num_kv_heads, head_dim=self.head_dim,
-            moe_intermediate_size=self.moe_intermediate_size, num_experts=self.num_experts,
-            num_experts_per_tok=self.experts_per_token, decoder_sparse_step=1, mlp_only_layers=[],
-            norm_topk_prob=True, max_position_embeddings=max_position_embeddings,
-            tie_word_embeddings=self.tie_embeddings, bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, torch_dtype="bfloat16",
+            vocab_size=self.vocab_size,
+            hidden_size=self.hidden_size,
+            intermediate_size=4 * self.hidden_size,
+            num_hidden_layers=self.num_layers,
+            num_attention_heads=self.num_heads,
+            num_key_value_heads=self.num_kv_heads,
+            head_dim=self.head_dim,
+            moe_intermediate_size=self.moe_intermediate_size,
+            num_experts=self.num_experts,
+            num_experts_per_tok=self.experts_per_token,
+            decoder_sparse_step=1,
+            mlp_only_layers=[],
+            norm_topk_prob=True,
+            max_position_embeddings=max_position_embeddings,
+            tie_word_embeddings=self.tie_embeddings,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            torch_dtype="bfloat16",
             architectures=["Qwen3MoeForCausalLM"],
         )
 
@@ -140,15 +156,43 @@ class MoeShape:
 #: 8 routed per token (plus one shared expert), expert FFN 512, full attention 16 query / 2 KV heads of 256,
 #: vocabulary 248,320. Qwen3-MoE has no shared expert and no linear-attention layers, so this is its
 #: closest Qwen3-MoE: same width, experts and routing, attention in every layer.
-SCORER_SHAPE = MoeShape(hidden_size=2048, num_layers=40, num_experts=256, experts_per_token=8,
-                        moe_intermediate_size=512, num_heads=16, num_kv_heads=2, head_dim=256, vocab_size=248_320)
+SCORER_SHAPE = MoeShape(
+    hidden_size=2048,
+    num_layers=40,
+    num_experts=256,
+    experts_per_token=8,
+    moe_intermediate_size=512,
+    num_heads=16,
+    num_kv_heads=2,
+    head_dim=256,
+    vocab_size=248_320,
+)
 #: Qwen3-30B-A3B (the previous generation, a pure Qwen3-MoE): the published 30.5B total / 3.3B active check
 #: the parameter arithmetic.
-QWEN3_30B_A3B = MoeShape(hidden_size=2048, num_layers=48, num_experts=128, experts_per_token=8,
-                         moe_intermediate_size=768, num_heads=32, num_kv_heads=4, head_dim=128, vocab_size=151_936)
+QWEN3_30B_A3B = MoeShape(
+    hidden_size=2048,
+    num_layers=48,
+    num_experts=128,
+    experts_per_token=8,
+    moe_intermediate_size=768,
+    num_heads=32,
+    num_kv_heads=4,
+    head_dim=128,
+    vocab_size=151_936,
+)
 #: The ``--dry-run`` model: the same architecture, small enough for the CPU engine (head_dim 64 is supported).
-DRY_RUN_SHAPE = MoeShape(hidden_size=64, num_layers=2, num_experts=8, experts_per_token=2, moe_intermediate_size=64,
-                         num_heads=2, num_kv_heads=1, head_dim=64, vocab_size=0, tie_embeddings=True)
+DRY_RUN_SHAPE = MoeShape(
+    hidden_size=64,
+    num_layers=2,
+    num_experts=8,
+    experts_per_token=2,
+    moe_intermediate_size=64,
+    num_heads=2,
+    num_kv_heads=1,
+    head_dim=64,
+    vocab_size=0,
+    tie_embeddings=True,
+)
 
 
 # ------------------------------------------------------------------------------------------------- the model
@@ -200,13 +244,13 @@ _LINES = [
     "+    if not tokens:",
     "+        return []",
     "+    head = tokens[0]",
-    "$ grep -rn \"def parse\" src/ | head -20",
+    '$ grep -rn "def parse" src/ | head -20',
     "src/pkg/config.py:77:    def parse_section(self, name: str) -> dict[str, Any]:",
     "$ git diff --stat",
     " src/pkg/parser.py | 4 +++-",
     "==================== 212 passed, 3 skipped in 14.82s ====================",
     "Traceback (most recent call last):",
-    "  File \"/repo/src/pkg/cli.py\", line 203, in main",
+    '  File "/repo/src/pkg/cli.py", line 203, in main',
     "KeyError: 'timeout'",
     "class TokenStream:",
     "    def __init__(self, text: str, *, strict: bool = False) -> None:",
@@ -217,7 +261,7 @@ _LINES = [
     "$ sed -n 100,140p src/pkg/parser.py",
     "    for i, tok in enumerate(tokens[1:], start=1):",
     "        if tok.kind is Kind.EOF:",
-    "            raise ParseError(f\"unexpected token {tok!r} at {i}\")",
+    '            raise ParseError(f"unexpected token {tok!r} at {i}")',
 ]
 
 
@@ -239,21 +283,34 @@ def make_records(n: int, tokens: int, ratio: float, *, first_id: int = 0, seed: 
             lines.append(line)
             size += len(line) + 1
         body = "\n".join(lines)[:chars]
-        msgs = [{"role": "user", "content": f"#{i}-{rnd.getrandbits(32):08x} Fix: parse('') raises ValueError."},
-                {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
-                    "name": "bash", "arguments": json.dumps({"command": "python -m pytest -x -q"})}}]},
-                {"role": "tool", "tool_call_id": "c1", "name": "bash", "content": body},
-                {"role": "assistant", "content": "Guarded the empty input in parse(); the suite passes."}]
+        msgs = [
+            {"role": "user", "content": f"#{i}-{rnd.getrandbits(32):08x} Fix: parse('') raises ValueError."},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "bash", "arguments": json.dumps({"command": "python -m pytest -x -q"})},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "name": "bash", "content": body},
+            {"role": "assistant", "content": "Guarded the empty input in parse(); the suite passes."},
+        ]
         out.append(json.dumps(msgs))
     return out
 
 
 def shared_prefix_tokens(tokenizer: Any, rubric: Any, records: list[str]) -> int:
     """Tokens every prompt shares (system message, chat framing, the user message's head)."""
-    from mira_hf.prompt import build_prompt
+    from mira_hf.prompting.prompt import build_prompt
 
-    ids = [tokenizer.apply_chat_template(build_prompt(r, rubric).messages, tokenize=True, add_generation_prompt=True)
-           for r in records[:2]]
+    ids = [
+        tokenizer.apply_chat_template(build_prompt(r, rubric).messages, tokenize=True, add_generation_prompt=True)
+        for r in records[:2]
+    ]
     ids = [x["input_ids"] if hasattr(x, "keys") else x for x in ids]
     n = 0
     for a, b in zip(*ids):
@@ -304,9 +361,16 @@ def run_pass(scorer: Any, records: list[str]) -> PassResult:
     statuses: dict[str, int] = {}
     for s in out["mira_status"]:
         statuses[s] = statuses.get(s, 0) + 1
-    return PassResult(seconds=seconds, records=len(ds), prompt_tokens=int(sum(out["mira_prompt_tokens"])),
-                      completion_tokens=int(sum(out["mira_completion_tokens"])), cache_hits=hits1 - hits0,
-                      cache_queries=queries1 - queries0, statuses=statuses, truncated=int(sum(out["mira_truncated"])))
+    return PassResult(
+        seconds=seconds,
+        records=len(ds),
+        prompt_tokens=int(sum(out["mira_prompt_tokens"])),
+        completion_tokens=int(sum(out["mira_completion_tokens"])),
+        cache_hits=hits1 - hits0,
+        cache_queries=queries1 - queries0,
+        statuses=statuses,
+        truncated=int(sum(out["mira_truncated"])),
+    )
 
 
 def end_to_end(model: str, settings: dict[str, Any], records: list[str], output_tokens: int) -> dict[str, Any]:
@@ -320,9 +384,14 @@ def end_to_end(model: str, settings: dict[str, Any], records: list[str], output_
     t0 = time.perf_counter()
     out = mira_hf.score_dataset(ds, scorer, batch_size=len(ds), keep_in_memory=True, load_from_cache_file=False)
     seconds = time.perf_counter() - t0
-    return dict(records=len(ds), size=int(sum(out["mira_prompt_tokens"]) / len(ds)), seconds=seconds,
-                completion_tokens=sum(out["mira_completion_tokens"]) / len(ds), records_per_s=len(ds) / seconds,
-                answered=sum(s != "engine_error" for s in out["mira_status"]))
+    return dict(
+        records=len(ds),
+        size=int(sum(out["mira_prompt_tokens"]) / len(ds)),
+        seconds=seconds,
+        completion_tokens=sum(out["mira_completion_tokens"]) / len(ds),
+        records_per_s=len(ds) / seconds,
+        answered=sum(s != "engine_error" for s in out["mira_status"]),
+    )
 
 
 def _device_name() -> str:
@@ -342,16 +411,25 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         extra["load_format"] = "dummy"
     if args.enforce_eager:
         extra["enforce_eager"] = True
-    return dict(text_column="trajectory", max_model_len=args.max_model_len, tensor_parallel_size=1,
-                max_num_batched_tokens=args.max_num_batched_tokens,
-                gpu_memory_utilization=args.gpu_memory_utilization, engine_kwargs=extra, progress=False)
+    return dict(
+        text_column="trajectory",
+        max_model_len=args.max_model_len,
+        tensor_parallel_size=1,
+        max_num_batched_tokens=args.max_num_batched_tokens,
+        gpu_memory_utilization=args.gpu_memory_utilization,
+        engine_kwargs=extra,
+        progress=False,
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options; ``--dry-run`` swaps in CPU-sized defaults for every option left unset."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dry-run", action="store_true",
-                    help="tiny model, tiny records, CPU engine: checks the code path, measures nothing useful")
+    ap.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="tiny model, tiny records, CPU engine: checks the code path, measures nothing useful",
+    )
     ap.add_argument("--layers", type=int, help="decoder layers (default 12; the scorer has 40)")
     ap.add_argument("--sizes", type=int, nargs="+", help="tokens per record (default 8000 32000 60000)")
     ap.add_argument("--records", type=int, nargs="+", help="records per size and pass (default 64 16 8)")
@@ -359,8 +437,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--max-num-batched-tokens", type=int)
     ap.add_argument("--gpu-memory-utilization", type=float)
     ap.add_argument("--rationale-chars", type=int, help="bound on each free text of the answer (default 32)")
-    ap.add_argument("--weights", choices=("dummy", "file"), default="dummy",
-                    help="dummy: vLLM draws random weights on the device; file: write random safetensors first")
+    ap.add_argument(
+        "--weights",
+        choices=("dummy", "file"),
+        default="dummy",
+        help="dummy: vLLM draws random weights on the device; file: write random safetensors first",
+    )
     ap.add_argument("--enforce-eager", action="store_true", help="skip torch.compile and CUDA graphs (faster start)")
     ap.add_argument("--peak-tflops", type=float, default=H200_BF16_TFLOPS, help="MFU denominator, bf16 dense")
     ap.add_argument("--model-dir", type=Path, help="write the model here (kept) instead of a temporary folder")
@@ -369,12 +451,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--e2e-output", type=int, help="answer tokens of the end-to-end pass (default 1500)")
     ap.add_argument("--save", action="store_true", help="save the end-to-end records/s for `mira-hf score --estimate`")
     args = ap.parse_args(argv)
-    gpu = dict(layers=12, sizes=[8_000, 32_000, 60_000], records=[64, 16, 8], max_model_len=65_536,
-               max_num_batched_tokens=131_072, gpu_memory_utilization=0.9, rationale_chars=32,
-               e2e_records=256, e2e_size=8_000, e2e_output=1_500)
-    cpu = dict(layers=DRY_RUN_SHAPE.num_layers, sizes=[256, 1_024], records=[2, 2], max_model_len=8_192,
-               max_num_batched_tokens=8_192, gpu_memory_utilization=0.15, rationale_chars=8,
-               e2e_records=3, e2e_size=256, e2e_output=16)
+    gpu = dict(
+        layers=12,
+        sizes=[8_000, 32_000, 60_000],
+        records=[64, 16, 8],
+        max_model_len=65_536,
+        max_num_batched_tokens=131_072,
+        gpu_memory_utilization=0.9,
+        rationale_chars=32,
+        e2e_records=256,
+        e2e_size=8_000,
+        e2e_output=1_500,
+    )
+    cpu = dict(
+        layers=DRY_RUN_SHAPE.num_layers,
+        sizes=[256, 1_024],
+        records=[2, 2],
+        max_model_len=8_192,
+        max_num_batched_tokens=8_192,
+        gpu_memory_utilization=0.15,
+        rationale_chars=8,
+        e2e_records=3,
+        e2e_size=256,
+        e2e_output=16,
+    )
     for key, value in (cpu if args.dry_run else gpu).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -383,8 +483,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if len(args.records) != len(args.sizes):
         ap.error(f"--records needs one count per size ({len(args.sizes)}) or a single count; got {args.records}")
     if max(args.sizes) + 4_096 > args.max_model_len:
-        ap.error(f"records of {max(args.sizes):,} tokens do not fit --max-model-len {args.max_model_len:,} with the "
-                 "prompt and the answer; raise --max-model-len or lower --sizes")
+        ap.error(
+            f"records of {max(args.sizes):,} tokens do not fit --max-model-len {args.max_model_len:,} with the "
+            "prompt and the answer; raise --max-model-len or lower --sizes"
+        )
     return args
 
 
@@ -420,13 +522,17 @@ def main(argv: list[str] | None = None) -> int:
         model_dir = args.model_dir or Path(tmp) / "model"
         shape = write_model(model_dir, replace(base, num_layers=args.layers), tokenizer, weights=args.weights)
         total, active = shape.params()
-        print(f"model: Qwen3-MoE, {shape.num_layers} layers, hidden {shape.hidden_size}, {shape.num_experts} experts "
-              f"({shape.experts_per_token} per token, FFN {shape.moe_intermediate_size}), {shape.num_heads}/"
-              f"{shape.num_kv_heads} heads × {shape.head_dim}, vocab {shape.vocab_size:,}; {total / 1e9:.2f}B "
-              f"parameters, {active / 1e9:.2f}B active; weights: {args.weights}")
-        print(f"FLOPs per prompt of L tokens = 2·{shape.matmul_params_per_token() / 1e9:.3f}e9·L + "
-              f"2·{shape.num_layers}·{shape.num_heads}·{shape.head_dim}·L² + 2·{shape.hidden_size}·"
-              f"{shape.vocab_size}; peak {args.peak_tflops:g} TFLOP/s")
+        print(
+            f"model: Qwen3-MoE, {shape.num_layers} layers, hidden {shape.hidden_size}, {shape.num_experts} experts "
+            f"({shape.experts_per_token} per token, FFN {shape.moe_intermediate_size}), {shape.num_heads}/"
+            f"{shape.num_kv_heads} heads × {shape.head_dim}, vocab {shape.vocab_size:,}; {total / 1e9:.2f}B "
+            f"parameters, {active / 1e9:.2f}B active; weights: {args.weights}"
+        )
+        print(
+            f"FLOPs per prompt of L tokens = 2·{shape.matmul_params_per_token() / 1e9:.3f}e9·L + "
+            f"2·{shape.num_layers}·{shape.num_heads}·{shape.head_dim}·L² + 2·{shape.hidden_size}·"
+            f"{shape.vocab_size}; peak {args.peak_tflops:g} TFLOP/s"
+        )
 
         settings = _settings(args)
         scorer = mira_hf.Scorer(model=str(model_dir), max_rationale_chars=args.rationale_chars, **settings)
@@ -441,8 +547,10 @@ def main(argv: list[str] | None = None) -> int:
         llm = scorer.engine.llm
         cache = llm.llm_engine.vllm_config.cache_config
         block = int(getattr(cache, "prefix_match_unit", None) or cache.block_size or 16)  # hits land on these
-        print(f"engine start and warm-up: {time.perf_counter() - t0:.1f} s; shared prompt prefix {shared:,} tokens "
-              f"({shared // block} blocks of {block})\n")
+        print(
+            f"engine start and warm-up: {time.perf_counter() - t0:.1f} s; shared prompt prefix {shared:,} tokens "
+            f"({shared // block} blocks of {block})\n"
+        )
 
         rows = []
         for size, n in zip(args.sizes, args.records):
@@ -453,43 +561,67 @@ def main(argv: list[str] | None = None) -> int:
             decode_seconds = b.seconds - b.prompt_tokens / prefill_rate
             output_rate = b.completion_tokens / decode_seconds if decode_seconds > 0 else float("nan")
             ideal = (a.records + b.records) * (shared // block) * block
-            rows.append(dict(
-                size=size, records=n, prompt_tokens=a.prompt_tokens / a.records, prefill_tok_s=prefill_rate,
-                mfu=flops / a.seconds / (args.peak_tflops * 1e12), output_tok_s=output_rate,
-                score_s=b.seconds, records_s=b.records / b.seconds,
-                completion_tokens=b.completion_tokens / b.records,
-                hit_rate=(a.cache_hits + b.cache_hits) / max(a.cache_queries + b.cache_queries, 1),
-                system_hit_rate=(a.cache_hits + b.cache_hits) / ideal if ideal else float("nan"),
-                ok=b.statuses.get("ok", 0), truncated=a.truncated + b.truncated))
-        e2e = end_to_end(str(model_dir), settings, make_records(args.e2e_records, args.e2e_size, ratio,
-                                                                 first_id=3 * 10**6, seed=3),
-                         args.e2e_output) if args.e2e_records else None
+            rows.append(
+                dict(
+                    size=size,
+                    records=n,
+                    prompt_tokens=a.prompt_tokens / a.records,
+                    prefill_tok_s=prefill_rate,
+                    mfu=flops / a.seconds / (args.peak_tflops * 1e12),
+                    output_tok_s=output_rate,
+                    score_s=b.seconds,
+                    records_s=b.records / b.seconds,
+                    completion_tokens=b.completion_tokens / b.records,
+                    hit_rate=(a.cache_hits + b.cache_hits) / max(a.cache_queries + b.cache_queries, 1),
+                    system_hit_rate=(a.cache_hits + b.cache_hits) / ideal if ideal else float("nan"),
+                    ok=b.statuses.get("ok", 0),
+                    truncated=a.truncated + b.truncated,
+                )
+            )
+        e2e = (
+            end_to_end(
+                str(model_dir),
+                settings,
+                make_records(args.e2e_records, args.e2e_size, ratio, first_id=3 * 10**6, seed=3),
+                args.e2e_output,
+            )
+            if args.e2e_records
+            else None
+        )
         if e2e is not None:
             e2e["device"] = _device_name()
 
-    head = (f"{'tokens/rec':>10} {'recs':>5} {'prompt tok':>10} {'prefill tok/s':>14} {'MFU':>6} "
-            f"{'output tok/s':>13} {'out tok/rec':>11} {'score s':>8} {'recs/s':>7} {'cache hit':>9} "
-            f"{'sys-prompt hit':>14} {'ok':>7} {'trunc':>5}")
+    head = (
+        f"{'tokens/rec':>10} {'recs':>5} {'prompt tok':>10} {'prefill tok/s':>14} {'MFU':>6} "
+        f"{'output tok/s':>13} {'out tok/rec':>11} {'score s':>8} {'recs/s':>7} {'cache hit':>9} "
+        f"{'sys-prompt hit':>14} {'ok':>7} {'trunc':>5}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['size']:>10,} {r['records']:>5} {r['prompt_tokens']:>10,.0f} {_fmt_rate(r['prefill_tok_s']):>14} "
-              f"{r['mfu']:>6.1%} {_fmt_rate(r['output_tok_s']):>13} {r['completion_tokens']:>11,.0f} "
-              f"{r['score_s']:>8.2f} {r['records_s']:>7.2f} {r['hit_rate']:>9.1%} {r['system_hit_rate']:>14.1%} "
-              f"{str(r['ok']) + '/' + str(r['records']):>7} {r['truncated']:>5}")
+        print(
+            f"{r['size']:>10,} {r['records']:>5} {r['prompt_tokens']:>10,.0f} {_fmt_rate(r['prefill_tok_s']):>14} "
+            f"{r['mfu']:>6.1%} {_fmt_rate(r['output_tok_s']):>13} {r['completion_tokens']:>11,.0f} "
+            f"{r['score_s']:>8.2f} {r['records_s']:>7.2f} {r['hit_rate']:>9.1%} {r['system_hit_rate']:>14.1%} "
+            f"{str(r['ok']) + '/' + str(r['records']):>7} {r['truncated']:>5}"
+        )
     if e2e is not None:
-        print(f"\nend to end (streaming): {e2e['records']} prompts of {e2e['size']:,} tokens, answers of "
-              f"{e2e['completion_tokens']:,.0f} tokens: {e2e['records_per_s']:.2f} records/s "
-              f"({e2e['seconds']:.1f} s, {e2e['answered']} answered)")
+        print(
+            f"\nend to end (streaming): {e2e['records']} prompts of {e2e['size']:,} tokens, answers of "
+            f"{e2e['completion_tokens']:,.0f} tokens: {e2e['records_per_s']:.2f} records/s "
+            f"({e2e['seconds']:.1f} s, {e2e['answered']} answered)"
+        )
         if args.save and not args.dry_run:
-            from mira_hf.estimate import throughput_file
+            from mira_hf.scoring.estimate import throughput_file
 
             path = throughput_file()
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(e2e))
             print(f"saved to {path} (read by `mira-hf score --estimate`)")
-    print(f"\ntotal wall time {time.perf_counter() - started:.0f} s"
-          + (" (dry run on the CPU engine: the figures say nothing about a GPU)" if args.dry_run else ""))
+    print(
+        f"\ntotal wall time {time.perf_counter() - started:.0f} s"
+        + (" (dry run on the CPU engine: the figures say nothing about a GPU)" if args.dry_run else "")
+    )
     print("RESULT " + json.dumps({"shape": asdict(shape), "rows": rows, "e2e": e2e}))
     return 0
 

@@ -85,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         # 2. discovery: free-form judging, then clustering into an anchored rubric
         judge_url = args.judge_url or stack.enter_context(JudgeServer(model=args.model)).url
-        judged = judge(ds, model=args.model, base_url=judge_url, store=str(out / "judge-cache"), progress=False,
-                       **common)
+        judged = judge(
+            ds, model=args.model, base_url=judge_url, store=str(out / "judge-cache"), progress=False, **common
+        )
         discovery = cluster_dimensions(judged["proposals"], k=args.dimensions, seed=0, name="new_group")
         rubric_path = discovery.save(out / "new_group_dim_anchors.jsonl")
         rubric = mira_hf.load_rubric(rubric_path)
@@ -95,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         # 3. anchored teacher labels: the ordinary Scorer, the teacher's endpoint, the discovered rubric
         teacher_url = args.teacher_url or stack.enter_context(TeacherServer(rubric, model=args.model)).url
         budget = dict(max_model_len=65_536, max_tokens=2048)
-        labeller = mira_hf.Scorer(args.model, engine="openai", base_url=teacher_url, rubric=rubric,
-                                  progress=False, **common, **budget)
+        labeller = mira_hf.Scorer(
+            args.model, engine="openai", base_url=teacher_url, rubric=rubric, progress=False, **common, **budget
+        )
         labelled = ds.map(labeller, batched=True, batch_size=64)
         print(f"3. teacher labels: {labelled['mira_status'].count('ok')} of {len(labelled)} ok")
 
@@ -106,24 +108,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"4. SFT set: train {summary.train}, held_out {summary.held_out}, left out {summary.left_out or 0}")
 
         # 5. the student on the held-out split → agreement → mask
-        student_url = args.student_url or stack.enter_context(
-            TeacherServer(rubric, model=args.model, card=student_card)).url
+        student_url = (
+            args.student_url or stack.enter_context(TeacherServer(rubric, model=args.model, card=student_card)).url
+        )
         student = dict(engine="openai", base_url=student_url, rubric=rubric, progress=False, **budget)
         held_out = sft["held_out"].map(
-            mira_hf.Scorer(args.model, text_column="record", record_format="text", **student), batched=True)
-        result = mira_hf.agreement(held_out["mira_scores"], held_out["teacher_scores"], sources=held_out["source"],
-                                   rubric=rubric, min_support=MIN_SUPPORT)
+            mira_hf.Scorer(args.model, text_column="record", record_format="text", **student), batched=True
+        )
+        result = mira_hf.agreement(
+            held_out["mira_scores"],
+            held_out["teacher_scores"],
+            sources=held_out["source"],
+            rubric=rubric,
+            min_support=MIN_SUPPORT,
+        )
         (out / "reliability.json").write_text(json.dumps(result["mask"], indent=2) + "\n", encoding="utf-8")
-        unreliable = sorted({rubric.slots[i] for row in result["mask"].values() for i, ok in enumerate(row)
-                             if not ok})
-        print(f"5. agreement: {result['reliable_cells']} of {result['total_cells']} cells reliable; "
-              f"unreliable slots: {unreliable}")
+        unreliable = sorted({rubric.slots[i] for row in result["mask"].values() for i, ok in enumerate(row) if not ok})
+        print(
+            f"5. agreement: {result['reliable_cells']} of {result['total_cells']} cells reliable; "
+            f"unreliable slots: {unreliable}"
+        )
 
         # 6. the student scores everything; mask → quality → keep the best half of each group
         scored = ds.map(mira_hf.Scorer(args.model, **common, **student), batched=True, batch_size=64)
     quality = mira_hf.aggregate(scored, result["mask"], rubric=rubric)
-    kept, report = mira_hf.filter_by_retention(quality, 0.5, by="group", groups=groups.groups, rubric=rubric,
-                                               save_to=out / "selected")
+    kept, report = mira_hf.filter_by_retention(
+        quality, 0.5, by="group", groups=groups.groups, rubric=rubric, save_to=out / "selected"
+    )
     per_group = {key: cut.kept for key, cut in report.cuts.items()}
     print(f"6. selected {len(kept)} of {len(ds)} rows, per group {per_group} → {out / 'selected'}")
     return 0

@@ -37,10 +37,18 @@ INSTALL_HINT = 'Ray Data is not installed: pip install "mira-hf[ray]" (or pip in
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--base-url", action="append", required=True,
-                   help="an OpenAI-compatible endpoint, e.g. http://node1:8000/v1 (repeat it for a pool)")
-    p.add_argument("--data", nargs="+", default=[str(HERE / "data" / "trajectories.jsonl")],
-                   help="JSONL file(s) or folder(s) to score (default: the bundled example)")
+    p.add_argument(
+        "--base-url",
+        action="append",
+        required=True,
+        help="an OpenAI-compatible endpoint, e.g. http://node1:8000/v1 (repeat it for a pool)",
+    )
+    p.add_argument(
+        "--data",
+        nargs="+",
+        default=[str(HERE / "data" / "trajectories.jsonl")],
+        help="JSONL file(s) or folder(s) to score (default: the bundled example)",
+    )
     p.add_argument("--output", required=True, help="folder for the scored Parquet files")
     p.add_argument("--model", default="whw06/MIRA-Agent-Group4", help="the model name the servers serve")
     p.add_argument("--text-column", default=None, help="the record column (detected when omitted)")
@@ -50,8 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-in-flight", type=int, default=64, help="requests each actor keeps open")
     p.add_argument("--max-model-len", type=int, default=65536, help="context length the servers were started with")
     p.add_argument("--max-tokens", type=int, default=2048, help="answer budget (card: 2,048)")
-    p.add_argument("--max-rationale-chars", type=int, default=None,
-                   help="bound each justification in structured decoding (small test models need it)")
+    p.add_argument(
+        "--max-rationale-chars",
+        type=int,
+        default=None,
+        help="bound each justification in structured decoding (small test models need it)",
+    )
     p.add_argument("--address", default=None, help="Ray cluster address (default: start Ray locally)")
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs for a local Ray (default: all)")
     return p.parse_args(argv)
@@ -68,9 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     import mira_hf
     from mira_hf.errors import MiraError
 
-    scorer_kwargs = dict(model=args.model, engine="openai", base_url=args.base_url, text_column=args.text_column,
-                         source_column=args.source_column or None, max_model_len=args.max_model_len,
-                         max_tokens=args.max_tokens, max_in_flight=args.max_in_flight, progress=False)
+    scorer_kwargs = dict(
+        model=args.model,
+        engine="openai",
+        base_url=args.base_url,
+        text_column=args.text_column,
+        source_column=args.source_column or None,
+        max_model_len=args.max_model_len,
+        max_tokens=args.max_tokens,
+        max_in_flight=args.max_in_flight,
+        progress=False,
+    )
     if args.max_rationale_chars is not None:
         scorer_kwargs["max_rationale_chars"] = args.max_rationale_chars
     try:
@@ -86,13 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ds = ray.data.read_json(args.data)
         scored = ds.map_batches(
-            mira_hf.Scorer,                        # a callable class: one Scorer (and one client pool) per actor
+            mira_hf.Scorer,  # a callable class: one Scorer (and one client pool) per actor
             fn_constructor_kwargs=scorer_kwargs,
             batch_size=args.batch_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=args.actors),
-            num_cpus=0.5,                          # the actors mostly wait on the servers
-            udf_modifying_row_count=False,         # one row out per row in
+            num_cpus=0.5,  # the actors mostly wait on the servers
+            udf_modifying_row_count=False,  # one row out per row in
         )
         scored.write_parquet(args.output)
     finally:

@@ -59,28 +59,42 @@ FAKE_MAX_MODEL_LEN = 262_144
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                epilog="The module docstring and the README's Examples section describe the engines "
-                                       "and the Hub options.")
-    p.add_argument("--engine", choices=["vllm", "openai", "cpu-tiny", "fake"], default="vllm",
-                   help="how to score (default: vllm, the card's scorer on GPUs)")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                   help="JSONL with trajectory, source, id and teacher_* columns")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="The module docstring and the README's Examples section describe the engines and the Hub options.",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["vllm", "openai", "cpu-tiny", "fake"],
+        default="vllm",
+        help="how to score (default: vllm, the card's scorer on GPUs)",
+    )
+    p.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="JSONL with trajectory, source, id and teacher_* columns"
+    )
     p.add_argument("--out", type=Path, default=Path("mira-example"), help="folder for the local outputs")
     p.add_argument("--model", default=None, help="scorer model for --engine vllm/openai (default: the card's)")
     p.add_argument("--base-url", action="append", default=None, help="OpenAI-compatible endpoint (repeatable)")
     p.add_argument("--tensor-parallel-size", type=int, default=None, help="GPUs per engine for --engine vllm")
-    p.add_argument("--model-dir", type=Path, default=None,
-                   help="where --engine cpu-tiny builds (or finds) the tiny model (default: <out>/tiny-model)")
+    p.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="where --engine cpu-tiny builds (or finds) the tiny model (default: <out>/tiny-model)",
+    )
     p.add_argument("--noise", type=float, default=0.4, help="--engine fake: std. dev. of the score jitter")
     p.add_argument("--seed", type=int, default=0, help="--engine fake: noise seed")
-    p.add_argument("--retention", default="0.5",
-                   help='fraction per source, or JSON such as \'{"agent_openhands": 0.5, "swe_qa": {"min_score": 6}}\'')
+    p.add_argument(
+        "--retention",
+        default="0.5",
+        help='fraction per source, or JSON such as \'{"agent_openhands": 0.5, "swe_qa": {"min_score": 6}}\'',
+    )
     p.add_argument("--mae-max", type=float, default=1.0, help="a cell is reliable when MAE ≤ this …")
     p.add_argument("--spearman-min", type=float, default=0.4, help="… and Spearman ρ ≥ this …")
     p.add_argument("--min-support", type=int, default=EXAMPLE_MIN_SUPPORT, help="… with at least this many rows")
-    p.add_argument("--repo-id", default=None, help=f"Hub dataset repo to push to (default with a test server: "
-                                                   f"{LOCAL_REPO_ID})")
+    p.add_argument(
+        "--repo-id", default=None, help=f"Hub dataset repo to push to (default with a test server: {LOCAL_REPO_ID})"
+    )
     p.add_argument("--private", action="store_true", help="create the Hub repo private")
     hub = p.add_mutually_exclusive_group()
     hub.add_argument("--hub-endpoint", default=None, help="push to this Hub-compatible server instead of the Hub")
@@ -110,8 +124,9 @@ def point_at_hub(args: argparse.Namespace) -> Any:
         server = HubServer().start()
         args.hub_endpoint = server.endpoint
     if args.hub_endpoint:
-        os.environ.update({"HF_ENDPOINT": args.hub_endpoint.rstrip("/"), "HF_HUB_OFFLINE": "0",
-                           "HF_DATASETS_OFFLINE": "0"})
+        os.environ.update(
+            {"HF_ENDPOINT": args.hub_endpoint.rstrip("/"), "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0"}
+        )
         os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # a test server stores files through the LFS API
     return server
 
@@ -129,14 +144,24 @@ class NoisyTeacherEngine:
     records by the user message ``mira_hf.build_messages`` builds for the same record.
     """
 
-    def __init__(self, rows: list[dict[str, Any]], rubric: Any, *, noise: float, seed: int,
-                 max_model_len: int = FAKE_MAX_MODEL_LEN):
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        rubric: Any,
+        *,
+        noise: float,
+        seed: int,
+        max_model_len: int = FAKE_MAX_MODEL_LEN,
+    ):
         import mira_hf
 
         self.noise, self.seed = noise, seed
-        self.answers = {prompt_key(mira_hf.build_messages(row["trajectory"], rubric,
-                                                          max_model_len=max_model_len)[1]["content"]):
-                        noisy_answer(row, i, rubric, noise=noise, seed=seed) for i, row in enumerate(rows)}
+        self.answers = {
+            prompt_key(
+                mira_hf.build_messages(row["trajectory"], rubric, max_model_len=max_model_len)[1]["content"]
+            ): noisy_answer(row, i, rubric, noise=noise, seed=seed)
+            for i, row in enumerate(rows)
+        }
 
     def generate(self, conversations: list[list[dict[str, Any]]], sampling: Any) -> list[Any]:
         from mira_hf import Completion
@@ -148,8 +173,11 @@ class NoisyTeacherEngine:
             if text is None:
                 out.append(Completion(error="the fake engine has no teacher answer for this record"))
             else:
-                out.append(Completion(text=text, prompt_tokens=len(prompt.encode()) // 4,
-                                      completion_tokens=len(text.encode()) // 4))
+                out.append(
+                    Completion(
+                        text=text, prompt_tokens=len(prompt.encode()) // 4, completion_tokens=len(text.encode()) // 4
+                    )
+                )
         return out
 
     def identity(self) -> dict[str, Any]:
@@ -190,8 +218,11 @@ def make_scorer(args: argparse.Namespace, rows: list[dict[str, Any]]) -> tuple[A
         from mira_hf.demo import CPU_SETTINGS, CPU_THRESHOLDS
         from mira_hf.testing.tiny_model import build_tiny_model
 
-        print("Scoring with the real vLLM engine on the CPU and a tiny random-weight model: its scores are NOT "
-              f"meaningful, so the reliability thresholds are relaxed to {CPU_THRESHOLDS}.", file=sys.stderr)
+        print(
+            "Scoring with the real vLLM engine on the CPU and a tiny random-weight model: its scores are NOT "
+            f"meaningful, so the reliability thresholds are relaxed to {CPU_THRESHOLDS}.",
+            file=sys.stderr,
+        )
         model = build_tiny_model(args.model_dir or args.out / "tiny-model")
         return mira_hf.Scorer(model=str(model), **columns, **CPU_SETTINGS), dict(CPU_THRESHOLDS)
     if args.engine == "openai":
@@ -216,27 +247,45 @@ def run(args: argparse.Namespace) -> int:
 
     # 3. agreement with the teacher labels → the reliability mask
     metric = evaluate.load("mira_agreement")
-    result = metric.compute(predictions=scored["mira_scores"], references=scored["teacher_scores"],
-                            sources=scored["source"], prediction_recommendations=scored["mira_recommendation"],
-                            reference_recommendations=scored["teacher_recommendation"], **thresholds)
+    result = metric.compute(
+        predictions=scored["mira_scores"],
+        references=scored["teacher_scores"],
+        sources=scored["source"],
+        prediction_recommendations=scored["mira_recommendation"],
+        reference_recommendations=scored["teacher_recommendation"],
+        **thresholds,
+    )
     reliability = mira_hf.Reliability.from_result(result)
     reliability.save(args.out / "reliability.json")
-    print(f"agreement: macro MAE {result['macro_mae']:.2f}, {result['reliable_cells']} of "
-          f"{result['total_cells']} (source × dimension) cells reliable")
+    print(
+        f"agreement: macro MAE {result['macro_mae']:.2f}, {result['reliable_cells']} of "
+        f"{result['total_cells']} (source × dimension) cells reliable"
+    )
     for source, row in reliability.mask.items():
         masked = [f"A{j + 1}" for j, ok in enumerate(row) if not ok]
         print(f"  {source}: masked {', '.join(masked) if masked else 'nothing'}")
 
     # 4. aggregate the reliable dimensions → mira_quality; 5. keep the best share of each source, push it
     aggregated = mira_hf.aggregate(scored, mask=reliability)
-    kept, report = mira_hf.filter_by_retention(aggregated, retention=args.retention, scorer=scorer,
-                                               reliability=reliability, rubric=scorer.rubric,
-                                               push_to_hub=None if args.no_push else args.repo_id,
-                                               private=args.private or None)
+    kept, report = mira_hf.filter_by_retention(
+        aggregated,
+        retention=args.retention,
+        scorer=scorer,
+        reliability=reliability,
+        rubric=scorer.rubric,
+        push_to_hub=None if args.no_push else args.repo_id,
+        private=args.private or None,
+    )
     kept.save_to_disk(str(args.out / "selected"))
     report.save(args.out / "selection_report.json")
-    mira_hf.build_report(aggregated, agreement=result, reliability=reliability, selection=report,
-                         path=args.out / "report.html", parameters=scorer.identity())
+    mira_hf.build_report(
+        aggregated,
+        agreement=result,
+        reliability=reliability,
+        selection=report,
+        path=args.out / "report.html",
+        parameters=scorer.identity(),
+    )
     print(report)
     print(f"local outputs in {args.out}/: selected/, reliability.json, selection_report.json, report.html")
 
@@ -244,11 +293,16 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_push:
         back = datasets.load_dataset(args.repo_id, split="train")
         if list(back["id"]) != list(kept["id"]):
-            print(f"error: {args.repo_id} reads back {len(back)} rows that differ from the {len(kept)} selected; "
-                  "check what else writes to that repo", file=sys.stderr)
+            print(
+                f"error: {args.repo_id} reads back {len(back)} rows that differ from the {len(kept)} selected; "
+                "check what else writes to that repo",
+                file=sys.stderr,
+            )
             return 1
-        print(f"pushed {len(kept)} rows to {args.repo_id} ({report.push.commit_url}); "
-              f"datasets.load_dataset reads them back")
+        print(
+            f"pushed {len(kept)} rows to {args.repo_id} ({report.push.commit_url}); "
+            f"datasets.load_dataset reads them back"
+        )
     return 0
 
 

@@ -85,25 +85,24 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from mira_hf.schema.columns import score_features
-    from mira_hf.engines.base import Completion, Engine, Sampling
+    from mira_hf import discover, distill
     from mira_hf.answer.parse import format_output, parse_output, template_regex
-    from mira_hf.prompting.prompt import PROMPT_VERSION, Prompt, build_messages, build_prompt
-    from mira_hf.records import coverage, detect_format, render_record
-    from mira_hf.prompting.inspection import inspect
-    from mira_hf.report import build_report
     from mira_hf.demo import run_demo
+    from mira_hf.discover.grouping import SourceGroups, group_sources
+    from mira_hf.engines.base import Completion, Engine, Sampling
+    from mira_hf.mixture import MixtureScorer, load_plan, run_plan
+    from mira_hf.prompting.inspection import inspect
+    from mira_hf.prompting.prompt import PROMPT_VERSION, Prompt, build_messages, build_prompt
+    from mira_hf.prompting.template import PromptTemplate, load_prompt
+    from mira_hf.records import coverage, detect_format, render_record
     from mira_hf.reliability import Reliability, aggregate, agreement
+    from mira_hf.report import build_report
     from mira_hf.rubric import Anchor, Dimension, Rubric, load_rubric
+    from mira_hf.schema.columns import score_features
     from mira_hf.schema.scorecard import ScoreCard
     from mira_hf.scoring.scorer import Scorer, score
-    from mira_hf.selection import SelectionReport, filter_by_retention
-    from mira_hf.mixture import MixtureScorer, load_plan, run_plan
-    from mira_hf.prompting.template import PromptTemplate, load_prompt
-    from mira_hf import distill
-    from mira_hf import discover
-    from mira_hf.discover.grouping import SourceGroups, group_sources
     from mira_hf.scoring.streaming import StreamStats, score_dataset
+    from mira_hf.selection import SelectionReport, filter_by_retention
 
 
 def _install_metric_on_import() -> None:

@@ -7,8 +7,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mira_hf.defaults import (CARD_DTYPE, CARD_MAX_MODEL_LEN, CARD_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_SEED,
-                              DEFAULT_TEMPERATURE, DEFAULT_TOP_P)
+from mira_hf.defaults import (
+    CARD_DTYPE,
+    CARD_MAX_MODEL_LEN,
+    CARD_MAX_NUM_BATCHED_TOKENS,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL,
+    DEFAULT_SEED,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+)
 from mira_hf.errors import ConfigurationError
 
 #: The scorer of the model card.
@@ -114,8 +122,16 @@ class ScorerConfig(BaseModel):
         """
         # The prompt template and a rubric file are fingerprinted by their content hashes (``Scorer.identity``),
         # never by their paths: a copied folder keeps its cache.
-        ignored = {"cache_dir", "progress", "max_in_flight", "base_url", "prompt", "id_column", "source_column",
-                   "rubric"}
+        ignored = {
+            "cache_dir",
+            "progress",
+            "max_in_flight",
+            "base_url",
+            "prompt",
+            "id_column",
+            "source_column",
+            "rubric",
+        }
         fields = self.model_dump(mode="json", exclude=ignored)
         fields["engine_kwargs"] = [kv for kv in fields["engine_kwargs"] if kv[0] not in TRANSPORT_KWARGS]
         return fields
@@ -135,7 +151,7 @@ def build_config(**kwargs: Any) -> ScorerConfig:
         raise ConfigurationError(f"Scorer: invalid {field}={err.get('input')!r}: {err['msg']}") from None
 
 
-def env_settings(environ: "os._Environ[str] | dict[str, str] | None" = None) -> dict[str, str]:
+def env_settings(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, str]:
     """The ``MIRA_*`` variables that are set, as config keyword arguments."""
     env = os.environ if environ is None else environ
     return {field: env[var] for var, field in ENV_VARS.items() if env.get(var, "") != ""}

@@ -16,8 +16,13 @@ logger = logging.getLogger(__name__)
 
 REPO_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "data" / "trajectories.jsonl"
 #: Engine settings for the CPU stand-in: small enough for 2 cores, same code path as a GPU run.
-CPU_SETTINGS: dict[str, Any] = dict(max_model_len=8192, max_num_batched_tokens=8192, gpu_memory_utilization=0.15,
-                                    max_tokens=1024, max_rationale_chars=24)
+CPU_SETTINGS: dict[str, Any] = dict(
+    max_model_len=8192,
+    max_num_batched_tokens=8192,
+    gpu_memory_utilization=0.15,
+    max_tokens=1024,
+    max_rationale_chars=24,
+)
 #: With random weights nothing agrees with the teacher; the demo relaxes the mask so every stage has data.
 CPU_THRESHOLDS: dict[str, Any] = dict(mae_max=10.0, spearman_min=-1.0, min_support=1)
 
@@ -43,8 +48,10 @@ def find_example(data: str | Path | None = None) -> Path:
             return path
     from mira_hf.errors import ConfigurationError
 
-    raise ConfigurationError(f"example dataset not found (looked at {', '.join(map(str, candidates))}); "
-                             "run the demo from the repository root or pass --data")
+    raise ConfigurationError(
+        f"example dataset not found (looked at {', '.join(map(str, candidates))}); "
+        "run the demo from the repository root or pass --data"
+    )
 
 
 def gpu_available() -> bool:
@@ -60,8 +67,15 @@ def gpu_available() -> bool:
     return True
 
 
-def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = None, model: str | None = None,
-             cpu: bool | None = None, retention: float = 0.5, say=print) -> DemoResult:
+def run_demo(
+    out_dir: str | Path = "mira-demo",
+    *,
+    data: str | Path | None = None,
+    model: str | None = None,
+    cpu: bool | None = None,
+    retention: float = 0.5,
+    say=print,
+) -> DemoResult:
     """Run the pipeline on the example dataset and write ``selected/`` and ``report.html`` under ``out_dir``.
 
     Example:
@@ -69,7 +83,7 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
     """
     import datasets
 
-    from mira_hf.reliability import Reliability, agreement, aggregate
+    from mira_hf.reliability import Reliability, aggregate, agreement
     from mira_hf.report import build_report
     from mira_hf.scoring.scorer import Scorer
     from mira_hf.selection import filter_by_retention
@@ -89,9 +103,11 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
 
         quiet_cpu_engine()  # the stand-in's expected CPU warnings are not news to the reader
 
-        say("No GPU here: scoring with the real vLLM engine on the CPU and a tiny random-weight model.\n"
+        say(
+            "No GPU here: scoring with the real vLLM engine on the CPU and a tiny random-weight model.\n"
             "Its scores are NOT meaningful — this run shows the pipeline, not a real selection.\n"
-            "On a GPU machine the same command uses the card's scorer (whw06/MIRA-Agent-Group4).")
+            "On a GPU machine the same command uses the card's scorer (whw06/MIRA-Agent-Group4)."
+        )
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # "Writing model shards": not a step the reader needs
@@ -99,12 +115,19 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
             model_path = build_tiny_model(out / "tiny-model")
         finally:
             transformers_logging.enable_progress_bar()
-        scorer = Scorer(model=str(model_path), text_column="trajectory", source_column="source", id_column="id",
-                        cache_dir=str(out / "cache"), **CPU_SETTINGS)
+        scorer = Scorer(
+            model=str(model_path),
+            text_column="trajectory",
+            source_column="source",
+            id_column="id",
+            cache_dir=str(out / "cache"),
+            **CPU_SETTINGS,
+        )
         thresholds = CPU_THRESHOLDS
     else:
-        scorer = Scorer(model=model, text_column="trajectory", source_column="source", id_column="id",
-                        cache_dir=str(out / "cache"))
+        scorer = Scorer(
+            model=model, text_column="trajectory", source_column="source", id_column="id", cache_dir=str(out / "cache")
+        )
         thresholds = {}
 
     from mira_hf._util.progress import ScoreProgress
@@ -119,22 +142,42 @@ def run_demo(out_dir: str | Path = "mira-demo", *, data: str | Path | None = Non
             scorer.progress.close()
         say(scorer.progress.summary_line())
         say("Measuring teacher–student agreement, masking unreliable cells, selecting, writing the report")
-        result = agreement(scored["mira_scores"], scored["teacher_scores"], sources=scored["source"],
-                           prediction_recommendations=scored["mira_recommendation"],
-                           reference_recommendations=scored["teacher_recommendation"], **thresholds)
+        result = agreement(
+            scored["mira_scores"],
+            scored["teacher_scores"],
+            sources=scored["source"],
+            prediction_recommendations=scored["mira_recommendation"],
+            reference_recommendations=scored["teacher_recommendation"],
+            **thresholds,
+        )
         if thresholds:
             say(f"Reliability thresholds relaxed for the tiny model: {thresholds}")
         reliability = Reliability.from_result(result)
         reliability.save(out / "reliability.json")
         aggregated = aggregate(scored, mask=reliability)
-        kept, report = filter_by_retention(aggregated, retention=retention, scorer=scorer, reliability=reliability,
-                                           rubric=scorer.rubric)
+        kept, report = filter_by_retention(
+            aggregated, retention=retention, scorer=scorer, reliability=reliability, rubric=scorer.rubric
+        )
         selected = out / "selected"
         kept.save_to_disk(str(selected))
         (out / "selection_report.json").write_text(report.model_dump_json(indent=2))
-        report_path = build_report(aggregated, agreement=result, reliability=reliability, selection=report,
-                                   path=out / "report.html", parameters=scorer.identity(), inspection=True)
+        report_path = build_report(
+            aggregated,
+            agreement=result,
+            reliability=reliability,
+            selection=report,
+            path=out / "report.html",
+            parameters=scorer.identity(),
+            inspection=True,
+        )
     finally:
         datasets.enable_progress_bars()
-    return DemoResult(out_dir=out, scored=aggregated, agreement=result, report=report, selected_path=selected,
-                      report_path=Path(report_path), real_scorer=not use_cpu)
+    return DemoResult(
+        out_dir=out,
+        scored=aggregated,
+        agreement=result,
+        report=report,
+        selected_path=selected,
+        report_path=Path(report_path),
+        real_scorer=not use_cpu,
+    )

@@ -36,8 +36,12 @@ def _load_traj_files(files: list[Path], root: Path):
 
 def _looks_local(data: str) -> bool:
     """A path the user meant as a local file or folder (a Hub name is ``org/name``)."""
-    return (Path(data).suffix.lower() in FORMATS or data.startswith((".", "/", "~")) or data.endswith("/")
-            or data.count("/") > 1)
+    return (
+        Path(data).suffix.lower() in FORMATS
+        or data.startswith((".", "/", "~"))
+        or data.endswith("/")
+        or data.count("/") > 1
+    )
 
 
 def load_any(data: str, split: str = "train", data_files: Optional[list[str]] = None) -> Any:
@@ -51,25 +55,28 @@ def load_any(data: str, split: str = "train", data_files: Optional[list[str]] = 
         >>> load_any("no/such/file.jsonl")
         Traceback (most recent call last):
         ...
-        mira_hf.errors.DataLoadError: no/such/file.jsonl does not exist; pass a data file (.jsonl, .json, .parquet, .csv), a save_to_disk folder, or a Hub dataset name (org/name)
+        mira_hf.errors.DataLoadError: no/such/file.jsonl does not exist; pass a data file (.jsonl, .json, ...
     """
     import datasets
 
     path = Path(data).expanduser()
     if not data_files and not path.exists() and _looks_local(data):
-        raise DataLoadError(f"{data} does not exist; pass a data file (.jsonl, .json, .parquet, .csv), a save_to_disk folder, "
-              "or a Hub dataset name (org/name)")
+        raise DataLoadError(
+            f"{data} does not exist; pass a data file (.jsonl, .json, .parquet, .csv), a save_to_disk folder, "
+            "or a Hub dataset name (org/name)"
+        )
     traj = _traj_files(path) if not data_files else []
     if traj and not (path.is_dir() and (path / "dataset_info.json").exists()):
         return _load_traj_files(traj, path)
     if path.is_file() and not data_files and FORMATS.get(path.suffix.lower()) is None:
-        raise DataLoadError(f"cannot tell the format of {data}: use a .jsonl, .json, .parquet, .csv, .traj or .traj.json file, "
-              "or a save_to_disk folder")
+        raise DataLoadError(
+            f"cannot tell the format of {data}: use a .jsonl, .json, .parquet, .csv, .traj or .traj.json file, "
+            "or a save_to_disk folder"
+        )
     try:
         if data_files:
             return datasets.load_dataset(data, data_files=data_files, split=split)
-        if path.is_dir() and any((path / f).exists() for f in ("dataset_info.json", "state.json",
-                                                               "dataset_dict.json")):
+        if path.is_dir() and any((path / f).exists() for f in ("dataset_info.json", "state.json", "dataset_dict.json")):
             loaded = datasets.load_from_disk(str(path))
             if isinstance(loaded, datasets.DatasetDict):
                 if split not in loaded:
@@ -89,5 +96,7 @@ def load_any(data: str, split: str = "train", data_files: Optional[list[str]] = 
         logging.getLogger(__name__).info("loading %s failed", data, exc_info=True)
         what = f"cannot read {data}" if path.exists() else f"cannot load {data!r} from the Hub"
         detail = " ".join(str(e).split())[:300]
-        raise DataLoadError(f"{what} ({type(e).__name__}: {detail}); check the path or name and --split, and for the Hub "
-              "your network and HF_TOKEN") from e
+        raise DataLoadError(
+            f"{what} ({type(e).__name__}: {detail}); check the path or name and --split, and for the Hub "
+            "your network and HF_TOKEN"
+        ) from e

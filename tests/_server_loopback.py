@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mira_hf.testing.loopback import ChatLoopbackServer, LoopbackServer
+from mira_hf.testing.loopback import ChatLoopbackServer
 
 
 @dataclass
@@ -32,11 +32,20 @@ class Reply:
 
 def completion_body(texts: list[str], prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
     """An OpenAI chat-completions response with one choice per text."""
-    return {"id": "chatcmpl-stub", "object": "chat.completion", "model": "stub",
-            "choices": [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
-                        for i, t in enumerate(texts)],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens}}
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "model": "stub",
+        "choices": [
+            {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
+            for i, t in enumerate(texts)
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
 
 
 def echo(body: dict[str, Any]) -> Reply:
@@ -61,8 +70,14 @@ Handler = Callable[[dict[str, Any], int], "Reply | Awaitable[Reply]"]
 class StubServer(ChatLoopbackServer):
     """A scripted OpenAI-compatible server: ``handler(body, nth_request) -> Reply``; echo by default."""
 
-    def __init__(self, handler: Handler | None = None, *, model: str = "stub-model", max_model_len: int = 4096,
-                 models_status: int = 200):
+    def __init__(
+        self,
+        handler: Handler | None = None,
+        *,
+        model: str = "stub-model",
+        max_model_len: int = 4096,
+        models_status: int = 200,
+    ):
         super().__init__()
         self.handler = handler
         self.model = model
@@ -80,10 +95,12 @@ class StubServer(ChatLoopbackServer):
         self.probes += 1
         self.seen.append(Seen(request.path, dict(request.headers), None, time.monotonic()))
         if self.models_status != 200:
-            return web.json_response({"error": {"message": "nope", "type": "x", "code": self.models_status}},
-                                     status=self.models_status)
-        return web.json_response({"object": "list", "data": [
-            {"id": self.model, "object": "model", "max_model_len": self.max_model_len}]})
+            return web.json_response(
+                {"error": {"message": "nope", "type": "x", "code": self.models_status}}, status=self.models_status
+            )
+        return web.json_response(
+            {"object": "list", "data": [{"id": self.model, "object": "model", "max_model_len": self.max_model_len}]}
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -102,8 +119,12 @@ class StubServer(ChatLoopbackServer):
                 raise asyncio.CancelledError
             if reply.body is None:
                 reply.body = echo(body).body
-            return web.Response(status=reply.status, body=json.dumps(reply.body).encode(),
-                                content_type="application/json", headers=reply.headers)
+            return web.Response(
+                status=reply.status,
+                body=json.dumps(reply.body).encode(),
+                content_type="application/json",
+                headers=reply.headers,
+            )
         finally:
             self.in_flight -= 1
 

@@ -21,8 +21,17 @@ from tests._server_loopback import free_port
 
 # No chunked prefill: on the CPU build, a seeded request whose prefill is split over two steps crashes the
 # engine ("CPU Generator does not use offset": vLLM rewinds the sampler's generator, which only CUDA allows).
-SERVER_ARGS = ["--dtype", "bfloat16", "--max-model-len", "8192", "--max-num-batched-tokens", "8192",
-               "--gpu-memory-utilization", "0.15", "--no-enable-chunked-prefill"]
+SERVER_ARGS = [
+    "--dtype",
+    "bfloat16",
+    "--max-model-len",
+    "8192",
+    "--max-num-batched-tokens",
+    "8192",
+    "--gpu-memory-utilization",
+    "0.15",
+    "--no-enable-chunked-prefill",
+]
 START_TIMEOUT = 600.0  # seconds for /health to answer: model load and CPU warm-up on a busy 2-core machine
 
 
@@ -50,8 +59,18 @@ def vllm_serve(model: Path, log: Path, api_key: str | None = None) -> Iterator[s
     """Serve ``model`` on 127.0.0.1 (a free port) with ``SERVER_ARGS``; yields its ``/v1`` URL once ``/health``
     answers. The server's output goes to ``log``, whose tail is in the error if it exits or never answers."""
     port = free_port()
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-           "--host", "127.0.0.1", "--port", str(port), *SERVER_ARGS]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *SERVER_ARGS,
+    ]
     if api_key is not None:
         cmd += ["--api-key", api_key]
     with open(log, "wb") as out:
@@ -68,8 +87,9 @@ def vllm_serve(model: Path, log: Path, api_key: str | None = None) -> Iterator[s
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"vllm serve did not answer /health in {START_TIMEOUT:.0f} s:\n"
-                                   f"{log.read_text()[-4000:]}")
+                raise RuntimeError(
+                    f"vllm serve did not answer /health in {START_TIMEOUT:.0f} s:\n{log.read_text()[-4000:]}"
+                )
             time.sleep(2)
         yield f"http://127.0.0.1:{port}/v1"
     finally:

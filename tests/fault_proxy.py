@@ -39,9 +39,20 @@ class FaultProxy(LoopbackServer):
             short test still sees every kind).
     """
 
-    def __init__(self, upstream: str, *, seed: int = 0, reset: float = 0.0, stall: float = 0.0,
-                 error500: float = 0.0, error429: float = 0.0, stall_s: float = 30.0, retry_after: str = "0.1",
-                 tag: bool = False, first: Sequence[str] = ()):
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        seed: int = 0,
+        reset: float = 0.0,
+        stall: float = 0.0,
+        error500: float = 0.0,
+        error429: float = 0.0,
+        stall_s: float = 30.0,
+        retry_after: str = "0.1",
+        tag: bool = False,
+        first: Sequence[str] = (),
+    ):
         super().__init__()
         self.upstream = upstream.rstrip("/")
         self.rng = random.Random(seed)
@@ -87,15 +98,20 @@ class FaultProxy(LoopbackServer):
             await asyncio.sleep(self.stall_s)
             return web.json_response({"error": {"message": "stalled by the proxy", "code": 504}}, status=504)
         if kind == "error500":
-            return web.json_response({"error": {"message": "injected internal error", "type": "InternalServerError",
-                                                "code": 500}}, status=500)
+            return web.json_response(
+                {"error": {"message": "injected internal error", "type": "InternalServerError", "code": 500}},
+                status=500,
+            )
         if kind == "error429":
-            return web.json_response({"error": {"message": "injected rate limit", "code": 429}}, status=429,
-                                     headers={"Retry-After": self.retry_after})
+            return web.json_response(
+                {"error": {"message": "injected rate limit", "code": 429}},
+                status=429,
+                headers={"Retry-After": self.retry_after},
+            )
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
-        url = self.upstream + request.path[len("/v1"):]
+        url = self.upstream + request.path[len("/v1") :]
         async with self._session.request(request.method, url, data=raw, headers=headers) as up:
             status, body = up.status, await up.read()
             content_type = up.headers.get("Content-Type", "application/json")

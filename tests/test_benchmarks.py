@@ -28,8 +28,14 @@ from benchmarks.__main__ import BENCHMARKS, select  # noqa: E402
 
 
 def _run(cmd: list[str], timeout: int = 600) -> str:
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1"})
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1"},
+    )
     where = f"{' '.join(cmd)} exited {proc.returncode}:\n"
     assert proc.returncode == 0, where + proc.stdout[-3000:] + "\n" + proc.stderr[-3000:]
     return proc.stdout
@@ -72,8 +78,12 @@ def test_parse_bench_reads_every_slot_right_where_findall_misses_or_misreads():
 @pytest.mark.slow
 def test_report_bench_prints_each_step_at_each_size():
     out = _run(_quick("report"))
-    for step in ("baseline: list_flatten → numpy", "summarize", "build_report (scores only)",
-                 "build_report (+ agreement, selection)"):
+    for step in (
+        "baseline: list_flatten → numpy",
+        "summarize",
+        "build_report (scores only)",
+        "build_report (+ agreement, selection)",
+    ):
         assert re.search(rf"^\s+3,000\s+{re.escape(step)}", out, re.M), out
     sizes = [int(m.replace(",", "")) for m in re.findall(r"build_report.*?\s([\d,]+)$", out, re.M)]
     assert len(sizes) == 2 and all(s > 50 for s in sizes)  # an HTML file of real size came out
@@ -98,14 +108,17 @@ def test_growth_bench_prints_every_point_and_saves_the_plot(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, markers", [
-    ("overhead", ["excl. tokenizer", "1,000", "30,000", "Scorer ms/rec"]),
-    ("stream", ["ds.map, batch 64", "streaming", "share, rows remained"]),
-    ("client", ["in flight K", "mira share", "resume"]),
-    ("selection", ["× baseline", "MIRA-Source", "MIRA-Global"]),
-    ("metric", ["× baseline", "agreement(numpy float32)", "aggregate"]),
-    ("discover", ["KMeans %", "ARI", "2,000"]),
-])
+@pytest.mark.parametrize(
+    "name, markers",
+    [
+        ("overhead", ["excl. tokenizer", "1,000", "30,000", "Scorer ms/rec"]),
+        ("stream", ["ds.map, batch 64", "streaming", "share, rows remained"]),
+        ("client", ["in flight K", "mira share", "resume"]),
+        ("selection", ["× baseline", "MIRA-Source", "MIRA-Global"]),
+        ("metric", ["× baseline", "agreement(numpy float32)", "aggregate"]),
+        ("discover", ["KMeans %", "ARI", "2,000"]),
+    ],
+)
 def test_other_quick_modes_print_their_table(name, markers):
     out = _run(_quick(name))
     for marker in markers:
@@ -115,8 +128,20 @@ def test_other_quick_modes_print_their_table(name, markers):
 @pytest.mark.slow
 def test_tokenize_bench_counts_the_same_prompt_tokens_on_both_paths():
     """Token ids (tokenized once) against text + LLM.chat: the same prompts, so the same token counts per row."""
-    out = _run([sys.executable, "benchmarks/bench_overhead.py", "--tokenize", "--records", "4",
-                "--tokens", "1000", "30000", "--repeats", "1"])
+    out = _run(
+        [
+            sys.executable,
+            "benchmarks/bench_overhead.py",
+            "--tokenize",
+            "--records",
+            "4",
+            "--tokens",
+            "1000",
+            "30000",
+            "--repeats",
+            "1",
+        ]
+    )
     rows = re.findall(r"^\s*([\d,]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)$", out, re.M)
     assert [r[0] for r in rows] == ["1,000", "30,000"], out
     assert all(int(r[4].replace(",", "")) > 1_000 for r in rows)  # the whole prompt, system message included
@@ -136,8 +161,9 @@ def test_scorer_shape_is_a_35b_a3b():
     assert 33e9 < total < 36e9 and 2.5e9 < active < 3.3e9
 
 
-@pytest.mark.parametrize("shape", [replace(gp.DRY_RUN_SHAPE, vocab_size=1_000),
-                                   replace(gp.SCORER_SHAPE, num_layers=2, vocab_size=4_096)])
+@pytest.mark.parametrize(
+    "shape", [replace(gp.DRY_RUN_SHAPE, vocab_size=1_000), replace(gp.SCORER_SHAPE, num_layers=2, vocab_size=4_096)]
+)
 def test_parameter_count_equals_the_transformers_model(shape):
     import torch
     from transformers import Qwen3MoeForCausalLM
@@ -162,8 +188,7 @@ def test_prefill_flops_formula():
 # -------------------------------------------------------------------------- gpu_prefill: code path on CPU
 def test_arguments_default_to_the_gpu_run_and_dry_run_to_cpu_sizes():
     gpu = gp.parse_args([])
-    assert (gpu.layers, gpu.sizes, gpu.records, gpu.max_model_len) == (12, [8_000, 32_000, 60_000], [64, 16, 8],
-                                                                       65_536)
+    assert (gpu.layers, gpu.sizes, gpu.records, gpu.max_model_len) == (12, [8_000, 32_000, 60_000], [64, 16, 8], 65_536)
     dry = gp.parse_args(["--dry-run"])
     assert dry.max_model_len == 8_192 and max(dry.sizes) < 8_192 and dry.gpu_memory_utilization < 0.5
     assert gp.parse_args(["--dry-run", "--records", "3"]).records == [3] * len(dry.sizes)
@@ -186,16 +211,24 @@ def test_written_model_loads_and_runs_in_transformers(tmp_path, tokenizer):
 
     shape = gp.write_model(tmp_path / "dummy", gp.DRY_RUN_SHAPE, tokenizer, weights="dummy")
     config = AutoConfig.from_pretrained(tmp_path / "dummy")
-    assert (config.model_type, config.num_experts, config.num_experts_per_tok, config.head_dim) == ("qwen3_moe", 8, 2,
-                                                                                                      64)
+    assert (config.model_type, config.num_experts, config.num_experts_per_tok, config.head_dim) == (
+        "qwen3_moe",
+        8,
+        2,
+        64,
+    )
     assert not list((tmp_path / "dummy").glob("*.safetensors"))  # vLLM draws the weights (load_format="dummy")
 
     gp.write_model(tmp_path / "file", gp.DRY_RUN_SHAPE, tokenizer, weights="file")
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "file")
     assert sum(p.numel() for p in model.parameters()) == shape.params()[0]
     tok = AutoTokenizer.from_pretrained(tmp_path / "file")
-    ids = tok.apply_chat_template([{"role": "user", "content": "Fix the test."}], add_generation_prompt=True,
-                                  return_tensors="pt", return_dict=True)["input_ids"]
+    ids = tok.apply_chat_template(
+        [{"role": "user", "content": "Fix the test."}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )["input_ids"]
     with torch.no_grad():
         logits = model(ids).logits
     assert logits.shape == (1, ids.shape[1], len(tokenizer))
@@ -226,10 +259,12 @@ def test_prefix_cache_counters_read_vllms_metrics():
 
     source = inspect.getsource(loggers)
     assert '"vllm:prefix_cache_hits"' in source and '"vllm:prefix_cache_queries"' in source
-    llm = SimpleNamespace(get_metrics=lambda: [
-        Counter(name="vllm:prefix_cache_hits", labels={"engine": "0"}, value=1_152),
-        Counter(name="vllm:prefix_cache_queries", labels={"engine": "0"}, value=4_000),
-        Counter(name="vllm:prefix_cache_hits", labels={"engine": "1"}, value=128),
-        Gauge(name="vllm:kv_cache_usage_perc", labels={}, value=0.5),
-    ])
+    llm = SimpleNamespace(
+        get_metrics=lambda: [
+            Counter(name="vllm:prefix_cache_hits", labels={"engine": "0"}, value=1_152),
+            Counter(name="vllm:prefix_cache_queries", labels={"engine": "0"}, value=4_000),
+            Counter(name="vllm:prefix_cache_hits", labels={"engine": "1"}, value=128),
+            Gauge(name="vllm:kv_cache_usage_perc", labels={}, value=0.5),
+        ]
+    )
     assert gp.prefix_cache_counters(llm) == (1_280.0, 4_000.0)

@@ -23,7 +23,9 @@ def test_docstring_examples_run(name, tmp_path, monkeypatch):
 
 def test_the_public_functions_have_examples():
     """Every function exported at the top level shows how it is called."""
-    missing = [name for name in mira_hf.__all__
-               if callable(obj := getattr(mira_hf, name)) and not isinstance(obj, type)
-               and ">>>" not in (obj.__doc__ or "")]
+    missing = [
+        name
+        for name in mira_hf.__all__
+        if callable(obj := getattr(mira_hf, name)) and not isinstance(obj, type) and ">>>" not in (obj.__doc__ or "")
+    ]
     assert not missing, f"public functions without an example in their docstring: {missing}"

@@ -24,8 +24,17 @@ from mira_hf.testing.fake_engine import FakeEngine
 from mira_hf.testing.messy import MessyCorpus, views, write_messy_corpus
 
 REPO = Path(__file__).resolve().parents[1]
-SCORED = ["mira_status", "mira_scores", "mira_overall", "mira_recommendation", "mira_raw", "mira_error",
-          "mira_format", "mira_truncated", "mira_prompt_tokens"]
+SCORED = [
+    "mira_status",
+    "mira_scores",
+    "mira_overall",
+    "mira_recommendation",
+    "mira_raw",
+    "mira_error",
+    "mira_format",
+    "mira_truncated",
+    "mira_prompt_tokens",
+]
 GROUPS = {"agents": ["agent_openhands", "davinc_dev"], "qa": ["swe_qa", "scraped_dump"]}
 
 
@@ -90,8 +99,9 @@ def scored(all_views: dict[str, datasets.Dataset]) -> dict[str, datasets.Dataset
 @pytest.fixture(scope="module")
 def mask(scored: dict[str, datasets.Dataset]) -> dict[str, list[bool]]:
     ds = scored["loaded"]
-    return mira_hf.agreement(ds["mira_scores"], ds["teacher_scores"], sources=ds["source"], mae_max=3.5,
-                             spearman_min=-0.2, min_support=5)["mask"]
+    return mira_hf.agreement(
+        ds["mira_scores"], ds["teacher_scores"], sources=ds["source"], mae_max=3.5, spearman_min=-0.2, min_support=5
+    )["mask"]
 
 
 @pytest.fixture(scope="module")
@@ -186,10 +196,20 @@ def test_an_iterable_dataset_scores_the_same_rows(corpus, scored):
 
 # ------------------------------------------------------------------ agreement, the metric, aggregate
 def _agreement(ds: datasets.Dataset, **kw: Any) -> dict[str, Any]:
-    return rounded(mira_hf.agreement(ds["mira_scores"], ds["teacher_scores"], sources=ds["source"],
-                                     statuses=ds["mira_status"], mae_max=3.5, spearman_min=-0.2, min_support=5,
-                                     prediction_recommendations=ds["mira_recommendation"],
-                                     reference_recommendations=ds["teacher_recommendation"], **kw))
+    return rounded(
+        mira_hf.agreement(
+            ds["mira_scores"],
+            ds["teacher_scores"],
+            sources=ds["source"],
+            statuses=ds["mira_status"],
+            mae_max=3.5,
+            spearman_min=-0.2,
+            min_support=5,
+            prediction_recommendations=ds["mira_recommendation"],
+            reference_recommendations=ds["teacher_recommendation"],
+            **kw,
+        )
+    )
 
 
 def test_agreement_and_its_mask_are_the_same_on_every_view(scored):
@@ -200,8 +220,9 @@ def test_agreement_and_its_mask_are_the_same_on_every_view(scored):
 
 
 def test_bootstrap_intervals_are_the_same_on_every_view(scored):
-    assert_same_on_every_view({name: _agreement(ds, bootstrap=200, seed=3, mask_by="bound")
-                               for name, ds in scored.items()})
+    assert_same_on_every_view(
+        {name: _agreement(ds, bootstrap=200, seed=3, mask_by="bound") for name, ds in scored.items()}
+    )
 
 
 def test_the_evaluate_metric_gives_the_same_answer_batch_by_batch(scored):
@@ -230,15 +251,21 @@ RULES: dict[str, dict[str, Any]] = {
     "fraction": dict(retention=0.5),
     "min_score": dict(retention={"min_score": 5.0}),
     "tokens": dict(retention={"tokens": 40_000}, token_column="num_tokens"),
-    "per_source": dict(retention={"agent_openhands": 0.3, "davinc_dev": {"min_score": 4.5},
-                                  "swe_qa": {"tokens": 20_000}, "scraped_dump": 0.5}, token_column="num_tokens"),
+    "per_source": dict(
+        retention={
+            "agent_openhands": 0.3,
+            "davinc_dev": {"min_score": 4.5},
+            "swe_qa": {"tokens": 20_000},
+            "scraped_dump": 0.5,
+        },
+        token_column="num_tokens",
+    ),
     "group": dict(retention={"agents": 0.4, "qa": 0.6}, by="group", groups=GROUPS),
     "global": dict(retention=0.35, by="global"),
     "budget": dict(budget_tokens=60_000, token_column="num_tokens"),
     "budget_group": dict(budget_tokens=60_000, token_column="num_tokens", by="group", groups=GROUPS),
     "gumbel": dict(retention=0.5, sampling="gumbel", temperature=1.0, seed=7),
-    "gumbel_budget": dict(budget_tokens=60_000, token_column="num_tokens", sampling="gumbel", temperature=0.5,
-                          seed=1),
+    "gumbel_budget": dict(budget_tokens=60_000, token_column="num_tokens", sampling="gumbel", temperature=0.5, seed=1),
     "drop_recommendation": dict(retention=0.6, drop_recommendation="drop"),
 }
 
@@ -266,24 +293,38 @@ def test_filter_by_retention_keeps_the_same_ids_on_every_view(rule, quality):
 
 def test_ties_at_a_cut_follow_the_ids_not_the_row_order():
     """Four rows tie at the cut of one: the kept id is the same in every order, and stays in place."""
-    ds = datasets.Dataset.from_dict({"id": ["a", "b", "c", "d"], "source": ["s"] * 4,
-                                     "mira_quality": [5.0, 5.0, 5.0, 5.0], "tokens": [3, 3, 3, 3]})
-    kept = {tuple(mira_hf.filter_by_retention(ds.select(order), 0.25, id_column="id")[0]["id"])
-            for order in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1])}
+    ds = datasets.Dataset.from_dict(
+        {"id": ["a", "b", "c", "d"], "source": ["s"] * 4, "mira_quality": [5.0, 5.0, 5.0, 5.0], "tokens": [3, 3, 3, 3]}
+    )
+    kept = {
+        tuple(mira_hf.filter_by_retention(ds.select(order), 0.25, id_column="id")[0]["id"])
+        for order in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1])
+    }
     assert len(kept) == 1 and len(next(iter(kept))) == 1
-    budget = {tuple(sorted(mira_hf.filter_by_retention(ds.select(order), {"tokens": 7}, token_column="tokens",
-                                                       id_column="id")[0]["id"]))
-              for order in ([0, 1, 2, 3], [3, 1, 2, 0])}
+    budget = {
+        tuple(
+            sorted(
+                mira_hf.filter_by_retention(ds.select(order), {"tokens": 7}, token_column="tokens", id_column="id")[0][
+                    "id"
+                ]
+            )
+        )
+        for order in ([0, 1, 2, 3], [3, 1, 2, 0])
+    }
     assert len(budget) == 1 and len(next(iter(budget))) == 2
 
 
 def test_gumbel_sampling_keeps_the_same_ids_when_rows_are_reordered_or_sharded():
-    ds = datasets.Dataset.from_dict({"id": [f"r{k}" for k in range(40)], "source": ["s"] * 40,
-                                     "mira_quality": [float(k % 5) for k in range(40)]})
+    ds = datasets.Dataset.from_dict(
+        {"id": [f"r{k}" for k in range(40)], "source": ["s"] * 40, "mira_quality": [float(k % 5) for k in range(40)]}
+    )
     parts = datasets.concatenate_datasets([ds.shard(3, i, contiguous=False) for i in range(3)])
-    kept = [sorted(mira_hf.filter_by_retention(view, 0.5, sampling="gumbel", temperature=2.0, seed=4,
-                                               id_column="id")[0]["id"])
-            for view in (ds, ds.shuffle(seed=1), parts)]
+    kept = [
+        sorted(
+            mira_hf.filter_by_retention(view, 0.5, sampling="gumbel", temperature=2.0, seed=4, id_column="id")[0]["id"]
+        )
+        for view in (ds, ds.shuffle(seed=1), parts)
+    ]
     assert kept[0] == kept[1] == kept[2] and len(kept[0]) == 20
     other_seed = mira_hf.filter_by_retention(ds, 0.5, sampling="gumbel", temperature=2.0, seed=5, id_column="id")[0]
     assert sorted(other_seed["id"]) != kept[0]  # the seed still decides the sample
@@ -301,7 +342,7 @@ def _inspection(ds: datasets.Dataset) -> dict[str, Any]:
     found = mira_hf.inspect(ds, text_column="trajectory", id_column="id", progress=False, n=0)
     ids, sources = ds["id"], ds["source"]
     bad = [i for i, s in enumerate(sources) if s == "scraped_dump"]
-    assert [(r.index, r.id) for r in found.rejected_rows] == [(i, ids[i]) for i in bad[:len(found.rejected_rows)]]
+    assert [(r.index, r.id) for r in found.rejected_rows] == [(i, ids[i]) for i in bad[: len(found.rejected_rows)]]
     assert all(ids[r.index] == r.id for r in found.low_coverage)
     dump = found.model_dump(mode="json", exclude={"samples", "rejected_rows", "low_coverage"})
     return rounded(dump)
@@ -315,7 +356,7 @@ def test_inspect_reports_the_same_on_every_view(all_views):
 
 def _summary(ds: datasets.Dataset) -> dict[str, Any]:
     data = summarize(ds)
-    return rounded({k: v for k, v in vars(data).items()})
+    return rounded(dict(vars(data).items()))
 
 
 def test_report_data_is_the_same_on_every_view(quality):
@@ -325,8 +366,11 @@ def test_report_data_is_the_same_on_every_view(quality):
 def test_the_dataset_card_states_the_same_numbers_on_every_view(quality, mask):
     cards = {}
     for name, ds in quality.items():
-        _, report = mira_hf.filter_by_retention(ds, {"agent_openhands": 0.5, "davinc_dev": 0.5, "swe_qa": 0.5,
-                                                     "scraped_dump": 0.5}, reliability={"mask": mask})
+        _, report = mira_hf.filter_by_retention(
+            ds,
+            {"agent_openhands": 0.5, "davinc_dev": 0.5, "swe_qa": 0.5, "scraped_dump": 0.5},
+            reliability={"mask": mask},
+        )
         report.input_fingerprint = report.output_fingerprint = None
         cards[name] = render_card(report, repo_id="org/messy")
     assert_same_on_every_view(cards)
@@ -349,8 +393,14 @@ def test_the_real_engine_scores_each_row_the_same_in_any_order(tiny_model_path, 
     good = [i for i, s in enumerate(sources) if s != "scraped_dump" and i != big][:8]
     small = base.select(sorted([*bad, big, *good]))  # the "row" column is the index into base
     shapes = views(small, seed=5)
-    scorer = mira_hf.Scorer(model=str(tiny_model_path), text_column="trajectory", source_column="source",
-                            id_column="id", **ENGINE_SETTINGS, **SAMPLING)
+    scorer = mira_hf.Scorer(
+        model=str(tiny_model_path),
+        text_column="trajectory",
+        source_column="source",
+        id_column="id",
+        **ENGINE_SETTINGS,
+        **SAMPLING,
+    )
     out = {name: shapes[name].map(scorer, batched=True, batch_size=16) for name in ("sorted", "indices")}
     for name, ds in out.items():
         assert ds["row"] == shapes[name]["row"], name

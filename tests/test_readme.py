@@ -28,6 +28,7 @@ Conventions (README.md and the docs pages are written to them):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import io
 import os
@@ -36,7 +37,6 @@ import subprocess
 import sys
 import textwrap
 import traceback
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +78,7 @@ REQUIRED_SECTIONS = [
 #: Text the README and the docs must contain somewhere (the scaling-out tools they name).
 REQUIRED_TEXT = ["make demo", "make test", "Ray Data", "--num-shards", "vllm serve whw06/MIRA-Agent-Group4"]
 #: Text the README itself must contain (the set-up commands a newcomer starts with).
-README_TEXT = ["make demo", "make test", "make docs", "evaluate.load(\"mira_agreement\")", "push_to_hub="]
+README_TEXT = ["make demo", "make test", "make docs", 'evaluate.load("mira_agreement")', "push_to_hub="]
 
 
 @dataclass(frozen=True)
@@ -124,10 +124,12 @@ def parse_markdown(text: str) -> tuple[list[Block], list[str], list[str]]:
                 if prev is not None and prev.type == "fence" and blocks and blocks[-1].kind is not None:
                     blocks[-1] = dataclasses.replace(blocks[-1], expect=tok.content)
                 else:
-                    problems.append(f"line {tok.map[0] + 1}: an output block must come right after a python or "
-                                    "bash block")
-            blocks.append(Block(lang=lang, code=tok.content, line=tok.map[0] + 1,
-                                skip=match["reason"] if match else None))
+                    problems.append(
+                        f"line {tok.map[0] + 1}: an output block must come right after a python or bash block"
+                    )
+            blocks.append(
+                Block(lang=lang, code=tok.content, line=tok.map[0] + 1, skip=match["reason"] if match else None)
+            )
         elif tok.type == "html_block" and NO_TEST.match(tok.content):
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
             if nxt is None or nxt.type != "fence":
@@ -142,8 +144,10 @@ def bad_reasons(blocks: list[Block], repo: Path = REPO) -> list[str]:
         if b.skip is None:
             continue
         if GOOD_REASON.search(b.skip) is None:
-            out.append(f"line {b.line}: no-test reason {b.skip!r} does not say it needs a GPU, the Hub, the network "
-                       "or a cluster, runs the test suite, or which tests/test_*.py covers it")
+            out.append(
+                f"line {b.line}: no-test reason {b.skip!r} does not say it needs a GPU, the Hub, the network "
+                "or a cluster, runs the test suite, or which tests/test_*.py covers it"
+            )
         for named in re.findall(r"tests/test_\w+\.py", b.skip):
             if not (repo / named).is_file():
                 out.append(f"line {b.line}: no-test reason names {named}, which does not exist")
@@ -169,7 +173,11 @@ def undefined_names(blocks: list[Block]) -> list[str]:
         loads: list[tuple[int, str]] = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Name):
-                (here.add(node.id) if isinstance(node.ctx, (ast.Store, ast.Del)) else loads.append((node.lineno, node.id)))
+                (
+                    here.add(node.id)
+                    if isinstance(node.ctx, (ast.Store, ast.Del))
+                    else loads.append((node.lineno, node.id))
+                )
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 here.update((a.asname or a.name).split(".")[0] for a in node.names)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -179,8 +187,11 @@ def undefined_names(blocks: list[Block]) -> list[str]:
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 here.add(node.name)
         defined |= here
-        out += [f"line {b.line + n}: {name!r} is not defined by an earlier block that runs"
-                for n, name in loads if name not in defined]
+        out += [
+            f"line {b.line + n}: {name!r} is not defined by an earlier block that runs"
+            for n, name in loads
+            if name not in defined
+        ]
     return out
 
 
@@ -214,8 +225,11 @@ def check_output(block: Block, printed: str, where: str) -> None:
     """Raise ``BlockFailed`` with a diff when ``block`` shows an output that differs from what it printed."""
     if block.expect is None or output_matches(block.expect, printed):
         return
-    diff = "\n".join(difflib.unified_diff(_normalized(block.expect), _normalized(printed), "shown on the page",
-                                          "printed by the block", lineterm=""))
+    diff = "\n".join(
+        difflib.unified_diff(
+            _normalized(block.expect), _normalized(printed), "shown on the page", "printed by the block", lineterm=""
+        )
+    )
     raise BlockFailed(f"{where} printed something else than the output the page shows:\n{diff}")
 
 
@@ -236,20 +250,24 @@ def run_blocks(blocks: list[Block], *, source: str, workdir: Path, timeout: int 
                 with contextlib.redirect_stdout(printed):
                     exec(compile(block.code, where, "exec"), namespace)
             except (Exception, SystemExit) as e:  # report which block failed, with its traceback
-                raise BlockFailed(f"{where} failed:\n{block.code}\n--- stdout\n{printed.getvalue()[-3000:]}\n"
-                                  f"{traceback.format_exc()}") from e
+                raise BlockFailed(
+                    f"{where} failed:\n{block.code}\n--- stdout\n{printed.getvalue()[-3000:]}\n{traceback.format_exc()}"
+                ) from e
             sys.stdout.write(printed.getvalue())  # still shown by pytest on a failure
             check_output(block, printed.getvalue(), where)
         else:
             script = workdir / f".block-{n:03d}.sh"
             script.write_text(block.code)
             env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-            proc = subprocess.run(["bash", "-e", str(script)], cwd=workdir, env=env, capture_output=True, text=True,
-                                  timeout=timeout)
+            proc = subprocess.run(
+                ["bash", "-e", str(script)], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
+            )
             script.unlink()
             if proc.returncode != 0:
-                raise BlockFailed(f"{where} exited with {proc.returncode}:\n{block.code}\n--- stdout\n"
-                                  f"{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-6000:]}")
+                raise BlockFailed(
+                    f"{where} exited with {proc.returncode}:\n{block.code}\n--- stdout\n"
+                    f"{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+                )
             sys.stdout.write(proc.stdout)
             check_output(block, proc.stdout, where)
     return namespace
@@ -265,9 +283,17 @@ def workdir(tmp_path, monkeypatch) -> Path:
 
 def readme_env(tiny_model_path: Path) -> dict[str, str]:
     """What the default ``mira_hf.score`` needs to use the tiny CPU model (the same engine as the other tests)."""
-    return {"MIRA_MODEL": str(tiny_model_path), "MIRA_MAX_MODEL_LEN": "8192", "MIRA_MAX_NUM_BATCHED_TOKENS": "8192",
-            "MIRA_GPU_MEMORY_UTILIZATION": "0.15", "MIRA_MAX_TOKENS": "1024", "MIRA_MAX_RATIONALE_CHARS": "24",
-            "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1"}
+    return {
+        "MIRA_MODEL": str(tiny_model_path),
+        "MIRA_MAX_MODEL_LEN": "8192",
+        "MIRA_MAX_NUM_BATCHED_TOKENS": "8192",
+        "MIRA_GPU_MEMORY_UTILIZATION": "0.15",
+        "MIRA_MAX_TOKENS": "1024",
+        "MIRA_MAX_RATIONALE_CHARS": "24",
+        "MPLBACKEND": "Agg",
+        "HF_HUB_OFFLINE": "1",
+        "HF_EVALUATE_OFFLINE": "1",
+    }
 
 
 def set_env(monkeypatch, env: dict[str, str]) -> None:
@@ -281,8 +307,10 @@ def set_env(monkeypatch, env: dict[str, str]) -> None:
 
 def read_readme() -> str:
     if not README.is_file():
-        pytest.fail("README.md is missing at the repository root: it is part of the project (issue 7) and every "
-                    "code block in it is run by this test")
+        pytest.fail(
+            "README.md is missing at the repository root: it is part of the project (issue 7) and every "
+            "code block in it is run by this test"
+        )
     return README.read_text(encoding="utf-8")
 
 
@@ -365,8 +393,13 @@ def test_harness_parses_languages_lines_and_skip_reasons():
     blocks, headings, problems = parse_markdown(SAMPLE)
     assert headings == ["Sample"] and problems == []
     assert [(b.lang, b.kind, b.skip) for b in blocks] == [
-        ("python", "python", None), ("python", "python", "needs a GPU"), ("bash", "bash", None),
-        ("yaml", None, None), ("python", "python", None), ("", None, None)]
+        ("python", "python", None),
+        ("python", "python", "needs a GPU"),
+        ("bash", "bash", None),
+        ("yaml", None, None),
+        ("python", "python", None),
+        ("", None, None),
+    ]
     lines = SAMPLE.splitlines()
     assert all(lines[b.line - 1].lstrip().startswith("```") for b in blocks)
     assert blocks[4].code.startswith("assert x == 1")  # the list indentation is removed
@@ -417,8 +450,12 @@ def test_harness_checks_skip_reasons_and_stray_comments():
         Some text, then no block.
     """)
     blocks, _, problems = parse_markdown(text)
-    assert [b.skip for b in blocks] == ["slow", "covered by tests/test_nothing_here.py", "runs the test suite itself",
-                                        "covered by tests/test_examples.py"]
+    assert [b.skip for b in blocks] == [
+        "slow",
+        "covered by tests/test_nothing_here.py",
+        "runs the test suite itself",
+        "covered by tests/test_examples.py",
+    ]
     bad = bad_reasons(blocks)
     assert len(bad) == 2 and "line 2" in bad[0] and "test_nothing_here.py, which does not exist" in bad[1]
     assert problems == ["line 17: a no-test comment must come right before a fenced block"]
@@ -454,8 +491,8 @@ def test_harness_checks_shown_output():
     assert output_matches("\nx = ...\n...\nlast\n", "x = 1.25  \nmore\nlines\nlast\n\n")
     assert output_matches("a\n...\nb", "a\nb") and output_matches("...", "")
     assert not output_matches("x = 1", "x = 2")
-    assert not output_matches("a\nb", "a\nb\nc")     # an extra line is a difference
-    assert not output_matches("a ... b", "a\nb")      # ... inside a line never spans lines
+    assert not output_matches("a\nb", "a\nb\nc")  # an extra line is a difference
+    assert not output_matches("a ... b", "a\nb")  # ... inside a line never spans lines
 
 
 def test_harness_fails_a_block_that_prints_something_else(workdir, monkeypatch):
@@ -463,8 +500,9 @@ def test_harness_fails_a_block_that_prints_something_else(workdir, monkeypatch):
     good = "```python\nprint(2 + 2)\n```\n```output\n4\n```\n```bash\necho ok\n```\n```output\nok\n```\n"
     run_blocks(parse_markdown(good)[0], source="T.md", workdir=workdir)
     with pytest.raises(BlockFailed, match=r"(?s)T\.md:1 \(python block\) printed something else.*-5.*\+4"):
-        run_blocks(parse_markdown(good.replace("4\n```\n```bash", "5\n```\n```bash"))[0], source="T.md",
-                   workdir=workdir)
+        run_blocks(
+            parse_markdown(good.replace("4\n```\n```bash", "5\n```\n```bash"))[0], source="T.md", workdir=workdir
+        )
     with pytest.raises(BlockFailed, match=r"T\.md:7 \(bash block\) printed something else"):
         run_blocks(parse_markdown(good.replace("\nok\n```\n", "\nko\n```\n"))[0], source="T.md", workdir=workdir)
 
@@ -502,8 +540,10 @@ def relative_links(text: str) -> list[str]:
 def test_readme_is_a_front_page_that_links_every_docs_page():
     text = read_readme()
     n_lines = len(text.splitlines())
-    assert n_lines <= README_MAX_LINES, f"README.md has {n_lines} lines; keep it a front page (≤ {README_MAX_LINES}) " \
-                                        "and move the detail to a docs/ page"
+    assert n_lines <= README_MAX_LINES, (
+        f"README.md has {n_lines} lines; keep it a front page (≤ {README_MAX_LINES}) "
+        "and move the detail to a docs/ page"
+    )
     assert "MIRA" in intro(text) and len(intro(text).split()) >= 40, "README.md opens without saying what MIRA is"
     absent = [t for t in README_TEXT if t not in text]
     assert not absent, f"README.md does not mention {absent}"
@@ -529,8 +569,9 @@ def test_docs_cover_the_topics_users_need():
 def test_every_docs_page_is_in_the_nav():
     on_disk = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
     nav = nav_pages()
-    assert sorted(nav) == sorted(on_disk), (f"mkdocs.yml nav lists {sorted(set(nav) - on_disk)} that do not exist "
-                                           f"and misses {sorted(on_disk - set(nav))}")
+    assert sorted(nav) == sorted(on_disk), (
+        f"mkdocs.yml nav lists {sorted(set(nav) - on_disk)} that do not exist and misses {sorted(on_disk - set(nav))}"
+    )
     assert len(nav) == len(set(nav)), "a page is listed twice in the nav"
     assert "records.md" in nav, "docs/records.md (records and what the scorer reads) must stay in the nav"
 
@@ -558,7 +599,13 @@ def test_page_code_blocks_run_in_order_and_print_what_they_show(page, workdir, m
 def test_mkdocs_builds_the_site_strictly(tmp_path):
     """``mkdocs build --strict``: every page renders, every link and anchor resolves, every API reference loads."""
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run([str(VENV_BIN / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [str(VENV_BIN / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     assert (tmp_path / "site" / "index.html").is_file() and (tmp_path / "site" / "api" / "index.html").is_file()

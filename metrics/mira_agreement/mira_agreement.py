@@ -52,7 +52,8 @@ Returns:
 Examples:
     >>> metric = evaluate.load("mira_agreement")
     >>> teacher = [[8, 7, 9, 6, 5, 7, 8, 6, 7, 8, 9, 7, 6, 5, 8]] * 2 + [[3, 4, 2, 5, 4, 3, 2, 4, 3, 2, 3, 4, 5, 4, 3]]
-    >>> student = [[7, 7, 9, 6, 5, 7, 8, 6, 7, 8, 9, 7, 6, 5, 8]] * 2 + [[4, 4, 2, 5, 4, 3, 2, 4, 3, 2, 3, 4, 5, 4, None]]
+    >>> student = [[7, 7, 9, 6, 5, 7, 8, 6, 7, 8, 9, 7, 6, 5, 8]] * 2
+    >>> student += [[4, 4, 2, 5, 4, 3, 2, 4, 3, 2, 3, 4, 5, 4, None]]
     >>> result = metric.compute(predictions=student, references=teacher, sources=["swe_qa"] * 3, min_support=2)
     >>> result["mae"][0], result["support"][14], result["mask"]["swe_qa"][0]
     (1.0, 2, True)

@@ -31,8 +31,10 @@ def rows_table(ds: Any, columns: Sequence[str] | None = None) -> pa.Table:
     if isinstance(ds, pa.Table):
         return ds.select(list(columns)) if columns is not None else ds
     if not hasattr(ds, "with_format") or not hasattr(ds, "__len__"):
-        raise TypeError(f"rows_table takes a datasets.Dataset (or a pyarrow.Table), not a {type(ds).__name__}; "
-                        "an IterableDataset has no table: read it batch by batch")
+        raise TypeError(
+            f"rows_table takes a datasets.Dataset (or a pyarrow.Table), not a {type(ds).__name__}; "
+            "an IterableDataset has no table: read it batch by batch"
+        )
     names = list(dict.fromkeys(columns)) if columns is not None else None
     missing = [c for c in names or () if c not in ds.column_names]
     if missing:
@@ -82,7 +84,8 @@ def source_codes(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, list[s
     if column.null_count:
         raise ConfigurationError(
             f"column {name!r} has {column.null_count:,} null value(s); every row needs a source. Fill them "
-            f"first, e.g. ds.map(lambda r: {{{name!r}: r[{name!r}] or 'unknown'}})")
+            f"first, e.g. ds.map(lambda r: {{{name!r}: r[{name!r}] or 'unknown'}})"
+        )
     encoded = column.dictionary_encode()
     if encoded.num_chunks == 0 or len(encoded) == 0:
         return np.zeros(0, dtype=np.int32), []

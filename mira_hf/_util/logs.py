@@ -34,8 +34,9 @@ def set_verbosity(verbose: bool = False) -> str:
     PyTorch's C++ warnings). Returns vLLM's level.
     """
     global _chose_vllm_level
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if "VLLM_LOGGING_LEVEL" not in os.environ:
         _set_vllm_level("INFO" if verbose else "WARNING")
         _chose_vllm_level = True

@@ -26,7 +26,8 @@ _FILES = (f"{METRIC_NAME}.py", "README.md")
 
 
 def metric_source_dir() -> Path:
-    """The folder holding ``mira_agreement.py``: the installed ``mira_hf.metric`` package, or a checkout's ``metrics/``."""
+    """The folder holding ``mira_agreement.py``: the installed ``mira_hf.metric`` package, or a checkout's
+    ``metrics/``."""
     spec = importlib.util.find_spec("mira_hf.metric")
     for location in (spec.submodule_search_locations or []) if spec is not None else []:
         if (Path(location) / _FILES[0]).is_file():
@@ -41,7 +42,7 @@ def metric_source_dir() -> Path:
 
 
 def modules_cache() -> Path:
-    """``evaluate``'s modules cache, resolved exactly as ``evaluate.config`` does (``HF_MODULES_CACHE``, ``HF_HOME``)."""
+    """``evaluate``'s modules cache, resolved as ``evaluate.config`` does (``HF_MODULES_CACHE``, ``HF_HOME``)."""
     config = sys.modules.get("evaluate.config")
     if config is not None:  # evaluate already fixed its paths for this process
         return Path(config.HF_MODULES_CACHE)

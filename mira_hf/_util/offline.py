@@ -112,8 +112,12 @@ def load_tokenizer(name: str, revision: str | None = None) -> Any | None:
         reason = f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
     if (name, revision) not in _warned:
         _warned.add((name, revision))
-        logger.warning("No tokenizer for %s (%s): prompts are budgeted by UTF-8 bytes, which is safe but shortens "
-                       "long records more than needed. Pass tokenizer= to fix.", name, reason)
+        logger.warning(
+            "No tokenizer for %s (%s): prompts are budgeted by UTF-8 bytes, which is safe but shortens "
+            "long records more than needed. Pass tokenizer= to fix.",
+            name,
+            reason,
+        )
     return None
 
 
@@ -136,4 +140,5 @@ def resolve_model(name: str, revision: str | None = None) -> str:
         raise EngineUnavailableError(
             f"cannot load the model {name!r}: it is not in the local cache and {why_offline()}. Download it where "
             f"there is a network (`hf download {name}`) and pass the folder as model=, or copy the Hub cache "
-            "(HF_HOME) to this machine.") from None
+            "(HF_HOME) to this machine."
+        ) from None

@@ -52,8 +52,16 @@ class ScoreProgress:
         stream: where the bar goes (standard error by default).
     """
 
-    def __init__(self, total: int | None = None, *, enabled: bool = True, log_every: float = 60.0,
-                 desc: str = "scoring", stream: TextIO | None = None, clock=time.monotonic):
+    def __init__(
+        self,
+        total: int | None = None,
+        *,
+        enabled: bool = True,
+        log_every: float = 60.0,
+        desc: str = "scoring",
+        stream: TextIO | None = None,
+        clock=time.monotonic,
+    ):
         self.total = total
         self.log_every = log_every
         self.desc = desc
@@ -89,8 +97,14 @@ class ScoreProgress:
             return None
         return max(self.total - self.rows, 0) * self.elapsed / self.rows
 
-    def update(self, rows: int, prompt_tokens: int = 0, completion_tokens: int = 0,
-               statuses: Mapping[str, int] | Iterable[str] = (), stored: int = 0) -> None:
+    def update(
+        self,
+        rows: int,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        statuses: Mapping[str, int] | Iterable[str] = (),
+        stored: int = 0,
+    ) -> None:
         """Count one finished batch: its rows, its tokens, its statuses (a list or counts), and how many of its
         rows came from the resume store."""
         with self._lock:
@@ -106,7 +120,8 @@ class ScoreProgress:
                 elapsed = max(self.elapsed, 1e-9)
                 self._bar.set_postfix_str(
                     f"{(self.prompt_tokens + self.completion_tokens) / elapsed:,.0f} tok/s, errors {self.errors}",
-                    refresh=False)
+                    refresh=False,
+                )
                 self._bar.update(rows)
             now = self._clock()
             if self.log_every > 0 and now - self._last_log >= self.log_every:
@@ -118,19 +133,28 @@ class ScoreProgress:
         elapsed = max(self.elapsed, 1e-9)
         done = f"{self.rows:,}" + (f"/{self.total:,}" if self.total is not None else "")
         eta = self.eta()
-        return (f"{self.desc}: {done} rows, {self.rows / elapsed:,.2f} rows/s, "
-                f"{(self.prompt_tokens + self.completion_tokens) / elapsed:,.0f} tok/s, errors {self.errors}"
-                + (f", ETA {_duration(eta)}" if eta is not None else ""))
+        return (
+            f"{self.desc}: {done} rows, {self.rows / elapsed:,.2f} rows/s, "
+            f"{(self.prompt_tokens + self.completion_tokens) / elapsed:,.0f} tok/s, errors {self.errors}"
+            + (f", ETA {_duration(eta)}" if eta is not None else "")
+        )
 
     def summary(self) -> dict[str, Any]:
         """Totals for the end-of-run line: rows, tokens, elapsed seconds, rates and status counts."""
         elapsed = self.elapsed
-        return {"rows": self.rows, "total": self.total, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "elapsed_s": elapsed,
-                "rows_per_s": self.rows / elapsed if elapsed > 0 else 0.0,
-                "tokens_per_s": (self.prompt_tokens + self.completion_tokens) / elapsed if elapsed > 0 else 0.0,
-                "errors": self.errors, "statuses": dict(sorted(self.statuses.items())),
-                "stored": self.stored, "scored_now": self.rows - self.stored}
+        return {
+            "rows": self.rows,
+            "total": self.total,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "elapsed_s": elapsed,
+            "rows_per_s": self.rows / elapsed if elapsed > 0 else 0.0,
+            "tokens_per_s": (self.prompt_tokens + self.completion_tokens) / elapsed if elapsed > 0 else 0.0,
+            "errors": self.errors,
+            "statuses": dict(sorted(self.statuses.items())),
+            "stored": self.stored,
+            "scored_now": self.rows - self.stored,
+        }
 
     def summary_line(self) -> str:
         """The end-of-run line, e.g. ``scored 1,000 rows in 02:10: ok 990, partial 8, engine_error 2``.
@@ -140,8 +164,10 @@ class ScoreProgress:
         """
         counts = ", ".join(f"{k} {v:,}" for k, v in sorted(self.statuses.items(), key=lambda kv: -kv[1]))
         resumed = f" — {self.stored:,} from the store, {self.rows - self.stored:,} scored now" if self.stored else ""
-        return (f"scored {self.rows:,} rows in {_duration(self.elapsed)} "
-                f"({self.prompt_tokens + self.completion_tokens:,} tokens): {counts or 'nothing scored'}{resumed}")
+        return (
+            f"scored {self.rows:,} rows in {_duration(self.elapsed)} "
+            f"({self.prompt_tokens + self.completion_tokens:,} tokens): {counts or 'nothing scored'}{resumed}"
+        )
 
     def close(self) -> None:
         """Close the bar and log the summary line."""

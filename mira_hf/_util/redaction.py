@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 
 #: Keys whose values are credentials (``max_tokens`` is not: the name must *end* with the secret word).
-SECRET_KEY = re.compile(r"(^|[._-])(token|api[_-]?key|apikey|secret|password|passwd|authori[sz]ation|"
-                        r"credentials?|cookie)$", re.I)
+SECRET_KEY = re.compile(
+    r"(^|[._-])(token|api[_-]?key|apikey|secret|password|passwd|authori[sz]ation|"
+    r"credentials?|cookie)$",
+    re.I,
+)
 #: Hugging Face / OpenAI-style tokens and bearer headers.
 SECRET_VALUE = re.compile(r"\b(hf_[A-Za-z0-9]{16,}|sk-[A-Za-z0-9_-]{16,}|Bearer\s+\S+)")
 #: The ``user:password@`` of a URL.

@@ -58,14 +58,23 @@ def _score(p: str) -> str:
 
 
 _KEYS = r"overall(?:[ _]score)?|training[ _]recommendation|recommendation|domain[ _]tag|brief|summary"
-_KEY_FIELD = {"overall": "overall", "overall score": "overall", "overall_score": "overall",
-              "training_recommendation": "recommendation", "training recommendation": "recommendation",
-              "recommendation": "recommendation", "domain_tag": "domain_tag", "domain tag": "domain_tag",
-              "brief": "brief", "summary": "brief"}
+_KEY_FIELD = {
+    "overall": "overall",
+    "overall score": "overall",
+    "overall_score": "overall",
+    "training_recommendation": "recommendation",
+    "training recommendation": "recommendation",
+    "recommendation": "recommendation",
+    "domain_tag": "domain_tag",
+    "domain tag": "domain_tag",
+    "brief": "brief",
+    "summary": "brief",
+}
 _OVERALL = re.compile(r"[*_ \t]*(" + _NUMBER + r")[*_]*(?:[ \t]*/[ \t]*([0-9]+(?:\.[0-9]+)?))?")
 _NOT_APPLICABLE = re.compile(r"[*_ \t]*N/?A(?![0-9A-Za-z])", re.IGNORECASE)
-_RECOMMENDATION = re.compile(r"[^0-9A-Za-z\n]*(keep|downsample|down[- ]sample|drop)(?![0-9A-Za-z])(?![ \t]*[|/])",
-                             re.IGNORECASE)
+_RECOMMENDATION = re.compile(
+    r"[^0-9A-Za-z\n]*(keep|downsample|down[- ]sample|drop)(?![0-9A-Za-z])(?![ \t]*[|/])", re.IGNORECASE
+)
 
 
 def _line_pattern(names: list[str]) -> re.Pattern[str]:
@@ -74,16 +83,26 @@ def _line_pattern(names: list[str]) -> re.Pattern[str]:
     alternation = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
     name = rf"(?:{alternation})(?![0-9A-Za-z])"
     slot_line = (
-        _LEAD + r"\[?A(?P<slot>[0-9]{1,3})\]?(?![0-9A-Za-z])" + _BOLD + r"?(?:[.:)])?" + _BOLD + r"?[ \t]*"
+        _LEAD
+        + r"\[?A(?P<slot>[0-9]{1,3})\]?(?![0-9A-Za-z])"
+        + _BOLD
+        + r"?(?:[.:)])?"
+        + _BOLD
+        + r"?[ \t]*"
         # the dimension name as written, or any other label up to a separator, or up to "<n>/..."
         + rf"(?:{name}{_BOLD}?[ \t]*(?:{_SEP})?|[^ \t\n][^\n]*?{_SEP}|[^ \t\n][^\n]*?[ \t](?={_NUMBER}[ \t]*/))?"
-        + rf"(?:{_BOLD}[ \t]*)?" + _score("s_")
+        + rf"(?:{_BOLD}[ \t]*)?"
+        + _score("s_")
     )
     key_lead = _LEAD.replace(f"(?:{_BOLD}[ \\t]*)?", f"(?:(?P<kb>{_BOLD})[ \\t]*)?")
-    key_line = (key_lead + rf"(?P<key>{_KEYS})(?![0-9A-Za-z_])[ \t]*(?:{_BOLD}[ \t]*)?{_SEP}"
-                rf"(?P<vb>{_BOLD}[ \t]*)?(?P<val>[^\n]*)$")
-    name_line = (_LEAD + rf"(?P<dim>{alternation})(?![0-9A-Za-z])[ \t]*(?:{_BOLD}[ \t]*)?(?:{_SEP})?"
-                 rf"(?:{_BOLD}[ \t]*)?" + _score("n_"))
+    key_line = (
+        key_lead + rf"(?P<key>{_KEYS})(?![0-9A-Za-z_])[ \t]*(?:{_BOLD}[ \t]*)?{_SEP}"
+        rf"(?P<vb>{_BOLD}[ \t]*)?(?P<val>[^\n]*)$"
+    )
+    name_line = (
+        _LEAD + rf"(?P<dim>{alternation})(?![0-9A-Za-z])[ \t]*(?:{_BOLD}[ \t]*)?(?:{_SEP})?"
+        rf"(?:{_BOLD}[ \t]*)?" + _score("n_")
+    )
     return re.compile(rf"(?P<S>{slot_line})|(?P<K>{key_line})|(?P<N>{name_line})", re.IGNORECASE)
 
 
@@ -92,10 +111,16 @@ def _canonical_pattern(rubric: Rubric) -> re.Pattern[str]:
 
     Anything it accepts the lenient pattern reads identically; anything else falls through to it.
     """
-    slots = [rf"\[{d.slot}\] {re.escape(d.dimension)}: ({_UNSIGNED})/10(?:{JUSTIFICATION_SEPARATOR}([^\n]*))?"
-             for d in rubric]
-    meta = [rf"overall: ({_UNSIGNED})", "training_recommendation: (" + "|".join(RECOMMENDATIONS) + ")",
-            r"domain_tag: ([^*_ \t\n][^\n]*)", r"brief: ([^*_ \t\n][^\n]*)"]
+    slots = [
+        rf"\[{d.slot}\] {re.escape(d.dimension)}: ({_UNSIGNED})/10(?:{JUSTIFICATION_SEPARATOR}([^\n]*))?"
+        for d in rubric
+    ]
+    meta = [
+        rf"overall: ({_UNSIGNED})",
+        "training_recommendation: (" + "|".join(RECOMMENDATIONS) + ")",
+        r"domain_tag: ([^*_ \t\n][^\n]*)",
+        r"brief: ([^*_ \t\n][^\n]*)",
+    ]
     return re.compile("\n".join(slots + meta))
 
 
@@ -258,8 +283,9 @@ def _parse(text: str, parser: _Parser) -> ScoreCard:
     for i, (score, why) in by_slot.items():
         scores[i] = score
         rationales[i] = why
-    return _card(scores, rationales, meta.get("overall"), meta.get("recommendation"), meta.get("domain_tag"),
-                 meta.get("brief"))
+    return _card(
+        scores, rationales, meta.get("overall"), meta.get("recommendation"), meta.get("domain_tag"), meta.get("brief")
+    )
 
 
 def _canonical_card(groups: tuple[str | None, ...], n: int) -> ScoreCard:
@@ -269,12 +295,24 @@ def _canonical_card(groups: tuple[str | None, ...], n: int) -> ScoreCard:
         scores.append(value if value <= 10.0 else None)
     rationales = [_why(why) for why in groups[1 : 2 * n : 2]]
     overall = float(groups[2 * n])
-    return _card(scores, rationales, overall if overall <= 100.0 else None, groups[2 * n + 1],
-                 _text(groups[2 * n + 2]), _text(groups[2 * n + 3]))
+    return _card(
+        scores,
+        rationales,
+        overall if overall <= 100.0 else None,
+        groups[2 * n + 1],
+        _text(groups[2 * n + 2]),
+        _text(groups[2 * n + 3]),
+    )
 
 
-def _card(scores: list[float | None], rationales: list[str | None], overall: float | None,
-          recommendation: str | None, domain_tag: str | None, brief: str | None) -> ScoreCard:
+def _card(
+    scores: list[float | None],
+    rationales: list[str | None],
+    overall: float | None,
+    recommendation: str | None,
+    domain_tag: str | None,
+    brief: str | None,
+) -> ScoreCard:
     """The card with its status: ``ok`` (all there), ``partial`` (some slot read), ``parse_error`` (none)."""
     parsed = len(scores) - scores.count(None)
     if parsed == 0:
@@ -284,14 +322,27 @@ def _card(scores: list[float | None], rationales: list[str | None], overall: flo
     else:
         status = "partial"
     # Every value was checked above, so skip pydantic's validation on this per-record hot path.
-    return ScoreCard.model_construct(scores=scores, rationales=rationales, overall=overall,
-                                     recommendation=recommendation, domain_tag=domain_tag, brief=brief,
-                                     status=status)
+    return ScoreCard.model_construct(
+        scores=scores,
+        rationales=rationales,
+        overall=overall,
+        recommendation=recommendation,
+        domain_tag=domain_tag,
+        brief=brief,
+        status=status,
+    )
 
 
 def _empty_card(n_slots: int) -> ScoreCard:
-    return ScoreCard.model_construct(scores=[None] * n_slots, rationales=[None] * n_slots, overall=None,
-                                     recommendation=None, domain_tag=None, brief=None, status="parse_error")
+    return ScoreCard.model_construct(
+        scores=[None] * n_slots,
+        rationales=[None] * n_slots,
+        overall=None,
+        recommendation=None,
+        domain_tag=None,
+        brief=None,
+        status="parse_error",
+    )
 
 
 # ----------------------------------------------------------------------------- public API
@@ -400,11 +451,13 @@ def _bounded_text(max_chars: int | None) -> str:
 
 
 @lru_cache(maxsize=64)
-def _template_regex(rubric: Rubric, max_rationale_chars: int | None, max_tag_chars: int | None,
-                    max_brief_chars: int | None) -> str:
+def _template_regex(
+    rubric: Rubric, max_rationale_chars: int | None, max_tag_chars: int | None, max_brief_chars: int | None
+) -> str:
     why = _bounded_text(max_rationale_chars)
-    lines = [rf"\[{dim.slot}\] {_literal(dim.dimension)}: {_SCORE_RE}\/10{JUSTIFICATION_SEPARATOR}{why}"
-             for dim in rubric]
+    lines = [
+        rf"\[{dim.slot}\] {_literal(dim.dimension)}: {_SCORE_RE}\/10{JUSTIFICATION_SEPARATOR}{why}" for dim in rubric
+    ]
     lines += [
         f"overall: {_OVERALL_RE}",
         "training_recommendation: (" + "|".join(RECOMMENDATIONS) + ")",
@@ -414,8 +467,13 @@ def _template_regex(rubric: Rubric, max_rationale_chars: int | None, max_tag_cha
     return "\n".join(lines)
 
 
-def template_regex(rubric: Rubric | str = "agent-group4", *, max_rationale_chars: int | None = 300,
-                   max_tag_chars: int | None = 40, max_brief_chars: int | None = 300) -> str:
+def template_regex(
+    rubric: Rubric | str = "agent-group4",
+    *,
+    max_rationale_chars: int | None = 300,
+    max_tag_chars: int | None = 40,
+    max_brief_chars: int | None = 300,
+) -> str:
     """The regular expression that forces a model to answer with exactly the template (structured decoding).
 
     Scores are 0–10 with at most one decimal, overall an integer 0–100, the recommendation one of
@@ -429,12 +487,17 @@ def template_regex(rubric: Rubric | str = "agent-group4", *, max_rationale_chars
         >>> regex.splitlines()[2].startswith(r"\\[A3\\] Goal Achievement: (10(\\.0)?|[0-9](\\.[0-9])?)\\/10 — ")
         True
     """
-    for name, value in (("max_rationale_chars", max_rationale_chars), ("max_tag_chars", max_tag_chars),
-                        ("max_brief_chars", max_brief_chars)):
+    for name, value in (
+        ("max_rationale_chars", max_rationale_chars),
+        ("max_tag_chars", max_tag_chars),
+        ("max_brief_chars", max_brief_chars),
+    ):
         if value is None:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigurationError(f"{name} must be a positive integer, got {value!r}; "
-                                     "pass the longest text the scorer may write, e.g. 300.")
+            raise ConfigurationError(
+                f"{name} must be a positive integer, got {value!r}; "
+                "pass the longest text the scorer may write, e.g. 300."
+            )
     rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     return _template_regex(rubric, max_rationale_chars, max_tag_chars, max_brief_chars)

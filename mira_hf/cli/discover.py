@@ -11,8 +11,11 @@ from typing import Any, Optional
 
 import typer
 
-discover_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
-                           help="Discover a rubric for a new group: judge freely, then cluster into dimensions.")
+discover_app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Discover a rubric for a new group: judge freely, then cluster into dimensions.",
+)
 
 
 def _cli() -> Any:
@@ -27,8 +30,9 @@ def group_sources_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the groups (JSON)."),
     split: str = typer.Option("train", help="Split to read."),
     source_column: str = typer.Option("source", help="Source column."),
-    text_column: Optional[str] = typer.Option(None, envvar="MIRA_TEXT_COLUMN",
-                                              help="Record column (detected when omitted)."),
+    text_column: Optional[str] = typer.Option(
+        None, envvar="MIRA_TEXT_COLUMN", help="Record column (detected when omitted)."
+    ),
     embedder: str = typer.Option("tfidf", help="'tfidf', an OpenAI-compatible /v1 URL, or a model folder."),
     sample_per_source: int = typer.Option(200, help="Records embedded per source (0: all)."),
     seed: int = typer.Option(0, help="Seed of the sample and of KMeans."),
@@ -44,8 +48,15 @@ def group_sources_cmd(
     cli = _cli()
     ds = cli.load_any(data, split)
     try:
-        groups = group_sources(ds, k, source_column=source_column, text_column=text_column, embedder=embedder,
-                               sample_per_source=sample_per_source or None, seed=seed)
+        groups = group_sources(
+            ds,
+            k,
+            source_column=source_column,
+            text_column=text_column,
+            embedder=embedder,
+            sample_per_source=sample_per_source or None,
+            seed=seed,
+        )
         groups.save(output)
         if plot is not None:
             groups.plot(plot)
@@ -64,24 +75,32 @@ def group_sources_cmd(
 def judge_cmd(
     data: str = typer.Argument(..., help="Hub dataset name, local data file, or save_to_disk folder."),
     model: str = typer.Option(..., "--model", envvar="MIRA_TEACHER_MODEL", help="The teacher model's name."),
-    base_url: list[str] = typer.Option(..., "--base-url", envvar="MIRA_TEACHER_BASE_URL",
-                                       help="OpenAI-compatible endpoint(s) of the teacher; repeat for a pool."),
+    base_url: list[str] = typer.Option(
+        ...,
+        "--base-url",
+        envvar="MIRA_TEACHER_BASE_URL",
+        help="OpenAI-compatible endpoint(s) of the teacher; repeat for a pool.",
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for the records and proposals (save_to_disk)."),
     split: str = typer.Option("train", help="Split to read."),
-    text_column: Optional[str] = typer.Option(None, envvar="MIRA_TEXT_COLUMN",
-                                              help="Record column (detected when omitted)."),
+    text_column: Optional[str] = typer.Option(
+        None, envvar="MIRA_TEXT_COLUMN", help="Record column (detected when omitted)."
+    ),
     source_column: str = typer.Option("source", help="Source column."),
     id_column: str = typer.Option("id", help="Id column (row numbers when absent)."),
-    api_key: Optional[str] = typer.Option(None, envvar="MIRA_API_KEY", show_default=False,
-                                          help="Key for the teacher's servers (never logged)."),
-    structured: bool = typer.Option(True, "--structured/--free-text",
-                                    help="Send the JSON schema as structured outputs, or parse free text."),
+    api_key: Optional[str] = typer.Option(
+        None, envvar="MIRA_API_KEY", show_default=False, help="Key for the teacher's servers (never logged)."
+    ),
+    structured: bool = typer.Option(
+        True, "--structured/--free-text", help="Send the JSON schema as structured outputs, or parse free text."
+    ),
     sample_per_source: int = typer.Option(0, help="Records judged per source (0: all)."),
     seed: int = typer.Option(0, help="Seed of the sample and of sampling."),
     max_in_flight: int = typer.Option(64, help="Requests in flight across the endpoints."),
     max_tokens: int = typer.Option(2048, help="Most tokens the teacher may answer with per record."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
-                                             help="Per-row resume store: a rerun sends only unfinished rows."),
+    cache_dir: Optional[Path] = typer.Option(
+        None, "--cache-dir", help="Per-row resume store: a rerun sends only unfinished rows."
+    ),
 ) -> None:
     """Ask a teacher to propose its own dimensions (name, definition, 0-10 score, rationale) per record."""
     from mira_hf.discover.judging import judge
@@ -90,16 +109,30 @@ def judge_cmd(
     cli = _cli()
     ds = cli.load_any(data, split)
     try:
-        out = judge(ds, model=model, base_url=base_url, text_column=text_column, source_column=source_column,
-                    id_column=id_column, api_key=api_key, structured=structured,
-                    store=str(cache_dir) if cache_dir else None, sample_per_source=sample_per_source or None,
-                    seed=seed, max_in_flight=max_in_flight, max_tokens=max_tokens, progress=True)
+        out = judge(
+            ds,
+            model=model,
+            base_url=base_url,
+            text_column=text_column,
+            source_column=source_column,
+            id_column=id_column,
+            api_key=api_key,
+            structured=structured,
+            store=str(cache_dir) if cache_dir else None,
+            sample_per_source=sample_per_source or None,
+            seed=seed,
+            max_in_flight=max_in_flight,
+            max_tokens=max_tokens,
+            progress=True,
+        )
     except MiraError as e:
         cli._fail(str(e))
     out.save_to_disk(str(output))
     statuses = out["records"].to_pandas()["status"].value_counts().to_dict()
-    typer.echo(f"judged {len(out['records']):,} records ({', '.join(f'{k} {v:,}' for k, v in statuses.items())}): "
-               f"{len(out['proposals']):,} proposals in {output}")
+    typer.echo(
+        f"judged {len(out['records']):,} records ({', '.join(f'{k} {v:,}' for k, v in statuses.items())}): "
+        f"{len(out['proposals']):,} proposals in {output}"
+    )
 
 
 def load_proposals(path: Path) -> Any:
@@ -149,8 +182,10 @@ def cluster_cmd(
             found.plot(plot)
     except MiraError as e:
         cli._fail(str(e))
-    table = Table(title=f"{len(rows):,} proposals in {k} dimensions (silhouette "
-                        f"{'n/a' if found.silhouette is None else f'{found.silhouette:.2f}'})")
+    table = Table(
+        title=f"{len(rows):,} proposals in {k} dimensions (silhouette "
+        f"{'n/a' if found.silhouette is None else f'{found.silhouette:.2f}'})"
+    )
     for col in ("slot", "dimension", "size", "anchor"):
         table.add_column(col)
     for d in found.rubric:

@@ -52,8 +52,10 @@ def _rows(proposals: Any) -> list[dict[str, Any]]:
         raise ConfigurationError("no proposals to cluster; judge some records first (mira_hf.discover.judge)")
     missing = [f for f in REQUIRED if f not in rows[0]]
     if missing:
-        raise ConfigurationError(f"proposals lack the field(s) {missing}; each needs {list(REQUIRED)} "
-                                 "(and optionally source, record_id, excerpt)")
+        raise ConfigurationError(
+            f"proposals lack the field(s) {missing}; each needs {list(REQUIRED)} "
+            "(and optionally source, record_id, excerpt)"
+        )
     return rows
 
 
@@ -86,13 +88,25 @@ class Discovery:
         for dim in self.rubric:
             members = by_slot.get(dim.slot, [])
             names = count_names([p["dimension"] for p in members]).most_common(top_names)
-            slots.append({"slot": dim.slot, "dimension": dim.dimension, "size": dim.cluster_size,
-                          "sources": dict(Counter(str(p.get("source", "")) for p in members).most_common()),
-                          "names": [{"name": n, "count": c} for n, c in names],
-                          "description": dim.description, "anchor": dim.anchor.model_dump(),
-                          "examples": self.examples.get(dim.slot, [])})
-        return {"proposals": len(self.proposals), "k": len(self.rubric), "silhouette": self.silhouette,
-                "timings_s": self.timings, "slots": slots}
+            slots.append(
+                {
+                    "slot": dim.slot,
+                    "dimension": dim.dimension,
+                    "size": dim.cluster_size,
+                    "sources": dict(Counter(str(p.get("source", "")) for p in members).most_common()),
+                    "names": [{"name": n, "count": c} for n, c in names],
+                    "description": dim.description,
+                    "anchor": dim.anchor.model_dump(),
+                    "examples": self.examples.get(dim.slot, []),
+                }
+            )
+        return {
+            "proposals": len(self.proposals),
+            "k": len(self.rubric),
+            "silhouette": self.silhouette,
+            "timings_s": self.timings,
+            "slots": slots,
+        }
 
     def save_report(self, path: str | Path) -> Path:
         """The report as JSON (``.json``) or a small HTML page (``.html``)."""
@@ -107,7 +121,7 @@ class Discovery:
             raise ConfigurationError(f"cannot write a discovery report as {path.name!r}; use .json or .html")
         return path
 
-    def plot(self, path: str | Path | None = None) -> "Figure | Path":
+    def plot(self, path: str | Path | None = None) -> Figure | Path:
         """A 2-D map (PCA of the embeddings) of the proposals, coloured by slot; a PNG/SVG/PDF when ``path``."""
         from sklearn.decomposition import PCA
 
@@ -150,12 +164,15 @@ def _html(report: dict[str, Any]) -> str:
         f"<td>{escape(_names_text(s['names']))}</td>"
         f"<td>{escape(s['description'])}</td><td>{s['anchor']['score']:g}: {escape(s['anchor']['reason'])}"
         f"<br><small>{escape(_excerpt(s))}</small></td></tr>"
-        for s in report["slots"])
+        for s in report["slots"]
+    )
     sil = "n/a" if report["silhouette"] is None else f"{report['silhouette']:.3f}"
-    return ("<!doctype html><meta charset='utf-8'><title>Discovered dimensions</title>"
-            f"<h1>Discovered dimensions</h1><p>{report['proposals']:,} proposals, k={report['k']}, "
-            f"silhouette {sil}</p><table border='1' cellpadding='4'><tr><th>slot</th><th>dimension</th>"
-            f"<th>size</th><th>proposed names</th><th>description</th><th>anchor</th></tr>{rows}</table>")
+    return (
+        "<!doctype html><meta charset='utf-8'><title>Discovered dimensions</title>"
+        f"<h1>Discovered dimensions</h1><p>{report['proposals']:,} proposals, k={report['k']}, "
+        f"silhouette {sil}</p><table border='1' cellpadding='4'><tr><th>slot</th><th>dimension</th>"
+        f"<th>size</th><th>proposed names</th><th>description</th><th>anchor</th></tr>{rows}</table>"
+    )
 
 
 def _most_central(rows: list[dict[str, Any]], members: np.ndarray, similarity: np.ndarray) -> np.ndarray:
@@ -163,13 +180,20 @@ def _most_central(rows: list[dict[str, Any]], members: np.ndarray, similarity: n
     embedding) goes by the proposal's own content, so neither the row order nor the last bits of a BLAS dot
     product pick the anchor."""
     close = np.round(similarity, 9)
-    key = [json.dumps([rows[int(j)].get(f) for f in ("record_id", "source", "score", "rationale", "excerpt")],
-                      sort_keys=True, default=str) for j in members]
+    key = [
+        json.dumps(
+            [rows[int(j)].get(f) for f in ("record_id", "source", "score", "rationale", "excerpt")],
+            sort_keys=True,
+            default=str,
+        )
+        for j in members
+    ]
     return members[sorted(range(len(members)), key=lambda i: (-close[i], key[i]))]
 
 
-def cluster_dimensions(proposals: Any, k: int = 15, embedder: "str | Embedder" = "tfidf", seed: int = 0, *,
-                       name: str = "discovered") -> Discovery:
+def cluster_dimensions(
+    proposals: Any, k: int = 15, embedder: str | Embedder = "tfidf", seed: int = 0, *, name: str = "discovered"
+) -> Discovery:
     """Cluster proposed dimensions into ``k`` anchored slots; see the module docstring.
 
     Example:
@@ -209,20 +233,37 @@ def cluster_dimensions(proposals: Any, k: int = 15, embedder: "str | Embedder" =
         description = str(best["definition"]).strip() or str(best["dimension"])
         reason = " ".join(str(best.get("rationale") or "").split()) or "(no rationale given)"
         score = float(min(max(float(best["score"]), 0.0), 10.0))
-        dims.append(Dimension(slot=f"A{i + 1}", dimension=names[i], cluster_size=int(sizes[c]),
-                              description=description, anchor=Anchor(score=score, reason=reason)))
+        dims.append(
+            Dimension(
+                slot=f"A{i + 1}",
+                dimension=names[i],
+                cluster_size=int(sizes[c]),
+                description=description,
+                anchor=Anchor(score=score, reason=reason),
+            )
+        )
     silhouette = None
     if 1 < k < len(rows):
         from sklearn.metrics import silhouette_score
 
-        silhouette = float(silhouette_score(emb, labels, metric="cosine",
-                                            sample_size=min(len(rows), SILHOUETTE_SAMPLE), random_state=seed))
+        silhouette = float(
+            silhouette_score(
+                emb, labels, metric="cosine", sample_size=min(len(rows), SILHOUETTE_SAMPLE), random_state=seed
+            )
+        )
     t3 = time.perf_counter()
     rubric = Rubric(name=name, dimensions=tuple(dims))
     assignments = [f"A{slot_of[int(c)] + 1}" for c in labels]
     timings = {"embed": t1 - t0, "kmeans": t2 - t1, "name_and_anchor": t3 - t2, "total": t3 - t0}
-    return Discovery(rubric=rubric, assignments=assignments, proposals=rows, silhouette=silhouette,
-                     timings=timings, examples=examples, _embeddings=emb)
+    return Discovery(
+        rubric=rubric,
+        assignments=assignments,
+        proposals=rows,
+        silhouette=silhouette,
+        timings=timings,
+        examples=examples,
+        _embeddings=emb,
+    )
 
 
 def adjusted_rand(truth: Sequence[Any], found: Sequence[Any]) -> float:

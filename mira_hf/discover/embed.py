@@ -59,8 +59,9 @@ class TfidfEmbedder:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts = [t if t.strip() else "(empty)" for t in texts]
-        tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
-                                token_pattern=r"(?u)\b\w+\b").fit_transform(texts)
+        tfidf = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, min_df=1, token_pattern=r"(?u)\b\w+\b"
+        ).fit_transform(texts)
         n_comp = min(self.dim, tfidf.shape[0] - 1, tfidf.shape[1] - 1)
         if n_comp < 1:
             return normalize_rows(tfidf.toarray())
@@ -78,16 +79,25 @@ class HttpEmbedder:
         >>> HttpEmbedder("http://localhost:8000/v1", "BAAI/bge-small-en-v1.5")   # doctest: +SKIP
     """
 
-    def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None, *,
-                 batch_size: int = 256, timeout: float = 120.0):
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None = None,
+        api_key: str | None = None,
+        *,
+        batch_size: int = 256,
+        timeout: float = 120.0,
+    ):
         from mira_hf.engines.openai import normalize_url, split_credentials
 
         # a user:password in the URL is basic auth, sent as a header: the URL kept (and quoted in errors) has none
         self.base_url, self._basic = split_credentials(normalize_url(base_url))
         if self._basic and api_key:
-            raise ConfigurationError(f"the embeddings URL {self.base_url} carries a user:password (sent as "
-                                     "'Authorization: Basic') and an API key is given too; a request has one "
-                                     "Authorization header: drop one of them")
+            raise ConfigurationError(
+                f"the embeddings URL {self.base_url} carries a user:password (sent as "
+                "'Authorization: Basic') and an API key is given too; a request has one "
+                "Authorization header: drop one of them"
+            )
         self.model = model
         self.api_key = api_key
         self.batch_size = batch_size
@@ -107,11 +117,15 @@ class HttpEmbedder:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 data = json.loads(resp.read())
         except urllib.error.HTTPError as e:
-            raise EngineUnavailableError(f"the embeddings endpoint {self.base_url} answered HTTP {e.code}; check "
-                                         "the model name and that the server runs a pooling model") from None
+            raise EngineUnavailableError(
+                f"the embeddings endpoint {self.base_url} answered HTTP {e.code}; check "
+                "the model name and that the server runs a pooling model"
+            ) from None
         except (urllib.error.URLError, OSError) as e:
-            raise EngineUnavailableError(f"no embeddings endpoint answered at {self.base_url} ({e}); start one, "
-                                         "e.g. `vllm serve <model> --runner pooling`, or use embedder='tfidf'") from None
+            raise EngineUnavailableError(
+                f"no embeddings endpoint answered at {self.base_url} ({e}); start one, "
+                "e.g. `vllm serve <model> --runner pooling`, or use embedder='tfidf'"
+            ) from None
         items = sorted(data.get("data") or [], key=lambda d: d.get("index", 0))
         if len(items) != len(texts):
             raise EngineUnavailableError(f"{self.base_url} returned {len(items)} embeddings for {len(texts)} texts")
@@ -120,7 +134,7 @@ class HttpEmbedder:
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         rows: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
-            rows.extend(self._post(list(texts[start:start + self.batch_size])))
+            rows.extend(self._post(list(texts[start : start + self.batch_size])))
         return normalize_rows(np.asarray(rows, dtype=np.float64))
 
     def __repr__(self) -> str:
@@ -137,9 +151,11 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
-            raise ConfigurationError(f"embedder={self.path!r} is a model folder, which needs the "
-                                     "sentence-transformers package: `pip install sentence-transformers`, or use "
-                                     "embedder='tfidf' (no model needed)") from None
+            raise ConfigurationError(
+                f"embedder={self.path!r} is a model folder, which needs the "
+                "sentence-transformers package: `pip install sentence-transformers`, or use "
+                "embedder='tfidf' (no model needed)"
+            ) from None
         model = SentenceTransformer(self.path, local_files_only=True)
         return normalize_rows(np.asarray(model.encode(list(texts), batch_size=64, show_progress_bar=False)))
 
@@ -147,7 +163,7 @@ class SentenceTransformerEmbedder:
         return f"SentenceTransformerEmbedder({self.path!r})"
 
 
-def get_embedder(spec: "str | Embedder" = "tfidf", *, seed: int = 0) -> Embedder:
+def get_embedder(spec: str | Embedder = "tfidf", *, seed: int = 0) -> Embedder:
     """``"tfidf"``, an ``http(s)://…/v1`` URL, a model folder, or any callable texts → array.
 
     Example:
@@ -167,5 +183,7 @@ def get_embedder(spec: "str | Embedder" = "tfidf", *, seed: int = 0) -> Embedder
         return HttpEmbedder(text)
     if Path(text).expanduser().is_dir():
         return SentenceTransformerEmbedder(Path(text).expanduser())
-    raise ConfigurationError(f"embedder={text!r} is neither 'tfidf', an http(s) URL of an OpenAI-compatible "
-                             "/v1/embeddings server, nor an existing sentence-transformers model folder")
+    raise ConfigurationError(
+        f"embedder={text!r} is neither 'tfidf', an http(s) URL of an OpenAI-compatible "
+        "/v1/embeddings server, nor an existing sentence-transformers model folder"
+    )

@@ -56,8 +56,15 @@ class SourceGroups:
             sub = m[np.ix_(idx, idx)]
             n = len(idx)
             cohesion = 1.0 if n == 1 else float((sub.sum() - np.trace(sub)) / (n * (n - 1)))
-            rows.append({"group": g, "sources": len(members), "records": sum(self.records[s] for s in members),
-                         "intra_cosine": round(cohesion, 4), "members": ", ".join(members)})
+            rows.append(
+                {
+                    "group": g,
+                    "sources": len(members),
+                    "records": sum(self.records[s] for s in members),
+                    "intra_cosine": round(cohesion, 4),
+                    "members": ", ".join(members),
+                }
+            )
         return rows
 
     def to_table(self):
@@ -70,22 +77,38 @@ class SourceGroups:
         """Write JSON: ``{"groups": ..., "sources": ..., "matrix": ..., "records": ...}``."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"format": GROUPS_FORMAT, "groups": self.groups, "similarity": self.similarity,
-                                    "sources": self.sources, "matrix": self.matrix, "records": self.records},
-                                   indent=2, ensure_ascii=False), encoding="utf-8")
+        path.write_text(
+            json.dumps(
+                {
+                    "format": GROUPS_FORMAT,
+                    "groups": self.groups,
+                    "similarity": self.similarity,
+                    "sources": self.sources,
+                    "matrix": self.matrix,
+                    "records": self.records,
+                },
+                indent=2,
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "SourceGroups":
+    def load(cls, path: str | Path) -> SourceGroups:
         """Read what :meth:`save` wrote."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(groups={g: list(m) for g, m in data["groups"].items()}, sources=list(data["sources"]),
-                       matrix=data["matrix"], records={k: int(v) for k, v in data["records"].items()})
+            return cls(
+                groups={g: list(m) for g, m in data["groups"].items()},
+                sources=list(data["sources"]),
+                matrix=data["matrix"],
+                records={k: int(v) for k, v in data["records"].items()},
+            )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise ConfigurationError(f"{path} is not a source-groups file written by group_sources ({e})") from None
 
-    def plot(self, path: str | Path | None = None) -> "Figure | Path":
+    def plot(self, path: str | Path | None = None) -> Figure | Path:
         """Heatmap of the sources' cosine similarities, ordered by group, with group boundaries drawn."""
         from mira_hf.report.heatmap import _figure, save_figure
 
@@ -117,14 +140,17 @@ def _rect(start: float, n: int):
 def _sample(ds: Any, source_column: str, per_source: int | None, seed: int) -> dict[str, list[int]]:
     """Row indices per source, a seeded sample of at most ``per_source`` each (all when ``None``)."""
     if source_column not in ds.column_names:
-        raise ColumnNotFoundError(f"source_column={source_column!r} is not a column of this dataset; its columns "
-                                  f"are {ds.column_names}.")
+        raise ColumnNotFoundError(
+            f"source_column={source_column!r} is not a column of this dataset; its columns are {ds.column_names}."
+        )
     by: dict[str, list[int]] = {}
     for i, s in enumerate(ds[source_column]):
         by.setdefault(str(s), []).append(i)
     rng = random.Random(seed)
-    return {s: sorted(rng.sample(idx, per_source)) if per_source and len(idx) > per_source else idx
-            for s, idx in sorted(by.items())}
+    return {
+        s: sorted(rng.sample(idx, per_source)) if per_source and len(idx) > per_source else idx
+        for s, idx in sorted(by.items())
+    }
 
 
 def record_texts(ds: Any, indices: list[int], text_column: str | None, chars: int | None = None) -> list[str]:
@@ -145,9 +171,16 @@ def record_texts(ds: Any, indices: list[int], text_column: str | None, chars: in
     return out
 
 
-def group_sources(ds: Any, k: int, *, source_column: str = "source", text_column: str | None = None,
-                  embedder: "str | Embedder" = "tfidf", sample_per_source: int | None = 200,
-                  seed: int = 0) -> SourceGroups:
+def group_sources(
+    ds: Any,
+    k: int,
+    *,
+    source_column: str = "source",
+    text_column: str | None = None,
+    embedder: str | Embedder = "tfidf",
+    sample_per_source: int | None = 200,
+    seed: int = 0,
+) -> SourceGroups:
     """Cluster the sources of ``ds`` into ``k`` groups by their records' embeddings; see the module docstring.
 
     ``text_column`` is the record column (detected as the scorer does when omitted); ``sample_per_source``
@@ -177,5 +210,9 @@ def group_sources(ds: Any, k: int, *, source_column: str = "source", text_column
     ranked = sorted(members.values(), key=lambda m: (-len(m), m[0]))
     groups = {f"group_{i + 1}": m for i, m in enumerate(ranked)}
     matrix = np.clip(centroids @ centroids.T, -1.0, 1.0)
-    return SourceGroups(groups=groups, sources=sources, matrix=np.round(matrix, 6).tolist(),
-                        records={s: len(samples[s]) for s in sources})
+    return SourceGroups(
+        groups=groups,
+        sources=sources,
+        matrix=np.round(matrix, 6).tolist(),
+        records={s: len(samples[s]) for s in sources},
+    )

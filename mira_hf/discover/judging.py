@@ -22,10 +22,10 @@ import logging
 import re
 from typing import Any
 
+from mira_hf._util.progress import ScoreProgress
 from mira_hf.discover.grouping import _sample, record_texts
 from mira_hf.engines.base import Completion, Sampling
 from mira_hf.errors import ConfigurationError
-from mira_hf._util.progress import ScoreProgress
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +39,22 @@ STATUSES = ("ok", "error", "invalid_output")
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"dimensions": {"type": "array", "minItems": 1, "items": {
-        "type": "object",
-        "properties": {"name": {"type": "string"}, "definition": {"type": "string"},
-                       "score": {"type": "number", "minimum": 0, "maximum": 10}, "rationale": {"type": "string"}},
-        "required": ["name", "definition", "score", "rationale"]}}},
+    "properties": {
+        "dimensions": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "definition": {"type": "string"},
+                    "score": {"type": "number", "minimum": 0, "maximum": 10},
+                    "rationale": {"type": "string"},
+                },
+                "required": ["name", "definition", "score", "rationale"],
+            },
+        }
+    },
     "required": ["dimensions"],
 }
 
@@ -52,7 +63,8 @@ SYSTEM_PROMPT = (
     "for yourself which quality dimensions matter for judging it (typically 3 to 8). For each dimension give a "
     "short name, a one-line definition that would apply to any record, a score from 0 (worst) to 10 (best) for "
     "this record, and a one-sentence rationale citing what the record shows. Answer with JSON only, exactly of "
-    'the form {"dimensions": [{"name": "...", "definition": "...", "score": 0-10, "rationale": "..."}]}.')
+    'the form {"dimensions": [{"name": "...", "definition": "...", "score": 0-10, "rationale": "..."}]}.'
+)
 
 
 def messages_for(record_text: str) -> list[dict[str, str]]:
@@ -64,8 +76,9 @@ def messages_for(record_text: str) -> list[dict[str, str]]:
     """
     if len(record_text) > MAX_RECORD_CHARS:
         half = MAX_RECORD_CHARS // 2
-        record_text = f"{record_text[:half]}\n[… {len(record_text) - MAX_RECORD_CHARS:,} characters cut …]\n" \
-                      f"{record_text[-half:]}"
+        record_text = (
+            f"{record_text[:half]}\n[… {len(record_text) - MAX_RECORD_CHARS:,} characters cut …]\n{record_text[-half:]}"
+        )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": record_text}]
 
 
@@ -77,7 +90,7 @@ def _json_candidates(text: str) -> list[str]:
     for open_, close in (("{", "}"), ("[", "]")):
         a, b = text.find(open_), text.rfind(close)
         if 0 <= a < b:
-            found.append(text[a:b + 1])
+            found.append(text[a : b + 1])
     return [text, *found]
 
 
@@ -111,8 +124,14 @@ def parse_proposals(text: str | None) -> list[dict[str, Any]]:
             continue
         if not name or not 0 <= score <= 10:
             continue
-        out.append({"dimension": name, "definition": " ".join(str(item.get("definition") or "").split()) or name,
-                    "score": score, "rationale": " ".join(str(item.get("rationale") or "").split())})
+        out.append(
+            {
+                "dimension": name,
+                "definition": " ".join(str(item.get("definition") or "").split()) or name,
+                "score": score,
+                "rationale": " ".join(str(item.get("rationale") or "").split()),
+            }
+        )
     if not out:
         raise ValueError("no dimension with a name and a 0-10 score")
     return out
@@ -154,16 +173,22 @@ class JudgeProgress(ScoreProgress):
 
 def _key(model: str, structured: bool, messages: list[dict[str, str]]) -> str:
     h = hashlib.blake2b(digest_size=20)
-    h.update(json.dumps([JUDGE_VERSION, model, structured, messages], ensure_ascii=False).encode("utf-8",
-                                                                                                  "surrogatepass"))
+    h.update(
+        json.dumps([JUDGE_VERSION, model, structured, messages], ensure_ascii=False).encode("utf-8", "surrogatepass")
+    )
     return h.hexdigest()
 
 
 def _outcome(completion: Completion) -> dict[str, Any]:
     """The stored row of one answer: status, error, raw text, tokens, proposals."""
-    row: dict[str, Any] = {"status": "ok", "error": None, "raw": completion.text,
-                           "prompt_tokens": completion.prompt_tokens,
-                           "completion_tokens": completion.completion_tokens, "proposals": []}
+    row: dict[str, Any] = {
+        "status": "ok",
+        "error": None,
+        "raw": completion.text,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "proposals": [],
+    }
     if completion.error is not None:
         row.update(status="error", error=completion.error)
         return row
@@ -174,12 +199,27 @@ def _outcome(completion: Completion) -> dict[str, Any]:
     return row
 
 
-def judge(ds: Any, *, model: str, base_url: str | list[str], text_column: str | None = None,
-          source_column: str = "source", id_column: str = "id", api_key: str | None = None,
-          structured: bool = True, store: Any = None, sample_per_source: int | None = None, seed: int = 0,
-          max_in_flight: int = 64, progress: bool = True, batch_size: int = 256, max_tokens: int = 2048,
-          temperature: float = 0.0, price: tuple[float, float] | None = None,
-          engine_options: dict[str, Any] | None = None):
+def judge(
+    ds: Any,
+    *,
+    model: str,
+    base_url: str | list[str],
+    text_column: str | None = None,
+    source_column: str = "source",
+    id_column: str = "id",
+    api_key: str | None = None,
+    structured: bool = True,
+    store: Any = None,
+    sample_per_source: int | None = None,
+    seed: int = 0,
+    max_in_flight: int = 64,
+    progress: bool = True,
+    batch_size: int = 256,
+    max_tokens: int = 2048,
+    temperature: float = 0.0,
+    price: tuple[float, float] | None = None,
+    engine_options: dict[str, Any] | None = None,
+):
     """Ask the teacher for free-form dimensions on (a per-source sample of) ``ds``; see the module docstring.
 
     Returns a ``DatasetDict`` with ``records`` (id, source, status, error, raw, prompt_tokens,
@@ -203,11 +243,15 @@ def judge(ds: Any, *, model: str, base_url: str | list[str], text_column: str | 
     order = sorted(i for idx in samples.values() for i in idx)
     ids = ds[id_column] if id_column in ds.column_names else None
     if id_column != "id" and ids is None:
-        raise ConfigurationError(f"id_column={id_column!r} is not a column of this dataset; its columns are "
-                                 f"{ds.column_names}.")
+        raise ConfigurationError(
+            f"id_column={id_column!r} is not a column of this dataset; its columns are {ds.column_names}."
+        )
     sources = ds[source_column]
-    extra = {"response_format": {"type": "json_schema", "json_schema": {"name": "dimensions", "schema": SCHEMA}}} \
-        if structured else None
+    extra = (
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "dimensions", "schema": SCHEMA}}}
+        if structured
+        else None
+    )
     opts = {"max_in_flight": max_in_flight, **(engine_options or {})}
     sampling = Sampling(temperature=temperature, max_tokens=max_tokens, seed=seed)
     rows_store = store if isinstance(store, RowStore) or store is None else RowStore(store)
@@ -217,7 +261,7 @@ def judge(ds: Any, *, model: str, base_url: str | list[str], text_column: str | 
     engine = OpenAIEngine(model, base_url, api_key=api_key, extra_body=extra, **opts)
     try:
         for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
+            chunk = order[start : start + batch_size]
             texts = record_texts(ds, chunk, text_column)
             convs = [messages_for(t) for t in texts]
             keys = [_key(model, structured, c) for c in convs]
@@ -225,45 +269,90 @@ def judge(ds: Any, *, model: str, base_url: str | list[str], text_column: str | 
             todo = [j for j, (t, k) in enumerate(zip(texts, keys)) if t and k not in done]
             fresh = dict(zip(todo, (_outcome(c) for c in engine.generate([convs[j] for j in todo], sampling))))
             if rows_store is not None:
-                keep = {keys[j]: {**row, "mira_status": row["status"]} for j, row in fresh.items()
-                        if row["status"] != "error"}
+                keep = {
+                    keys[j]: {**row, "mira_status": row["status"]}
+                    for j, row in fresh.items()
+                    if row["status"] != "error"
+                }
                 rows_store.put_many(keep)
             outcomes = []
             for j, i in enumerate(chunk):
-                row = fresh.get(j) or done.get(keys[j]) or {
-                    "status": "error", "error": "the record has no readable text", "raw": None,
-                    "prompt_tokens": 0, "completion_tokens": 0, "proposals": []}
+                row = (
+                    fresh.get(j)
+                    or done.get(keys[j])
+                    or {
+                        "status": "error",
+                        "error": "the record has no readable text",
+                        "raw": None,
+                        "prompt_tokens": 0,
+                        "completion_tokens": 0,
+                        "proposals": [],
+                    }
+                )
                 outcomes.append(row)
                 rid = str(ids[i]) if ids is not None else str(i)
-                records.append({"id": rid, "source": str(sources[i]), "status": row["status"], "error": row["error"],
-                                "raw": row["raw"], "prompt_tokens": int(row["prompt_tokens"]),
-                                "completion_tokens": int(row["completion_tokens"])})
-                excerpt = " ".join(texts[j][:EXCERPT_CHARS * 2].split())[:EXCERPT_CHARS]
-                proposals.extend({"record_id": rid, "source": str(sources[i]), **p, "excerpt": excerpt}
-                                 for p in row["proposals"])
-            meter.update(rows=len(chunk), prompt_tokens=sum(fresh[j]["prompt_tokens"] for j in fresh),
-                         completion_tokens=sum(fresh[j]["completion_tokens"] for j in fresh),
-                         statuses=[r["status"] for r in outcomes], stored=len(chunk) - len(fresh))
+                records.append(
+                    {
+                        "id": rid,
+                        "source": str(sources[i]),
+                        "status": row["status"],
+                        "error": row["error"],
+                        "raw": row["raw"],
+                        "prompt_tokens": int(row["prompt_tokens"]),
+                        "completion_tokens": int(row["completion_tokens"]),
+                    }
+                )
+                excerpt = " ".join(texts[j][: EXCERPT_CHARS * 2].split())[:EXCERPT_CHARS]
+                proposals.extend(
+                    {"record_id": rid, "source": str(sources[i]), **p, "excerpt": excerpt} for p in row["proposals"]
+                )
+            meter.update(
+                rows=len(chunk),
+                prompt_tokens=sum(fresh[j]["prompt_tokens"] for j in fresh),
+                completion_tokens=sum(fresh[j]["completion_tokens"] for j in fresh),
+                statuses=[r["status"] for r in outcomes],
+                stored=len(chunk) - len(fresh),
+            )
     finally:
         engine.close()
         meter.close()
-    return datasets.DatasetDict({"records": datasets.Dataset.from_list(records, features=record_features()),
-                                 "proposals": datasets.Dataset.from_list(proposals, features=proposal_features())})
+    return datasets.DatasetDict(
+        {
+            "records": datasets.Dataset.from_list(records, features=record_features()),
+            "proposals": datasets.Dataset.from_list(proposals, features=proposal_features()),
+        }
+    )
 
 
 def record_features():
     """The ``records`` split's features."""
     from datasets import Features, Value
 
-    return Features({"id": Value("string"), "source": Value("string"), "status": Value("string"),
-                     "error": Value("string"), "raw": Value("string"), "prompt_tokens": Value("int64"),
-                     "completion_tokens": Value("int64")})
+    return Features(
+        {
+            "id": Value("string"),
+            "source": Value("string"),
+            "status": Value("string"),
+            "error": Value("string"),
+            "raw": Value("string"),
+            "prompt_tokens": Value("int64"),
+            "completion_tokens": Value("int64"),
+        }
+    )
 
 
 def proposal_features():
     """The ``proposals`` split's features."""
     from datasets import Features, Value
 
-    return Features({"record_id": Value("string"), "source": Value("string"), "dimension": Value("string"),
-                     "definition": Value("string"), "score": Value("float64"), "rationale": Value("string"),
-                     "excerpt": Value("string")})
+    return Features(
+        {
+            "record_id": Value("string"),
+            "source": Value("string"),
+            "dimension": Value("string"),
+            "definition": Value("string"),
+            "score": Value("float64"),
+            "rationale": Value("string"),
+            "excerpt": Value("string"),
+        }
+    )

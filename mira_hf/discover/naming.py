@@ -41,8 +41,9 @@ def name_slots(name_counts: Sequence[Mapping[str, int]]) -> list[str]:
         if name is not None:
             continue
         top = tops[i]
-        label = next((f"{top} ({alt})" for alt in _ranked(name_counts[i])
-                      if alt != top and f"{top} ({alt})" not in taken), None)
+        label = next(
+            (f"{top} ({alt})" for alt in _ranked(name_counts[i]) if alt != top and f"{top} ({alt})" not in taken), None
+        )
         k = 2
         while label is None or label in taken:
             label, k = f"{top} ({k})", k + 1

@@ -4,7 +4,6 @@ Example:
     >>> from mira_hf import distill  # distill.sft_dataset(teacher_scored, rubric="group_D")
 """
 
-from mira_hf.distill.dataset import (SFT_COLUMNS, DistillSummary, sft_dataset, sft_dataset_and_summary,
-                                     split_per_source)
+from mira_hf.distill.dataset import SFT_COLUMNS, DistillSummary, sft_dataset, sft_dataset_and_summary, split_per_source
 
 __all__ = ["SFT_COLUMNS", "DistillSummary", "sft_dataset", "sft_dataset_and_summary", "split_per_source"]

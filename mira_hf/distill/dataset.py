@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mira_hf.answer.parse import format_output, parse_output
 from mira_hf.defaults import CARD_MAX_MODEL_LEN, DEFAULT_MAX_TOKENS
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
-from mira_hf.answer.parse import format_output, parse_output
 from mira_hf.prompting.prompt import PROMPT_VERSION, Budget, PromptLike, Tokenizer, build_prompts
 from mira_hf.rubric import Rubric, load_rubric
 
@@ -79,10 +79,20 @@ def _column(ds: Any, name: str | None, what: str) -> list[Any] | None:
 
 
 def sft_dataset_and_summary(
-    ds: Any, *, rubric: Rubric | str = "agent-group4", prompt: PromptLike = None, text_column: str | None = None,
-    record_format: str | None = None, source_column: str | None = "source", id_column: str | None = "id",
-    teacher_column: str = "mira_raw", status_column: str | None = "mira_status", held_out: float = 0.2,
-    seed: int = 0, max_model_len: int = CARD_MAX_MODEL_LEN, max_tokens: int = DEFAULT_MAX_TOKENS,
+    ds: Any,
+    *,
+    rubric: Rubric | str = "agent-group4",
+    prompt: PromptLike = None,
+    text_column: str | None = None,
+    record_format: str | None = None,
+    source_column: str | None = "source",
+    id_column: str | None = "id",
+    teacher_column: str = "mira_raw",
+    status_column: str | None = "mira_status",
+    held_out: float = 0.2,
+    seed: int = 0,
+    max_model_len: int = CARD_MAX_MODEL_LEN,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
     tokenizer: Tokenizer | None = None,
 ) -> tuple[Any, DistillSummary]:
     """:func:`sft_dataset` and what it kept and left out.
@@ -122,13 +132,21 @@ def sft_dataset_and_summary(
         if isinstance(p, Exception):
             left_out["invalid_input"] += 1
             continue
-        kept.append({"messages": [*p.messages, {"role": "assistant", "content": format_output(card, rubric)}],
-                     "source": str(sources[i]), "id": str(ids[i]), "record": p.messages[1]["content"],
-                     "teacher_scores": card.scores, "teacher_overall": card.overall,
-                     "teacher_recommendation": card.recommendation, "_truncated": p.truncated})
+        kept.append(
+            {
+                "messages": [*p.messages, {"role": "assistant", "content": format_output(card, rubric)}],
+                "source": str(sources[i]),
+                "id": str(ids[i]),
+                "record": p.messages[1]["content"],
+                "teacher_scores": card.scores,
+                "teacher_overall": card.overall,
+                "teacher_recommendation": card.recommendation,
+                "_truncated": p.truncated,
+            }
+        )
     head, tail = budget.prompt.user_parts(rubric)
     for row in kept:  # the record as fenced (escaped, shortened): the student's Scorer rebuilds the same prompt
-        row["record"] = row["record"][len(head):len(row["record"]) - len(tail)]
+        row["record"] = row["record"][len(head) : len(row["record"]) - len(tail)]
     flags = split_per_source([r["source"] for r in kept], held_out, seed)
     splits: dict[str, list[dict[str, Any]]] = {"train": [], "held_out": []}
     per_source: dict[str, dict[str, int]] = {}
@@ -137,13 +155,28 @@ def sft_dataset_and_summary(
         splits[name].append(row)
         per_source.setdefault(row["source"], {"train": 0, "held_out": 0})[name] += 1
     truncated = sum(r.pop("_truncated") for r in kept)
-    dd = DatasetDict({name: Dataset.from_dict({c: [r[c] for r in rows] for c in SFT_COLUMNS}, features=_features())
-                      for name, rows in splits.items()})
+    dd = DatasetDict(
+        {
+            name: Dataset.from_dict({c: [r[c] for r in rows] for c in SFT_COLUMNS}, features=_features())
+            for name, rows in splits.items()
+        }
+    )
     summary = DistillSummary(
-        rows=len(ds), kept=len(kept), left_out=dict(left_out), train=len(splits["train"]),
-        held_out=len(splits["held_out"]), truncated=truncated, sources=per_source, rubric=rubric.name,
-        rubric_hash=rubric.content_hash, prompt=budget.prompt.name, prompt_hash=budget.prompt.content_hash,
-        max_model_len=max_model_len, max_tokens=max_tokens, seed=seed)
+        rows=len(ds),
+        kept=len(kept),
+        left_out=dict(left_out),
+        train=len(splits["train"]),
+        held_out=len(splits["held_out"]),
+        truncated=truncated,
+        sources=per_source,
+        rubric=rubric.name,
+        rubric_hash=rubric.content_hash,
+        prompt=budget.prompt.name,
+        prompt_hash=budget.prompt.content_hash,
+        max_model_len=max_model_len,
+        max_tokens=max_tokens,
+        seed=seed,
+    )
     return dd, summary
 
 
@@ -164,9 +197,14 @@ def sft_dataset(ds: Any, **kwargs: Any) -> Any:
 def _features() -> Any:
     from datasets import Features, List, Value
 
-    return Features({
-        "messages": List({"role": Value("string"), "content": Value("string")}),
-        "source": Value("string"), "id": Value("string"), "record": Value("string"),
-        "teacher_scores": List(Value("float64")), "teacher_overall": Value("float64"),
-        "teacher_recommendation": Value("string"),
-    })
+    return Features(
+        {
+            "messages": List({"role": Value("string"), "content": Value("string")}),
+            "source": Value("string"),
+            "id": Value("string"),
+            "record": Value("string"),
+            "teacher_scores": List(Value("float64")),
+            "teacher_overall": Value("float64"),
+            "teacher_recommendation": Value("string"),
+        }
+    )

@@ -72,8 +72,9 @@ def normalize_url(url: str) -> str:
     """
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"base_url {_public_url(url)!r} is not an http(s) URL; pass e.g. "
-                                 "'http://localhost:8000/v1'.")
+        raise ConfigurationError(
+            f"base_url {_public_url(url)!r} is not an http(s) URL; pass e.g. 'http://localhost:8000/v1'."
+        )
     path = parts.path.rstrip("/") or "/v1"
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
@@ -108,8 +109,10 @@ def split_credentials(url: str) -> tuple[str, str | None]:
         return bare, None
     user = unquote(parts.username or "")
     if ":" in user:
-        raise ConfigurationError(f"base_url {_public_url(url)!r}: the user name of its user:password has a ':'; "
-                                 "HTTP basic auth cannot carry one.")
+        raise ConfigurationError(
+            f"base_url {_public_url(url)!r}: the user name of its user:password has a ':'; "
+            "HTTP basic auth cannot carry one."
+        )
     return bare, aiohttp.BasicAuth(user, unquote(parts.password or ""), encoding="utf-8").encode()
 
 
@@ -153,9 +156,12 @@ def _completion(data: dict[str, Any]) -> Completion:
     choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
     texts = [(c.get("message") or {}).get("content") or "" for c in choices]
     usage = data.get("usage") or {}
-    return Completion(text=texts[0] if texts else "", prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                      completion_tokens=int(usage.get("completion_tokens") or 0),
-                      samples=texts if len(texts) > 1 else None)
+    return Completion(
+        text=texts[0] if texts else "",
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        samples=texts if len(texts) > 1 else None,
+    )
 
 
 def request_body(model: str, sampling: Sampling, extra_body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -168,8 +174,13 @@ def request_body(model: str, sampling: Sampling, extra_body: dict[str, Any] | No
         >>> request_body("m", Sampling(regex="[0-9]+"))["structured_outputs"]
         {'regex': '[0-9]+'}
     """
-    body: dict[str, Any] = {"model": model, "temperature": sampling.temperature, "top_p": sampling.top_p,
-                            "max_tokens": sampling.max_tokens, "n": sampling.n}
+    body: dict[str, Any] = {
+        "model": model,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "max_tokens": sampling.max_tokens,
+        "n": sampling.n,
+    }
     if sampling.seed is not None:
         body["seed"] = sampling.seed
     if sampling.regex is not None:
@@ -205,7 +216,8 @@ def _check_credentials(logins: Sequence[tuple[str, str | None]], key_source: str
             f"base_url {with_login[0]} carries a user:password (sent as 'Authorization: Basic') and an API key is "
             f"set ({key_source}; sent as 'Authorization: Bearer'), but a request has one Authorization header: "
             "remove the user:password from the URL or drop the key (api_key=, --api-key, MIRA_API_KEY or the "
-            "plan's api_key_env).")
+            "plan's api_key_env)."
+        )
 
 
 class _LoopThread:
@@ -286,16 +298,29 @@ class OpenAIEngine:
 
     tokenizer = None
 
-    def __init__(self, model: str, base_url: str | list[str], *, api_key: str | None = None,
-                 max_in_flight: int = 256, timeout: float = 600.0, max_retries: int = 6,
-                 backoff_base: float = 0.5, backoff_max: float = 60.0, eject_after: int = 5,
-                 probe_interval: float = 30.0, extra_body: dict | None = None):
+    def __init__(
+        self,
+        model: str,
+        base_url: str | list[str],
+        *,
+        api_key: str | None = None,
+        max_in_flight: int = 256,
+        timeout: float = 600.0,
+        max_retries: int = 6,
+        backoff_base: float = 0.5,
+        backoff_max: float = 60.0,
+        eject_after: int = 5,
+        probe_interval: float = 30.0,
+        extra_body: dict | None = None,
+    ):
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
             raise ConfigurationError("OpenAIEngine needs at least one base_url, e.g. 'http://localhost:8000/v1'.")
         if max_in_flight < 1 or max_retries < 0 or timeout <= 0 or eject_after < 1 or probe_interval <= 0:
-            raise ConfigurationError("OpenAIEngine: max_in_flight, timeout, eject_after and probe_interval must be "
-                                     "positive and max_retries >= 0.")
+            raise ConfigurationError(
+                "OpenAIEngine: max_in_flight, timeout, eject_after and probe_interval must be "
+                "positive and max_retries >= 0."
+            )
         self.model = model
         self.max_in_flight = max_in_flight
         self.timeout = timeout
@@ -349,14 +374,18 @@ class OpenAIEngine:
         session = self._state.get("session")
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-            session = aiohttp.ClientSession(connector=connector, headers=self._headers, auto_decompress=True,
-                                            timeout=aiohttp.ClientTimeout(total=self.timeout))
+            session = aiohttp.ClientSession(
+                connector=connector,
+                headers=self._headers,
+                auto_decompress=True,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
             self._state["session"] = session
             self._state["sem"] = asyncio.Semaphore(self.max_in_flight)
         return session
 
     def _delay(self, attempt: int, hint: float | None) -> float:
-        delay = self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** attempt))
+        delay = self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
         if hint is not None:
             delay = max(delay, hint)
         return min(delay, self.backoff_max)
@@ -365,8 +394,9 @@ class OpenAIEngine:
     async def _probe(self, ep: _Endpoint, timeout: float) -> tuple[bool, str]:
         """``GET /models`` once: (answered, what happened). Any HTTP answer but 5xx counts as alive."""
         try:
-            async with self._session().get(f"{ep.url}/models", headers=ep.headers,
-                                           timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+            async with self._session().get(
+                f"{ep.url}/models", headers=ep.headers, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as r:
                 body = await r.read()
                 if r.status >= 500:
                     return False, _server_message(r.status, body)
@@ -395,8 +425,12 @@ class OpenAIEngine:
                 if outcome[0]:
                     return outcome
                 if attempt == 0 and self.max_retries:
-                    logger.warning("Endpoint %s does not answer (%s); trying %d more times with backoff before "
-                                   "giving up on it.", ep.public, outcome[1], self.max_retries)
+                    logger.warning(
+                        "Endpoint %s does not answer (%s); trying %d more times with backoff before giving up on it.",
+                        ep.public,
+                        outcome[1],
+                        self.max_retries,
+                    )
                 if attempt < self.max_retries:
                     await asyncio.sleep(self._delay(attempt, None))
             return outcome
@@ -408,21 +442,32 @@ class OpenAIEngine:
             raise EngineUnavailableError(
                 f"No OpenAI-compatible server answered at {len(self.endpoints)} endpoint(s) after "
                 f"{self.max_retries + 1} attempts each ({detail}). Start one, e.g. `vllm serve {self.model} "
-                "--port 8000`, and check base_url (it should end in /v1).")
+                "--port 8000`, and check base_url (it should end in /v1)."
+            )
         denied = [ep for ep, msg in alive if msg.startswith(("HTTP 401", "HTTP 403"))]
         if len(denied) == len(alive):
             raise EngineUnavailableError(
                 f"Every server refused the API key or the URL's user:password ({alive[0][1]}). Pass api_key= or "
                 "set MIRA_API_KEY to the key the servers were started with (`vllm serve ... --api-key`), or put the "
-                "gateway's user:password in base_url.")
+                "gateway's user:password in base_url."
+            )
         for ep, (ok, msg) in zip(self.endpoints, results):
             if not ok:
                 ep.ejected = True
-                logger.warning("Endpoint %s did not answer (%s); it stays out of rotation and is probed every "
-                               "%.0f s.", ep.public, msg, self.probe_interval)
+                logger.warning(
+                    "Endpoint %s did not answer (%s); it stays out of rotation and is probed every %.0f s.",
+                    ep.public,
+                    msg,
+                    self.probe_interval,
+                )
             elif ep.served and self.model not in ep.served:
-                logger.warning("Endpoint %s serves %s, not %r: requests will fail unless model= names one of "
-                               "them (or the server's --served-model-name).", ep.public, ep.served, self.model)
+                logger.warning(
+                    "Endpoint %s serves %s, not %r: requests will fail unless model= names one of "
+                    "them (or the server's --served-model-name).",
+                    ep.public,
+                    ep.served,
+                    self.model,
+                )
         lens = [ep.max_model_len for ep in self.endpoints if ep.max_model_len]
         self.max_model_len = min(lens) if lens else None
         if any(ep.ejected for ep in self.endpoints):
@@ -450,8 +495,13 @@ class OpenAIEngine:
         ep.failures += 1
         if not ep.ejected and ep.failures >= self.eject_after:
             ep.ejected = True
-            logger.warning("Endpoint %s failed %d times in a row (last: %s); out of rotation, probed every %.0f s.",
-                           ep.public, ep.failures, why, self.probe_interval)
+            logger.warning(
+                "Endpoint %s failed %d times in a row (last: %s); out of rotation, probed every %.0f s.",
+                ep.public,
+                ep.failures,
+                why,
+                self.probe_interval,
+            )
             self._start_prober()
 
     def _probed_back(self, ep: _Endpoint) -> None:
@@ -573,8 +623,10 @@ class OpenAIEngine:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        raise TypeError("OpenAIEngine holds open connections and cannot be pickled; create it in each worker "
-                        "(Scorer(engine='openai', base_url=...) does).")
+        raise TypeError(
+            "OpenAIEngine holds open connections and cannot be pickled; create it in each worker "
+            "(Scorer(engine='openai', base_url=...) does)."
+        )
 
     def __repr__(self) -> str:
         return f"OpenAIEngine(model={self.model!r}, endpoints={[_public_url(u) for u in self._urls]!r})"

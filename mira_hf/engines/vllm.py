@@ -15,8 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from mira_hf.defaults import (CARD_DTYPE, CARD_GPU_MEMORY_UTILIZATION, CARD_MAX_MODEL_LEN, CARD_MAX_NUM_BATCHED_TOKENS,
-                              CARD_TENSOR_PARALLEL_SIZE)
+from mira_hf.defaults import (
+    CARD_DTYPE,
+    CARD_GPU_MEMORY_UTILIZATION,
+    CARD_MAX_MODEL_LEN,
+    CARD_MAX_NUM_BATCHED_TOKENS,
+    CARD_TENSOR_PARALLEL_SIZE,
+)
 from mira_hf.engines.base import Completion, Conversation, Sampling
 from mira_hf.errors import EngineUnavailableError
 
@@ -108,20 +113,33 @@ class VLLMEngine:
                 visible = _visible_gpus()
                 tp = min(CARD_TENSOR_PARALLEL_SIZE, max(visible, 1))
                 if tp < CARD_TENSOR_PARALLEL_SIZE:
-                    logger.warning("The card's tensor parallel size is %d but %d GPU(s) are visible: using %d.",
-                                   CARD_TENSOR_PARALLEL_SIZE, visible, tp)
+                    logger.warning(
+                        "The card's tensor parallel size is %d but %d GPU(s) are visible: using %d.",
+                        CARD_TENSOR_PARALLEL_SIZE,
+                        visible,
+                        tp,
+                    )
             else:
                 tp = 1
         mem = s.gpu_memory_utilization
         if mem is None:
             mem = CARD_GPU_MEMORY_UTILIZATION if kind == "gpu" else CPU_MEMORY_UTILIZATION
             if kind == "cpu":
-                logger.warning("vLLM runs on the CPU: keeping %.0f%% of RAM for the KV cache "
-                               "(set gpu_memory_utilization to change it).", 100 * mem)
+                logger.warning(
+                    "vLLM runs on the CPU: keeping %.0f%% of RAM for the KV cache "
+                    "(set gpu_memory_utilization to change it).",
+                    100 * mem,
+                )
         args: dict[str, Any] = dict(
-            model=s.model, revision=s.revision, tokenizer=s.tokenizer, dtype=s.dtype, tensor_parallel_size=tp,
-            max_model_len=s.max_model_len, gpu_memory_utilization=mem,
-            enable_prefix_caching=s.enable_prefix_caching, trust_remote_code=s.trust_remote_code,
+            model=s.model,
+            revision=s.revision,
+            tokenizer=s.tokenizer,
+            dtype=s.dtype,
+            tensor_parallel_size=tp,
+            max_model_len=s.max_model_len,
+            gpu_memory_utilization=mem,
+            enable_prefix_caching=s.enable_prefix_caching,
+            trust_remote_code=s.trust_remote_code,
         )
         if s.max_num_batched_tokens is not None:
             args["max_num_batched_tokens"] = max(s.max_num_batched_tokens, s.max_model_len)
@@ -150,8 +168,11 @@ class VLLMEngine:
         # The template regex is ours, not a user's: give its one-off compilation (cached per engine afterwards)
         # more than vLLM's 5 s ReDoS guard, which a busy host can exceed for a 15-line template.
         os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", str(REGEX_COMPILATION_TIMEOUT_S))
-        logger.info("Starting vLLM for %s (%s)", self.settings.model,
-                    ", ".join(f"{k}={v}" for k, v in args.items() if k != "model"))
+        logger.info(
+            "Starting vLLM for %s (%s)",
+            self.settings.model,
+            ", ".join(f"{k}={v}" for k, v in args.items() if k != "model"),
+        )
         from mira_hf._util.offline import resolve_model
 
         args["model"] = resolve_model(args["model"], args.get("revision"))  # no Hub: the cache, or fail at once
@@ -197,15 +218,23 @@ class VLLMEngine:
         return self.settings.max_model_len
 
     def identity(self) -> dict[str, Any]:
-        return {"engine": "vllm", **self.settings.model_dump(mode="json", exclude={"extra"}),
-                "extra": dict(self.settings.extra)}
+        return {
+            "engine": "vllm",
+            **self.settings.model_dump(mode="json", exclude={"extra"}),
+            "extra": dict(self.settings.extra),
+        }
 
     # --------------------------------------------------------------- generation
     def sampling_params(self, sampling: Sampling) -> Any:
         from vllm import SamplingParams
 
-        kwargs: dict[str, Any] = dict(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
-                                      max_tokens=sampling.max_tokens, seed=sampling.seed)
+        kwargs: dict[str, Any] = dict(
+            n=sampling.n,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_tokens,
+            seed=sampling.seed,
+        )
         if sampling.regex is not None:
             from vllm.sampling_params import StructuredOutputsParams
 
@@ -216,12 +245,14 @@ class VLLMEngine:
     #: not vLLM again.
     accepts_token_ids = True
 
-    def generate(self, conversations: list[Conversation], sampling: Sampling, *,
-                 token_ids: list[list[int]] | None = None) -> list[Completion]:
+    def generate(
+        self, conversations: list[Conversation], sampling: Sampling, *, token_ids: list[list[int]] | None = None
+    ) -> list[Completion]:
         """One completion per conversation, in order; a request vLLM rejects fails alone.
 
         With ``token_ids`` (each conversation's chat-templated prompt, tokenized with this engine's tokenizer,
-        as :func:`mira_hf.prompting.prompt.chat_token_ids` does) vLLM takes them as ``TokensPrompt`` and renders nothing.
+        as :func:`mira_hf.prompting.prompt.chat_token_ids` does) vLLM takes them as ``TokensPrompt`` and renders
+        nothing.
         """
         if not conversations:
             return []
@@ -283,8 +314,12 @@ def _completion(out: Any) -> Completion:
     texts = [o.text for o in out.outputs]
     completion_tokens = sum(len(o.token_ids) for o in out.outputs)
     prompt_tokens = len(out.prompt_token_ids or ())
-    return Completion(text=texts[0] if texts else None, prompt_tokens=prompt_tokens,
-                      completion_tokens=completion_tokens, samples=texts if len(texts) > 1 else None)
+    return Completion(
+        text=texts[0] if texts else None,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        samples=texts if len(texts) > 1 else None,
+    )
 
 
 _REGISTRY: dict[VLLMSettings, VLLMEngine] = {}

@@ -15,15 +15,33 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, model_serializer,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    model_serializer,
+    model_validator,
+)
 
 from mira_hf.config import ScorerConfig
 from mira_hf.errors import PlanError
 
 #: Scorer settings a plan sets through its own keys (``base_urls``, ``api_key_env``) or never (run-time ones).
-_NOT_SETTINGS = {"engine", "base_url", "rubric", "model", "text_column", "source_column", "id_column", "cache_dir",
-                 "progress", "engine_kwargs"}
+_NOT_SETTINGS = {
+    "engine",
+    "base_url",
+    "rubric",
+    "model",
+    "text_column",
+    "source_column",
+    "id_column",
+    "cache_dir",
+    "progress",
+    "engine_kwargs",
+}
 SCORER_SETTINGS = tuple(k for k in ScorerConfig.model_fields if k not in _NOT_SETTINGS)
 
 
@@ -41,7 +59,7 @@ class _ScorerKeys(BaseModel):
     _plan_settings: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _check(self) -> "_ScorerKeys":
+    def _check(self) -> _ScorerKeys:
         if self.engine == "openai" and not self.base_urls:
             raise ValueError("engine 'openai' needs base_urls (e.g. ['http://node1:8000/v1'])")
         if self.engine == "vllm" and self.base_urls:
@@ -64,8 +82,11 @@ class _ScorerKeys(BaseModel):
 
 #: One group's scorer: the model, how it is served, and any :class:`~mira_hf.config.ScorerConfig` setting.
 ScorerPlan = create_model(
-    "ScorerPlan", __base__=_ScorerKeys, __doc__="One group's scorer: model, engine, endpoints and engine settings.",
-    **{k: (Optional[ScorerConfig.model_fields[k].annotation], None) for k in SCORER_SETTINGS})
+    "ScorerPlan",
+    __base__=_ScorerKeys,
+    __doc__="One group's scorer: model, engine, endpoints and engine settings.",
+    **{k: (Optional[ScorerConfig.model_fields[k].annotation], None) for k in SCORER_SETTINGS},
+)
 
 
 class ReliabilityPlan(BaseModel):
@@ -84,7 +105,7 @@ class ReliabilityPlan(BaseModel):
     min_support: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
-    def _one_way(self) -> "ReliabilityPlan":
+    def _one_way(self) -> ReliabilityPlan:
         if self.mask and self.teacher_column:
             raise ValueError("give either mask (a saved mask file) or teacher_column (to measure one), not both")
         return self
@@ -92,8 +113,15 @@ class ReliabilityPlan(BaseModel):
     @property
     def thresholds(self) -> dict[str, Any]:
         """The agreement thresholds the plan sets (the others keep their defaults)."""
-        return {k: v for k, v in (("mae_max", self.mae_max), ("spearman_min", self.spearman_min),
-                                  ("min_support", self.min_support)) if v is not None}
+        return {
+            k: v
+            for k, v in (
+                ("mae_max", self.mae_max),
+                ("spearman_min", self.spearman_min),
+                ("min_support", self.min_support),
+            )
+            if v is not None
+        }
 
 
 class GroupPlan(BaseModel):
@@ -139,13 +167,14 @@ class Plan(BaseModel):
     base_dir: str = "."
 
     @model_validator(mode="after")
-    def _disjoint(self) -> "Plan":
+    def _disjoint(self) -> Plan:
         seen: dict[str, str] = {}
         for name, group in self.groups.items():
             for source in group.sources:
                 if source in seen:
-                    raise ValueError(f"source {source!r} is in groups {seen[source]!r} and {name!r}; "
-                                     "a source belongs to one group")
+                    raise ValueError(
+                        f"source {source!r} is in groups {seen[source]!r} and {name!r}; a source belongs to one group"
+                    )
                 seen[source] = name
         if self.budget_tokens is not None and self.token_column is None:
             raise ValueError("budget_tokens needs token_column (the column of each row's token count)")
@@ -260,5 +289,7 @@ def check_sources(sources: list[Any], group_of: Mapping[str, str], column: str) 
             missing[str(s)] = missing.get(str(s), 0) + 1
     if missing:
         names = ", ".join(f"{s!r} ({n} row{'s' if n > 1 else ''})" for s, n in sorted(missing.items()))
-        raise PlanError(f"source {names} {'is' if len(missing) == 1 else 'are'} in no group of the plan; add "
-                        f"{'it' if len(missing) == 1 else 'them'} to a group's sources (column {column!r})")
+        raise PlanError(
+            f"source {names} {'is' if len(missing) == 1 else 'are'} in no group of the plan; add "
+            f"{'it' if len(missing) == 1 else 'them'} to a group's sources (column {column!r})"
+        )

@@ -60,16 +60,31 @@ def mixture_report(plan: Plan, ds: Any, *, masks_dir: Path, selection: Path | No
         for name, group in plan.groups.items():
             sub = ds.select(group_rows(ds, name))
             rel = Reliability.load(masks_dir / f"{name}.json")
-            page = build_report(sub, reliability=rel, selection=_group_selection(sel, name, group.sources),
-                                rubric=plan.rubric_ref(name), source_column=plan.source_column,
-                                title=f"group {name}", path=Path(tmp) / f"{name}.html").read_text(encoding="utf-8")
+            page = build_report(
+                sub,
+                reliability=rel,
+                selection=_group_selection(sel, name, group.sources),
+                rubric=plan.rubric_ref(name),
+                source_column=plan.source_column,
+                title=f"group {name}",
+                path=Path(tmp) / f"{name}.html",
+            ).read_text(encoding="utf-8")
             head = head or _HEAD.match(page).group(1)  # type: ignore[union-attr]
             body = _prefix_anchors(_MAIN.search(page).group(1), name)  # type: ignore[union-attr]
             bodies.append(f'<section id="group-{escape(name)}" class="group">{body}</section>')
-            nav.append(f'<a href="#group-{escape(name)}">{escape(name)} ({len(sub):,} rows, {len(group.sources)} sources)</a>')
+            nav.append(
+                f'<a href="#group-{escape(name)}">{escape(name)} ({len(sub):,} rows, {len(group.sources)} sources)</a>'
+            )
     head = re.sub(r"<title>.*?</title>", "<title>MIRA mixture report</title>", head or "<html><body>")
-    text = "\n".join([head, "<main><header><h1>MIRA mixture report</h1></header>", f"<nav>{''.join(nav)}</nav>",
-                      *bodies, "</main></body></html>"])
+    text = "\n".join(
+        [
+            head,
+            "<main><header><h1>MIRA mixture report</h1></header>",
+            f"<nav>{''.join(nav)}</nav>",
+            *bodies,
+            "</main></body></html>",
+        ]
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp_path:
         tmp_path.write_text(text, encoding="utf-8")

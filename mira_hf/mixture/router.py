@@ -12,13 +12,12 @@ import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-from mira_hf.schema.columns import mixture_schema, typed_rows
 from mira_hf.errors import ColumnNotFoundError, PlanError
 from mira_hf.mixture.plan import Plan, check_sources
 from mira_hf.records.batches import as_list, batch_records, is_numpy_batch, ray_table, record_column
+from mira_hf.schema.columns import mixture_schema, typed_rows
 from mira_hf.scoring.scorer import Scorer
 
 
@@ -33,12 +32,20 @@ def group_scorer(plan: Plan, group: str, *, cache_dir: str | os.PathLike | None 
     if s.api_key_env and engine is None:
         api_key = os.environ.get(s.api_key_env)
         if api_key is None:
-            raise PlanError(f"groups.{group}.scorer.api_key_env: the environment variable {s.api_key_env} is not "
-                            "set; export it with the endpoints' API key")
-    return Scorer(s.model, engine=engine if engine is not None else s.engine, rubric=plan.rubric_ref(group),
-                  base_url=s.base_urls or None,
-                  api_key=api_key, text_column=plan.text_column, cache_dir=str(cache_dir) if cache_dir else None,
-                  **s.settings)
+            raise PlanError(
+                f"groups.{group}.scorer.api_key_env: the environment variable {s.api_key_env} is not "
+                "set; export it with the endpoints' API key"
+            )
+    return Scorer(
+        s.model,
+        engine=engine if engine is not None else s.engine,
+        rubric=plan.rubric_ref(group),
+        base_url=s.base_urls or None,
+        api_key=api_key,
+        text_column=plan.text_column,
+        cache_dir=str(cache_dir) if cache_dir else None,
+        **s.settings,
+    )
 
 
 class _Locked:
@@ -74,8 +81,13 @@ class MixtureScorer:
         >>> ds = mira_hf.score_dataset(ds, mira_hf.MixtureScorer("plan.yaml"))    # doctest: +SKIP
     """
 
-    def __init__(self, plan: Plan | str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
-                 engines: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        plan: Plan | str | os.PathLike,
+        *,
+        cache_dir: str | os.PathLike | None = None,
+        engines: Mapping[str, Any] | None = None,
+    ):
         if not isinstance(plan, Plan):
             from mira_hf.mixture.plan import load_plan
 
@@ -84,15 +96,18 @@ class MixtureScorer:
         self.cache_dir = str(cache_dir) if cache_dir is not None else None
         self.group_of = plan.group_of()
         self.scorers: dict[str, Scorer] = {
-            name: group_scorer(plan, name, cache_dir=self.cache_dir,
-                               engine=(engines or {}).get(name))
-            for name in plan.groups}
+            name: group_scorer(plan, name, cache_dir=self.cache_dir, engine=(engines or {}).get(name))
+            for name in plan.groups
+        }
         self.n = max(s.config.n for s in self.scorers.values())
 
     def __getstate__(self) -> dict[str, Any]:
         # What decides the output: the plan and each group's scorer identity (never a key or an engine).
-        return {"plan": self.plan.model_dump(mode="json"), "cache_dir": self.cache_dir,
-                "identities": {k: s.identity() for k, s in self.scorers.items()}}
+        return {
+            "plan": self.plan.model_dump(mode="json"),
+            "cache_dir": self.cache_dir,
+            "identities": {k: s.identity() for k, s in self.scorers.items()},
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(Plan.model_validate(state["plan"]), cache_dir=state["cache_dir"])
@@ -173,8 +188,10 @@ class MixtureScorer:
         columns = list(batch.keys())
         source = self.plan.source_column
         if source not in columns:
-            raise ColumnNotFoundError(f"the plan routes rows by column {source!r}, which is not in this dataset; its "
-                                      f"columns are {columns} (set source_column in the plan)")
+            raise ColumnNotFoundError(
+                f"the plan routes rows by column {source!r}, which is not in this dataset; its "
+                f"columns are {columns} (set source_column in the plan)"
+            )
         column = record_column(columns, self.plan.text_column)
         rows = self.score_records(batch_records(batch, column), as_list(batch[source]))
         out = typed_rows(rows, mixture_schema(self.n))

@@ -106,9 +106,13 @@ def _file_identity(path: Path, hashes: _ContentHashes) -> Any:
     if path.is_file():
         return ["file", hashes.digest(path)]
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file()
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                       and not (p.name.startswith("cache-") and p.suffix == ".arrow"))
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            and not (p.name.startswith("cache-") and p.suffix == ".arrow")
+        )
         return ["folder", [[p.relative_to(path).as_posix(), hashes.digest(p)] for p in files]]
     return ["name", path.as_posix()]  # a Hub name
 
@@ -188,8 +192,10 @@ def _check_columns(plan: Plan, ds: Any) -> None:
             raise PlanError(f"{key}: the dataset has no column {column!r}; its columns are {ds.column_names}")
     for name, g in plan.groups.items():
         if g.reliability.mask and not plan.path(g.reliability.mask).is_file():
-            raise PlanError(f"groups.{name}.reliability.mask: {plan.path(g.reliability.mask)} does not exist; "
-                            "write one with `mira-hf agree`, or measure it with teacher_column")
+            raise PlanError(
+                f"groups.{name}.reliability.mask: {plan.path(g.reliability.mask)} does not exist; "
+                "write one with `mira-hf agree`, or measure it with teacher_column"
+            )
 
 
 def step_hashes(plan: Plan, identities: Mapping[str, Any], hashes: _ContentHashes | None = None) -> dict[str, str]:
@@ -209,8 +215,17 @@ def step_hashes(plan: Plan, identities: Mapping[str, Any], hashes: _ContentHashe
     hashes = hashes if hashes is not None else _ContentHashes(None)
     data = plan.path(plan.data)
     data_identity = _file_identity(data if data.exists() else Path(plan.data), hashes)  # a Hub name as written
-    chain = {"score": _hash("score", data_identity, plan.split, plan.text_column, plan.source_column,
-                            sorted(plan.group_of().items()), dict(identities))}
+    chain = {
+        "score": _hash(
+            "score",
+            data_identity,
+            plan.split,
+            plan.text_column,
+            plan.source_column,
+            sorted(plan.group_of().items()),
+            dict(identities),
+        )
+    }
     masks = {}
     for name, g in plan.groups.items():
         rel = g.reliability
@@ -220,17 +235,34 @@ def step_hashes(plan: Plan, identities: Mapping[str, Any], hashes: _ContentHashe
     chain["aggregate"] = _hash("aggregate", chain["masks"])
     budget = [plan.budget_tokens, plan.budget_split] if plan.budget_tokens is not None else None
     sampled = any(g.sampling == "gumbel" for g in plan.groups.values())
-    rules = {name: [None if budget else g.retention, g.sampling, g.temperature if g.sampling == "gumbel" else None]
-             for name, g in plan.groups.items()}
-    chain["select"] = _hash("select", chain["aggregate"], budget, plan.token_column, plan.id_column,
-                            plan.push_to_hub, plan.seed if sampled else None, rules)
+    rules = {
+        name: [None if budget else g.retention, g.sampling, g.temperature if g.sampling == "gumbel" else None]
+        for name, g in plan.groups.items()
+    }
+    chain["select"] = _hash(
+        "select",
+        chain["aggregate"],
+        budget,
+        plan.token_column,
+        plan.id_column,
+        plan.push_to_hub,
+        plan.seed if sampled else None,
+        rules,
+    )
     chain["report"] = _hash("report", chain["select"])
     return chain
 
 
-def run_plan(plan: Plan | str | Path, output_dir: str | Path, *, force: str | Sequence[str] | None = None,
-             dry_run: bool = False, engines: Mapping[str, Any] | None = None, batch_size: int | None = None,
-             say: Callable[[str], None] = logger.info) -> RunResult:
+def run_plan(
+    plan: Plan | str | Path,
+    output_dir: str | Path,
+    *,
+    force: str | Sequence[str] | None = None,
+    dry_run: bool = False,
+    engines: Mapping[str, Any] | None = None,
+    batch_size: int | None = None,
+    say: Callable[[str], None] = logger.info,
+) -> RunResult:
     """Run a mixture plan into ``output_dir``: ``scored/``, ``masks/<group>.json``, ``selected/``, ``report.html``.
 
     A rerun skips every step whose inputs and settings are unchanged; ``force="masks"`` runs that step and the
@@ -266,8 +298,13 @@ def run_plan(plan: Plan | str | Path, output_dir: str | Path, *, force: str | Se
     chain = step_hashes(plan, scorer.__getstate__()["identities"], hashes)
     if not dry_run or manifests.dir.is_dir():
         hashes.save()
-    outputs = {"score": out / "scored", "masks": out / "masks", "aggregate": out / "aggregated",
-               "select": out / "selected", "report": out / "report.html"}
+    outputs = {
+        "score": out / "scored",
+        "masks": out / "masks",
+        "aggregate": out / "aggregated",
+        "select": out / "selected",
+        "report": out / "report.html",
+    }
 
     def todo(step: str) -> bool:
         return step in forced or not (manifests.done(step, chain[step]) and outputs[step].exists())
@@ -286,9 +323,18 @@ def run_plan(plan: Plan | str | Path, output_dir: str | Path, *, force: str | Se
     return result
 
 
-def _run_steps(plan: Plan, ds: Any, scorer: Any, result: RunResult, manifests: _Manifests, chain: dict[str, str],
-               outputs: dict[str, Path], todo: Callable[[str], bool], batch_size: int | None,
-               say: Callable[[str], None]) -> None:
+def _run_steps(
+    plan: Plan,
+    ds: Any,
+    scorer: Any,
+    result: RunResult,
+    manifests: _Manifests,
+    chain: dict[str, str],
+    outputs: dict[str, Path],
+    todo: Callable[[str], bool],
+    batch_size: int | None,
+    say: Callable[[str], None],
+) -> None:
     import datasets
 
     out = result.output_dir
@@ -339,8 +385,13 @@ def _run_steps(plan: Plan, ds: Any, scorer: Any, result: RunResult, manifests: _
         from mira_hf.mixture.report import mixture_report
 
         aggregated = aggregated if aggregated is not None else datasets.load_from_disk(str(outputs["aggregate"]))
-        mixture_report(plan, aggregated, masks_dir=outputs["masks"],
-                       selection=outputs["select"] / "selection_report.json", path=outputs["report"])
+        mixture_report(
+            plan,
+            aggregated,
+            masks_dir=outputs["masks"],
+            selection=outputs["select"] / "selection_report.json",
+            path=outputs["report"],
+        )
         manifests.write("report", chain["report"])
         result.steps["report"] = "ran"
     else:
@@ -375,19 +426,26 @@ def _select(plan: Plan, ds: Any) -> tuple[Any, Any]:
 
     from mira_hf.selection import filter_by_retention
 
-    common: dict[str, Any] = dict(by="source", source_column=plan.source_column, token_column=plan.token_column,
-                                  seed=plan.seed)
+    common: dict[str, Any] = dict(
+        by="source", source_column=plan.source_column, token_column=plan.token_column, seed=plan.seed
+    )
     if plan.id_column is not None:  # ties and Gumbel noise follow the ids: the same rows however the data is ordered
         common["id_column"] = plan.id_column
     kinds = {_sampling_of(g) for g in plan.groups.values()}
     if len(kinds) == 1:
         sampling, temperature = kinds.pop()
         budget = dict(budget_tokens=plan.budget_tokens, budget_split=plan.budget_split) if plan.budget_tokens else {}
-        merged, report = filter_by_retention(ds, retention=None if budget else _retention(plan), sampling=sampling,
-                                             temperature=1.0 if temperature is None else temperature, **budget,
-                                             **common)
-        report = report.model_copy(update={"parameters": report.parameters.model_copy(
-            update={"per_group": _group_parameters(plan, report)})})
+        merged, report = filter_by_retention(
+            ds,
+            retention=None if budget else _retention(plan),
+            sampling=sampling,
+            temperature=1.0 if temperature is None else temperature,
+            **budget,
+            **common,
+        )
+        report = report.model_copy(
+            update={"parameters": report.parameters.model_copy(update={"per_group": _group_parameters(plan, report)})}
+        )
     else:
         rules = _budget_rules(plan, ds) if plan.budget_tokens else _retention(plan)
         from mira_hf.mixture.steps import group_rows
@@ -396,8 +454,13 @@ def _select(plan: Plan, ds: Any) -> tuple[Any, Any]:
         kept, reports = [], {}
         for name, g in plan.groups.items():
             sub = numbered.select(group_rows(numbered, name))
-            part, reports[name] = filter_by_retention(sub, retention={s: rules[s] for s in g.sources},
-                                                      sampling=g.sampling, temperature=g.temperature, **common)
+            part, reports[name] = filter_by_retention(
+                sub,
+                retention={s: rules[s] for s in g.sources},
+                sampling=g.sampling,
+                temperature=g.temperature,
+                **common,
+            )
             kept.append(part)
         import datasets
 
@@ -422,8 +485,9 @@ def _budget_rules(plan: Plan, ds: Any) -> dict[str, Any]:
     sums = table.group_by(plan.source_column).aggregate([(plan.token_column, "sum")])
     per = dict(zip(sums.column(plan.source_column).to_pylist(), sums.column(f"{plan.token_column}_sum").to_pylist()))
     keys = sorted(per, key=str)
-    rules = budget_rules(int(plan.budget_tokens), plan.budget_split, keys, np.array([per[k] for k in keys]),
-                         what="source")
+    rules = budget_rules(
+        int(plan.budget_tokens), plan.budget_split, keys, np.array([per[k] for k in keys]), what="source"
+    )
     return {k: r.to_spec() for k, r in rules.items()}
 
 
@@ -438,29 +502,45 @@ def _group_parameters(plan: Plan, report: Any) -> dict[str, Any]:
         if plan.budget_tokens is not None:
             share = sum(int(report.cuts[s].target or 0) for s in g.sources if s in report.cuts)
         gumbel = g.sampling == "gumbel"
-        out[name] = GroupParameters(sources=list(g.sources), retention=rules, sampling=g.sampling,
-                                    temperature=g.temperature if gumbel else None, seed=plan.seed if gumbel else None,
-                                    budget_tokens=share)
+        out[name] = GroupParameters(
+            sources=list(g.sources),
+            retention=rules,
+            sampling=g.sampling,
+            temperature=g.temperature if gumbel else None,
+            seed=plan.seed if gumbel else None,
+            budget_tokens=share,
+        )
     return out
 
 
 def _merge_reports(plan: Plan, reports: Mapping[str, Any], ds: Any) -> Any:
     """One report for groups selected apart: their sources and cuts together, each group's own parameters, and
     the plan-wide ones (``sampling="per group"``, the budget, the token column)."""
-    from mira_hf.selection.budget import budget_spec
     from mira_hf.schema.selection import SelectionReport
+    from mira_hf.selection.budget import budget_spec
 
     parts = list(reports.values())
     sources = {k: v for r in parts for k, v in r.sources.items()}
     cuts = {k: v for r in parts for k, v in r.cuts.items()}
     gumbel = any(g.sampling == "gumbel" for g in plan.groups.values())
-    params = parts[0].parameters.model_copy(update=dict(  # the columns every call shared; the rest plan-wide
-        retention={k: v for r in parts for k, v in r.parameters.retention.items()}, sampling="per group",
-        temperature=None, seed=plan.seed if gumbel else None, budget_tokens=plan.budget_tokens,
-        budget_split=None if plan.budget_tokens is None else budget_spec(plan.budget_split)))
+    params = parts[0].parameters.model_copy(
+        update=dict(  # the columns every call shared; the rest plan-wide
+            retention={k: v for r in parts for k, v in r.parameters.retention.items()},
+            sampling="per group",
+            temperature=None,
+            seed=plan.seed if gumbel else None,
+            budget_tokens=plan.budget_tokens,
+            budget_split=None if plan.budget_tokens is None else budget_spec(plan.budget_split),
+        )
+    )
     merged = SelectionReport(parameters=params, input_rows=len(ds), sources=sources, cuts=cuts)
     per_group = _group_parameters(plan, merged)
     fingerprint = getattr(ds, "_fingerprint", None)
     out_fp = _hash(fingerprint, [r.output_fingerprint for r in parts])[:16]
-    return merged.model_copy(update={"parameters": params.model_copy(update={"per_group": per_group}),
-                                     "input_fingerprint": fingerprint, "output_fingerprint": out_fp})
+    return merged.model_copy(
+        update={
+            "parameters": params.model_copy(update={"per_group": per_group}),
+            "input_fingerprint": fingerprint,
+            "output_fingerprint": out_fp,
+        }
+    )

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
 
 
-def group_rows(ds: "Dataset", group: str) -> np.ndarray:
+def group_rows(ds: Dataset, group: str) -> np.ndarray:
     """Positions of the rows a group scored (``mira_group``), in order."""
     col = rows_column(ds, "mira_group").to_numpy()
     return np.flatnonzero(col == group)
@@ -35,11 +35,17 @@ def all_reliable(rubric: Rubric, sources: list[str]) -> Reliability:
         >>> all_reliable(load_rubric("agent-group4"), ["swe_qa"]).mask["swe_qa"][:3]
         [True, True, True]
     """
-    return Reliability(rubric=rubric.name, dimensions=rubric.names, mask={s: [True] * len(rubric) for s in sources},
-                       mae_max=10.0, spearman_min=-1.0, min_support=0)
+    return Reliability(
+        rubric=rubric.name,
+        dimensions=rubric.names,
+        mask={s: [True] * len(rubric) for s in sources},
+        mae_max=10.0,
+        spearman_min=-1.0,
+        min_support=0,
+    )
 
 
-def group_mask(plan: Plan, group: str, sub: "Dataset") -> tuple[Reliability, dict[str, Any] | None]:
+def group_mask(plan: Plan, group: str, sub: Dataset) -> tuple[Reliability, dict[str, Any] | None]:
     """The group's reliability (and the agreement result when measured from teacher columns)."""
     g = plan.groups[group]
     rubric = load_rubric(plan.rubric_ref(group))
@@ -49,20 +55,30 @@ def group_mask(plan: Plan, group: str, sub: "Dataset") -> tuple[Reliability, dic
     if rel_plan.teacher_column:
         for col in (rel_plan.teacher_column, rel_plan.teacher_recommendation_column):
             if col and col not in sub.column_names:
-                raise ColumnNotFoundError(f"groups.{group}.reliability: column {col!r} is not in the dataset; its "
-                                          f"columns are {sub.column_names}")
+                raise ColumnNotFoundError(
+                    f"groups.{group}.reliability: column {col!r} is not in the dataset; its "
+                    f"columns are {sub.column_names}"
+                )
         table = rows_table(sub)
         recs = {}
         if rel_plan.teacher_recommendation_column:
-            recs = dict(prediction_recommendations=table.column("mira_recommendation").to_pylist(),
-                        reference_recommendations=table.column(rel_plan.teacher_recommendation_column).to_pylist())
-        result = agreement(table.column("mira_scores"), table.column(rel_plan.teacher_column),
-                           sources=table.column(plan.source_column), rubric=rubric, **rel_plan.thresholds, **recs)
+            recs = dict(
+                prediction_recommendations=table.column("mira_recommendation").to_pylist(),
+                reference_recommendations=table.column(rel_plan.teacher_recommendation_column).to_pylist(),
+            )
+        result = agreement(
+            table.column("mira_scores"),
+            table.column(rel_plan.teacher_column),
+            sources=table.column(plan.source_column),
+            rubric=rubric,
+            **rel_plan.thresholds,
+            **recs,
+        )
         return Reliability.from_result(result), result
     return all_reliable(rubric, list(g.sources)), None
 
 
-def masks_and_quality(plan: Plan, scored: "Dataset", masks_dir: Path) -> tuple["Dataset", dict[str, Reliability]]:
+def masks_and_quality(plan: Plan, scored: Dataset, masks_dir: Path) -> tuple[Dataset, dict[str, Reliability]]:
     """Write ``masks_dir/<group>.json`` for every group and add ``mira_quality`` (+ reason) to every row."""
     masks_dir.mkdir(parents=True, exist_ok=True)
     n = len(scored)

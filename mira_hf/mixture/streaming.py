@@ -40,8 +40,10 @@ def group_positions(ds: Any, mixture: Any) -> dict[str, list[int]]:
 
     source = mixture.plan.source_column
     if source not in ds.column_names:
-        raise ColumnNotFoundError(f"the plan routes rows by column {source!r}, which is not in this dataset; its "
-                                  f"columns are {list(ds.column_names)} (set source_column in the plan)")
+        raise ColumnNotFoundError(
+            f"the plan routes rows by column {source!r}, which is not in this dataset; its "
+            f"columns are {list(ds.column_names)} (set source_column in the plan)"
+        )
     values = rows_column(ds, source).to_pylist()
     check_sources(values, mixture.group_of, source)
     found: dict[str, list[int]] = {}
@@ -50,8 +52,9 @@ def group_positions(ds: Any, mixture: Any) -> dict[str, list[int]]:
     return {g: found[g] for g in mixture.plan.groups if g in found}
 
 
-def score_mixture(ds: Any, mixture: Any, *, batch_size: int = 1000, depth: int | None = None,
-                  chunk_rows: int = 256, **map_kwargs: Any) -> Any:
+def score_mixture(
+    ds: Any, mixture: Any, *, batch_size: int = 1000, depth: int | None = None, chunk_rows: int = 256, **map_kwargs: Any
+) -> Any:
     """Score ``ds`` with a ``MixtureScorer``, every group streaming; returns what ``ds.map(mixture)`` returns.
 
     ``depth`` (default: each pool's ``max_in_flight``) and ``chunk_rows`` are :func:`~mira_hf.score_dataset`'s,

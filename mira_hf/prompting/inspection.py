@@ -116,10 +116,23 @@ class Inspection(BaseModel):
         Path(path).write_text(self.model_dump_json(indent=2), encoding="utf-8")
 
 
-def inspect(ds: Any, *, text_column: str | None = None, record_format: str | None = None, id_column: str | None = None,
-            n: int = 5, sample: int | None = None, seed: int = 0, rubric: Any = "agent-group4",
-            max_model_len: int = 65_536, max_tokens: int = 2_048, tokenizer: Any = None,
-            coverage_threshold: float = 0.95, progress: bool = True, prompt: Any = None) -> Inspection:
+def inspect(
+    ds: Any,
+    *,
+    text_column: str | None = None,
+    record_format: str | None = None,
+    id_column: str | None = None,
+    n: int = 5,
+    sample: int | None = None,
+    seed: int = 0,
+    rubric: Any = "agent-group4",
+    max_model_len: int = 65_536,
+    max_tokens: int = 2_048,
+    tokenizer: Any = None,
+    coverage_threshold: float = 0.95,
+    progress: bool = True,
+    prompt: Any = None,
+) -> Inspection:
     """Look at what the scorer will read from ``ds``, without an engine.
 
     Args:
@@ -144,8 +157,9 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
 
     column, ids, records, total = _records(ds, text_column, id_column, sample, seed)
     # measures the prompt's fixed part (and tokenizes); the budget itself is max_model_len − max_tokens
-    budget = Budget(rubric, max_model_len=1 << 30, max_tokens=max_tokens, tokenizer=_tokenizer(tokenizer),
-                    prompt=prompt)
+    budget = Budget(
+        rubric, max_model_len=1 << 30, max_tokens=max_tokens, tokenizer=_tokenizer(tokenizer), prompt=prompt
+    )
     exact = budget.tokenizer is not None
     fixed = budget.fixed if exact else math.ceil(budget.fixed / BYTES_PER_TOKEN)
     allowed = max_model_len - max_tokens
@@ -184,8 +198,15 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
         for kind, ratio in cov.ratio_by_kind.items():
             cov_by_kind.setdefault(kind, []).append(ratio)
         if cov.ratio < coverage_threshold and len(low) < _KEPT:
-            low.append(LowCoverage(index=row, id=ids(row), format=rendering.format, coverage=round(cov.ratio, 4),
-                                   missing=list(cov.missing)))
+            low.append(
+                LowCoverage(
+                    index=row,
+                    id=ids(row),
+                    format=rendering.format,
+                    coverage=round(cov.ratio, 4),
+                    missing=list(cov.missing),
+                )
+            )
         if exact:
             pending.append((len(lengths), escape_fences(rendering.text)))
             lengths.append(0)
@@ -210,30 +231,47 @@ def inspect(ds: Any, *, text_column: str | None = None, record_format: str | Non
         over = record_tokens[record_tokens > room]
         shares = (over - room) / np.maximum(over, 1)
         length_stats = Lengths(
-            unit="tokens" if exact else "estimated tokens", budget=allowed, fixed=fixed,
+            unit="tokens" if exact else "estimated tokens",
+            budget=allowed,
+            fixed=fixed,
             quantiles={q: int(np.percentile(arr, p)) for q, p in (("p50", 50), ("p90", 90), ("p99", 99))}
             | {"max": int(arr.max())},
-            shortened=int(over.size), omitted_mean=float(shares.mean()) if over.size else 0.0,
-            omitted_max=float(shares.max()) if over.size else 0.0)
+            shortened=int(over.size),
+            omitted_mean=float(shares.mean()) if over.size else 0.0,
+            omitted_max=float(shares.max()) if over.size else 0.0,
+        )
     cov_arr = np.asarray(covs) if covs else None
     samples = []
     for row, fmt, cov, text in sorted(texts):
         tokens = _tokens(budget, text, exact) + fixed
-        samples.append(Sample(index=row, id=ids(row), format=fmt, coverage=round(cov, 4), prompt_tokens=tokens,
-                              text=_cut(text)))
+        samples.append(
+            Sample(index=row, id=ids(row), format=fmt, coverage=round(cov, 4), prompt_tokens=tokens, text=_cut(text))
+        )
     return Inspection(
-        rows=total, column=column, formats=dict(formats.most_common()), rejected=sum(reasons.values()),
-        reasons=dict(reasons.most_common()), rejected_rows=rejected, coverage_threshold=coverage_threshold,
-        coverage={} if cov_arr is None else {"mean": round(float(cov_arr.mean()), 4),
-                                             "min": round(float(cov_arr.min()), 4),
-                                             "p5": round(float(np.percentile(cov_arr, 5)), 4),
-                                             "p50": round(float(np.percentile(cov_arr, 50)), 4)},
+        rows=total,
+        column=column,
+        formats=dict(formats.most_common()),
+        rejected=sum(reasons.values()),
+        reasons=dict(reasons.most_common()),
+        rejected_rows=rejected,
+        coverage_threshold=coverage_threshold,
+        coverage={}
+        if cov_arr is None
+        else {
+            "mean": round(float(cov_arr.mean()), 4),
+            "min": round(float(cov_arr.min()), 4),
+            "p5": round(float(np.percentile(cov_arr, 5)), 4),
+            "p50": round(float(np.percentile(cov_arr, 50)), 4),
+        },
         coverage_by_format={k: round(float(np.mean(v)), 4) for k, v in cov_by_format.items()},
         coverage_by_kind={k: round(float(np.mean(cov_by_kind[k])), 4) for k in KINDS if k in cov_by_kind},
         rows_by_kind={k: len(cov_by_kind[k]) for k in KINDS if k in cov_by_kind},
         coverage_shortened=round(float(np.mean(cut)), 4) if cut else 0.0,
         below_threshold=int((cov_arr < coverage_threshold).sum()) if cov_arr is not None else 0,
-        low_coverage=low, lengths=length_stats, samples=samples)
+        low_coverage=low,
+        lengths=length_stats,
+        samples=samples,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -279,8 +317,9 @@ def _bar(total: int | None, enabled: bool):
     return tqdm(total=total, desc="inspecting", unit="rows", disable=not enabled or small, leave=False)
 
 
-def _records(ds: Any, text_column: str | None, id_column: str | None, sample: int | None,
-             seed: int) -> tuple[str | None, Any, Iterator[tuple[int, Any]], int | None]:
+def _records(
+    ds: Any, text_column: str | None, id_column: str | None, sample: int | None, seed: int
+) -> tuple[str | None, Any, Iterator[tuple[int, Any]], int | None]:
     """``(record column, row → id, (row, record) pairs, rows)`` for a dataset or a list of records."""
     import datasets
 
@@ -299,6 +338,7 @@ def _records(ds: Any, text_column: str | None, id_column: str | None, sample: in
     id_col = id_column or next((c for c in ("id", "instance_id", "trajectory_id") if c in names), None)
     ids: dict[int, str] = {}
     if isinstance(ds, datasets.IterableDataset):
+
         def stream() -> Iterator[tuple[int, Any]]:
             for i, row in enumerate(ds):
                 if sample is not None and i >= sample:
@@ -306,6 +346,7 @@ def _records(ds: Any, text_column: str | None, id_column: str | None, sample: in
                 if id_col:
                     ids[i] = str(row[id_col])
                 yield i, batch_records({k: [v] for k, v in row.items()}, column)[0]
+
         return column, ids.get, stream(), sample
 
     index = _pick(len(ds), sample, seed)
@@ -314,11 +355,12 @@ def _records(ds: Any, text_column: str | None, id_column: str | None, sample: in
 
     def chunks() -> Iterator[tuple[int, Any]]:
         for start in range(0, len(index), 512):
-            chunk = index[start:start + 512]
+            chunk = index[start : start + 512]
             batch = table[chunk]
             if id_col:
                 ids.update(zip(chunk, map(str, batch[id_col])))
             yield from zip(chunk, batch_records(batch, column))
+
     return column, ids.get, chunks(), len(index)
 
 

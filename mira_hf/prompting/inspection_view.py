@@ -14,28 +14,48 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
-def _summary_rows(r: "Inspection") -> list[tuple[str, str]]:
-    rows = [("rows", f"{r.rows:,}"), ("record column", r.column or "(each row is the record)"),
-            ("rejected (invalid_input)", f"{r.rejected:,}")]
+def _summary_rows(r: Inspection) -> list[tuple[str, str]]:
+    rows = [
+        ("rows", f"{r.rows:,}"),
+        ("record column", r.column or "(each row is the record)"),
+        ("rejected (invalid_input)", f"{r.rejected:,}"),
+    ]
     if r.coverage:
         rows.append(("coverage mean / p5 / min", " / ".join(_pct(r.coverage[k]) for k in ("mean", "p5", "min"))))
         if r.coverage_shortened:  # text given to the agent that the rendering shortens: counted as not shown
-            rows.append(("not shown on purpose (mean)",
-                         f"{_pct(r.coverage_shortened)}: tool schemas, demonstrations, long system prompts' middle"))
+            rows.append(
+                (
+                    "not shown on purpose (mean)",
+                    f"{_pct(r.coverage_shortened)}: tool schemas, demonstrations, long system prompts' middle",
+                )
+            )
         rows.append((f"rows below {_pct(r.coverage_threshold)} coverage", f"{r.below_threshold:,}"))
     if r.lengths is not None:
         q = r.lengths.quantiles
-        rows.append((f"prompt {r.lengths.unit} p50 / p90 / p99 / max",
-                     " / ".join(f"{q[k]:,}" for k in ("p50", "p90", "p99", "max"))))
+        rows.append(
+            (
+                f"prompt {r.lengths.unit} p50 / p90 / p99 / max",
+                " / ".join(f"{q[k]:,}" for k in ("p50", "p90", "p99", "max")),
+            )
+        )
         rows.append(("prompt budget (max_model_len − max_tokens)", f"{r.lengths.budget:,} {r.lengths.unit}"))
         short = r.lengths.shortened
-        rows.append(("rows the budget shortens", f"{short:,}" + (
-            f" (cut {_pct(r.lengths.omitted_mean)} of the record on average, at most {_pct(r.lengths.omitted_max)})"
-            if short else "")))
+        rows.append(
+            (
+                "rows the budget shortens",
+                f"{short:,}"
+                + (
+                    f" (cut {_pct(r.lengths.omitted_mean)} of the record on average, "
+                    f"at most {_pct(r.lengths.omitted_max)})"
+                    if short
+                    else ""
+                ),
+            )
+        )
     return rows
 
 
-def to_rich(r: "Inspection"):
+def to_rich(r: Inspection):
     """A rich renderable: summary, formats, rejects, low coverage and the samples."""
     from rich.console import Group
     from rich.panel import Panel
@@ -82,8 +102,11 @@ def to_rich(r: "Inspection"):
             low.add_row(str(x.index), x.id or "", x.format, _pct(x.coverage), ", ".join(x.missing))
         parts.append(low)
     for s in r.samples:
-        title = f"row {s.index}" + (f" · {s.id}" if s.id else "") + \
-            f" · {s.format} · coverage {_pct(s.coverage)} · {s.prompt_tokens:,} prompt tokens"
+        title = (
+            f"row {s.index}"
+            + (f" · {s.id}" if s.id else "")
+            + f" · {s.format} · coverage {_pct(s.coverage)} · {s.prompt_tokens:,} prompt tokens"
+        )
         parts.append(Panel(s.text, title=title, title_align="left", expand=True))
     return Group(*parts)
 
@@ -91,15 +114,14 @@ def to_rich(r: "Inspection"):
 _KIND_COLUMNS = ("kind", "rows", "mean coverage", "left out on purpose")
 
 
-def _kind_rows(r: "Inspection") -> list[tuple[str, str, str, str]]:
+def _kind_rows(r: Inspection) -> list[tuple[str, str, str, str]]:
     """``(kind, rows holding it, mean coverage, what the rendering leaves out on purpose)`` for each kind found."""
     from mira_hf.records.coverage import KIND_NOTES
 
-    return [(k, f"{r.rows_by_kind.get(k, 0):,}", _pct(v), KIND_NOTES.get(k, ""))
-            for k, v in r.coverage_by_kind.items()]
+    return [(k, f"{r.rows_by_kind.get(k, 0):,}", _pct(v), KIND_NOTES.get(k, "")) for k, v in r.coverage_by_kind.items()]
 
 
-def to_text(r: "Inspection", width: int = 110) -> str:
+def to_text(r: Inspection, width: int = 110) -> str:
     """The inspection as plain text (what ``mira-hf inspect`` prints)."""
     from rich.console import Console
 
@@ -120,23 +142,35 @@ def _table(headers: list[str] | None, rows: list[list[str]]) -> str:
     return f"<table{cls}>{head}{body}</table>"
 
 
-def to_html(r: "Inspection") -> str:
+def to_html(r: Inspection) -> str:
     """The report's "What the scorer reads" section."""
-    parts = [_table(None, [[k, v] for k, v in _summary_rows(r)]),
-             "<h3>Formats detected</h3>",
-             _table(["format", "rows", "mean coverage"],
-                    [[f, f"{c:,}", _pct(r.coverage_by_format.get(f, 1.0))] for f, c in r.formats.items()])]
+    parts = [
+        _table(None, [[k, v] for k, v in _summary_rows(r)]),
+        "<h3>Formats detected</h3>",
+        _table(
+            ["format", "rows", "mean coverage"],
+            [[f, f"{c:,}", _pct(r.coverage_by_format.get(f, 1.0))] for f, c in r.formats.items()],
+        ),
+    ]
     if r.coverage_by_kind:
         parts += ["<h3>Coverage by field kind</h3>", _table(list(_KIND_COLUMNS), [list(x) for x in _kind_rows(r)])]
     if r.reasons:
         parts += ["<h3>Rejected rows</h3>", _table(["rows", "reason"], [[f"{c:,}", k] for k, c in r.reasons.items()])]
     if r.low_coverage:
-        parts += [f"<h3>Rows below {_pct(r.coverage_threshold)} coverage</h3>",
-                  _table(["row", "id", "format", "coverage", "text not shown (fields)"],
-                         [[str(x.index), x.id or "", x.format, _pct(x.coverage), ", ".join(x.missing)]
-                          for x in r.low_coverage[:10]])]
+        parts += [
+            f"<h3>Rows below {_pct(r.coverage_threshold)} coverage</h3>",
+            _table(
+                ["row", "id", "format", "coverage", "text not shown (fields)"],
+                [
+                    [str(x.index), x.id or "", x.format, _pct(x.coverage), ", ".join(x.missing)]
+                    for x in r.low_coverage[:10]
+                ],
+            ),
+        ]
     for s in r.samples:
-        parts.append(f"<details><summary>row {s.index}{(' · ' + _e(s.id)) if s.id else ''} · {_e(s.format)} · "
-                     f"coverage {_pct(s.coverage)} · {s.prompt_tokens:,} prompt tokens</summary>"
-                     f"<pre style=\"white-space: pre-wrap\">{_e(s.text)}</pre></details>")
+        parts.append(
+            f"<details><summary>row {s.index}{(' · ' + _e(s.id)) if s.id else ''} · {_e(s.format)} · "
+            f"coverage {_pct(s.coverage)} · {s.prompt_tokens:,} prompt tokens</summary>"
+            f'<pre style="white-space: pre-wrap">{_e(s.text)}</pre></details>'
+        )
     return '<section id="records"><h2>What the scorer reads</h2>' + "".join(parts) + "</section>"

@@ -14,7 +14,6 @@ The text comes from a prompt template (:mod:`mira_hf.prompting.template`): the b
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,8 +23,8 @@ from mira_hf.answer.contract import escape_fences
 from mira_hf.defaults import CARD_MAX_MODEL_LEN, DEFAULT_MAX_TOKENS
 from mira_hf.errors import ConfigurationError, InvalidRecordError
 from mira_hf.prompting.template import PromptTemplate, load_prompt
-from mira_hf.schema.messages import Conversation
 from mira_hf.rubric import Rubric, load_rubric
+from mira_hf.schema.messages import Conversation
 
 _log = logging.getLogger(__name__)
 
@@ -75,8 +74,10 @@ def messages_for(record_text: str, rubric: Rubric | str = "agent-group4", prompt
 
 def _fenced_messages(escaped_text: str, rubric: Rubric, prompt: PromptTemplate) -> Conversation:
     """``[system, user]`` for a record text whose closing fences are already escaped (no second scan)."""
-    return [{"role": "system", "content": prompt.system(rubric)},
-            {"role": "user", "content": _user_content(escaped_text, rubric, prompt)}]
+    return [
+        {"role": "system", "content": prompt.system(rubric)},
+        {"role": "user", "content": _user_content(escaped_text, rubric, prompt)},
+    ]
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,7 @@ def chat_token_ids(tokenizer: Any, conversations: list[Conversation]) -> list[li
         >>> tok.decode(ids).splitlines()
         ['<|im_start|>user', 'hi<|im_end|>', '<|im_start|>assistant']
     """
-    out = tokenizer.apply_chat_template(conversations, tokenize=True, add_generation_prompt=True,
-                                        return_dict=False)
+    out = tokenizer.apply_chat_template(conversations, tokenize=True, add_generation_prompt=True, return_dict=False)
     if isinstance(out, dict) or hasattr(out, "keys"):
         out = out["input_ids"]
     return [list(ids) for ids in out]
@@ -121,9 +121,16 @@ class Budget:
     The fixed part (system message, fence, template and chat-template framing) is measured once.
     """
 
-    def __init__(self, rubric: Rubric | str = "agent-group4", *, max_model_len: int = CARD_MAX_MODEL_LEN,
-                 max_tokens: int = DEFAULT_MAX_TOKENS, tokenizer: Tokenizer | None = None, prompt: PromptLike = None,
-                 token_ids: bool = False):
+    def __init__(
+        self,
+        rubric: Rubric | str = "agent-group4",
+        *,
+        max_model_len: int = CARD_MAX_MODEL_LEN,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        tokenizer: Tokenizer | None = None,
+        prompt: PromptLike = None,
+        token_ids: bool = False,
+    ):
         self.rubric = load_rubric(rubric)
         self.prompt = load_prompt(prompt)
         self.tokenizer = tokenizer
@@ -185,8 +192,9 @@ class Budget:
                 out[i] = _cut_bytes(raw, limit)
             else:
                 if len(raw) > 2 * cap:  # pre-cut monsters so a 5 MB record is never tokenized whole
-                    texts[i] = _join_marker(raw[:cap].decode("utf-8", "ignore"),
-                                            raw[-cap:].decode("utf-8", "ignore"), 0, "")
+                    texts[i] = _join_marker(
+                        raw[:cap].decode("utf-8", "ignore"), raw[-cap:].decode("utf-8", "ignore"), 0, ""
+                    )
                     precut.add(i)
                 long.append(i)
         if long:
@@ -249,27 +257,35 @@ def _cut_bytes(raw: bytes, limit: int) -> tuple[str, bool, int]:
     head_n = keep // 2
     tail_n = keep - head_n
     head = raw[:head_n].decode("utf-8", "ignore")
-    tail = raw[len(raw) - tail_n:].decode("utf-8", "ignore") if tail_n else ""
+    tail = raw[len(raw) - tail_n :].decode("utf-8", "ignore") if tail_n else ""
     omitted = len(raw) - len(head.encode("utf-8")) - len(tail.encode("utf-8"))
     return _join_marker(head, tail, omitted, "bytes"), True, omitted
 
 
 def _cut_tokens(tokenizer: Tokenizer, ids: list[int], limit: int) -> tuple[str, bool, int]:
-    marker_tokens = len(tokenizer.encode(TRUNCATION_MARKER.format(omitted=f"{len(ids):,}", unit="tokens"),
-                                         add_special_tokens=False))
+    marker_tokens = len(
+        tokenizer.encode(TRUNCATION_MARKER.format(omitted=f"{len(ids):,}", unit="tokens"), add_special_tokens=False)
+    )
     keep = max(limit - marker_tokens - 8, 0)
     head_n = keep // 2
     tail_n = keep - head_n
     head = tokenizer.decode(ids[:head_n])
-    tail = tokenizer.decode(ids[len(ids) - tail_n:]) if tail_n else ""
+    tail = tokenizer.decode(ids[len(ids) - tail_n :]) if tail_n else ""
     omitted = len(ids) - head_n - tail_n
     return _join_marker(head, tail, omitted, "tokens"), True, omitted
 
 
-def build_prompt(record: Any, rubric: Rubric | str = "agent-group4", *, budget: Budget | None = None,
-                 max_model_len: int = CARD_MAX_MODEL_LEN, max_tokens: int = DEFAULT_MAX_TOKENS,
-                 tokenizer: Tokenizer | None = None, record_format: str | None = None,
-                 prompt: PromptLike = None) -> Prompt:
+def build_prompt(
+    record: Any,
+    rubric: Rubric | str = "agent-group4",
+    *,
+    budget: Budget | None = None,
+    max_model_len: int = CARD_MAX_MODEL_LEN,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    tokenizer: Tokenizer | None = None,
+    record_format: str | None = None,
+    prompt: PromptLike = None,
+) -> Prompt:
     """Render ``record`` and build its budgeted ``[system, user]`` prompt.
 
     Raises :class:`~mira_hf.errors.InvalidRecordError` for a record that cannot be rendered.
@@ -288,8 +304,9 @@ def build_prompt(record: Any, rubric: Rubric | str = "agent-group4", *, budget: 
     return _finish(*budget.fit(escape_fences(rendering.text)), rubric, budget, rendering.format)
 
 
-def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget,
-                  record_format: str | None = None) -> list[Prompt | Exception]:
+def build_prompts(
+    records: list[Any], rubric: Rubric | str, budget: Budget, record_format: str | None = None
+) -> list[Prompt | Exception]:
     """:func:`build_prompt` for a batch (long records are tokenized together); a bad record gives its error."""
     from mira_hf.records import render
 
@@ -306,8 +323,10 @@ def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget,
             continue
         except Exception as e:  # noqa: BLE001 - a reader's bug must fail this row, never the batch
             _log.warning("a record could not be rendered (%s: %s); its row is invalid_input", type(e).__name__, e)
-            out[i] = InvalidRecordError(f"record could not be read ({type(e).__name__}: {str(e)[:200]}); "
-                                        "please report its shape as a mira-hf bug")
+            out[i] = InvalidRecordError(
+                f"record could not be read ({type(e).__name__}: {str(e)[:200]}); "
+                "please report its shape as a mira-hf bug"
+            )
             continue
         texts.append(escape_fences(rendering.text))
         formats.append(rendering.format)
@@ -315,22 +334,25 @@ def build_prompts(records: list[Any], rubric: Rubric | str, budget: Budget,
     with_ids = budget.fit_with_ids(texts) if budget.token_ids else None
     if with_ids is not None:
         for i, fmt, (messages, truncated, omitted, ids) in zip(index, formats, with_ids):
-            out[i] = Prompt(messages=messages, truncated=truncated, omitted=omitted, unit=budget.unit, format=fmt,
-                            token_ids=ids)
+            out[i] = Prompt(
+                messages=messages, truncated=truncated, omitted=omitted, unit=budget.unit, format=fmt, token_ids=ids
+            )
         return out  # type: ignore[return-value]
     for i, fmt, (fitted, truncated, omitted) in zip(index, formats, budget.fit_many(texts)):
         out[i] = _finish(fitted, truncated, omitted, rubric, budget, fmt)
     return out  # type: ignore[return-value]
 
 
-def _finish(fitted: str, truncated: bool, omitted: int, rubric: Rubric, budget: Budget,
-            fmt: str | None = None) -> Prompt:
+def _finish(
+    fitted: str, truncated: bool, omitted: int, rubric: Rubric, budget: Budget, fmt: str | None = None
+) -> Prompt:
     messages, truncated, omitted, _ = _finish_messages(fitted, truncated, omitted, budget, rubric)
     return Prompt(messages=messages, truncated=truncated, omitted=omitted, unit=budget.unit, format=fmt)
 
 
-def _finish_messages(fitted: str, truncated: bool, omitted: int, budget: Budget, rubric: Rubric,
-                     want_ids: bool = False) -> tuple[Conversation, bool, int, list[int] | None]:
+def _finish_messages(
+    fitted: str, truncated: bool, omitted: int, budget: Budget, rubric: Rubric, want_ids: bool = False
+) -> tuple[Conversation, bool, int, list[int] | None]:
     """The messages of a fitted record text; a shortened one re-checked at its exact length (joins add tokens)."""
     messages = _fenced_messages(fitted, rubric, budget.prompt)
     ids: list[int] | None = None
@@ -353,8 +375,9 @@ def _finish_messages(fitted: str, truncated: bool, omitted: int, budget: Budget,
     return messages, truncated, omitted, ids
 
 
-def _budget(rubric: Rubric, max_model_len: int, max_tokens: int, tokenizer: Tokenizer | None,
-            prompt: PromptTemplate) -> Budget:
+def _budget(
+    rubric: Rubric, max_model_len: int, max_tokens: int, tokenizer: Tokenizer | None, prompt: PromptTemplate
+) -> Budget:
     if tokenizer is None:
         return _cached_byte_budget(rubric, max_model_len, max_tokens, prompt)
     return Budget(rubric, max_model_len=max_model_len, max_tokens=max_tokens, tokenizer=tokenizer, prompt=prompt)
@@ -374,4 +397,3 @@ def build_messages(record: Any, rubric: Rubric | str = "agent-group4", **kwargs:
         ('system', True)
     """
     return build_prompt(record, rubric, **kwargs).messages
-

@@ -1,9 +1,9 @@
 """Prompt templates: a Jinja2 file with a ``system`` and a ``user`` block, rendered in a sandbox.
 
-The built-in ``mira_hf/prompting/templates/default.jinja`` is the anchored prompt reconstructed from the model card. A template
-sees ``rubric_name``, ``n``, ``dimensions``, ``calibration``, ``fence_open``, ``fence_close``, ``answer_template``
-and, in the user block only, ``record`` (exactly once, unfiltered: the record is fenced, escaped and shortened to the
-token budget before it is put there). Undefined variables are errors, never silently empty.
+The built-in ``mira_hf/prompting/templates/default.jinja`` is the anchored prompt reconstructed from the model
+card. A template sees ``rubric_name``, ``n``, ``dimensions``, ``calibration``, ``fence_open``, ``fence_close``,
+``answer_template`` and, in the user block only, ``record`` (exactly once, unfiltered: the record is fenced, escaped
+and shortened to the token budget before it is put there). Undefined variables are errors, never silently empty.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class PromptTemplate:
         return head, tail
 
 
-def load_prompt(prompt: "str | os.PathLike[str] | PromptTemplate | None" = None) -> PromptTemplate:
+def load_prompt(prompt: str | os.PathLike[str] | PromptTemplate | None = None) -> PromptTemplate:
     """The template at ``prompt`` (a ``.jinja`` file), or the built-in one for ``None``; checked on load.
 
     Example:
@@ -94,15 +94,23 @@ def _compile(source: str, name: str) -> Any:
         raise PromptTemplateError(f"prompt template {name}: line {e.lineno}: {e.message}") from None
     missing = [b for b in BLOCKS if b not in template.blocks]
     if missing:
-        raise PromptTemplateError(f"prompt template {name}: no {{% block {missing[0]} %}}; a template needs a "
-                                  "'system' and a 'user' block (see mira_hf/prompting/templates/default.jinja)")
+        raise PromptTemplateError(
+            f"prompt template {name}: no {{% block {missing[0]} %}}; a template needs a "
+            "'system' and a 'user' block (see mira_hf/prompting/templates/default.jinja)"
+        )
     return template
 
 
 def _variables(rubric: Rubric) -> dict[str, Any]:
-    return {"rubric_name": rubric.name, "n": len(rubric), "dimensions": list(rubric),
-            "calibration": rubric.calibration(), "fence_open": FENCE_OPEN, "fence_close": FENCE_CLOSE,
-            "answer_template": answer_template(rubric)}
+    return {
+        "rubric_name": rubric.name,
+        "n": len(rubric),
+        "dimensions": list(rubric),
+        "calibration": rubric.calibration(),
+        "fence_open": FENCE_OPEN,
+        "fence_close": FENCE_CLOSE,
+        "answer_template": answer_template(rubric),
+    }
 
 
 def _block(template: Any, block: str, variables: dict[str, Any], name: str) -> str:
@@ -121,11 +129,15 @@ def _render_parts(prompt: PromptTemplate, rubric: Rubric) -> tuple[str, str, str
     variables = _variables(rubric)
     system = _block(template, "system", {**variables, "record": _RECORD_SLOT}, prompt.name)
     if _RECORD_SLOT in system:
-        raise PromptTemplateError(f"prompt template {prompt.name}: the system block uses {{{{ record }}}}; the "
-                                  "record belongs in the user block (the system message is shared by every record)")
+        raise PromptTemplateError(
+            f"prompt template {prompt.name}: the system block uses {{{{ record }}}}; the "
+            "record belongs in the user block (the system message is shared by every record)"
+        )
     user = _block(template, "user", {**variables, "record": _RECORD_SLOT}, prompt.name)
     if user.count(_RECORD_SLOT) != 1:
-        raise PromptTemplateError(f"prompt template {prompt.name}: the user block must contain {{{{ record }}}} "
-                                  f"exactly once and unfiltered (found {user.count(_RECORD_SLOT)} times)")
+        raise PromptTemplateError(
+            f"prompt template {prompt.name}: the user block must contain {{{{ record }}}} "
+            f"exactly once and unfiltered (found {user.count(_RECORD_SLOT)} times)"
+        )
     head, tail = user.split(_RECORD_SLOT)
     return system, head, tail

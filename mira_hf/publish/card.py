@@ -30,9 +30,18 @@ DATASETS_KEYS: tuple[str, ...] = ("configs", "dataset_info")
 REPORT_FILE = "selection_report.json"
 RELIABILITY_FILE = "reliability.json"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_SIZE_BOUNDS = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-                (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"),
-                (10_000_000_000, "1B<n<10B"), (100_000_000_000, "10B<n<100B"), (10**12, "100B<n<1T")]
+_SIZE_BOUNDS = [
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+    (10_000_000_000, "1B<n<10B"),
+    (100_000_000_000, "10B<n<100B"),
+    (10**12, "100B<n<1T"),
+]
 
 
 def size_category(rows: int) -> str:
@@ -53,16 +62,17 @@ def split_front_matter(text: str | None) -> tuple[dict[str, Any], str]:
     meta = yaml.safe_load(m.group(1)) or {}
     if not isinstance(meta, dict):
         raise ConfigurationError("the existing README.md has YAML front matter that is not a mapping")
-    return meta, text[m.end():]
+    return meta, text[m.end() :]
 
 
-def default_metadata(report: "SelectionReport") -> dict[str, Any]:
+def default_metadata(report: SelectionReport) -> dict[str, Any]:
     """What a selection card declares unless the card already says otherwise: tags, task, a pretty name."""
     return {"pretty_name": "MIRA data selection", "tags": list(CARD_TAGS), "task_categories": ["text-generation"]}
 
 
-def merge_metadata(existing: Mapping[str, Any], ours: Mapping[str, Any],
-                   user: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def merge_metadata(
+    existing: Mapping[str, Any], ours: Mapping[str, Any], user: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Card metadata: ``ours`` (defaults) < ``existing`` (the card already there) < ``user``.
 
     ``configs``/``dataset_info`` always come from ``existing`` untouched (``datasets`` writes them);
@@ -116,68 +126,104 @@ def _thresholds(payload: Mapping[str, Any] | None) -> dict[str, Any]:
     return found
 
 
-def _selection_section(report: "SelectionReport") -> list[str]:
+def _selection_section(report: SelectionReport) -> list[str]:
     p = report.parameters
     has_tokens = report.tokens is not None
     share = report.kept / report.rows if report.rows else 0.0
     lines = [
-        "## What was selected", "",
+        "## What was selected",
+        "",
         f"MIRA-{p.by.capitalize()} retention on `{p.score_column}` kept **{report.kept:,} of {report.rows:,} rows "
-        f"({share:.1%})**" + (f" and {report.tokens_kept:,} of {report.tokens:,} tokens" if has_tokens else "")
+        f"({share:.1%})**"
+        + (f" and {report.tokens_kept:,} of {report.tokens:,} tokens" if has_tokens else "")
         + f". Rows with no score ({report.unscored:,}) are never kept"
-        + (f"; {report.dropped:,} rows the scorer recommended to `{'`/`'.join(p.drop_recommendation or [])}` were "
-           "removed first" if p.drop_recommendation else "") + ". Ties at a cut go to the earlier row, and kept "
+        + (
+            f"; {report.dropped:,} rows the scorer recommended to `{'`/`'.join(p.drop_recommendation or [])}` were "
+            "removed first"
+            if p.drop_recommendation
+            else ""
+        )
+        + ". Ties at a cut go to the earlier row, and kept "
         "rows are in their original order."
-        + (f" Rows were chosen by {p.describe_sampling()}"
-           + (": a sample without replacement with probability ∝ exp(score / τ), honouring each rule's size"
-              if p.sampling == "gumbel" else "") + "." if p.sampling != "cut" or p.budget_tokens is not None else ""),
+        + (
+            f" Rows were chosen by {p.describe_sampling()}"
+            + (
+                ": a sample without replacement with probability ∝ exp(score / τ), honouring each rule's size"
+                if p.sampling == "gumbel"
+                else ""
+            )
+            + "."
+            if p.sampling != "cut" or p.budget_tokens is not None
+            else ""
+        ),
         "",
         "| source | cut under | rows | unscored | dropped | kept | kept % |"
-        + (" tokens kept |" if has_tokens else "") + " lowest kept score | mean kept score |",
+        + (" tokens kept |" if has_tokens else "")
+        + " lowest kept score | mean kept score |",
         "|---|---|---:|---:|---:|---:|---:|" + ("---:|" if has_tokens else "") + "---:|---:|",
     ]
     for s in report.sources.values():
-        lines.append(f"| {_cell(s.source)} | {_cell(s.key)} | {s.rows:,} | {s.unscored:,} | {s.dropped:,} | "
-                     f"{s.kept:,} | {s.kept_share:.1%} |" + (f" {_num(s.tokens_kept)} |" if has_tokens else "")
-                     + f" {_score(s.cut_score)} | {_score(s.mean_score_kept)} |")
-    lines += ["", "### Retention rules", "",
-              "| cut | sources | rule | rows | eligible | target | kept | lowest kept score |",
-              "|---|---|---|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {_cell(s.source)} | {_cell(s.key)} | {s.rows:,} | {s.unscored:,} | {s.dropped:,} | "
+            f"{s.kept:,} | {s.kept_share:.1%} |"
+            + (f" {_num(s.tokens_kept)} |" if has_tokens else "")
+            + f" {_score(s.cut_score)} | {_score(s.mean_score_kept)} |"
+        )
+    lines += [
+        "",
+        "### Retention rules",
+        "",
+        "| cut | sources | rule | rows | eligible | target | kept | lowest kept score |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
     for c in report.cuts.values():
         target = "—" if c.target is None else (f"{c.target:,} tokens" if c.rule.kind == "tokens" else f"{c.target:,}")
         note = " (fewer eligible rows than the target)" if c.shortfall else ""
-        lines.append(f"| {_cell(c.key)} | {_cell(', '.join(c.sources))} | {_cell(c.rule.describe())} | {c.rows:,} | "
-                     f"{c.eligible:,} | {target}{note} | {c.kept:,} | {_score(c.cut_score)} |")
+        lines.append(
+            f"| {_cell(c.key)} | {_cell(', '.join(c.sources))} | {_cell(c.rule.describe())} | {c.rows:,} | "
+            f"{c.eligible:,} | {target}{note} | {c.kept:,} | {_score(c.cut_score)} |"
+        )
     return lines + [""]
 
 
-def _scorer_section(report: "SelectionReport") -> list[str]:
+def _scorer_section(report: SelectionReport) -> list[str]:
     ident = report.scorer or {}
     lines = ["## Scorer, rubric and prompt", ""]
-    rows = [("scorer model", ident.get("model")), ("model revision", ident.get("revision")),
-            ("engine", ident.get("engine")),
-            ("rubric", report.rubric.name if report.rubric else None),
-            ("rubric hash (sha256)", report.rubric.hash if report.rubric else None),
-            ("prompt version", report.prompt_version),
-            ("sampling", ", ".join(f"{k}={ident[k]}" for k in ("temperature", "top_p", "max_tokens", "seed")
-                                   if ident.get(k) is not None) or None),
-            ("mira-hf", report.mira_hf_version)]
+    rows = [
+        ("scorer model", ident.get("model")),
+        ("model revision", ident.get("revision")),
+        ("engine", ident.get("engine")),
+        ("rubric", report.rubric.name if report.rubric else None),
+        ("rubric hash (sha256)", report.rubric.hash if report.rubric else None),
+        ("prompt version", report.prompt_version),
+        (
+            "sampling",
+            ", ".join(
+                f"{k}={ident[k]}" for k in ("temperature", "top_p", "max_tokens", "seed") if ident.get(k) is not None
+            )
+            or None,
+        ),
+        ("mira-hf", report.mira_hf_version),
+    ]
     lines += ["| | |", "|---|---|"] + [f"| {k} | `{_cell(v)}` |" for k, v in rows if v not in (None, "")]
     if not ident:
         lines += ["", "The scorer identity was not recorded (pass `scorer=` to `filter_by_retention`)."]
     return lines + [""]
 
 
-def _reliability_section(report: "SelectionReport") -> list[str]:
+def _reliability_section(report: SelectionReport) -> list[str]:
     mask = report.reliability_mask
     lines = ["## Reliability mask", ""]
     if mask is None:
         return lines + ["No reliability mask was recorded with this selection (pass `reliability=`).", ""]
     thresholds = _thresholds(report.reliability)
     if thresholds:
-        lines += ["A (source × dimension) cell is reliable when "
-                  + ", ".join(f"`{k}` = {v}" for k, v in thresholds.items())
-                  + " on the teacher-labelled validation split; only reliable dimensions enter `mira_quality`.", ""]
+        lines += [
+            "A (source × dimension) cell is reliable when "
+            + ", ".join(f"`{k}` = {v}" for k, v in thresholds.items())
+            + " on the teacher-labelled validation split; only reliable dimensions enter `mira_quality`.",
+            "",
+        ]
     else:
         lines += ["Only the reliable (source × dimension) cells enter `mira_quality`.", ""]
     names = report.rubric.dimensions if report.rubric else []
@@ -186,8 +232,12 @@ def _reliability_section(report: "SelectionReport") -> list[str]:
         label = [f"A{i + 1} {names[i]}" if len(names) == len(cells) else f"A{i + 1}" for i in range(len(cells))]
         masked = [label[i] for i, ok in enumerate(cells) if not ok]
         lines.append(f"| {_cell(src)} | {sum(cells)} / {len(cells)} | {_cell(', '.join(masked)) or '—'} |")
-    return lines + ["", *_cell_table(report.reliability or {}, mask, names),
-                    f"The full agreement figures are in [`{RELIABILITY_FILE}`]({RELIABILITY_FILE}).", ""]
+    return lines + [
+        "",
+        *_cell_table(report.reliability or {}, mask, names),
+        f"The full agreement figures are in [`{RELIABILITY_FILE}`]({RELIABILITY_FILE}).",
+        "",
+    ]
 
 
 def _interval(point: Any, low: Any, high: Any) -> str:
@@ -199,31 +249,45 @@ def _interval(point: Any, low: Any, high: Any) -> str:
 def _cell_table(payload: Mapping[str, Any], mask: Mapping[str, list[bool]], names: list[str]) -> list[str]:
     """Per (source, dimension) cell: MAE and ρ with their bootstrap intervals, support and parse failures."""
     stats = payload.get("stats") or {}
-    if not isinstance(stats, Mapping) or not any(isinstance(v, Mapping) and (v.get("mae_low") or v.get(
-            "parse_failures")) for v in stats.values()):
+    if not isinstance(stats, Mapping) or not any(
+        isinstance(v, Mapping) and (v.get("mae_low") or v.get("parse_failures")) for v in stats.values()
+    ):
         return []
     boot = payload.get("bootstrap") or 0
-    head = (f"MAE and Spearman ρ with {payload.get('confidence', 0.95):.0%} bootstrap intervals ({boot:,} resamples"
-            f", seed {payload.get('seed')}); cells judged by the interval's "
-            f"{'pessimistic bound' if payload.get('mask_by') == 'bound' else 'point estimate'}." if boot
-            else "MAE and Spearman ρ per cell.")
-    lines = ["<details><summary>Agreement per cell</summary>", "", head, "",
-             "| source | dimension | MAE | ρ | support | parse failures | reliable |", "|---|---|---:|---:|---:|---:|:-:|"]
+    head = (
+        f"MAE and Spearman ρ with {payload.get('confidence', 0.95):.0%} bootstrap intervals ({boot:,} resamples"
+        f", seed {payload.get('seed')}); cells judged by the interval's "
+        f"{'pessimistic bound' if payload.get('mask_by') == 'bound' else 'point estimate'}."
+        if boot
+        else "MAE and Spearman ρ per cell."
+    )
+    lines = [
+        "<details><summary>Agreement per cell</summary>",
+        "",
+        head,
+        "",
+        "| source | dimension | MAE | ρ | support | parse failures | reliable |",
+        "|---|---|---:|---:|---:|---:|:-:|",
+    ]
     for src, cell in stats.items():
         if not isinstance(cell, Mapping) or src not in mask:
             continue
         for i, ok in enumerate(mask[src]):
-            def at(key: str) -> Any:
+
+            def at(key: str, cell: Mapping[str, Any] = cell, i: int = i) -> Any:
                 values = cell.get(key)
                 return values[i] if isinstance(values, list) and i < len(values) else None
+
             label = f"A{i + 1} {names[i]}" if len(names) == len(mask[src]) else f"A{i + 1}"
-            lines.append(f"| {_cell(src)} | {_cell(label)} | {_interval(at('mae'), at('mae_low'), at('mae_high'))} | "
-                         f"{_interval(at('spearman'), at('spearman_low'), at('spearman_high'))} | "
-                         f"{_num(at('support'))} | {_num(at('parse_failures'))} | {'✓' if ok else '·'} |")
+            lines.append(
+                f"| {_cell(src)} | {_cell(label)} | {_interval(at('mae'), at('mae_low'), at('mae_high'))} | "
+                f"{_interval(at('spearman'), at('spearman_low'), at('spearman_high'))} | "
+                f"{_num(at('support'))} | {_num(at('parse_failures'))} | {'✓' if ok else '·'} |"
+            )
     return lines + ["", "</details>", ""]
 
 
-def _load_section(report: "SelectionReport", repo_id: str | None, path: str | None) -> list[str]:
+def _load_section(report: SelectionReport, repo_id: str | None, path: str | None) -> list[str]:
     push = report.push
     layout = push.layout if push else {}
     split = push.split if push else "train"
@@ -231,7 +295,9 @@ def _load_section(report: "SelectionReport", repo_id: str | None, path: str | No
         base = path or "."
         if push.push_by == "config" and layout:
             first = next(iter(layout.values()))
-            call = f"ds = load_from_disk({base + '/' + first!r})  # one folder per source: " + ", ".join(layout.values())
+            call = f"ds = load_from_disk({base + '/' + first!r})  # one folder per source: " + ", ".join(
+                layout.values()
+            )
         else:
             call = f"ds = load_from_disk({base + '/data'!r})"
         return ["## Load it", "", "```python", "from datasets import load_from_disk", "", call, "```", ""]
@@ -241,17 +307,18 @@ def _load_section(report: "SelectionReport", repo_id: str | None, path: str | No
     lines = ["## Load it", "", "```python", "from datasets import load_dataset", ""]
     if push and push.push_by == "config" and layout:
         first = next(iter(layout.values()))
-        lines.append(f"ds = load_dataset({target}, {first!r}, split={split!r}{rev})  # one config per source: "
-                     + ", ".join(layout.values()))
+        lines.append(
+            f"ds = load_dataset({target}, {first!r}, split={split!r}{rev})  # one config per source: "
+            + ", ".join(layout.values())
+        )
     elif push and push.push_by == "split" and layout:
-        lines.append(f"dd = load_dataset({target}{config}{rev})  # one split per source: "
-                     + ", ".join(layout.values()))
+        lines.append(f"dd = load_dataset({target}{config}{rev})  # one split per source: " + ", ".join(layout.values()))
     else:
         lines.append(f"ds = load_dataset({target}{config}, split={split!r}{rev})")
     return lines + ["```", ""]
 
 
-def _reproduce_section(report: "SelectionReport", repo_id: str | None) -> list[str]:
+def _reproduce_section(report: SelectionReport, repo_id: str | None) -> list[str]:
     p = report.parameters
     retention: Any
     specs = {k: r.to_spec() for k, r in p.retention.items()}
@@ -275,26 +342,48 @@ def _reproduce_section(report: "SelectionReport", repo_id: str | None) -> list[s
     if p.sampling not in ("cut", "per group"):
         args.append(f"sampling={p.sampling!r}, temperature={p.temperature!r}, seed={p.seed!r}")
     if p.drop_recommendation:
-        args += [f"drop_recommendation={_py(p.drop_recommendation)}",
-                 f"recommendation_column={p.recommendation_column!r}"]
+        args += [
+            f"drop_recommendation={_py(p.drop_recommendation)}",
+            f"recommendation_column={p.recommendation_column!r}",
+        ]
     call = ",\n    ".join(a.replace("\n", "\n    ") for a in args)
-    lines = ["## Reproduce it", "",
-             f"The input had {report.input_rows:,} rows"
-             + (f" (datasets fingerprint `{report.input_fingerprint}`)" if report.input_fingerprint else "")
-             + " scored by the scorer above. With `mira-hf` installed:", "", "```python", "import mira_hf", ""]
+    lines = [
+        "## Reproduce it",
+        "",
+        f"The input had {report.input_rows:,} rows"
+        + (f" (datasets fingerprint `{report.input_fingerprint}`)" if report.input_fingerprint else "")
+        + " scored by the scorer above. With `mira-hf` installed:",
+        "",
+        "```python",
+        "import mira_hf",
+        "",
+    ]
     if report.scorer and report.scorer.get("model"):
-        lines += [f"scorer = mira_hf.Scorer(model={report.scorer['model']!r}"
-                  + (f", rubric={report.scorer['rubric']!r}" if report.scorer.get("rubric") else "") + ")",
-                  "scored = ds.map(scorer, batched=True)  # ds: the trajectories, with a source column"]
+        lines += [
+            f"scorer = mira_hf.Scorer(model={report.scorer['model']!r}"
+            + (f", rubric={report.scorer['rubric']!r}" if report.scorer.get("rubric") else "")
+            + ")",
+            "scored = ds.map(scorer, batched=True)  # ds: the trajectories, with a source column",
+        ]
     else:
         lines += ["scored = ds.map(mira_hf.score, batched=True)  # ds: the trajectories, with a source column"]
     if report.reliability_mask is not None and repo_id:
-        lines += ["", "import json", "from huggingface_hub import hf_hub_download", "",
-                  f"mask = json.load(open(hf_hub_download({repo_id!r}, {RELIABILITY_FILE!r}, repo_type='dataset')))"
-                  "['mask']", "scored = mira_hf.aggregate(scored, mask=mask)"]
+        lines += [
+            "",
+            "import json",
+            "from huggingface_hub import hf_hub_download",
+            "",
+            f"mask = json.load(open(hf_hub_download({repo_id!r}, {RELIABILITY_FILE!r}, repo_type='dataset')))['mask']",
+            "scored = mira_hf.aggregate(scored, mask=mask)",
+        ]
     elif report.reliability_mask is not None:
-        lines += ["", "import json", "", f"mask = json.load(open({RELIABILITY_FILE!r}))['mask']",
-                  "scored = mira_hf.aggregate(scored, mask=mask)"]
+        lines += [
+            "",
+            "import json",
+            "",
+            f"mask = json.load(open({RELIABILITY_FILE!r}))['mask']",
+            "scored = mira_hf.aggregate(scored, mask=mask)",
+        ]
     else:
         lines += ["scored = mira_hf.aggregate(scored, mask=mask)  # mask: the reliability mask you used"]
     if p.sampling == "per group":  # a mixture: each group was selected apart, by its own rule
@@ -305,14 +394,23 @@ def _reproduce_section(report: "SelectionReport", repo_id: str | None) -> list[s
                 group_args.append(f"sampling={g.sampling!r}, temperature={g.temperature!r}, seed={g.seed!r}")
             common = [a for a in args[1:] if not a.startswith("budget_")]  # the budget is in each share
             group_call = ",\n    ".join(a.replace("\n", "\n    ") for a in common + group_args)
-            lines += [f"part = scored.filter(lambda r: r[{p.source_column!r}] in {sorted(g.sources)!r})",
-                      f"kept_{_identifier(name)}, _ = mira_hf.filter_by_retention(\n    part,\n    {group_call},\n)"]
+            lines += [
+                f"part = scored.filter(lambda r: r[{p.source_column!r}] in {sorted(g.sources)!r})",
+                f"kept_{_identifier(name)}, _ = mira_hf.filter_by_retention(\n    part,\n    {group_call},\n)",
+            ]
         lines += ["```"]
     else:
-        lines += ["", f"kept, report = mira_hf.filter_by_retention(\n    scored,\n    {call},\n)", "print(report)",
-                  "```"]
-    lines += ["", f"[`{REPORT_FILE}`]({REPORT_FILE}) holds every figure above "
-              "(`mira_hf.SelectionReport.load` reads it back).", ""]
+        lines += [
+            "",
+            f"kept, report = mira_hf.filter_by_retention(\n    scored,\n    {call},\n)",
+            "print(report)",
+            "```",
+        ]
+    lines += [
+        "",
+        f"[`{REPORT_FILE}`]({REPORT_FILE}) holds every figure above (`mira_hf.SelectionReport.load` reads it back).",
+        "",
+    ]
     return lines
 
 
@@ -323,23 +421,33 @@ def _identifier(name: str) -> str:
     return re.sub(r"\W", "_", name) or "group"
 
 
-def render_body(report: "SelectionReport", *, repo_id: str | None = None, path: str | None = None) -> str:
+def render_body(report: SelectionReport, *, repo_id: str | None = None, path: str | None = None) -> str:
     """The Markdown body of the card (no front matter)."""
     title = repo_id.split("/")[-1] if repo_id else "MIRA data selection"
-    lines = [f"# {title}", "",
-             "A subset of agent / SWE-repair trajectories selected with "
-             "[MIRA](https://huggingface.co/whw06/MIRA-Agent-Group4)-style source-aware retention by `mira-hf`: "
-             "a distilled scorer graded every record on anchored rubric dimensions, unreliable "
-             "(source × dimension) cells were masked, and the best share of each "
-             f"{'source' if report.parameters.by == 'source' else 'group' if report.parameters.by == 'group' else 'corpus'}"
-             " was kept.", ""]
+    lines = [
+        f"# {title}",
+        "",
+        "A subset of agent / SWE-repair trajectories selected with "
+        "[MIRA](https://huggingface.co/whw06/MIRA-Agent-Group4)-style source-aware retention by `mira-hf`: "
+        "a distilled scorer graded every record on anchored rubric dimensions, unreliable "
+        "(source × dimension) cells were masked, and the best share of each "
+        f"{'source' if report.parameters.by == 'source' else 'group' if report.parameters.by == 'group' else 'corpus'}"
+        " was kept.",
+        "",
+    ]
     lines += _selection_section(report) + _scorer_section(report) + _reliability_section(report)
     lines += _load_section(report, repo_id, path) + _reproduce_section(report, repo_id)
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_card(report: "SelectionReport", *, existing: str | None = None, repo_id: str | None = None,
-                path: str | None = None, metadata: Mapping[str, Any] | None = None) -> str:
+def render_card(
+    report: SelectionReport,
+    *,
+    existing: str | None = None,
+    repo_id: str | None = None,
+    path: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> str:
     """The full README.md: merged YAML metadata, then the body. ``existing`` is the README already there.
 
     Example:

@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from mira_hf._util.arrow import rows_column
-from mira_hf.publish.card import RELIABILITY_FILE, REPORT_FILE, render_card
+from mira_hf._util.arrow import rows_column, source_codes
 from mira_hf.errors import ConfigurationError, HubPushError
-from mira_hf._util.arrow import source_codes
+from mira_hf.publish.card import RELIABILITY_FILE, REPORT_FILE, render_card
 from mira_hf.schema.selection import PushBy, PushInfo, SelectionReport
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,22 +56,26 @@ def layout_names(sources: list[str], push_by: PushBy | None) -> dict[str, str]:
     seen: dict[str, str] = {}
     for src, name in names.items():
         if name in seen:
-            raise ConfigurationError(f"sources {seen[name]!r} and {src!r} both become the {push_by} name {name!r}; "
-                                     "rename one of them in the source column before pushing")
+            raise ConfigurationError(
+                f"sources {seen[name]!r} and {src!r} both become the {push_by} name {name!r}; "
+                "rename one of them in the source column before pushing"
+            )
         seen[name] = src
         if push_by == "config" and name == "data":
-            raise ConfigurationError("a source named 'data' cannot be a config (datasets reserves it); "
-                                     "use push_by='split' or rename the source")
+            raise ConfigurationError(
+                "a source named 'data' cannot be a config (datasets reserves it); "
+                "use push_by='split' or rename the source"
+            )
     return names
 
 
-def split_by_source(selection: "Dataset", source_column: str, names: Mapping[str, str]) -> dict[str, "Dataset"]:
+def split_by_source(selection: Dataset, source_column: str, names: Mapping[str, str]) -> dict[str, Dataset]:
     """One dataset per source (name → rows of that source, in order); sources with no kept row are left out."""
     if not names:
         return {}
     column = rows_column(selection, source_column)
     codes, sources = source_codes(column, source_column)
-    parts: dict[str, "Dataset"] = {}
+    parts: dict[str, Dataset] = {}
     for i, src in enumerate(sources):
         rows = np.flatnonzero(codes == i)
         if rows.size:
@@ -116,8 +119,16 @@ _HINTS = {
     412: "The branch moved while pushing: retry. ",
 }
 
-def _push_error(repo_id: str, step: str, exc: BaseException, done: str, selection: "Dataset",
-                report: SelectionReport, secrets: list[str]) -> HubPushError:
+
+def _push_error(
+    repo_id: str,
+    step: str,
+    exc: BaseException,
+    done: str,
+    selection: Dataset,
+    report: SelectionReport,
+    secrets: list[str],
+) -> HubPushError:
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
     reason = getattr(response, "reason_phrase", "") or ""
@@ -126,9 +137,11 @@ def _push_error(repo_id: str, step: str, exc: BaseException, done: str, selectio
     if status and server_message:
         answer += f": {server_message.strip()}"
     hint = _HINTS.get(status or 0, "")
-    message = (f"Pushing the selection to {repo_id!r} failed while trying to {step} ({answer}). {hint}{done}"
-               f"The selection is intact in err.selection ({len(selection):,} rows) and err.report; fix the cause "
-               f"and retry with mira_hf.publish.hub.push_selection(err.selection, err.report, {repo_id!r}).")
+    message = (
+        f"Pushing the selection to {repo_id!r} failed while trying to {step} ({answer}). {hint}{done}"
+        f"The selection is intact in err.selection ({len(selection):,} rows) and err.report; fix the cause "
+        f"and retry with mira_hf.publish.hub.push_selection(err.selection, err.report, {repo_id!r})."
+    )
     err = HubPushError(_redact(message, secrets))
     err.repo_id, err.step, err.status_code = repo_id, step, status  # type: ignore[attr-defined]
     err.selection, err.report = selection, report  # type: ignore[attr-defined]
@@ -147,7 +160,7 @@ def _layout(report: SelectionReport, push_by: PushBy | None, split: str) -> tupl
 
 
 def push_selection(
-    selection: "Dataset",
+    selection: Dataset,
     report: SelectionReport,
     repo_id: str,
     *,
@@ -185,18 +198,37 @@ def push_selection(
     try:
         message = "Upload MIRA selection"
         if push_by is None:
-            commit = selection.push_to_hub(repo_id, config_name=config_name, split=split, revision=revision,
-                                           create_pr=create_pr, commit_message=message, **common)
+            commit = selection.push_to_hub(
+                repo_id,
+                config_name=config_name,
+                split=split,
+                revision=revision,
+                create_pr=create_pr,
+                commit_message=message,
+                **common,
+            )
         elif push_by == "split":
-            commit = DatasetDict(parts).push_to_hub(repo_id, config_name=config_name, revision=revision,
-                                                    create_pr=create_pr, commit_message=message, **common)
+            commit = DatasetDict(parts).push_to_hub(
+                repo_id,
+                config_name=config_name,
+                revision=revision,
+                create_pr=create_pr,
+                commit_message=message,
+                **common,
+            )
         else:
             commit, target = None, revision
             for name, part in parts.items():
                 step = f"push config {name!r}"
-                info = part.push_to_hub(repo_id, config_name=name, split=split, revision=target,
-                                        create_pr=create_pr and commit is None,
-                                        commit_message=f"{message} ({name})", **common)
+                info = part.push_to_hub(
+                    repo_id,
+                    config_name=name,
+                    split=split,
+                    revision=target,
+                    create_pr=create_pr and commit is None,
+                    commit_message=f"{message} ({name})",
+                    **common,
+                )
                 commit = commit or info
                 target = info.pr_revision or target
                 done = "Some configs were pushed; "
@@ -208,22 +240,33 @@ def push_selection(
 
         step = "read the dataset card datasets wrote"
         try:
-            existing = Path(hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=target,
-                                            token=token)).read_text(encoding="utf-8")
+            existing = Path(
+                hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=target, token=token)
+            ).read_text(encoding="utf-8")
         except EntryNotFoundError:
             existing = None
 
         step = "upload the dataset card and JSON files"
-        pushed = PushInfo(repo_id=repo_id, path=report.push.path if report.push else None, revision=target,
-                          push_by=push_by, config_name=config_name, split=split,
-                          layout={src: names[src] for src in report.sources if names.get(src) in parts},
-                          pr_url=commit.pr_url if commit is not None else None)
+        pushed = PushInfo(
+            repo_id=repo_id,
+            path=report.push.path if report.push else None,
+            revision=target,
+            push_by=push_by,
+            config_name=config_name,
+            split=split,
+            layout={src: names[src] for src in report.sources if names.get(src) in parts},
+            pr_url=commit.pr_url if commit is not None else None,
+        )
         staged = report.model_copy(update={"push": pushed})
         card = render_card(staged, existing=existing, repo_id=repo_id, metadata=card_metadata)
         files = _evidence(staged, card, secrets)
         final = HfApi(token=token).create_commit(
-            repo_id, repo_type="dataset", revision=target, commit_message="Add MIRA selection card and report",
-            operations=[CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in files.items()])
+            repo_id,
+            repo_type="dataset",
+            revision=target,
+            commit_message="Add MIRA selection card and report",
+            operations=[CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in files.items()],
+        )
     except ConfigurationError:
         raise
     except Exception as exc:
@@ -234,7 +277,7 @@ def push_selection(
 
 
 # ----------------------------------------------------------------------------------------------- save_to
-def _num_shards(ds: "Dataset", max_shard_size: int | str | None) -> int:
+def _num_shards(ds: Dataset, max_shard_size: int | str | None) -> int:
     from datasets.utils.py_utils import convert_file_size_to_int
 
     limit = convert_file_size_to_int(max_shard_size or DEFAULT_SHARD_SIZE)
@@ -245,7 +288,7 @@ def _num_shards(ds: "Dataset", max_shard_size: int | str | None) -> int:
 
 
 def save_selection(
-    selection: "Dataset",
+    selection: Dataset,
     report: SelectionReport,
     path: str | Path,
     *,
@@ -277,7 +320,7 @@ def save_selection(
     parts = split_by_source(selection, source_column, names) if push_by else {}
     data_dir = "data" if config_name == "default" else config_name
     # (config, split, folder, dataset) for every piece
-    pieces: list[tuple[str, str, str, "Dataset"]]
+    pieces: list[tuple[str, str, str, Dataset]]
     if push_by is None:
         pieces = [(config_name, split, data_dir, selection)]
     elif push_by == "split":
@@ -303,15 +346,22 @@ def save_selection(
         if push_by is None:
             selection.save_to_disk(f"{root}/data", storage_options=options or None, max_shard_size=max_shard_size)
         elif push_by == "split":
-            DatasetDict(parts).save_to_disk(f"{root}/data", storage_options=options or None,
-                                            max_shard_size=max_shard_size)
+            DatasetDict(parts).save_to_disk(
+                f"{root}/data", storage_options=options or None, max_shard_size=max_shard_size
+            )
         else:
             for name, part in parts.items():
                 part.save_to_disk(f"{root}/{name}", storage_options=options or None, max_shard_size=max_shard_size)
 
-    saved = PushInfo(repo_id=report.push.repo_id if report.push else None, path=str(path), push_by=push_by,
-                     format=save_format, config_name=config_name, split=split,
-                     layout={src: names[src] for src in report.sources if names.get(src) in parts})
+    saved = PushInfo(
+        repo_id=report.push.repo_id if report.push else None,
+        path=str(path),
+        push_by=push_by,
+        format=save_format,
+        config_name=config_name,
+        split=split,
+        layout={src: names[src] for src in report.sources if names.get(src) in parts},
+    )
     staged = report.model_copy(update={"push": saved})
     card = render_card(staged, existing=existing, path=str(path), metadata=card_metadata)
     for name, blob in _evidence(staged, card, _known_secrets(None)).items():

@@ -11,11 +11,35 @@ Example:
 """
 
 from mira_hf.records.coverage import Coverage, coverage, coverage_report
-from mira_hf.records.detect import (FORMATS, READERS, TASK_KEYS, WRAPPER_KEYS, Format, Reader, Rendering,
-                                    detect_format, render, render_record)
+from mira_hf.records.detect import (
+    FORMATS,
+    READERS,
+    TASK_KEYS,
+    WRAPPER_KEYS,
+    Format,
+    Reader,
+    Rendering,
+    detect_format,
+    render,
+    render_record,
+)
 
 #: Version of the rendering; folded into the scorer's fingerprint, so a change of rendering misses the cache.
 RENDER_VERSION = "records-v3"
 
-__all__ = ["FORMATS", "READERS", "RENDER_VERSION", "TASK_KEYS", "WRAPPER_KEYS", "Coverage", "Format", "Reader",
-           "Rendering", "coverage", "coverage_report", "detect_format", "render", "render_record"]
+__all__ = [
+    "FORMATS",
+    "READERS",
+    "RENDER_VERSION",
+    "TASK_KEYS",
+    "WRAPPER_KEYS",
+    "Coverage",
+    "Format",
+    "Reader",
+    "Rendering",
+    "coverage",
+    "coverage_report",
+    "detect_format",
+    "render",
+    "render_record",
+]

@@ -15,8 +15,12 @@ RECORD_COLUMNS: tuple[str, ...] = ("messages", "conversations", "events", "traje
 #: Column sets that together hold one record (a ``.traj`` file loaded with ``datasets`` gives one column per
 #: top-level key): when no ``text_column`` is given and a dataset has one of these, each row is the record.
 ROW_RECORDS: tuple[frozenset[str], ...] = (
-    frozenset({"history", "info"}), frozenset({"trajectory", "info"}), frozenset({"history", "environment"}),
-    frozenset({"trajectory", "environment"}), frozenset({"messages", "info"}))
+    frozenset({"history", "info"}),
+    frozenset({"trajectory", "info"}),
+    frozenset({"history", "environment"}),
+    frozenset({"trajectory", "environment"}),
+    frozenset({"messages", "info"}),
+)
 #: Columns that hold what the agent was given beside its trajectory (a system prompt, the task): a dataset with a
 #: record column and one of these is read row by row, so they reach the prompt when the trajectory lacks them.
 CONTEXT_COLUMNS: tuple[str, ...] = ("system", "problem_statement", "instruction")
@@ -45,8 +49,9 @@ def record_column(columns: Sequence[str], text_column: str | None = None) -> str
     cols = list(columns)
     if text_column is not None:
         if text_column not in cols:
-            raise ColumnNotFoundError(f"text_column={text_column!r} is not a column of this dataset; "
-                                      f"its columns are {cols}.")
+            raise ColumnNotFoundError(
+                f"text_column={text_column!r} is not a column of this dataset; its columns are {cols}."
+            )
         return text_column
     if any(shape <= set(cols) for shape in ROW_RECORDS):
         return None
@@ -55,7 +60,8 @@ def record_column(columns: Sequence[str], text_column: str | None = None) -> str
             return None if name != "text" and any(c in cols for c in CONTEXT_COLUMNS) else name
     raise ColumnNotFoundError(
         f"No record column found: looked for {list(RECORD_COLUMNS)} among the dataset's columns {cols}. "
-        "Pass Scorer(text_column=...) (or set MIRA_TEXT_COLUMN) to name it.")
+        "Pass Scorer(text_column=...) (or set MIRA_TEXT_COLUMN) to name it."
+    )
 
 
 def batch_records(batch: Mapping[str, Any], column: str | None) -> list[Any]:

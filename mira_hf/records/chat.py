@@ -12,13 +12,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from mira_hf.records.common import (Transcript, args_text, as_list, call_line, content_text, first_str, is_seq, opt,
-                                    reasoning_text)
+from mira_hf.records.common import (
+    Transcript,
+    args_text,
+    as_list,
+    call_line,
+    content_text,
+    first_str,
+    is_seq,
+    opt,
+    reasoning_text,
+)
 from mira_hf.records.generic import element_block
 
 #: Role names, lower-cased, mapped to the role shown.
-ROLE_NAMES = {"human": "user", "ai": "assistant", "gpt": "assistant", "model": "assistant", "bot": "assistant",
-              "developer": "system"}
+ROLE_NAMES = {
+    "human": "user",
+    "ai": "assistant",
+    "gpt": "assistant",
+    "model": "assistant",
+    "bot": "assistant",
+    "developer": "system",
+}
 TOOL_ROLES = frozenset({"tool", "function", "ipython", "tool_result", "tool_response", "observation", "environment"})
 #: Roles whose content is a call (JSON ``{"name", "arguments"}``), as ShareGPT's ``function_call`` turns.
 CALL_ROLES = frozenset({"tool_call", "function_call"})
@@ -38,7 +53,7 @@ def render_messages(messages: Any, text_key: str = "content") -> str:
     """Render a list of chat messages (``text_key`` names the field holding each message's text)."""
     t = Transcript()
     call_names: dict[str, str] = {}
-    for i, m in enumerate(messages):
+    for _i, m in enumerate(messages):
         t.source(m)
         if not isinstance(m, dict) or not isinstance(m.get("role"), str):
             t.line(element_block(m))
@@ -81,7 +96,7 @@ def _message(t: Transcript, m: dict, text_key: str, call_names: dict[str, str]) 
         lines.append(text)
     calls = m.get("tool_calls")
     if is_seq(calls):
-        for j, call in enumerate(as_list(calls)):
+        for _j, call in enumerate(as_list(calls)):
             lines.append(_call(call, call_names))
     elif calls is not None and not (isinstance(calls, str) and not calls.strip()):  # not a list: shown as it is
         lines.append(call_line("→ call", args_text(calls)))

@@ -20,8 +20,18 @@ _BOILERPLATE_HEAD = 4_000
 _BOILERPLATE_TAIL = 1_000
 #: Tool-call arguments shown first, in this order; the others follow alphabetically (key order is not kept by
 #: a ``datasets`` round trip, which orders a struct's fields by first appearance across the whole column).
-_ARG_ORDER = ("command", "path", "url", "code", "old_str", "new_str", "insert_line", "file_text", "view_range",
-              "content")
+_ARG_ORDER = (
+    "command",
+    "path",
+    "url",
+    "code",
+    "old_str",
+    "new_str",
+    "insert_line",
+    "file_text",
+    "view_range",
+    "content",
+)
 _ARG_RANK = {k: i for i, k in enumerate(_ARG_ORDER)}
 #: Content parts that are pictures or other media: shown as a marker, never dumped.
 _MEDIA_PARTS = frozenset({"image_url", "image", "input_image", "audio", "input_audio", "video", "file", "document"})
@@ -66,7 +76,7 @@ def trim(text: str) -> str:
         start = len(text) - len(text.lstrip())
         newline = text.rfind("\n", 0, start)
         if newline >= 0:
-            text = text[newline + 1:]
+            text = text[newline + 1 :]
     return text
 
 
@@ -276,8 +286,10 @@ def boilerplate(text: str, what: str) -> str:
     if len(text) <= BOILERPLATE_CHARS:
         return text
     omitted = len(text) - _BOILERPLATE_HEAD - _BOILERPLATE_TAIL
-    return (f"{text[:_BOILERPLATE_HEAD]}\n[... {omitted:,} characters of the {what} omitted ...]\n"
-            f"{text[-_BOILERPLATE_TAIL:]}")
+    return (
+        f"{text[:_BOILERPLATE_HEAD]}\n[... {omitted:,} characters of the {what} omitted ...]\n"
+        f"{text[-_BOILERPLATE_TAIL:]}"
+    )
 
 
 # ---------------------------------------------------------------------------------------- transcript
@@ -317,7 +329,7 @@ class Attribution:
         key = self.register(obj)
         self.links.setdefault(key, []).extend(self.register(o) for o in shown_by)
 
-    def shifted(self, offset: int, into: "Attribution | None" = None) -> "Attribution":
+    def shifted(self, offset: int, into: Attribution | None = None) -> Attribution:
         """These spans moved ``offset`` characters on (the text was put after a header), added to ``into``."""
         out = into if into is not None else Attribution()
         for key, spans in self.spans.items():
@@ -411,8 +423,9 @@ class Transcript:
     def text(self, what: str) -> Attributed:
         """The rendered record; a record that yields no text at all is ``invalid_input``."""
         if not self.blocks:
-            raise InvalidRecordError(f"record is {what} with no text, tool call or tool result in it; "
-                                     "there is nothing to score.")
+            raise InvalidRecordError(
+                f"record is {what} with no text, tool call or tool result in it; there is nothing to score."
+            )
         out = Attributed("\n\n".join(self.blocks))
         out.attribution = self.attribution
         return out
@@ -436,8 +449,15 @@ def reasoning_text(d: dict, t: Transcript | None = None) -> str:
     """
     texts: list[str] = []
     redacted = False
-    for key in ("reasoning_content", "reasoning", "thinking", "thinking_blocks", "reasoning_details",
-                "responses_reasoning_item", "provider_specific_fields"):
+    for key in (
+        "reasoning_content",
+        "reasoning",
+        "thinking",
+        "thinking_blocks",
+        "reasoning_details",
+        "responses_reasoning_item",
+        "provider_specific_fields",
+    ):
         value = d.get(key)
         if value is None:
             continue
@@ -471,11 +491,12 @@ def _reasoning_pieces(value: Any, out: list[str], depth: int) -> bool:
         out.append(value)
         return False
     if is_seq(value):
-        return any([_reasoning_pieces(v, out, depth + 1) for v in as_list(value)])
+        return any(_reasoning_pieces(v, out, depth + 1) for v in as_list(value))
     if not isinstance(value, dict):
         return False
-    if value.get("type") == "redacted_thinking" or (value.get("encrypted_content") is not None
-                                                    and not value.get("summary") and not value.get("content")):
+    if value.get("type") == "redacted_thinking" or (
+        value.get("encrypted_content") is not None and not value.get("summary") and not value.get("content")
+    ):
         return True
     redacted = False
     for key in ("thinking", "text", "reasoning", "reasoning_content", "thinking_blocks", "summary", "content"):

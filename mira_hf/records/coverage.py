@@ -40,24 +40,71 @@ _MAX_DEPTH = 64
 _HEAD_CHECK = 200  # characters compared to recognise a system prompt the rendering shortened
 
 #: Keys whose values are metadata: they identify, time, measure or configure a run, or are opaque or media.
-METADATA_KEYS = frozenset({
-    # identifiers, hashes, signatures
-    "id", "ids", "uuid", "cause", "hash", "checksum", "signature", "llm_response_id", "response_id",
-    # times
-    "timestamp", "created", "created_at", "updated_at", "time", "date", "cutoff_date", "start_time", "end_time",
-    "execution_time", "duration", "elapsed",
-    # metrics, costs, token counts, training weights
-    "metrics", "llm_metrics", "model_stats", "usage", "token_usage", "token_usages", "cost", "costs",
-    "accumulated_cost", "accumulated_token_usage", "response_latencies", "tokens", "logprobs", "mask", "weight",
-    # run settings
-    "replay_config", "config", "agent_config", "llm_config", "trajectory_format", "mini_version", "cache_prompt",
-    "cache_control", "kernel_init_code", "metadata_only",
-    # opaque: encrypted reasoning
-    "encrypted_content",
-    # media (shown as a marker) and a browser page's raw structure (its text is the observation's content)
-    "image_urls", "images", "image_url", "screenshot", "set_of_marks", "axtree_object", "extra_element_properties",
-    "dom_object",
-})
+METADATA_KEYS = frozenset(
+    {
+        # identifiers, hashes, signatures
+        "id",
+        "ids",
+        "uuid",
+        "cause",
+        "hash",
+        "checksum",
+        "signature",
+        "llm_response_id",
+        "response_id",
+        # times
+        "timestamp",
+        "created",
+        "created_at",
+        "updated_at",
+        "time",
+        "date",
+        "cutoff_date",
+        "start_time",
+        "end_time",
+        "execution_time",
+        "duration",
+        "elapsed",
+        # metrics, costs, token counts, training weights
+        "metrics",
+        "llm_metrics",
+        "model_stats",
+        "usage",
+        "token_usage",
+        "token_usages",
+        "cost",
+        "costs",
+        "accumulated_cost",
+        "accumulated_token_usage",
+        "response_latencies",
+        "tokens",
+        "logprobs",
+        "mask",
+        "weight",
+        # run settings
+        "replay_config",
+        "config",
+        "agent_config",
+        "llm_config",
+        "trajectory_format",
+        "mini_version",
+        "cache_prompt",
+        "cache_control",
+        "kernel_init_code",
+        "metadata_only",
+        # opaque: encrypted reasoning
+        "encrypted_content",
+        # media (shown as a marker) and a browser page's raw structure (its text is the observation's content)
+        "image_urls",
+        "images",
+        "image_url",
+        "screenshot",
+        "set_of_marks",
+        "axtree_object",
+        "extra_element_properties",
+        "dom_object",
+    }
+)
 _METADATA_SUFFIXES = ("_id", "_ids", "_at", "_time", "_timestamp", "_tokens", "_cost", "_hash")
 #: Events that only record the run's state (OpenHands' status changes, pauses, token counts): metadata.
 STATE_EVENTS = frozenset({"ConversationStateUpdateEvent", "PauseEvent", "TokenEvent", "agent_state_changed"})
@@ -76,23 +123,52 @@ _GIVEN_KEYS = frozenset({"tools"})
 #: not a tool call; a demonstration's messages are not the agent's).
 _GIVEN_KINDS = frozenset({"tools", "demonstration"})
 #: Keys whose string is text even when it is one word (an output ``23``, an answer ``ok``, a command ``ls``).
-_TEXT_KEYS = frozenset({"content", "text", "value", "thought", "thinking", "reasoning_content", "output", "response",
-                        "final_thought", "error", "summary", "code", "arguments", "submission"})
+_TEXT_KEYS = frozenset(
+    {
+        "content",
+        "text",
+        "value",
+        "thought",
+        "thinking",
+        "reasoning_content",
+        "output",
+        "response",
+        "final_thought",
+        "error",
+        "summary",
+        "code",
+        "arguments",
+        "submission",
+    }
+)
 _LABEL = re.compile(r"\S{1,200}")
 #: The kinds of field coverage is reported for.
 KINDS = ("system", "tools", "demonstration", "message", "reasoning", "tool_call", "observation", "outcome")
 #: What the rendering leaves out on purpose, per kind (text given to the agent; counted as not shown). Nothing of
 #: the other kinds is (the token budget may still shorten a long record, with a visible marker).
-KIND_NOTES = {"system": "the middle of a system prompt or workspace context over 6,000 characters",
-              "tools": "the tool schemas (at most the tools' names are shown)",
-              "demonstration": "all of it"}
-_REASONING_KEYS = frozenset({"reasoning_content", "reasoning", "thinking", "thinking_blocks", "thought",
-                             "reasoning_details", "responses_reasoning_item"})
+KIND_NOTES = {
+    "system": "the middle of a system prompt or workspace context over 6,000 characters",
+    "tools": "the tool schemas (at most the tools' names are shown)",
+    "demonstration": "all of it",
+}
+_REASONING_KEYS = frozenset(
+    {
+        "reasoning_content",
+        "reasoning",
+        "thinking",
+        "thinking_blocks",
+        "thought",
+        "reasoning_details",
+        "responses_reasoning_item",
+    }
+)
 _CALL_KEYS = frozenset({"tool_calls", "function_call", "tool_call", "arguments"})
-_OUTCOME_KEYS = frozenset({"info", "exit_status", "submission", "git_patch", "model_patch", "generated_patch",
-                           "patch", "test_result"})
-_TOOL_ROLES = frozenset({"tool", "function", "ipython", "tool_result", "tool_response", "observation", "environment",
-                         "function_response"})
+_OUTCOME_KEYS = frozenset(
+    {"info", "exit_status", "submission", "git_patch", "model_patch", "generated_patch", "patch", "test_result"}
+)
+_TOOL_ROLES = frozenset(
+    {"tool", "function", "ipython", "tool_result", "tool_response", "observation", "environment", "function_response"}
+)
 _CALL_ROLES = frozenset({"tool_call", "function_call", "tool_calls"})
 _WORD = re.compile(r"\w")
 _OMITTED = re.compile(r"\n\[\.\.\. [\d,]+ characters of the [^\n\]]+ omitted \.\.\.\]\n")  # ``boilerplate``'s marker
@@ -150,8 +226,14 @@ def coverage_report(record: Any, rendering: Rendering | None = None, *, format: 
     walk = _Walk(rendering, NOT_SEEN.get(rendering.format, frozenset()), COPIES.get(rendering.format, frozenset()))
     walk.leaves(record, "", 0, "message", 0)
     worst = tuple(p for p, _ in sorted(walk.missing.items(), key=lambda kv: -kv[1])[:5])
-    return Coverage(shown=walk.shown, total=walk.total, format=rendering.format, missing=worst,
-                    by_kind=dict(walk.by_kind), shortened=walk.shortened)
+    return Coverage(
+        shown=walk.shown,
+        total=walk.total,
+        format=rendering.format,
+        missing=worst,
+        by_kind=dict(walk.by_kind),
+        shortened=walk.shortened,
+    )
 
 
 class _Walk:
@@ -168,8 +250,9 @@ class _Walk:
         self._regions: dict[tuple[int, ...], str] = {}
 
     # ------------------------------------------------------------------------------------------- walking
-    def leaves(self, value: Any, path: str, owner: int, kind: str, depth: int, key: str = "",
-               given: bool = False) -> None:
+    def leaves(
+        self, value: Any, path: str, owner: int, kind: str, depth: int, key: str = "", given: bool = False
+    ) -> None:
         if depth > _MAX_DEPTH:
             return
         if isinstance(value, str):
@@ -186,20 +269,33 @@ class _Walk:
             if value.get("is_demo") is True or value.get("message_type") == "demonstration":
                 given, kind = True, "demonstration"
                 owner = id(value)  # looked for only where the demonstration itself is rendered (nowhere, today)
-            if any(isinstance(value.get(k), str) and value[k] in STATE_EVENTS for k in ("kind", "observation")) \
-                    or value.get("type") == "redacted_thinking":  # state bookkeeping; encrypted reasoning
+            if (
+                any(isinstance(value.get(k), str) and value[k] in STATE_EVENTS for k in ("kind", "observation"))
+                or value.get("type") == "redacted_thinking"
+            ):  # state bookkeeping; encrypted reasoning
                 return
             if kind not in _GIVEN_KINDS:
                 kind = _element_kind(value, kind)
             calls = value.get("tool_calls") is not None and value.get("role") == "assistant"
             for k, v in value.items():
-                if v is None or _is_metadata(k) or k in self.copies or (k in self.not_seen and isinstance(v, str)) \
-                        or (calls and k == "action"):
+                if (
+                    v is None
+                    or _is_metadata(k)
+                    or k in self.copies
+                    or (k in self.not_seen and isinstance(v, str))
+                    or (calls and k == "action")
+                ):
                     continue  # a history message's ``action``: the command line made of its tool calls, a copy
                 schemas = k in _GIVEN_KEYS and kind in ("system", "message")  # not a call's own ``tools`` argument
-                self.leaves(v, f"{path}.{k}" if path else str(k), owner,
-                            "tools" if schemas else kind if kind in _GIVEN_KINDS else _key_kind(value, k, kind),
-                            depth + 1, k if isinstance(k, str) else "", given or schemas)
+                self.leaves(
+                    v,
+                    f"{path}.{k}" if path else str(k),
+                    owner,
+                    "tools" if schemas else kind if kind in _GIVEN_KINDS else _key_kind(value, k, kind),
+                    depth + 1,
+                    k if isinstance(k, str) else "",
+                    given or schemas,
+                )
         elif is_seq(value) or isinstance(value, np.ndarray):
             for v in as_list(value):
                 self.leaves(v, f"{path}[]" if len(path) < 200 else path, owner, kind, depth + 1, key, given)
@@ -271,8 +367,12 @@ def _find(region: str, line: str, pos: int) -> int:
     start = region.find(line, pos)
     while start >= 0:
         end = start + len(line)
-        before = head and start > 0 and _WORD.match(region[start - 1]) is not None \
-            and region[start - 2:start] not in _ESCAPES  # after a JSON escape (``\tcode``) is a word's start
+        before = (
+            head
+            and start > 0
+            and _WORD.match(region[start - 1]) is not None
+            and region[start - 2 : start] not in _ESCAPES
+        )  # after a JSON escape (``\tcode``) is a word's start
         if not before and not (tail and end < len(region) and _WORD.match(region[end])):
             return end
         start = region.find(line, start + 1)

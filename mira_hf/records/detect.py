@@ -21,8 +21,9 @@ from mira_hf.errors import InvalidRecordError
 from mira_hf.records import chat, generic, openhands, openhands_sdk, sharegpt, swe_agent
 from mira_hf.records.common import Attribution, as_list, describe, first_str, is_seq, keys_of
 
-Format = Literal["openai", "nebius", "sharegpt", "openhands", "openhands_v1", "swe_agent", "mini_swe_agent",
-                 "generic", "text"]
+Format = Literal[
+    "openai", "nebius", "sharegpt", "openhands", "openhands_v1", "swe_agent", "mini_swe_agent", "generic", "text"
+]
 
 #: Keys under which a dict record may hold its trajectory, in the order they are looked up.
 WRAPPER_KEYS: tuple[str, ...] = ("messages", "conversations", "events", "trajectory", "history")
@@ -49,23 +50,61 @@ class Reader:
 
 
 #: The readers, in the order their signatures are tried (more specific first).
-READERS: dict[str, Reader] = {r.name: r for r in (
-    Reader("swe_agent", "SWE-agent .traj (environment, trajectory, history, info)", swe_agent.render,
-           claims=swe_agent.is_element, claims_record=swe_agent.is_traj, markers=("role", None)),
-    Reader("mini_swe_agent", "mini-swe-agent .traj.json (messages, info)", swe_agent.render_mini,
-           claims_record=swe_agent.is_mini_traj),
-    Reader("nebius", "role / text rows (nebius/SWE-agent-trajectories)", swe_agent.render_text_rows,
-           claims=chat.is_text_row, markers=("role",)),
-    Reader("openai", "chat messages (role, content, tool_calls)", chat.render_messages, claims=chat.is_message,
-           markers=("role",)),
-    Reader("sharegpt", "ShareGPT turns (from, value)", sharegpt.render_turns, claims=sharegpt.is_turn,
-           markers=("from",)),
-    Reader("openhands_v1", "OpenHands V1 SDK events (kind)", openhands_sdk.render_events,
-           claims=openhands_sdk.is_event, markers=("kind",)),
-    Reader("openhands", "OpenHands V0 events (action/args, observation/content/extras)", openhands.render_events,
-           claims=openhands.is_event, markers=(None,)),
-    Reader("generic", "anything else: every element's kind and text fields", generic.render_generic),
-)}
+READERS: dict[str, Reader] = {
+    r.name: r
+    for r in (
+        Reader(
+            "swe_agent",
+            "SWE-agent .traj (environment, trajectory, history, info)",
+            swe_agent.render,
+            claims=swe_agent.is_element,
+            claims_record=swe_agent.is_traj,
+            markers=("role", None),
+        ),
+        Reader(
+            "mini_swe_agent",
+            "mini-swe-agent .traj.json (messages, info)",
+            swe_agent.render_mini,
+            claims_record=swe_agent.is_mini_traj,
+        ),
+        Reader(
+            "nebius",
+            "role / text rows (nebius/SWE-agent-trajectories)",
+            swe_agent.render_text_rows,
+            claims=chat.is_text_row,
+            markers=("role",),
+        ),
+        Reader(
+            "openai",
+            "chat messages (role, content, tool_calls)",
+            chat.render_messages,
+            claims=chat.is_message,
+            markers=("role",),
+        ),
+        Reader(
+            "sharegpt",
+            "ShareGPT turns (from, value)",
+            sharegpt.render_turns,
+            claims=sharegpt.is_turn,
+            markers=("from",),
+        ),
+        Reader(
+            "openhands_v1",
+            "OpenHands V1 SDK events (kind)",
+            openhands_sdk.render_events,
+            claims=openhands_sdk.is_event,
+            markers=("kind",),
+        ),
+        Reader(
+            "openhands",
+            "OpenHands V0 events (action/args, observation/content/extras)",
+            openhands.render_events,
+            claims=openhands.is_event,
+            markers=(None,),
+        ),
+        Reader("generic", "anything else: every element's kind and text fields", generic.render_generic),
+    )
+}
 FORMATS: tuple[str, ...] = (*READERS, "text")
 _MARKERS = ("role", "from", "kind")
 #: For each marker key, the readers whose elements may carry it, most specific first.
@@ -143,8 +182,9 @@ def detect_format(record: Any) -> str:
 # ------------------------------------------------------------------------------------------ resolution
 def _render(record: Any, forced: str | None, depth: int) -> Rendering:
     if depth > _MAX_WRAPPING:
-        raise InvalidRecordError(f"record is wrapped more than {_MAX_WRAPPING} levels deep (dicts or JSON strings "
-                                 "inside each other).")
+        raise InvalidRecordError(
+            f"record is wrapped more than {_MAX_WRAPPING} levels deep (dicts or JSON strings inside each other)."
+        )
     if isinstance(record, str):
         return _render_str(record, forced, depth)
     if isinstance(record, dict):
@@ -162,8 +202,10 @@ def _render(record: Any, forced: str | None, depth: int) -> Rendering:
     as_py = getattr(record, "as_py", None)  # a pyarrow scalar
     if callable(as_py):
         return _render(as_py(), forced, depth)
-    raise InvalidRecordError(f"record is {describe(record)}, which holds no text; expected a string, a list of "
-                             "messages or events, or a dict holding one.")
+    raise InvalidRecordError(
+        f"record is {describe(record)}, which holds no text; expected a string, a list of "
+        "messages or events, or a dict holding one."
+    )
 
 
 def _render_str(text: str, forced: str | None, depth: int) -> Rendering:
@@ -197,8 +239,9 @@ def _json_value(text: str) -> Any:
         value = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    if isinstance(value, dict) or (isinstance(value, list) and value
-                                   and (isinstance(value[0], dict) or openhands.is_pair(value[0]))):
+    if isinstance(value, dict) or (
+        isinstance(value, list) and value and (isinstance(value[0], dict) or openhands.is_pair(value[0]))
+    ):
         return value
     return None
 
@@ -223,13 +266,17 @@ def _render_dict(record: dict, forced: str | None, depth: int) -> Rendering:
             return _with_context(record, best)
         raise InvalidRecordError(f"record is a dict whose {found} hold no text; there is nothing to score.")
     if forced not in (None, "generic"):
-        raise InvalidRecordError(f"record is a dict with keys {keys_of(record)}, which holds no {forced!r} "
-                                 f"record under {list(WRAPPER_KEYS)} (record_format={forced!r}).")
+        raise InvalidRecordError(
+            f"record is a dict with keys {keys_of(record)}, which holds no {forced!r} "
+            f"record under {list(WRAPPER_KEYS)} (record_format={forced!r})."
+        )
     try:
         return _rendered(generic.render_generic(record), "generic")
     except InvalidRecordError:
-        raise InvalidRecordError(f"record is a dict with keys {keys_of(record)} and no text in it; expected a "
-                                 f"trajectory under one of {list(WRAPPER_KEYS)}.") from None
+        raise InvalidRecordError(
+            f"record is a dict with keys {keys_of(record)} and no text in it; expected a "
+            f"trajectory under one of {list(WRAPPER_KEYS)}."
+        ) from None
 
 
 def _with_context(record: dict, rendering: Rendering) -> Rendering:
@@ -280,8 +327,9 @@ def _render_list(items: list, forced: str | None) -> Rendering:
     if forced is not None:
         reader = READERS.get(forced)
         if reader is None or reader.claims is None and reader.name != "generic":
-            raise InvalidRecordError(f"record is a list, which {forced!r} records never are "
-                                     f"(record_format={forced!r}).")
+            raise InvalidRecordError(
+                f"record is a list, which {forced!r} records never are (record_format={forced!r})."
+            )
         return _rendered(reader.render(items), forced)
     votes = _votes(items)
     if not votes:
@@ -316,8 +364,15 @@ def _votes(items: list) -> Counter:
         items = [items[round(k * step)] for k in range(_VOTERS)]
     for item in items:
         if isinstance(item, dict):
-            marker = "role" if type(item.get("role")) is str else "from" if type(item.get("from")) is str \
-                else "kind" if type(item.get("kind")) is str else None
+            marker = (
+                "role"
+                if type(item.get("role")) is str
+                else "from"
+                if type(item.get("from")) is str
+                else "kind"
+                if type(item.get("kind")) is str
+                else None
+            )
             for reader in _CLAIMERS[marker]:
                 if reader.claims(item):
                     votes[reader.name] += 1
@@ -334,5 +389,15 @@ def _most_kept(record: Any, options: list[Rendering]) -> Rendering:
     return max(options, key=lambda r: coverage(record, r))
 
 
-__all__ = ["FORMATS", "Format", "READERS", "Reader", "Rendering", "TASK_KEYS", "WRAPPER_KEYS", "detect_format",
-           "render", "render_record"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "READERS",
+    "Reader",
+    "Rendering",
+    "TASK_KEYS",
+    "WRAPPER_KEYS",
+    "detect_format",
+    "render",
+    "render_record",
+]

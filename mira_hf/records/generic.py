@@ -25,8 +25,11 @@ def _texts(value: Any, prefix: str, out: list[tuple[str, str]], depth: int) -> N
             out.append((prefix, trim(value)))
     elif isinstance(value, dict):
         for k, v in value.items():
-            if v is None or is_non_text_key(k) or (depth == 0 and k in KIND_KEYS and isinstance(v, str)
-                                                   and is_label(v)):
+            if (
+                v is None
+                or is_non_text_key(k)
+                or (depth == 0 and k in KIND_KEYS and isinstance(v, str) and is_label(v))
+            ):
                 continue
             _texts(v, f"{prefix}.{k}" if prefix else str(k), out, depth + 1)
     elif is_seq(value):
@@ -40,8 +43,11 @@ def kind_label(element: dict) -> str:
     for key in KIND_KEYS:
         value = element.get(key)
         if isinstance(value, str) and value.strip() and is_label(value):
-            parts.append(value.strip() if key in ("kind", "type", "event", "action", "observation", "role", "from",
-                                                  "source", "agent") else f"{key}: {value.strip()}")
+            parts.append(
+                value.strip()
+                if key in ("kind", "type", "event", "action", "observation", "role", "from", "source", "agent")
+                else f"{key}: {value.strip()}"
+            )
     for key, value in element.items():  # short numbers: exit and error codes, flags
         value = scalar(value)
         if isinstance(value, (bool, int, float)) and not is_non_text_key(key) and key not in KIND_KEYS:

@@ -14,12 +14,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from mira_hf.records.common import (Transcript, args_text, as_list, boilerplate, call_line, content_text, first_str,
-                                    is_seq, opt, reasoning_text, scalar, trim)
+from mira_hf.records.common import (
+    Transcript,
+    args_text,
+    as_list,
+    boilerplate,
+    call_line,
+    content_text,
+    first_str,
+    is_seq,
+    opt,
+    reasoning_text,
+    scalar,
+    trim,
+)
 from mira_hf.records.generic import element_block
 
-_SKIP_ACTIONS = frozenset({"recall", "change_agent_state", "null", "condensation", "condensation_request",
-                           "initialize", "start", "stop", "pause", "resume"})
+_SKIP_ACTIONS = frozenset(
+    {
+        "recall",
+        "change_agent_state",
+        "null",
+        "condensation",
+        "condensation_request",
+        "initialize",
+        "start",
+        "stop",
+        "pause",
+        "resume",
+    }
+)
 _SKIP_OBSERVATIONS = frozenset({"agent_state_changed", "null", "condensation"})
 
 
@@ -69,8 +93,11 @@ def render_events(events: Any) -> str:
 
 def _response_message(ev: dict) -> dict:
     """The model's message in an event's ``tool_call_metadata.model_response`` (``{}`` when absent)."""
-    resp = ev.get("tool_call_metadata", {}).get("model_response") if isinstance(ev.get("tool_call_metadata"),
-                                                                              dict) else None
+    resp = (
+        ev.get("tool_call_metadata", {}).get("model_response")
+        if isinstance(ev.get("tool_call_metadata"), dict)
+        else None
+    )
     choices = resp.get("choices") if isinstance(resp, dict) else None
     first = as_list(choices)[0] if is_seq(choices) and len(choices) else None
     msg = first.get("message") if isinstance(first, dict) else None
@@ -103,8 +130,24 @@ def _event(t: Transcript, ev: Any, i: int) -> None:
 
 
 #: Keys of the event itself; in the older flat events every other key is an argument or an extra.
-_EVENT_KEYS = frozenset({"id", "timestamp", "source", "message", "action", "observation", "cause", "args", "extras",
-                         "tool_call_metadata", "llm_metrics", "timeout", "success", "content"})
+_EVENT_KEYS = frozenset(
+    {
+        "id",
+        "timestamp",
+        "source",
+        "message",
+        "action",
+        "observation",
+        "cause",
+        "args",
+        "extras",
+        "tool_call_metadata",
+        "llm_metrics",
+        "timeout",
+        "success",
+        "content",
+    }
+)
 
 
 def _args(ev: dict, i: int) -> dict:
@@ -179,8 +222,11 @@ def _action(t: Transcript, ev: dict, action: str, i: int) -> None:
         step = call_line(f"→ call {opt(args.get('name')) or 'mcp'}{ref}", args_text(args.get("arguments")))
     elif action in ("finish", "reject"):
         outputs = args.get("outputs") if isinstance(args.get("outputs"), dict) else {}
-        final = first_str(args, "final_thought", "content") or first_str(outputs, "content", "reason") \
+        final = (
+            first_str(args, "final_thought", "content")
+            or first_str(outputs, "content", "reason")
             or (thought if action == "finish" else "")
+        )
         if final == thought:
             thought = ""
         status = scalar(args.get("task_completed"))
@@ -248,8 +294,12 @@ def _edit(args: dict, ref: str) -> str:
         head = f"→ edit{ref} {command} {path}"
     else:
         head = f"→ edit{ref} {path}{_line_range(args)}"
-    body = (_block("old_str", args.get("old_str")) + _block("new_str", args.get("new_str"))
-            + _block("file_text", args.get("file_text")) + _block("content", args.get("content")))
+    body = (
+        _block("old_str", args.get("old_str"))
+        + _block("new_str", args.get("new_str"))
+        + _block("file_text", args.get("file_text"))
+        + _block("content", args.get("content"))
+    )
     if not command and not body:
         translated = _translated_edit(args.get("translated_ipython_code"))
         if isinstance(translated, dict):  # older edits kept their arguments only as the tool call's Python

@@ -12,8 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from mira_hf.records.common import (Transcript, args_text, boilerplate, call_line, content_text, first_str, opt,
-                                    parse_json_args, reasoning_text, scalar)
+from mira_hf.records.common import (
+    Transcript,
+    args_text,
+    boilerplate,
+    call_line,
+    content_text,
+    first_str,
+    opt,
+    parse_json_args,
+    reasoning_text,
+    scalar,
+)
 from mira_hf.records.fields import is_label
 from mira_hf.records.generic import element_block
 from mira_hf.records.openhands import _tool_names
@@ -74,8 +84,7 @@ def _event(t: Transcript, ev: dict, kind: str, i: int) -> None:
     if kind == "ObservationEvent":
         obs = ev.get("observation") if isinstance(ev.get("observation"), dict) else {}
         t.answers(obs, ref or None)  # the observation repeats the action's command and path
-        text = content_text(obs.get("content")) \
-            or first_str(obs, "output", "text", "error", "message")
+        text = content_text(obs.get("content")) or first_str(obs, "output", "text", "error", "message")
         details = [tool] if tool else []
         code = scalar(obs.get("exit_code"))
         if code is None and isinstance(obs.get("metadata"), dict):
@@ -89,8 +98,11 @@ def _event(t: Transcript, ev: dict, kind: str, i: int) -> None:
         t.result(ref, ", ".join(details), text)
         return
     if kind in ("AgentErrorEvent", "UserRejectObservation"):
-        label, text = ("error", opt(ev.get("error"))) if kind == "AgentErrorEvent" else \
-            ("rejected", opt(ev.get("rejection_reason")))
+        label, text = (
+            ("error", opt(ev.get("error")))
+            if kind == "AgentErrorEvent"
+            else ("rejected", opt(ev.get("rejection_reason")))
+        )
         t.result(ref, ", ".join(d for d in (tool, label) if d), text)
         return
     t.line(element_block(ev))
@@ -109,8 +121,7 @@ def _action(t: Transcript, ev: dict, tool: str, ref: str) -> str:
     if args is None and isinstance(ev.get("action"), dict):
         args = {k: v for k, v in ev["action"].items() if k != "kind"}
     name = tool or opt(call.get("name")) or "tool"
-    lines.append(call_line(f"→ call {name}" + (f" [{ref}]" if ref else ""),
-                           args_text(args)))
+    lines.append(call_line(f"→ call {name}" + (f" [{ref}]" if ref else ""), args_text(args)))
     executed = _executed_differently(ev.get("action"), args)
     if executed:
         lines.append(call_line("  (run as)", args_text(executed)))
@@ -124,6 +135,8 @@ def _executed_differently(action: Any, args: Any) -> dict:
     parsed = parse_json_args(args) if isinstance(args, str) else args
     if not isinstance(parsed, dict):
         return {}
-    return {k: v for k, v in action.items() if k != "kind" and isinstance(v, str) and v.strip()
-            and not is_label(v) and parsed.get(k) != v}
-
+    return {
+        k: v
+        for k, v in action.items()
+        if k != "kind" and isinstance(v, str) and v.strip() and not is_label(v) and parsed.get(k) != v
+    }

@@ -17,8 +17,7 @@ from mira_hf.records.generic import element_block
 _USER = frozenset({"human", "user"})
 _ASSISTANT = frozenset({"gpt", "assistant", "chatgpt", "model", "bot", "bing", "bard", "claude", "ai"})
 _CALL = frozenset({"function_call", "tool_call", "tool_calls"})
-_RESULT = frozenset({"observation", "tool", "function", "function_response", "tool_response", "tool_result",
-                     "ipython"})
+_RESULT = frozenset({"observation", "tool", "function", "function_response", "tool_response", "tool_result", "ipython"})
 
 
 def is_turn(d: dict) -> bool:
@@ -30,7 +29,7 @@ def render_turns(turns: Any) -> str:
     t = Transcript()
     pending: list[tuple[int, str]] = []  # calls waiting for their result, in order
     n_calls = 0
-    for i, turn in enumerate(turns):
+    for _i, turn in enumerate(turns):
         t.source(turn)
         if not isinstance(turn, dict) or not isinstance(turn.get("from"), str):
             t.line(element_block(turn))

@@ -17,23 +17,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mira_hf.records.common import Transcript, as_list, boilerplate, first_str, is_seq, opt, reasoning_text, trim
 from mira_hf.records.chat import _message, _result_id, message_text
+from mira_hf.records.common import Transcript, as_list, boilerplate, first_str, is_seq, opt, reasoning_text, trim
 from mira_hf.records.generic import element_block
 
 _OUTCOME_KEYS = ("exit_status", "submission")
 
 
 def _is_history_message(d: dict) -> bool:
-    return isinstance(d.get("role"), str) and (d.get("message_type") is not None or d.get("agent") is not None
-                                               or d.get("is_demo") is not None)
+    return isinstance(d.get("role"), str) and (
+        d.get("message_type") is not None or d.get("agent") is not None or d.get("is_demo") is not None
+    )
 
 
 def is_step(d: dict) -> bool:
     """A SWE-agent trajectory step: a string ``action`` or ``observation`` beside ``response`` or ``thought``."""
-    return (isinstance(d.get("action"), str) or isinstance(d.get("observation"), str)) \
-        and (isinstance(d.get("response"), str) or isinstance(d.get("thought"), str)) \
-        and d.get("args") is None and d.get("extras") is None
+    return (
+        (isinstance(d.get("action"), str) or isinstance(d.get("observation"), str))
+        and (isinstance(d.get("response"), str) or isinstance(d.get("thought"), str))
+        and d.get("args") is None
+        and d.get("extras") is None
+    )
 
 
 def is_element(d: dict) -> bool:
@@ -58,7 +62,8 @@ def is_mini_traj(d: dict) -> bool:
     info = d.get("info")
     return is_seq(d.get("messages")) and (
         (isinstance(fmt, str) and fmt.startswith("mini-swe-agent"))
-        or (isinstance(info, dict) and ("mini_version" in info or "exit_status" in info)))
+        or (isinstance(info, dict) and ("mini_version" in info or "exit_status" in info))
+    )
 
 
 # --------------------------------------------------------------------------------------------- render
@@ -81,7 +86,7 @@ def render(record: Any) -> str:
                 if task:
                     t.source(record)
                     t.add("user", task)
-            chat = history[len(preamble):]
+            chat = history[len(preamble) :]
             pairs = _pair(steps, chat)
             _steps(t, steps, pairs)
             paired = {id(m) for step_chat in pairs.values() for m in step_chat}
@@ -109,7 +114,7 @@ def _preamble(history: list) -> list:
     """The history up to and including the task (its first user message)."""
     for i, m in enumerate(history):
         if isinstance(m, dict) and m.get("role") == "user":
-            return history[:i + 1]
+            return history[: i + 1]
     return [m for m in history if isinstance(m, dict) and m.get("role") == "system"]
 
 
@@ -124,7 +129,7 @@ def _history(t: Transcript, messages: list, text_key: str = "content") -> None:
     """Chat messages; after the task, a user message is what the environment answered (a tool result)."""
     call_names: dict[str, str] = {}
     seen_task = False
-    for i, m in enumerate(messages):
+    for _i, m in enumerate(messages):
         t.source(m)
         if not isinstance(m, dict) or not isinstance(m.get("role"), str):
             t.line(element_block(m))
@@ -158,10 +163,13 @@ def _pair(steps: list, chat: list) -> dict[int, list[dict]]:
         keys = {opt(step.get("thought")), opt(step.get("response"))} - {""}
         for k in range(j, len(chat)):
             m = chat[k]
-            if isinstance(m, dict) and m.get("role") == "assistant" and (
-                    opt(m.get("thought")) in keys or message_text(m) in keys):
+            if (
+                isinstance(m, dict)
+                and m.get("role") == "assistant"
+                and (opt(m.get("thought")) in keys or message_text(m) in keys)
+            ):
                 answers = []
-                for a in chat[k + 1:]:
+                for a in chat[k + 1 :]:
                     if not isinstance(a, dict) or a.get("role") == "assistant":
                         break
                     answers.append(a)

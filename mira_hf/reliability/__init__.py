@@ -50,7 +50,22 @@ from mira_hf.reliability.stats import (
     reliability_mask,
 )
 
-__all__ = ["ANY_SOURCE", "DEFAULT_MAE_MAX", "DEFAULT_MIN_SUPPORT", "DEFAULT_SPEARMAN_MIN", "STAT_NAMES",
-           "Reliability", "SourceStats", "aggregate", "agreement", "agreement_from_texts", "as_reliability",
-           "cell_stats", "quality_scores", "recommendation_agreement", "reliability_mask", "score_matrix",
-           "texts_to_scores"]
+__all__ = [
+    "ANY_SOURCE",
+    "DEFAULT_MAE_MAX",
+    "DEFAULT_MIN_SUPPORT",
+    "DEFAULT_SPEARMAN_MIN",
+    "STAT_NAMES",
+    "Reliability",
+    "SourceStats",
+    "aggregate",
+    "agreement",
+    "agreement_from_texts",
+    "as_reliability",
+    "cell_stats",
+    "quality_scores",
+    "recommendation_agreement",
+    "reliability_mask",
+    "score_matrix",
+    "texts_to_scores",
+]

@@ -21,8 +21,15 @@ from mira_hf.rubric import Rubric
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
 
-def quality_scores(scores: np.ndarray, reliable: np.ndarray, *, method: Method = "trimmed_mean", trim: float = 0.1,
-                   weights: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
+
+def quality_scores(
+    scores: np.ndarray,
+    reliable: np.ndarray,
+    *,
+    method: Method = "trimmed_mean",
+    trim: float = 0.1,
+    weights: Sequence[float] | np.ndarray | None = None,
+) -> np.ndarray:
     """One score per row from its reliable, non-missing dimensions; NaN when there are none.
 
     ``trimmed_mean`` follows ``scipy.stats.trim_mean`` on each row's k usable values: ``int(trim * k)`` values
@@ -55,7 +62,7 @@ def quality_scores(scores: np.ndarray, reliable: np.ndarray, *, method: Method =
 
 
 def aggregate(
-    ds: "Dataset",
+    ds: Dataset,
     mask: Any,
     *,
     method: Method = "trimmed_mean",
@@ -66,7 +73,7 @@ def aggregate(
     default: Default | None = None,
     quality_column: str = "mira_quality",
     reason_column: str = "mira_quality_reason",
-) -> "Dataset":
+) -> Dataset:
     """Add ``mira_quality`` (float32) and ``mira_quality_reason`` from each row's reliable dimensions.
 
     ``mask`` is a :class:`Reliability`, an agreement result, its ``["mask"]`` dict or a saved JSON path. Rows
@@ -90,8 +97,10 @@ def aggregate(
     n_dims = len(rel.dimensions)
     if rub is not None:
         if len(rub) != n_dims:
-            raise ConfigurationError(f"the mask has {n_dims} dimensions but rubric {rub.name!r} has {len(rub)}; "
-                                     f"pass the rubric the agreement was measured with.")
+            raise ConfigurationError(
+                f"the mask has {n_dims} dimensions but rubric {rub.name!r} has {len(rub)}; "
+                f"pass the rubric the agreement was measured with."
+            )
         if rel.rubric is not None and rel.dimensions != rub.names:
             raise ConfigurationError(f"the mask's dimensions ({rel.rubric!r}) differ from rubric {rub.name!r}'s.")
     if method == "weighted" and rub is None:
@@ -99,12 +108,15 @@ def aggregate(
 
     cols = ds.column_names
     if scores_column not in cols:
-        raise ColumnNotFoundError(f"no column {scores_column!r} (columns: {cols}); score the dataset first or pass "
-                                  f"scores_column=.")
+        raise ColumnNotFoundError(
+            f"no column {scores_column!r} (columns: {cols}); score the dataset first or pass scores_column=."
+        )
     has_source = source_column in cols
     if not has_source and not (ANY_SOURCE in rel.mask or default is not None):
-        raise ColumnNotFoundError(f"no column {source_column!r} (columns: {cols}); pass source_column=, or a mask "
-                                  f"measured without sources, or default='all'|'none'.")
+        raise ColumnNotFoundError(
+            f"no column {source_column!r} (columns: {cols}); pass source_column=, or a mask "
+            f"measured without sources, or default='all'|'none'."
+        )
     table = rows_table(ds, [scores_column] + ([source_column] if has_source else []))
     scores = score_matrix(table.column(scores_column), n_dims, what=scores_column)
     n = scores.shape[0]
@@ -134,8 +146,11 @@ def aggregate(
             missing.append(key)
         else:
             rows.append([default == "all"] * n_dims)
-            notes.append(f"source {key!r} is not in the mask (default={default!r})" if key is not None
-                         else f"the source is null (default={default!r})")
+            notes.append(
+                f"source {key!r} is not in the mask (default={default!r})"
+                if key is not None
+                else f"the source is null (default={default!r})"
+            )
     if missing:
         shown = ", ".join("null" if m is None else repr(m) for m in missing[:10]) + (" …" if len(missing) > 10 else "")
         raise ConfigurationError(

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mira_hf.errors import ConfigurationError
+from mira_hf.reliability.bootstrap import cell_intervals
 from mira_hf.reliability.constants import (
     ANY_SOURCE,
     DEFAULT_MAE_MAX,
@@ -16,7 +17,6 @@ from mira_hf.reliability.constants import (
     DEFAULT_SPEARMAN_MIN,
     STAT_NAMES,
 )
-from mira_hf.reliability.bootstrap import cell_intervals
 from mira_hf.reliability.matrices import _encode_sources
 from mira_hf.reliability.stats import (
     _cell_stats,
@@ -35,6 +35,7 @@ from mira_hf.reliability.tables import (
     table_stats,
 )
 from mira_hf.rubric import Rubric, load_rubric
+
 
 def _listify(values: np.ndarray) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in values.tolist()]
@@ -65,22 +66,35 @@ def _rubric_or_none(rubric: str | Path | Rubric | None) -> Rubric | None:
 
 def _check_interval_options(bootstrap: Any, confidence: Any, seed: Any, mask_by: Any) -> None:
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
-        raise ConfigurationError(f"bootstrap={bootstrap!r}; give a number of resamples ≥ 0 (0 = no intervals, "
-                                 "e.g. 1000)")
+        raise ConfigurationError(
+            f"bootstrap={bootstrap!r}; give a number of resamples ≥ 0 (0 = no intervals, e.g. 1000)"
+        )
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
         raise ConfigurationError(f"confidence={confidence!r}; give a level in (0, 1), e.g. 0.95")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigurationError(f"seed={seed!r}; give a whole number ≥ 0")
     if mask_by not in ("point", "bound"):
-        raise ConfigurationError(f"mask_by={mask_by!r}; use 'point' (the estimates) or 'bound' (the interval's "
-                                 "pessimistic bound: upper for MAE, lower for ρ)")
+        raise ConfigurationError(
+            f"mask_by={mask_by!r}; use 'point' (the estimates) or 'bound' (the interval's "
+            "pessimistic bound: upper for MAE, lower for ρ)"
+        )
     if mask_by == "bound" and bootstrap == 0:
-        raise ConfigurationError("mask_by='bound' judges cells by their confidence interval; pass bootstrap= "
-                                 "(e.g. bootstrap=1000)")
+        raise ConfigurationError(
+            "mask_by='bound' judges cells by their confidence interval; pass bootstrap= (e.g. bootstrap=1000)"
+        )
 
 
-def _cells(pred: Rows, ref: Rows, codes: np.ndarray, n_sources: int, failed: np.ndarray | None, *,
-           bootstrap: int, confidence: float, seed: int) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
+def _cells(
+    pred: Rows,
+    ref: Rows,
+    codes: np.ndarray,
+    n_sources: int,
+    failed: np.ndarray | None,
+    *,
+    bootstrap: int,
+    confidence: float,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
     """Statistics of every dimension overall and per source (arrays of ``n_dims``), from tables when on a grid."""
     grids = find_grid(pred), find_grid(ref)
     if grids[0] is not None and grids[1] is not None:
@@ -90,20 +104,24 @@ def _cells(pred: Rows, ref: Rows, codes: np.ndarray, n_sources: int, failed: np.
         both = table_stats(tables.counts.sum(0), pv, rv)
         if bootstrap:
             per.update(cell_intervals(tables.counts, pv, rv, resamples=bootstrap, confidence=confidence, seed=seed))
-            both.update(cell_intervals(tables.counts.sum(0), pv, rv, resamples=bootstrap, confidence=confidence,
-                                       seed=seed + 1))
+            both.update(
+                cell_intervals(tables.counts.sum(0), pv, rv, resamples=bootstrap, confidence=confidence, seed=seed + 1)
+            )
         if failed is not None:
             per["parse_failures"], both["parse_failures"] = tables.parse_failures, tables.parse_failures.sum(0)
         return both, [{k: v[i] for k, v in per.items()} for i in range(n_sources)]
     if bootstrap:
-        raise ConfigurationError("bootstrap intervals need scores on a whole- or half-point grid (at most "
-                                 f"{MAX_TABLE_LEVELS} levels per side), as the scorers write them; round the scores "
-                                 "or pass bootstrap=0")
+        raise ConfigurationError(
+            "bootstrap intervals need scores on a whole- or half-point grid (at most "
+            f"{MAX_TABLE_LEVELS} levels per side), as the scorers write them; round the scores "
+            "or pass bootstrap=0"
+        )
     return _matrix_cells(pred, ref, codes, n_sources, failed)
 
 
-def _matrix_cells(pred: Rows, ref: Rows, codes: np.ndarray, n_sources: int, failed: np.ndarray | None
-                  ) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
+def _matrix_cells(
+    pred: Rows, ref: Rows, codes: np.ndarray, n_sources: int, failed: np.ndarray | None
+) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
     """Scores off the grid: whole float64 matrices, grouped by source once (every statistic is order-free)."""
     p = pred.chunk(0, pred.n_rows, np.float64)
     r = ref.chunk(0, ref.n_rows, np.float64)
@@ -181,8 +199,10 @@ def agreement(
             f"predictions has {pred.n_rows} records and references {ref.n_rows}; they must be paired row by row."
         )
     if pred.n_dims != ref.n_dims:
-        raise ConfigurationError(f"predictions have {pred.n_dims} scores per record and references {ref.n_dims}; "
-                                 "give one value per rubric slot on both sides.")
+        raise ConfigurationError(
+            f"predictions have {pred.n_dims} scores per record and references {ref.n_dims}; "
+            "give one value per rubric slot on both sides."
+        )
     n_rows, n_dims = pred.n_rows, pred.n_dims
     names = rub.names if rub is not None else [f"A{i + 1}" for i in range(n_dims)]
     thresholds = {"mae_max": float(mae_max), "spearman_min": float(spearman_min), "min_support": int(min_support)}
@@ -192,8 +212,16 @@ def agreement(
     if sources is not None:
         codes, source_names = _encode_sources(sources, n_rows)
     failed = None if statuses is None else check_failed(statuses, n_rows)
-    overall, per_source = _cells(pred, ref, codes, max(len(source_names), 1), failed, bootstrap=int(bootstrap),
-                                 confidence=float(confidence), seed=int(seed))
+    overall, per_source = _cells(
+        pred,
+        ref,
+        codes,
+        max(len(source_names), 1),
+        failed,
+        bootstrap=int(bootstrap),
+        confidence=float(confidence),
+        seed=int(seed),
+    )
     by_source: dict[str, dict[str, Any]] = {}
     mask: dict[str, list[bool]] = {}
     if sources is None:
@@ -220,9 +248,7 @@ def agreement(
     if bootstrap:
         result.update(bootstrap=int(bootstrap), confidence=float(confidence), seed=int(seed), mask_by=mask_by)
     if (prediction_recommendations is None) != (reference_recommendations is None):
-        raise ConfigurationError(
-            "give both prediction_recommendations and reference_recommendations, or neither."
-        )
+        raise ConfigurationError("give both prediction_recommendations and reference_recommendations, or neither.")
     if prediction_recommendations is not None:
         if len(prediction_recommendations) != n_rows:
             raise ConfigurationError(
@@ -233,8 +259,9 @@ def agreement(
     return result
 
 
-def texts_to_scores(texts: Sequence[str | None], rubric: str | Path | Rubric = "agent-group4"
-                    ) -> tuple[np.ndarray, list[str | None]]:
+def texts_to_scores(
+    texts: Sequence[str | None], rubric: str | Path | Rubric = "agent-group4"
+) -> tuple[np.ndarray, list[str | None]]:
     """Parse raw scorer outputs with :func:`mira_hf.answer.parse.parse_output` → (score matrix, recommendations).
 
     Example:
@@ -246,8 +273,9 @@ def texts_to_scores(texts: Sequence[str | None], rubric: str | Path | Rubric = "
     return matrix, recs
 
 
-def _parse_texts(texts: Sequence[str | None], rubric: str | Path | Rubric
-                 ) -> tuple[np.ndarray, list[str | None], list[str | None]]:
+def _parse_texts(
+    texts: Sequence[str | None], rubric: str | Path | Rubric
+) -> tuple[np.ndarray, list[str | None], list[str | None]]:
     """(score matrix, recommendations, parse statuses) of raw outputs, each parsed once."""
     from mira_hf.answer.parse import parse_output
 
@@ -255,8 +283,11 @@ def _parse_texts(texts: Sequence[str | None], rubric: str | Path | Rubric
     cards = [parse_output(t, rub) if isinstance(t, str) else None for t in texts]
     empty = [None] * len(rub)
     matrix = np.array([c.scores if c is not None else empty for c in cards], dtype=np.float64).reshape(-1, len(rub))
-    return (matrix, [c.recommendation if c is not None else None for c in cards],
-            [c.status if c is not None else None for c in cards])
+    return (
+        matrix,
+        [c.recommendation if c is not None else None for c in cards],
+        [c.status if c is not None else None for c in cards],
+    )
 
 
 def agreement_from_texts(
@@ -282,7 +313,9 @@ def agreement_from_texts(
     ref, ref_recs = texts_to_scores(references, rubric)
     kwargs.setdefault("statuses", statuses)  # the student's texts say which rows failed to parse
     return agreement(
-        pred, ref, rubric=rubric,
+        pred,
+        ref,
+        rubric=rubric,
         prediction_recommendations=pred_recs if prediction_recommendations is None else prediction_recommendations,
         reference_recommendations=ref_recs if reference_recommendations is None else reference_recommendations,
         **kwargs,

@@ -15,8 +15,9 @@ from mira_hf.reliability.tables import mae_and_spearman
 _BLOCK = 256
 
 
-def cell_intervals(counts: np.ndarray, pred_values: np.ndarray, ref_values: np.ndarray, *, resamples: int,
-                   confidence: float, seed: int) -> dict[str, np.ndarray]:
+def cell_intervals(
+    counts: np.ndarray, pred_values: np.ndarray, ref_values: np.ndarray, *, resamples: int, confidence: float, seed: int
+) -> dict[str, np.ndarray]:
     """``mae_low/high`` and ``spearman_low/high`` (NaN where undefined) for each ``(…, Lp, Lr)`` table of counts.
 
     Example:
@@ -41,11 +42,12 @@ def cell_intervals(counts: np.ndarray, pred_values: np.ndarray, ref_values: np.n
         mae = np.empty(resamples)
         rho = np.empty(resamples)
         for start in range(0, resamples, _BLOCK):
-            block = draws[start:start + _BLOCK]
+            block = draws[start : start + _BLOCK]
             tables = np.zeros((len(block), lp * lr), dtype=np.int64)
             tables[:, used] = block
-            mae[start:start + len(block)], rho[start:start + len(block)] = mae_and_spearman(
-                tables.reshape(-1, lp, lr), pred_values, ref_values)
+            mae[start : start + len(block)], rho[start : start + len(block)] = mae_and_spearman(
+                tables.reshape(-1, lp, lr), pred_values, ref_values
+            )
         out["mae_low"][i], out["mae_high"][i] = np.percentile(mae, [tail, 100.0 - tail])
         if np.isfinite(rho).any():
             out["spearman_low"][i], out["spearman_high"][i] = np.nanpercentile(rho, [tail, 100.0 - tail])

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from mira_hf._util.arrow import rows_column
 from mira_hf.errors import ConfigurationError
 
+
 def _arrow_of(values: Any) -> pa.Array | pa.ChunkedArray | None:
     """The Arrow array behind ``values`` when it has one (Arrow arrays, ``datasets`` columns), else ``None``."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):

@@ -19,10 +19,11 @@ from mira_hf.reliability.constants import (
     Default,
 )
 from mira_hf.reliability.stats import reliability_mask
+from mira_hf.rubric import Rubric
 
 #: Per-slot lists a cell may carry beside STAT_NAMES: bootstrap bounds and parse failures.
 OPTIONAL_CELL_LISTS: tuple[str, ...] = ("mae_low", "mae_high", "spearman_low", "spearman_high", "parse_failures")
-from mira_hf.rubric import Rubric
+
 
 class SourceStats(BaseModel):
     """Per-dimension agreement of one source (lists in slot order; ``None`` where undefined)."""
@@ -67,7 +68,7 @@ class Reliability(BaseModel):
     stats: dict[str, SourceStats] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _check_lengths(self) -> "Reliability":
+    def _check_lengths(self) -> Reliability:
         d = len(self.dimensions)
         for source, row in self.mask.items():
             if len(row) != d:
@@ -83,13 +84,14 @@ class Reliability(BaseModel):
         return list(self.mask)
 
     @classmethod
-    def from_result(cls, result: Mapping[str, Any]) -> "Reliability":
+    def from_result(cls, result: Mapping[str, Any]) -> Reliability:
         """Build from the dict :func:`agreement` / ``metric.compute`` returns."""
         try:
             stats = dict(result.get("by_source") or {})
             if not stats and ANY_SOURCE in result["mask"]:
-                stats = {ANY_SOURCE: {k: result[k] for k in (*STAT_NAMES, *OPTIONAL_CELL_LISTS, "n_records")
-                                      if k in result}}
+                stats = {
+                    ANY_SOURCE: {k: result[k] for k in (*STAT_NAMES, *OPTIONAL_CELL_LISTS, "n_records") if k in result}
+                }
             return cls(
                 rubric=result.get("rubric"),
                 dimensions=list(result["dimensions"]),
@@ -115,7 +117,7 @@ class Reliability(BaseModel):
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Reliability":
+    def load(cls, path: str | Path) -> Reliability:
         """Read a file written by :meth:`save`."""
         path = Path(path)
         try:
@@ -135,8 +137,10 @@ class Reliability(BaseModel):
         elif isinstance(slot, str) and slot[:1] == "A" and slot[1:].isdigit():
             i = int(slot[1:]) - 1
         else:
-            raise ConfigurationError(f"unknown dimension {slot!r}; use a slot 'A1'..'A{len(self.dimensions)}', "
-                                     f"a 0-based index or a dimension name.")
+            raise ConfigurationError(
+                f"unknown dimension {slot!r}; use a slot 'A1'..'A{len(self.dimensions)}', "
+                f"a 0-based index or a dimension name."
+            )
         if not 0 <= i < len(self.dimensions):
             raise ConfigurationError(f"slot {slot!r} is out of range; there are {len(self.dimensions)} dimensions.")
         return i
@@ -157,17 +161,24 @@ class Reliability(BaseModel):
         """Whether ``(source, slot)`` is reliable; ``slot`` is ``"A3"``, a 0-based index or a dimension name."""
         return self.for_source(source)[self._slot_index(slot)]
 
-    def with_thresholds(self, *, mae_max: float | None = None, spearman_min: float | None = None,
-                        min_support: int | None = None) -> "Reliability":
+    def with_thresholds(
+        self, *, mae_max: float | None = None, spearman_min: float | None = None, min_support: int | None = None
+    ) -> Reliability:
         """The same statistics under other thresholds (the mask is recomputed, nothing is re-measured)."""
         if not self.stats:
             raise ConfigurationError("this mask carries no statistics, so its thresholds cannot change.")
-        t = {"mae_max": self.mae_max if mae_max is None else float(mae_max),
-             "spearman_min": self.spearman_min if spearman_min is None else float(spearman_min),
-             "min_support": self.min_support if min_support is None else int(min_support)}
+        t = {
+            "mae_max": self.mae_max if mae_max is None else float(mae_max),
+            "spearman_min": self.spearman_min if spearman_min is None else float(spearman_min),
+            "min_support": self.min_support if min_support is None else int(min_support),
+        }
         bound = self.mask_by == "bound"
-        mask = {src: reliability_mask(s.mae_high if bound else s.mae, s.spearman_low if bound else s.spearman,
-                                      s.support, **t).tolist() for src, s in self.stats.items()}
+        mask = {
+            src: reliability_mask(
+                s.mae_high if bound else s.mae, s.spearman_low if bound else s.spearman, s.support, **t
+            ).tolist()
+            for src, s in self.stats.items()
+        }
         return self.model_copy(update={**t, "mask": mask})
 
 

@@ -76,8 +76,12 @@ def _constant(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.fmin.reduce(v, axis=0, initial=np.inf) == np.fmax.reduce(v, axis=0, initial=-np.inf)
 
 
-def _cell_stats(pred: np.ndarray, ref: np.ndarray, pred_codes: tuple[np.ndarray, int] | None,
-                ref_codes: tuple[np.ndarray, int] | None) -> dict[str, np.ndarray]:
+def _cell_stats(
+    pred: np.ndarray,
+    ref: np.ndarray,
+    pred_codes: tuple[np.ndarray, int] | None,
+    ref_codes: tuple[np.ndarray, int] | None,
+) -> dict[str, np.ndarray]:
     valid = ~(np.isnan(pred) | np.isnan(ref))
     n = valid.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -55,13 +55,19 @@ def score_rows(values: Any, n_dims: int | None, *, what: str) -> Rows:
 
         def arrow_chunk(start: int, stop: int, dtype: Any = np.float32) -> np.ndarray:
             return _list_array_to_matrix(arr.slice(start, stop - start), dims, f"{what}[{start}:]").astype(
-                dtype, copy=False)
+                dtype, copy=False
+            )
 
         return Rows(len(arr), dims, arrow_chunk)
-    if isinstance(values, np.ndarray) and values.dtype != object and values.ndim == 2 \
-            and (n_dims is None or values.shape[1] == n_dims):
-        return Rows(values.shape[0], values.shape[1],
-                    lambda a, b, dtype=np.float32: values[a:b].astype(dtype, copy=False))
+    if (
+        isinstance(values, np.ndarray)
+        and values.dtype != object
+        and values.ndim == 2
+        and (n_dims is None or values.shape[1] == n_dims)
+    ):
+        return Rows(
+            values.shape[0], values.shape[1], lambda a, b, dtype=np.float32: values[a:b].astype(dtype, copy=False)
+        )
     matrix = score_matrix(values, n_dims, what=what)
     return Rows(matrix.shape[0], matrix.shape[1], lambda a, b, dtype=np.float32: matrix[a:b].astype(dtype, copy=False))
 
@@ -99,8 +105,15 @@ class Tables(NamedTuple):
     ref_grid: Grid
 
 
-def count_tables(pred: Rows, ref: Rows, codes: np.ndarray, n_sources: int, pred_grid: Grid, ref_grid: Grid,
-                 failed: np.ndarray | None = None) -> Tables:
+def count_tables(
+    pred: Rows,
+    ref: Rows,
+    codes: np.ndarray,
+    n_sources: int,
+    pred_grid: Grid,
+    ref_grid: Grid,
+    failed: np.ndarray | None = None,
+) -> Tables:
     """One pass over the rows in chunks: ``np.bincount`` of (source, dim, level, level) for pairs with both values."""
     d, lp, lr = pred.n_dims, pred_grid.levels, ref_grid.levels
     size = n_sources * d * lp * lr
@@ -122,8 +135,9 @@ def count_tables(pred: Rows, ref: Rows, codes: np.ndarray, n_sources: int, pred_
     return Tables(counts[:size].reshape(n_sources, d, lp, lr), parse, pred_grid, ref_grid)
 
 
-def mae_and_spearman(tables: np.ndarray, pred_values: np.ndarray, ref_values: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def mae_and_spearman(
+    tables: np.ndarray, pred_values: np.ndarray, ref_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """MAE and Spearman ρ only, of each ``(…, Lp, Lr)`` table (what a bootstrap resample needs)."""
     t = tables.astype(np.float64)
     n = t.sum(axis=(-2, -1))
@@ -154,14 +168,15 @@ def table_stats(tables: np.ndarray, pred_values: np.ndarray, ref_values: np.ndar
         ranks_p = np.cumsum(a, -1) - a + (a + 1) / 2.0
         ranks_r = np.cumsum(b, -1) - b + (b + 1) / 2.0
         spearman = _weighted_corr(t, a, b, ranks_p, ranks_r, n)
-        pearson = _weighted_corr(t, a, b, np.broadcast_to(pred_values, a.shape),
-                                 np.broadcast_to(ref_values, b.shape), n)
-    return {"mae": mae, "spearman": spearman, "pearson": pearson, "within_1": within_1,
-            "support": n.astype(np.int64)}
+        pearson = _weighted_corr(
+            t, a, b, np.broadcast_to(pred_values, a.shape), np.broadcast_to(ref_values, b.shape), n
+        )
+    return {"mae": mae, "spearman": spearman, "pearson": pearson, "within_1": within_1, "support": n.astype(np.int64)}
 
 
-def _weighted_corr(t: np.ndarray, a: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray,
-                   n: np.ndarray) -> np.ndarray:
+def _weighted_corr(
+    t: np.ndarray, a: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray, n: np.ndarray
+) -> np.ndarray:
     """Pearson r of level values ``x`` (rows) and ``y`` (columns) weighted by the counts; NaN when one is constant."""
     dx = x - ((a * x).sum(-1) / n)[..., None]
     dy = y - ((b * y).sum(-1) / n)[..., None]
@@ -178,7 +193,8 @@ def check_failed(statuses: Any, n_rows: int) -> np.ndarray:
     if arrow is None:
         arrow = pa.array(list(statuses), type=pa.string())
     if len(arrow) != n_rows:
-        raise ConfigurationError(f"statuses has {len(arrow)} values but there are {n_rows} records; give one "
-                                 "mira_status per record.")
+        raise ConfigurationError(
+            f"statuses has {len(arrow)} values but there are {n_rows} records; give one mira_status per record."
+        )
     hit = pc.fill_null(pc.is_in(arrow.cast(pa.string()), value_set=pa.array(["parse_error", "partial"])), False)
     return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)

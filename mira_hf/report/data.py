@@ -41,8 +41,6 @@ CURVE_POINTS = 201
 BOX_PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 
 
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------------------------
@@ -67,7 +65,9 @@ def _as_mapping(obj: Any, what: str) -> dict[str, Any]:
         return obj.model_dump(mode="json")
     if isinstance(obj, Mapping):
         return dict(obj)
-    raise ConfigurationError(f"{what} must be a pydantic model (with model_dump()) or a dict; got {type(obj).__name__}.")
+    raise ConfigurationError(
+        f"{what} must be a pydantic model (with model_dump()) or a dict; got {type(obj).__name__}."
+    )
 
 
 def _entries(container: Any) -> dict[str, Any] | None:
@@ -161,8 +161,10 @@ def _columns_of(ds: Any) -> list[str]:
                 f"build_report needs one split, not a DatasetDict; pass e.g. ds[{next(iter(ds), 'train')!r}]."
             )
         if isinstance(ds, IterableDataset):
-            raise ConfigurationError("build_report needs a map-style Dataset (its columns are read with Arrow); "
-                                     "save the scored stream with Dataset.from_generator or load it without streaming.")
+            raise ConfigurationError(
+                "build_report needs a map-style Dataset (its columns are read with Arrow); "
+                "save the scored stream with Dataset.from_generator or load it without streaming."
+            )
     except ImportError:  # pragma: no cover - datasets is a dependency
         pass
     if isinstance(ds, pa.Table):
@@ -200,7 +202,7 @@ def encode_labels(arr: pa.Array, null_label: str, order: Sequence[str] = ()) -> 
     enc = pc.dictionary_encode(arr.cast(pa.string()))
     found = [str(v) for v in enc.dictionary.to_pylist()]
     raw = pc.fill_null(enc.indices, len(found)).to_numpy(zero_copy_only=False).astype(np.int64)
-    labels = [o for o in order] + sorted(n for n in found if n not in set(order))
+    labels = list(order) + sorted(n for n in found if n not in set(order))
     if enc.null_count:
         labels.append(null_label)
     position = {name: i for i, name in enumerate(labels)}
@@ -274,8 +276,13 @@ def _quiet_nan(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def summarize(ds: Any, *, rubric: str | Path | Rubric = "agent-group4", source_column: str | None = "source",
-              score_column: str = "mira_quality") -> ReportData:
+def summarize(
+    ds: Any,
+    *,
+    rubric: str | Path | Rubric = "agent-group4",
+    source_column: str | None = "source",
+    score_column: str = "mira_quality",
+) -> ReportData:
     """Reduce a scored dataset to per-source counts, score samples and per-dimension statistics.
 
     Reads only ``source``, ``mira_status``, ``mira_truncated``, the score column and ``mira_scores`` with Arrow;
@@ -292,18 +299,27 @@ def summarize(ds: Any, *, rubric: str | Path | Rubric = "agent-group4", source_c
     rub = load_rubric(rubric)
     notes: list[str] = []
     if source_column is not None and source_column not in cols:
-        raise ColumnNotFoundError(f"no column {source_column!r} (columns: {cols}); pass source_column= with the "
-                                  f"column that names each row's source, or source_column=None for one group.")
+        raise ColumnNotFoundError(
+            f"no column {source_column!r} (columns: {cols}); pass source_column= with the "
+            f"column that names each row's source, or source_column=None for one group."
+        )
     if score_column not in cols:
         if score_column != "mira_quality":
-            raise ColumnNotFoundError(f"no column {score_column!r} (columns: {cols}); pass score_column= with a "
-                                      f"numeric score column, e.g. 'mira_quality' or 'mira_overall'.")
+            raise ColumnNotFoundError(
+                f"no column {score_column!r} (columns: {cols}); pass score_column= with a "
+                f"numeric score column, e.g. 'mira_quality' or 'mira_overall'."
+            )
         fallback = FALLBACK_SCORE_COLUMN if FALLBACK_SCORE_COLUMN in cols else None
-        notes.append(f"No {score_column!r} column (run mira_hf.aggregate with a reliability mask to add it); "
-                     + (f"score plots use {fallback!r} instead." if fallback else "score plots are left out."))
+        notes.append(
+            f"No {score_column!r} column (run mira_hf.aggregate with a reliability mask to add it); "
+            + (f"score plots use {fallback!r} instead." if fallback else "score plots are left out.")
+        )
         score_column = fallback  # type: ignore[assignment]
-    wanted = [c for c in (source_column, STATUS_COLUMN, TRUNCATED_COLUMN, score_column, SCORES_COLUMN)
-              if c is not None and c in cols]
+    wanted = [
+        c
+        for c in (source_column, STATUS_COLUMN, TRUNCATED_COLUMN, score_column, SCORES_COLUMN)
+        if c is not None and c in cols
+    ]
     table, n = _read_columns(ds, list(dict.fromkeys(wanted)))
 
     if source_column is not None:
@@ -320,8 +336,9 @@ def summarize(ds: Any, *, rubric: str | Path | Rubric = "agent-group4", source_c
     if STATUS_COLUMN in table.column_names:
         s_codes, statuses = encode_labels(_array(table, STATUS_COLUMN), "(null)", order=STATUSES)
         data.statuses = statuses
-        data.status_counts = np.bincount(codes * len(statuses) + s_codes,
-                                         minlength=k * len(statuses)).reshape(k, len(statuses))
+        data.status_counts = np.bincount(codes * len(statuses) + s_codes, minlength=k * len(statuses)).reshape(
+            k, len(statuses)
+        )
     else:
         notes.append(f"No {STATUS_COLUMN!r} column: status counts are left out.")
     if TRUNCATED_COLUMN in table.column_names:
@@ -337,7 +354,7 @@ def summarize(ds: Any, *, rubric: str | Path | Rubric = "agent-group4", source_c
         values = _float_column(_array(table, score_column), score_column)[order]
         per_source = []
         for s in range(k):
-            v = values[bounds[s]:bounds[s + 1]]
+            v = values[bounds[s] : bounds[s + 1]]
             per_source.append(np.sort(v[np.isfinite(v)]))
         data.score_column, data.scores = score_column, per_source
         data.score_range = score_range(per_source)
@@ -349,7 +366,7 @@ def summarize(ds: Any, *, rubric: str | Path | Rubric = "agent-group4", source_c
         means, missing = np.full((d, k), np.nan), np.full((d, k), np.nan)
         quant = np.full((d, k, len(BOX_PERCENTILES)), np.nan)
         for s in range(k):
-            block = matrix[bounds[s]:bounds[s + 1]]
+            block = matrix[bounds[s] : bounds[s + 1]]
             if not len(block):
                 continue
             means[:, s] = _quiet_nan(np.nanmean, block, axis=0)

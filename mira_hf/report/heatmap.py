@@ -25,7 +25,7 @@ _MASKED_HATCH = "////"
 _MISSING_COLOR = "#d9d9d9"
 
 
-def _figure(width: float, height: float) -> "Figure":
+def _figure(width: float, height: float) -> Figure:
     """A Figure bound to the Agg canvas: nothing touches pyplot's global state or a display."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -35,12 +35,13 @@ def _figure(width: float, height: float) -> "Figure":
     return fig
 
 
-def save_figure(fig: "Figure", path: str | Path, *, dpi: int = 150) -> Path:
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     """Save as PNG, SVG or PDF according to the suffix; creates the parent folder."""
     path = Path(path)
     if path.suffix.lower() not in FIGURE_SUFFIXES:
-        raise ConfigurationError(f"cannot save a figure as {path.name!r}; use a name ending in "
-                                 f"{', '.join(FIGURE_SUFFIXES)}.")
+        raise ConfigurationError(
+            f"cannot save a figure as {path.name!r}; use a name ending in {', '.join(FIGURE_SUFFIXES)}."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     return path
@@ -51,23 +52,43 @@ def _text_color(rgba: tuple[float, ...]) -> str:
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.55 else "white"
 
 
-def _panel(ax: "Axes", values: np.ndarray, mask: np.ndarray, support: np.ndarray | None, *, cmap: str,
-           vmin: float, vmax: float, label: str, min_support: int, texts: list[list[str]] | None = None) -> Any:
+def _panel(
+    ax: Axes,
+    values: np.ndarray,
+    mask: np.ndarray,
+    support: np.ndarray | None,
+    *,
+    cmap: str,
+    vmin: float,
+    vmax: float,
+    label: str,
+    min_support: int,
+    texts: list[list[str]] | None = None,
+) -> Any:
     """One heatmap panel: colour = value, text = value, hatched grey = not reliable, grey = undefined."""
     import matplotlib
 
     colormap = matplotlib.colormaps[cmap].with_extremes(bad=_MISSING_COLOR)
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=colormap, vmin=vmin, vmax=vmax, aspect="auto",
-                      interpolation="nearest")
+    image = ax.imshow(
+        np.ma.masked_invalid(values), cmap=colormap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest"
+    )
     norm = image.norm
     n_rows, n_cols = values.shape
     for i in range(n_rows):
         for j in range(n_cols):
             v = values[i, j]
             if not mask[i, j]:
-                ax.add_patch(matplotlib.patches.Rectangle(
-                    (j - 0.5, i - 0.5), 1, 1, facecolor=(1, 1, 1, 0.45), edgecolor="#6b6b6b",
-                    hatch=_MASKED_HATCH, linewidth=0))
+                ax.add_patch(
+                    matplotlib.patches.Rectangle(
+                        (j - 0.5, i - 0.5),
+                        1,
+                        1,
+                        facecolor=(1, 1, 1, 0.45),
+                        edgecolor="#6b6b6b",
+                        hatch=_MASKED_HATCH,
+                        linewidth=0,
+                    )
+                )
             text = texts[i][j] if texts is not None else "n/a" if np.isnan(v) else f"{v:.2f}"
             if support is not None and support[i, j] < min_support:
                 text += f"\nn={int(support[i, j])}"
@@ -84,10 +105,10 @@ def _panel(ax: "Axes", values: np.ndarray, mask: np.ndarray, support: np.ndarray
 
 
 def plot_reliability(
-    result_or_reliability: "dict[str, Any] | Reliability | str | Path",
+    result_or_reliability: dict[str, Any] | Reliability | str | Path,
     path: str | Path | None = None,
     metric: Literal["mae", "spearman", "both"] = "both",
-) -> "Figure":
+) -> Figure:
     """Heatmap of teacher–student agreement per source × dimension; cells the mask drops are hatched grey.
 
     Takes what ``evaluate.load("mira_agreement").compute`` returns, a :class:`~mira_hf.Reliability` or a saved
@@ -128,31 +149,59 @@ def plot_reliability(
     support = np.array([rel.stats[s].support for s in sources], dtype=float) if has_stats else None
 
     def stat(name: str) -> np.ndarray:
-        return np.array([[np.nan if v is None else v for v in getattr(rel.stats[s], name)] for s in sources],
-                        dtype=float)
+        return np.array(
+            [[np.nan if v is None else v for v in getattr(rel.stats[s], name)] for s in sources], dtype=float
+        )
 
     for ax, panel in zip(axes, panels):
         if panel == "mae":
             values = stat("mae")
             top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
-            image = _panel(ax, values, mask, support, cmap="RdYlGn_r", vmin=0.0,
-                           vmax=max(2.0 * rel.mae_max, top, 1e-9), min_support=rel.min_support,
-                           label=f"MAE (teacher vs student; reliable ≤ {rel.mae_max:g})")
+            image = _panel(
+                ax,
+                values,
+                mask,
+                support,
+                cmap="RdYlGn_r",
+                vmin=0.0,
+                vmax=max(2.0 * rel.mae_max, top, 1e-9),
+                min_support=rel.min_support,
+                label=f"MAE (teacher vs student; reliable ≤ {rel.mae_max:g})",
+            )
             fig.colorbar(image, ax=ax, shrink=0.9, label="MAE")
         elif panel == "spearman":
-            image = _panel(ax, stat("spearman"), mask, support, cmap="RdYlGn", vmin=-0.2, vmax=1.0,
-                           min_support=rel.min_support,
-                           label=f"Spearman ρ (reliable ≥ {rel.spearman_min:g})")
+            image = _panel(
+                ax,
+                stat("spearman"),
+                mask,
+                support,
+                cmap="RdYlGn",
+                vmin=-0.2,
+                vmax=1.0,
+                min_support=rel.min_support,
+                label=f"Spearman ρ (reliable ≥ {rel.spearman_min:g})",
+            )
             fig.colorbar(image, ax=ax, shrink=0.9, label="ρ")
         else:
-            _panel(ax, np.where(mask, 1.0, 0.0), mask, None, cmap="RdYlGn", vmin=0.0, vmax=1.0, min_support=0,
-                   label="reliability mask", texts=[["✓" if ok else "✗" for ok in row] for row in mask])
+            _panel(
+                ax,
+                np.where(mask, 1.0, 0.0),
+                mask,
+                None,
+                cmap="RdYlGn",
+                vmin=0.0,
+                vmax=1.0,
+                min_support=0,
+                label="reliability mask",
+                texts=[["✓" if ok else "✗" for ok in row] for row in mask],
+            )
         ax.set_yticklabels(y_labels, fontsize=9)
     axes[-1].set_xticklabels(x_labels, rotation=40, ha="right", rotation_mode="anchor", fontsize=8)
     reliable = int(mask.sum())
     rule = f" (MAE ≤ {rel.mae_max:g}, ρ ≥ {rel.spearman_min:g}, n ≥ {rel.min_support})" if has_stats else ""
-    fig.suptitle(f"Teacher–student agreement: {reliable} of {mask.size} cells reliable{rule}; hatched grey = masked",
-                 fontsize=11)
+    fig.suptitle(
+        f"Teacher–student agreement: {reliable} of {mask.size} cells reliable{rule}; hatched grey = masked", fontsize=11
+    )
     if path is not None:
         save_figure(fig, path)
     return fig

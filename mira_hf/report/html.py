@@ -21,13 +21,22 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from mira_hf._version import __version__
 from mira_hf._util.atomic import atomic_path
-from mira_hf.errors import ConfigurationError
-from mira_hf.rubric import Rubric, load_rubric
-from mira_hf.report.data import (CURVE_POINTS, MAX_PLOTTED_SOURCES, SCORES_COLUMN, ReportData, SelectionView,
-                                  SourceSelection, read_selection, retention_curve, summarize)
 from mira_hf._util.redaction import HIDDEN, is_secret_key, redact
+from mira_hf._version import __version__
+from mira_hf.errors import ConfigurationError
+from mira_hf.report.data import (
+    CURVE_POINTS,
+    MAX_PLOTTED_SOURCES,
+    SCORES_COLUMN,
+    ReportData,
+    SelectionView,
+    SourceSelection,
+    read_selection,
+    retention_curve,
+    summarize,
+)
+from mira_hf.rubric import Rubric, load_rubric
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +86,17 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, cls: str = "", total: Sequence[str] | None = None,
-           name_cols: int = 1) -> str:
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    cls: str = "",
+    total: Sequence[str] | None = None,
+    name_cols: int = 1,
+) -> str:
     """An HTML table of already-escaped cells; a cell may be ``(html, css_class)``; the first ``name_cols``
     columns are left-aligned."""
+
     def cells(row: Sequence[Any], tag: str) -> str:
         out = []
         for i, c in enumerate(row):
@@ -98,8 +114,10 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, cls: str = 
 
 def _img(png: bytes, plot: str, alt: str, caption: str) -> str:
     src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    return (f'<figure><img src="{src}" alt="{escape(alt)}" data-plot="{escape(plot)}">'
-            f"<figcaption>{escape(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img src="{src}" alt="{escape(alt)}" data-plot="{escape(plot)}">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
 
 
 def _svg_or_img(obj: Any, plot: str, alt: str, caption: str) -> str | None:
@@ -120,8 +138,10 @@ def _svg_or_img(obj: Any, plot: str, alt: str, caption: str) -> str | None:
         text = blob.decode("utf-8", errors="replace")
         start = text.find("<svg")
         if start >= 0:
-            return (f'<figure data-plot="{escape(plot)}" role="img" aria-label="{escape(alt)}">{text[start:]}'
-                    f"<figcaption>{escape(caption)}</figcaption></figure>")
+            return (
+                f'<figure data-plot="{escape(plot)}" role="img" aria-label="{escape(alt)}">{text[start:]}'
+                f"<figcaption>{escape(caption)}</figcaption></figure>"
+            )
     return None
 
 
@@ -187,16 +207,21 @@ def _summary_section(data: ReportData, sel: dict[str, SourceSelection]) -> str:
             vals = data.scores[i] if i is not None else np.concatenate(data.scores) if data.scores else np.array([])
             cells += [_int(len(vals)), _num(float(np.median(vals))) if len(vals) else "—"]
         if sel:
-            kept = (sel[data.sources[i]].kept if data.sources[i] in sel else None) if i is not None else \
-                sum(e.kept for e in sel.values())
+            kept = (
+                (sel[data.sources[i]].kept if data.sources[i] in sel else None)
+                if i is not None
+                else sum(e.kept for e in sel.values())
+            )
             cells += ["—", "—"] if kept is None else [_int(kept), _pct(kept / n if n else float("nan"))]
         return cells
 
     body = _table(headers, [row(i) for i in range(len(data.sources))], total=row(None))
     extra = [name for name in sel if name not in data.sources]
     if extra:
-        body += _note(f"Selection entries that are not sources of this dataset (groups or a global cut): "
-                      f"{', '.join(extra)}; their kept rows count in the total.")
+        body += _note(
+            f"Selection entries that are not sources of this dataset (groups or a global cut): "
+            f"{', '.join(extra)}; their kept rows count in the total."
+        )
     return _section("summary", "Summary", body)
 
 
@@ -219,9 +244,13 @@ def _scores_section(data: ReportData, sel: dict[str, SourceSelection], idx: list
     counts = {data.sources[i]: np.histogram(data.scores[i], bins=edges)[0] for i in idx}
     cuts = {name: e.cut_score for name, e in sel.items() if e.cut_score is not None}
     fig = plot_score_histograms(counts, edges, xlabel=data.score_column or "score", cut_scores=cuts)
-    body = _img(_png(fig), "score-histograms", f"Histogram of {data.score_column} per source",
-                f"Distribution of {data.score_column} per source (rows with a null score are not drawn)"
-                + ("; dashed line: the selection's cut." if cuts else "."))
+    body = _img(
+        _png(fig),
+        "score-histograms",
+        f"Histogram of {data.score_column} per source",
+        f"Distribution of {data.score_column} per source (rows with a null score are not drawn)"
+        + ("; dashed line: the selection's cut." if cuts else "."),
+    )
     return _section("scores", f"Score distributions ({data.score_column})", body)
 
 
@@ -239,14 +268,27 @@ def _dimensions_section(data: ReportData, idx: list[int]) -> str:
     names = [data.sources[i] for i in idx]
     labels = dimension_labels(data.slots, data.dimensions)
     heat = plot_dimension_means(data.dim_means[:, idx], names, labels)
-    boxes = plot_dimension_boxes(data.dim_quantiles[:, idx, :], names, dimension_labels(data.slots, data.dimensions, 44))
-    body = _img(_png(heat), "dimension-means", "Mean score per dimension and source",
-                "Mean of mira_scores per rubric dimension (rows) and source (columns), over the rows that have a "
-                "score for that dimension; grey: no score.")
-    body += _img(_png(boxes), "dimension-boxes", "Score spread per dimension and source",
-                 "Per dimension, one box per source: quartiles and median, whiskers at the 5th and 95th percentiles.")
+    boxes = plot_dimension_boxes(
+        data.dim_quantiles[:, idx, :], names, dimension_labels(data.slots, data.dimensions, 44)
+    )
+    body = _img(
+        _png(heat),
+        "dimension-means",
+        "Mean score per dimension and source",
+        "Mean of mira_scores per rubric dimension (rows) and source (columns), over the rows that have a "
+        "score for that dimension; grey: no score.",
+    )
+    body += _img(
+        _png(boxes),
+        "dimension-boxes",
+        "Score spread per dimension and source",
+        "Per dimension, one box per source: quartiles and median, whiskers at the 5th and 95th percentiles.",
+    )
     missing = data.dim_missing[:, idx]
-    rows = [[escape(s), escape(n)] + [_pct(v) for v in missing[d]] for d, (s, n) in enumerate(zip(data.slots, data.dimensions))]
+    rows = [
+        [escape(s), escape(n)] + [_pct(v) for v in missing[d]]
+        for d, (s, n) in enumerate(zip(data.slots, data.dimensions))
+    ]
     body += "<details><summary>Share of rows with no score, per dimension and source</summary>"
     body += _table(["slot", "dimension", *(escape(n) for n in names)], rows, name_cols=2) + "</details>"
     return _section("dimensions", "Scores per dimension", body)
@@ -254,21 +296,31 @@ def _dimensions_section(data: ReportData, idx: list[int]) -> str:
 
 def _reliability_section(rel: Any) -> str:
     if rel is None:
-        return _section("reliability", "Reliability", _note(
-            "No agreement result or reliability mask given: pass agreement= (what evaluate.load('mira_agreement')"
-            ".compute returns) or reliability= to show the heatmap and the mask."))
+        return _section(
+            "reliability",
+            "Reliability",
+            _note(
+                "No agreement result or reliability mask given: pass agreement= (what evaluate.load('mira_agreement')"
+                ".compute returns) or reliability= to show the heatmap and the mask."
+            ),
+        )
     body = ""
     try:
         from mira_hf.report.heatmap import plot_reliability  # type: ignore[attr-defined]
     except ImportError:
         plot_reliability = None
-        body += _note("The reliability heatmap needs mira_hf.report.heatmap.plot_reliability, which this installation "
-                      "does not provide; the mask table below shows the same cells.")
+        body += _note(
+            "The reliability heatmap needs mira_hf.report.heatmap.plot_reliability, which this installation "
+            "does not provide; the mask table below shows the same cells."
+        )
     if plot_reliability is not None:
         try:
-            fig = _svg_or_img(plot_reliability(rel), "reliability-heatmap",
-                              "Reliability heatmap: MAE and Spearman per source and dimension",
-                              "Teacher–student agreement per source × dimension; masked cells are marked.")
+            fig = _svg_or_img(
+                plot_reliability(rel),
+                "reliability-heatmap",
+                "Reliability heatmap: MAE and Spearman per source and dimension",
+                "Teacher–student agreement per source × dimension; masked cells are marked.",
+            )
             body += fig or _note("plot_reliability returned nothing that can be embedded.")
         except Exception as e:  # one plot must not cost the user the whole report
             logger.warning("the reliability heatmap could not be drawn: %s", e)
@@ -291,10 +343,14 @@ def _reliability_section(rel: Any) -> str:
     table = _table(headers, rows, cls="mask")
     reliable = sum(sum(m) for m in rel.mask.values())
     total = sum(len(m) for m in rel.mask.values())
-    body += (f"<p>{reliable} of {total} (source × dimension) cells are reliable: MAE ≤ {_num(rel.mae_max)} and "
-             f"Spearman ρ ≥ {_num(rel.spearman_min)} with at least {rel.min_support} rows. Green cells are used "
-             f"in mira_quality; red cells are masked." + (" Each cell shows MAE over ρ." if rel.stats else "")
-             + "</p>" + table)
+    body += (
+        f"<p>{reliable} of {total} (source × dimension) cells are reliable: MAE ≤ {_num(rel.mae_max)} and "
+        f"Spearman ρ ≥ {_num(rel.spearman_min)} with at least {rel.min_support} rows. Green cells are used "
+        f"in mira_quality; red cells are masked."
+        + (" Each cell shows MAE over ρ." if rel.stats else "")
+        + "</p>"
+        + table
+    )
     key = "; ".join(f"{s} {escape(n)}" for s, n in zip(slots, rel.dimensions))
     body += f'<p class="meta">Slots: {key}.</p>'
     return _section("reliability", "Reliability", body)
@@ -335,12 +391,24 @@ def _retention_section(data: ReportData, view: SelectionView, idx: list[int]) ->
         else:
             global_cuts[name] = e.cut_score
     fig = plot_retention_curves(curves, xlabel=f"cut on {data.score_column}", cuts=cuts, global_cuts=global_cuts)
-    body = _img(_png(fig), "retention-curves", "Kept share versus cut score per source",
-                f"Share of each source's rows with {data.score_column} ≥ the cut (rows with a null score are never "
-                "kept)" + ("; dots: the selection's actual cut and kept share." if cuts else "."))
+    body = _img(
+        _png(fig),
+        "retention-curves",
+        "Kept share versus cut score per source",
+        f"Share of each source's rows with {data.score_column} ≥ the cut (rows with a null score are never "
+        "kept)" + ("; dots: the selection's actual cut and kept share." if cuts else "."),
+    )
     if sel:
-        rows = [[escape(name), _int(e.rows) if e.rows is not None else "—", _int(e.kept),
-                 _pct(e.kept / e.rows) if e.rows else "—", _num(e.cut_score)] for name, e in sel.items()]
+        rows = [
+            [
+                escape(name),
+                _int(e.rows) if e.rows is not None else "—",
+                _int(e.kept),
+                _pct(e.kept / e.rows) if e.rows else "—",
+                _num(e.cut_score),
+            ]
+            for name, e in sel.items()
+        ]
         body += _table(["selection entry", "rows", "kept", "kept share", "cut score"], rows)
     return _section("retention", "Retention curves", body)
 
@@ -361,13 +429,19 @@ def _status_section(data: ReportData, idx: list[int]) -> str:
         with np.errstate(invalid="ignore", divide="ignore"):
             trunc = np.where(rows > 0, data.truncated[idx] / np.maximum(rows, 1), 0.0)
     fig = plot_status_counts(counts, names, statuses, trunc)
-    body = _img(_png(fig), "status-counts", "mira_status shares and truncation share per source",
-                "Share of each mira_status per source" + (", and the share of rows shortened to fit the context."
-                                                          if trunc is not None else "."))
+    body = _img(
+        _png(fig),
+        "status-counts",
+        "mira_status shares and truncation share per source",
+        "Share of each mira_status per source"
+        + (", and the share of rows shortened to fit the context." if trunc is not None else "."),
+    )
     if data.status_counts is not None:
         total = data.status_counts.sum(0)
         n = max(int(data.rows.sum()), 1)
-        body += _table(["status", "rows", "share"], [[escape(s), _int(c), _pct(c / n)] for s, c in zip(statuses, total)])
+        body += _table(
+            ["status", "rows", "share"], [[escape(s), _int(c), _pct(c / n)] for s, c in zip(statuses, total)]
+        )
     return _section("status", "Status and truncation", body)
 
 
@@ -376,9 +450,16 @@ def _parameters_section(params: dict[str, str]) -> str:
     return _section("parameters", "Parameters", _table(["parameter", "value"], rows, cls="kv"))
 
 
-def render_html(data: ReportData, *, title: str, reliability: Any = None,
-                selection: SelectionView | None = None, parameters: Mapping[str, Any] | None = None,
-                notes: Sequence[str] = (), inspection: Any = None) -> str:
+def render_html(
+    data: ReportData,
+    *,
+    title: str,
+    reliability: Any = None,
+    selection: SelectionView | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    notes: Sequence[str] = (),
+    inspection: Any = None,
+) -> str:
     """The report as one HTML string (plots embedded as base64 PNG)."""
     view = selection or SelectionView(entries={})
     sel = view.entries
@@ -386,14 +467,16 @@ def render_html(data: ReportData, *, title: str, reliability: Any = None,
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     all_notes = list(data.notes) + list(notes)
     if len(idx) < len(data.sources):
-        all_notes.append(f"{len(data.sources)} sources: the per-source plots show the {len(idx)} largest; the "
-                         "tables list them all.")
+        all_notes.append(
+            f"{len(data.sources)} sources: the per-source plots show the {len(idx)} largest; the tables list them all."
+        )
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="mira-hf {escape(__version__)}">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>",
-        f"<header><h1>{escape(title)}</h1><p class=\"meta\">{_int(data.n_rows)} rows · {len(data.sources)} sources · "
+        f'<header><h1>{escape(title)}</h1><p class="meta">{_int(data.n_rows)} rows · {len(data.sources)} sources · '
         f"generated {now} by mira-hf {escape(__version__)}</p></header>",
         '<nav><a href="#summary">Summary</a><a href="#scores">Scores</a><a href="#dimensions">Dimensions</a>'
         '<a href="#reliability">Reliability</a><a href="#retention">Retention</a><a href="#status">Status</a>'
@@ -403,9 +486,13 @@ def render_html(data: ReportData, *, title: str, reliability: Any = None,
         _summary_section(data, sel),
     ]
     if data.n_rows:
-        parts += [_scores_section(data, sel, idx), _dimensions_section(data, idx),
-                  _reliability_section(reliability), _retention_section(data, view, idx),
-                  _status_section(data, idx)]
+        parts += [
+            _scores_section(data, sel, idx),
+            _dimensions_section(data, idx),
+            _reliability_section(reliability),
+            _retention_section(data, view, idx),
+            _status_section(data, idx),
+        ]
     else:
         parts.append(_reliability_section(reliability))
     if inspection is not None:
@@ -414,8 +501,9 @@ def render_html(data: ReportData, *, title: str, reliability: Any = None,
     return "\n".join(parts)
 
 
-def _gather_parameters(rubric: Rubric, data: ReportData, rel: Any, sel_params: Mapping[str, Any],
-                       parameters: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+def _gather_parameters(
+    rubric: Rubric, data: ReportData, rel: Any, sel_params: Mapping[str, Any], parameters: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], list[str]]:
     """The parameters table (explicit ones first, then rubric, agreement, selection) and any mismatch notes."""
     out: dict[str, Any] = dict(parameters or {})
     notes: list[str] = []
@@ -431,11 +519,15 @@ def _gather_parameters(rubric: Rubric, data: ReportData, rel: Any, sel_params: M
     if isinstance(sel_rubric, Mapping) and sel_rubric.get("hash") not in (None, rubric.content_hash):
         out["selection.rubric"] = sel_rubric.get("name")
         out["selection.rubric_hash"] = sel_rubric.get("hash")
-        notes.append(f"The selection was made with rubric {sel_rubric.get('name')!r} but this report labels the "
-                     f"dimensions with {rubric.name!r}; pass the same rubric= to both.")
+        notes.append(
+            f"The selection was made with rubric {sel_rubric.get('name')!r} but this report labels the "
+            f"dimensions with {rubric.name!r}; pass the same rubric= to both."
+        )
     if out.get("rubric_hash") not in (None, rubric.content_hash):
-        notes.append(f"The scorer used rubric hash {out['rubric_hash']}, not that of {rubric.name!r} "
-                     f"({rubric.content_hash}); pass the scorer's rubric as rubric=.")
+        notes.append(
+            f"The scorer used rubric hash {out['rubric_hash']}, not that of {rubric.name!r} "
+            f"({rubric.content_hash}); pass the scorer's rubric as rubric=."
+        )
     if data.score_column:
         out.setdefault("score_column", data.score_column)
     if rel is not None:
@@ -499,8 +591,15 @@ def build_report(
         from mira_hf.prompting.inspection import inspect
 
         inspection = inspect(ds, rubric=rub, n=3, progress=False)
-    text = render_html(data, title=title, reliability=rel, selection=view, parameters=params,
-                       notes=rel_notes + notes, inspection=inspection or None)
+    text = render_html(
+        data,
+        title=title,
+        reliability=rel,
+        selection=view,
+        parameters=params,
+        notes=rel_notes + notes,
+        inspection=inspection or None,
+    )
 
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -33,8 +33,16 @@ STATUS_COLORS: dict[str, str] = {
 }
 _OTHER_STATUS = "#9e9e9e"
 #: Colour-blind-safe cycle (Okabe–Ito) for sources.
-SOURCE_COLORS: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-                                  "#000000")
+SOURCE_COLORS: tuple[str, ...] = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+)
 _DPI = 100
 
 
@@ -55,8 +63,14 @@ def _grid(n: int, max_cols: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def plot_score_histograms(counts: Mapping[str, np.ndarray], edges: np.ndarray, *, xlabel: str,
-                          cut_scores: Mapping[str, float] | None = None, max_cols: int = 3) -> Figure:
+def plot_score_histograms(
+    counts: Mapping[str, np.ndarray],
+    edges: np.ndarray,
+    *,
+    xlabel: str,
+    cut_scores: Mapping[str, float] | None = None,
+    max_cols: int = 3,
+) -> Figure:
     """One histogram panel per source (shared x axis) from precomputed bin ``counts`` over ``edges``.
 
     ``cut_scores`` draws each source's selection cut as a dashed line.
@@ -76,9 +90,9 @@ def plot_score_histograms(counts: Mapping[str, np.ndarray], edges: np.ndarray, *
         if cut is not None and np.isfinite(cut):
             ax.axvline(cut, color="black", linestyle="--", linewidth=1.2, label=f"cut {cut:.2f}")
             ax.legend(fontsize=8, loc="upper left")
-    for ax in axes[len(names):]:
+    for ax in axes[len(names) :]:
         ax.set_visible(False)
-    for ax in axes[max(0, len(names) - cols):len(names)]:
+    for ax in axes[max(0, len(names) - cols) : len(names)]:
         ax.set_xlabel(xlabel, fontsize=9)
         ax.tick_params(labelbottom=True)
     return fig
@@ -89,8 +103,9 @@ def dimension_labels(slots: Sequence[str], names: Sequence[str], width: int = 60
     return [textwrap.shorten(f"{s} · {n}", width=width, placeholder="…") for s, n in zip(slots, names)]
 
 
-def plot_dimension_means(means: np.ndarray, sources: Sequence[str], labels: Sequence[str], *,
-                         vmin: float = 0.0, vmax: float = 10.0) -> Figure:
+def plot_dimension_means(
+    means: np.ndarray, sources: Sequence[str], labels: Sequence[str], *, vmin: float = 0.0, vmax: float = 10.0
+) -> Figure:
     """Heatmap of the mean score per (dimension × source); ``means`` is ``(dimensions, sources)``, NaN blank."""
     means = np.asarray(means, dtype=np.float64)
     n_dims, n_src = means.shape
@@ -98,8 +113,9 @@ def plot_dimension_means(means: np.ndarray, sources: Sequence[str], labels: Sequ
     ax = fig.subplots()
     cmap = colormaps["viridis"].with_extremes(bad="#e0e0e0")
     im = ax.imshow(np.ma.masked_invalid(means), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(n_src), [textwrap.shorten(s, 24, placeholder="…") for s in sources], rotation=20,
-                  ha="right", fontsize=9)
+    ax.set_xticks(
+        range(n_src), [textwrap.shorten(s, 24, placeholder="…") for s in sources], rotation=20, ha="right", fontsize=9
+    )
     ax.set_yticks(range(n_dims), labels, fontsize=9)
     mid = (vmin + vmax) / 2
     for (d, s), v in np.ndenumerate(means):
@@ -111,8 +127,14 @@ def plot_dimension_means(means: np.ndarray, sources: Sequence[str], labels: Sequ
     return fig
 
 
-def plot_dimension_boxes(quantiles: np.ndarray, sources: Sequence[str], labels: Sequence[str], *,
-                         max_cols: int = 5, ylim: tuple[float, float] = (0.0, 10.0)) -> Figure:
+def plot_dimension_boxes(
+    quantiles: np.ndarray,
+    sources: Sequence[str],
+    labels: Sequence[str],
+    *,
+    max_cols: int = 5,
+    ylim: tuple[float, float] = (0.0, 10.0),
+) -> Figure:
     """Small multiples, one panel per dimension, one box per source.
 
     ``quantiles`` is ``(dimensions, sources, 5)``: 5th, 25th, 50th, 75th, 95th percentiles (whiskers at 5/95,
@@ -134,8 +156,14 @@ def plot_dimension_boxes(quantiles: np.ndarray, sources: Sequence[str], labels: 
             positions.append(s)
             colors.append(source_color(s))
         if stats:
-            boxes = ax.bxp(stats, positions=positions, showfliers=False, patch_artist=True, widths=0.6,
-                           medianprops={"color": "black"})
+            boxes = ax.bxp(
+                stats,
+                positions=positions,
+                showfliers=False,
+                patch_artist=True,
+                widths=0.6,
+                medianprops={"color": "black"},
+            )
             for patch, color in zip(boxes["boxes"], colors):
                 patch.set_facecolor(color)
                 patch.set_alpha(0.8)
@@ -157,9 +185,13 @@ def _patch(color: str):
     return Patch(facecolor=color, alpha=0.8)
 
 
-def plot_retention_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, xlabel: str,
-                          cuts: Mapping[str, tuple[float, float]] | None = None,
-                          global_cuts: Mapping[str, float] | None = None) -> Figure:
+def plot_retention_curves(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    xlabel: str,
+    cuts: Mapping[str, tuple[float, float]] | None = None,
+    global_cuts: Mapping[str, float] | None = None,
+) -> Figure:
     """Kept share vs cut score, one line per source; ``cuts[source] = (cut, kept share)`` marks the selection.
 
     ``global_cuts`` draws vertical lines for cuts that apply to several sources (a group or a global cut).
@@ -170,10 +202,16 @@ def plot_retention_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *
         ax.plot(x, y, color=source_color(i), linewidth=2, label=name)
         mark = (cuts or {}).get(name)
         if mark is not None and mark[0] is not None and np.isfinite(mark[0]):
-            ax.plot([mark[0]], [mark[1]], marker="o", markersize=9, color=source_color(i),
-                    markeredgecolor="black", zorder=5)
-            ax.annotate(f"cut {mark[0]:.2f} → {mark[1]:.0%}", (mark[0], mark[1]), textcoords="offset points",
-                        xytext=(8, 6), fontsize=8.5)
+            ax.plot(
+                [mark[0]], [mark[1]], marker="o", markersize=9, color=source_color(i), markeredgecolor="black", zorder=5
+            )
+            ax.annotate(
+                f"cut {mark[0]:.2f} → {mark[1]:.0%}",
+                (mark[0], mark[1]),
+                textcoords="offset points",
+                xytext=(8, 6),
+                fontsize=8.5,
+            )
     for label, cut in (global_cuts or {}).items():
         ax.axvline(cut, color="black", linestyle="--", linewidth=1)
         ax.annotate(f"{label}: cut {cut:.2f}", (cut, 1.0), textcoords="offset points", xytext=(4, -12), fontsize=8.5)
@@ -187,8 +225,9 @@ def plot_retention_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *
     return fig
 
 
-def plot_status_counts(counts: np.ndarray, sources: Sequence[str], statuses: Sequence[str],
-                       truncated_share: np.ndarray | None = None) -> Figure:
+def plot_status_counts(
+    counts: np.ndarray, sources: Sequence[str], statuses: Sequence[str], truncated_share: np.ndarray | None = None
+) -> Figure:
     """Stacked bars of ``mira_status`` shares per source (``counts`` is ``(sources, statuses)``), and the
     share of truncated rows per source beside them when given."""
     counts = np.asarray(counts, dtype=np.float64)
@@ -203,16 +242,22 @@ def plot_status_counts(counts: np.ndarray, sources: Sequence[str], statuses: Seq
     left = np.zeros(n_src)
     ax = axes[0]
     for j, status in enumerate(statuses):
-        ax.barh(y, shares[:, j], left=left, color=STATUS_COLORS.get(status, _OTHER_STATUS), label=status,
-                edgecolor="white", linewidth=0.5)
+        ax.barh(
+            y,
+            shares[:, j],
+            left=left,
+            color=STATUS_COLORS.get(status, _OTHER_STATUS),
+            label=status,
+            edgecolor="white",
+            linewidth=0.5,
+        )
         left += shares[:, j]
     ax.set_yticks(y, list(sources))
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title("mira_status per source", fontsize=11)
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(len(statuses), 5),
-               fontsize=8.5)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(len(statuses), 5), fontsize=8.5)
     if truncated_share is not None:
         tx = axes[1]
         ts = np.asarray(truncated_share, dtype=np.float64)

@@ -73,7 +73,7 @@ class Rubric(BaseModel):
     dimensions: tuple[Dimension, ...]
 
     @model_validator(mode="after")
-    def _check_slots(self) -> "Rubric":
+    def _check_slots(self) -> Rubric:
         if not self.dimensions:
             raise ValueError("a rubric needs at least one dimension")
         for i, dim in enumerate(self.dimensions):
@@ -114,8 +114,12 @@ class Rubric(BaseModel):
     @cached_property
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON of the dimensions; independent of file name and formatting."""
-        payload = json.dumps([d.model_dump(mode="json") for d in self.dimensions], sort_keys=True,
-                             ensure_ascii=False, separators=(",", ":"))
+        payload = json.dumps(
+            [d.model_dump(mode="json") for d in self.dimensions],
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def to_jsonl(self) -> str:
@@ -159,7 +163,7 @@ def parse_rubric(text: str, *, name: str, source: str = "<string>") -> Rubric:
 _CACHE: dict[Any, Rubric] = {}
 
 
-def load_rubric(name_or_path: "str | Path | Rubric" = "agent-group4") -> Rubric:
+def load_rubric(name_or_path: str | Path | Rubric = "agent-group4") -> Rubric:
     """Load a bundled rubric by name (``"agent-group4"``) or any ``*_dim_anchors.jsonl`` file.
 
     Example:
@@ -178,8 +182,11 @@ def load_rubric(name_or_path: "str | Path | Rubric" = "agent-group4") -> Rubric:
         return _CACHE[cache_key]
     if key in BUNDLED:
         resource = resources.files("mira_hf.rubric.anchors").joinpath(BUNDLED[key])
-        rubric = parse_rubric(resource.read_text(encoding="utf-8"), name=_rubric_name(Path(BUNDLED[key])),
-                              source=f"bundled rubric {key!r}")
+        rubric = parse_rubric(
+            resource.read_text(encoding="utf-8"),
+            name=_rubric_name(Path(BUNDLED[key])),
+            source=f"bundled rubric {key!r}",
+        )
     else:
         if not path.is_file():
             known = ", ".join(repr(k) for k in BUNDLED)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,8 +33,9 @@ class GroupParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sources: list[str]
-    retention: dict[str, RetentionRule] = Field(description="the rule each source was cut under (its budget share "
-                                                            "as a tokens rule when the plan has a budget)")
+    retention: dict[str, RetentionRule] = Field(
+        description="the rule each source was cut under (its budget share as a tokens rule when the plan has a budget)"
+    )
     sampling: Literal["cut", "gumbel"] = "cut"
     temperature: float | None = Field(default=None, description="τ of Gumbel sampling (None for the hard cut)")
     seed: int | None = Field(default=None, description="seed of Gumbel sampling (None for the hard cut)")
@@ -58,8 +60,9 @@ class SelectionParameters(BaseModel):
     score_column: str
     source_column: str | None
     token_column: str | None = None
-    id_column: str | None = Field(default=None, description="ties at a cut and the Gumbel noise follow this "
-                                                            "column's values, not the row order")
+    id_column: str | None = Field(
+        default=None, description="ties at a cut and the Gumbel noise follow this column's values, not the row order"
+    )
     recommendation_column: str | None = None
     drop_recommendation: list[str] | None = None
     groups: dict[str, list[str]] | None = None
@@ -71,7 +74,8 @@ class SelectionParameters(BaseModel):
     budget_tokens: int | None = Field(default=None, description="one token budget split over the keys")
     budget_split: str | dict[str, float] | None = Field(default=None, description="'shares' or {key: weight}")
     per_group: dict[str, GroupParameters] | None = Field(
-        default=None, description="a mixture's groups, each with its own parameters (None for one call)")
+        default=None, description="a mixture's groups, each with its own parameters (None for one call)"
+    )
 
     def describe_sampling(self) -> str:
         """``hard cut``, ``Gumbel sampling (τ=0.5, seed 0)`` or each group's own rule, plus the budget if any.
@@ -227,7 +231,7 @@ class SelectionReport(BaseModel):
         Path(path).write_text(self.model_dump_json(indent=2), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> "SelectionReport":
+    def load(cls, path: str | Path) -> SelectionReport:
         """Read a report written by :meth:`save` (or ``selection_report.json`` from a pushed repo)."""
         return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
@@ -236,25 +240,53 @@ class SelectionReport(BaseModel):
         from rich.table import Table
 
         has_tokens = self.tokens is not None
-        title = (f"MIRA-{self.parameters.by.capitalize()} selection on {self.parameters.score_column!r}: "
-                 f"kept {self.kept:,} of {self.rows:,} rows")
+        title = (
+            f"MIRA-{self.parameters.by.capitalize()} selection on {self.parameters.score_column!r}: "
+            f"kept {self.kept:,} of {self.rows:,} rows"
+        )
         if self.parameters.sampling != "cut" or self.parameters.budget_tokens is not None:
             title += f" ({self.parameters.describe_sampling()})"
         table = Table(title=title, show_footer=False)
-        for name, justify in [("source", "left"), ("rule", "left"), ("rows", "right"), ("unscored", "right"),
-                              ("dropped", "right"), ("kept", "right"), ("kept %", "right"),
-                              *([("tokens kept", "right")] if has_tokens else []), ("cut score", "right")]:
+        for name, justify in [
+            ("source", "left"),
+            ("rule", "left"),
+            ("rows", "right"),
+            ("unscored", "right"),
+            ("dropped", "right"),
+            ("kept", "right"),
+            ("kept %", "right"),
+            *([("tokens kept", "right")] if has_tokens else []),
+            ("cut score", "right"),
+        ]:
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         for s in self.sources.values():
             rule = self.cuts[s.key].rule.describe()
             if s.key != s.source:
                 rule = f"{s.key}: {rule}"
-            table.add_row(s.source, rule, f"{s.rows:,}", f"{s.unscored:,}", f"{s.dropped:,}", f"{s.kept:,}",
-                          f"{s.kept_share:.1%}", *([_fmt_int(s.tokens_kept)] if has_tokens else []),
-                          _fmt_score(s.cut_score))
+            table.add_row(
+                s.source,
+                rule,
+                f"{s.rows:,}",
+                f"{s.unscored:,}",
+                f"{s.dropped:,}",
+                f"{s.kept:,}",
+                f"{s.kept_share:.1%}",
+                *([_fmt_int(s.tokens_kept)] if has_tokens else []),
+                _fmt_score(s.cut_score),
+            )
         share = self.kept / self.rows if self.rows else 0.0
-        table.add_row("total", "", f"{self.rows:,}", f"{self.unscored:,}", f"{self.dropped:,}", f"{self.kept:,}",
-                      f"{share:.1%}", *([_fmt_int(self.tokens_kept)] if has_tokens else []), "", style="bold")
+        table.add_row(
+            "total",
+            "",
+            f"{self.rows:,}",
+            f"{self.unscored:,}",
+            f"{self.dropped:,}",
+            f"{self.kept:,}",
+            f"{share:.1%}",
+            *([_fmt_int(self.tokens_kept)] if has_tokens else []),
+            "",
+            style="bold",
+        )
         return table
 
     def __str__(self) -> str:
@@ -271,7 +303,6 @@ def _fmt_int(v: int | None) -> str:
 
 def _fmt_score(v: float | None) -> str:
     return "—" if v is None else f"{v:.3f}"
-
 
 
 def extract_mask(payload: Mapping[str, Any] | None) -> dict[str, list[bool]] | None:

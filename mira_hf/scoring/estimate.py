@@ -79,8 +79,9 @@ class Estimate(BaseModel):
         ]
 
 
-def estimate(ds: Any, scorer: Any, *, sample: int = 256, records_per_s: float | None = None, gpus: int = 1,
-             seed: int = 0) -> Estimate:
+def estimate(
+    ds: Any, scorer: Any, *, sample: int = 256, records_per_s: float | None = None, gpus: int = 1, seed: int = 0
+) -> Estimate:
     """Estimate the cost of ``ds.map(scorer)`` from ``sample`` random rows, without starting an engine.
 
     Example:
@@ -105,8 +106,11 @@ def estimate(ds: Any, scorer: Any, *, sample: int = 256, records_per_s: float | 
     column = scorer.record_column(list(ds.column_names))
     n = len(ds)
     picked = sorted(random.Random(seed).sample(range(n), min(sample, n)))
-    prompts = build_prompts(batch_records(ds[picked] if picked else {}, column), scorer.rubric, budget,
-                            c.record_format) if picked else []
+    prompts = (
+        build_prompts(batch_records(ds[picked] if picked else {}, column), scorer.rubric, budget, c.record_format)
+        if picked
+        else []
+    )
     good = [p for p in prompts if not isinstance(p, Exception)]
     if tokenizer is not None:  # the stand-in counts 4 bytes per token, framing included
         tokens = [budget.count(p.messages) for p in good]
@@ -118,15 +122,26 @@ def estimate(ds: Any, scorer: Any, *, sample: int = 256, records_per_s: float | 
         rate, source = records_per_s, "given"
     else:
         rate, source = measured_records_per_s() or (
-            PUBLISHED_RECORDS_PER_S, "published anchor for 8K-in / 1.5K-out on one H200; no GPU run saved here")
+            PUBLISHED_RECORDS_PER_S,
+            "published anchor for 8K-in / 1.5K-out on one H200; no GPU run saved here",
+        )
     rows_scored = round(len(good) * scale)
     gpu_hours = rows_scored / rate / 3600
-    return Estimate(rows=n, sampled=len(picked), prompt_tokens=round(sum(tokens) * scale),
-                    completion_tokens=rows_scored * min(c.max_tokens, ANCHOR_COMPLETION_TOKENS),
-                    prompt_tokens_per_row=per_row, exact_tokens=exact,
-                    shortened_rows=round(sum(p.truncated for p in good) * scale),
-                    invalid_rows=round((len(prompts) - len(good)) * scale), records_per_s=rate,
-                    records_per_s_source=source, gpus=gpus, gpu_hours=gpu_hours, hours=gpu_hours / gpus)
+    return Estimate(
+        rows=n,
+        sampled=len(picked),
+        prompt_tokens=round(sum(tokens) * scale),
+        completion_tokens=rows_scored * min(c.max_tokens, ANCHOR_COMPLETION_TOKENS),
+        prompt_tokens_per_row=per_row,
+        exact_tokens=exact,
+        shortened_rows=round(sum(p.truncated for p in good) * scale),
+        invalid_rows=round((len(prompts) - len(good)) * scale),
+        records_per_s=rate,
+        records_per_s_source=source,
+        gpus=gpus,
+        gpu_hours=gpu_hours,
+        hours=gpu_hours / gpus,
+    )
 
 
 class BytesPerToken:
@@ -148,7 +163,7 @@ class BytesPerToken:
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         """The ids of ``text``: one per 4 bytes (the last may hold fewer)."""
         raw = text.encode("utf-8")
-        return [int.from_bytes(raw[i:i + 4], "big") | (len(raw[i:i + 4]) << 32) for i in range(0, len(raw), 4)]
+        return [int.from_bytes(raw[i : i + 4], "big") | (len(raw[i : i + 4]) << 32) for i in range(0, len(raw), 4)]
 
     def decode(self, ids: list[int]) -> str:
         """The text of ``ids`` (a character cut between two ids is dropped)."""

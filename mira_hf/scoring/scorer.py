@@ -25,14 +25,14 @@ from typing import Any
 import numpy as np
 
 from mira_hf._version import __version__
-from mira_hf.schema.columns import ArrowColumn, typed_batch
 from mira_hf.config import ScorerConfig, build_config, env_settings
 from mira_hf.engines.base import Completion, Engine, Sampling
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError, EngineUnavailableError, InvalidRecordError
-from mira_hf.records.batches import as_list, batch_records, is_numpy_batch, ray_table, record_column
 from mira_hf.prompting.prompt import PROMPT_VERSION, Budget, build_prompts
 from mira_hf.prompting.template import PromptTemplate, load_prompt
+from mira_hf.records.batches import batch_records, is_numpy_batch, ray_table, record_column
 from mira_hf.rubric import Rubric, load_rubric, parse_rubric
+from mira_hf.schema.columns import typed_batch
 from mira_hf.schema.scorecard import ScoreCard
 
 logger = logging.getLogger(__name__)
@@ -41,16 +41,23 @@ _UNSET = object()
 
 
 def _failure(status: str, error: str, n_slots: int, truncated: bool = False) -> dict[str, Any]:
-    return {"mira_scores": [None] * n_slots, "mira_rationales": [None] * n_slots, "mira_status": status,
-            "mira_error": error, "mira_truncated": truncated, "mira_prompt_tokens": 0,
-            "mira_completion_tokens": 0, "mira_raw": None}
+    return {
+        "mira_scores": [None] * n_slots,
+        "mira_rationales": [None] * n_slots,
+        "mira_status": status,
+        "mira_error": error,
+        "mira_truncated": truncated,
+        "mira_prompt_tokens": 0,
+        "mira_completion_tokens": 0,
+        "mira_raw": None,
+    }
 
 
 def _card_error(card: ScoreCard, rubric: Rubric) -> str | None:
     if card.status == "ok":
         return None
     if card.status == "parse_error":
-        return "no [A1]..[A%d] score line could be read from the model output" % len(rubric)
+        return f"no [A1]..[A{len(rubric)}] score line could be read from the model output"
     missing = [slot for slot, s in zip(rubric.slots, card.scores) if s is None]
     if card.overall is None:
         missing.append("overall")
@@ -60,9 +67,16 @@ def _card_error(card: ScoreCard, rubric: Rubric) -> str | None:
 
 
 def _row_from_card(card: ScoreCard, rubric: Rubric) -> dict[str, Any]:
-    return {"mira_scores": card.scores, "mira_rationales": card.rationales, "mira_overall": card.overall,
-            "mira_recommendation": card.recommendation, "mira_domain_tag": card.domain_tag,
-            "mira_brief": card.brief, "mira_status": card.status, "mira_error": _card_error(card, rubric)}
+    return {
+        "mira_scores": card.scores,
+        "mira_rationales": card.rationales,
+        "mira_overall": card.overall,
+        "mira_recommendation": card.recommendation,
+        "mira_domain_tag": card.domain_tag,
+        "mira_brief": card.brief,
+        "mira_status": card.status,
+        "mira_error": _card_error(card, rubric),
+    }
 
 
 def combine_samples(cards: Sequence[ScoreCard], rubric: Rubric) -> tuple[ScoreCard, list[float | None]]:
@@ -78,14 +92,21 @@ def combine_samples(cards: Sequence[ScoreCard], rubric: Rubric) -> tuple[ScoreCa
     first = next((c for c in cards if c.status != "parse_error"), cards[0])
     scores = [None if math.isnan(v) else float(v) for v in mean]
     parsed = [c for c in cards if c.status != "parse_error"]
-    status = "parse_error" if not parsed else (
-        "ok" if all(s is not None for s in scores) and overalls and recs else "partial")
+    status = (
+        "parse_error"
+        if not parsed
+        else ("ok" if all(s is not None for s in scores) and overalls and recs else "partial")
+    )
     card = ScoreCard(
         scores=scores,
-        rationales=[next((c.rationales[i] for c in cards if c.rationales[i] is not None), None) for i in range(n_slots)],
+        rationales=[
+            next((c.rationales[i] for c in cards if c.rationales[i] is not None), None) for i in range(n_slots)
+        ],
         overall=float(np.mean(overalls)) if overalls else None,
         recommendation=recs.most_common(1)[0][0] if recs else None,
-        domain_tag=first.domain_tag, brief=first.brief, status=status,
+        domain_tag=first.domain_tag,
+        brief=first.brief,
+        status=status,
     )
     return card, [None if math.isnan(v) else float(v) for v in std]
 
@@ -154,16 +175,25 @@ class Scorer:
         >>> ds = ds.map(scorer, batched=True, batch_size=512)                          # doctest: +SKIP
     """
 
-    def __init__(self, model: str | None = None, *, engine: str | Engine = "vllm",
-                 rubric: str | os.PathLike | Rubric = "agent-group4", base_url: str | Sequence[str] | None = None,
-                 api_key: str | None = None, tokenizer: Any = None,
-                 prompt: str | os.PathLike | PromptTemplate | None = None, **settings: Any):
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        engine: str | Engine = "vllm",
+        rubric: str | os.PathLike | Rubric = "agent-group4",
+        base_url: str | Sequence[str] | None = None,
+        api_key: str | None = None,
+        tokenizer: Any = None,
+        prompt: str | os.PathLike | PromptTemplate | None = None,
+        **settings: Any,
+    ):
         self._custom_engine: Engine | None = None
         if not isinstance(engine, str):
             if not callable(getattr(engine, "generate", None)):
                 raise ConfigurationError(
                     f"engine must be 'vllm', 'openai' or an object with a generate(conversations, sampling) "
-                    f"method; got {type(engine).__name__}")
+                    f"method; got {type(engine).__name__}"
+                )
             self._custom_engine = engine
             engine = "custom"
         self.rubric = load_rubric(rubric)
@@ -171,14 +201,20 @@ class Scorer:
             settings["prompt"] = prompt.name if isinstance(prompt, PromptTemplate) else str(prompt)
         self.prompt = load_prompt(prompt if isinstance(prompt, PromptTemplate) else settings.get("prompt"))
         self.prompt.system(self.rubric)  # a template that cannot render fails here, not in the first batch
-        kwargs = dict(settings, engine=engine, base_url=base_url,
-                      rubric=str(rubric) if not isinstance(rubric, Rubric) else rubric.name)
+        kwargs = dict(
+            settings,
+            engine=engine,
+            base_url=base_url,
+            rubric=str(rubric) if not isinstance(rubric, Rubric) else rubric.name,
+        )
         if model is not None:
             kwargs["model"] = model
         self.config: ScorerConfig = build_config(**kwargs)
         if self.config.engine == "openai" and not self.config.base_url:
-            raise ConfigurationError("engine='openai' needs base_url= (one URL or a list), e.g. "
-                                     "'http://localhost:8000/v1', or set MIRA_BASE_URL.")
+            raise ConfigurationError(
+                "engine='openai' needs base_url= (one URL or a list), e.g. "
+                "'http://localhost:8000/v1', or set MIRA_BASE_URL."
+            )
         self._api_key = api_key
         self._tokenizer = tokenizer
         self._runtime: _Runtime | None = None
@@ -198,10 +234,16 @@ class Scorer:
         """Everything that decides the output (model, rubric hash, prompt version, sampling, version)."""
         from mira_hf.records import RENDER_VERSION
 
-        return {**self.config.fingerprint_fields(), "rubric_name": self.rubric.name,
-                "rubric_hash": self.rubric.content_hash, "prompt_version": PROMPT_VERSION,
-                "prompt_hash": self.prompt.content_hash, "render_version": RENDER_VERSION,
-                "mira_hf_version": __version__, "engine_identity": self._engine_identity()}
+        return {
+            **self.config.fingerprint_fields(),
+            "rubric_name": self.rubric.name,
+            "rubric_hash": self.rubric.content_hash,
+            "prompt_version": PROMPT_VERSION,
+            "prompt_hash": self.prompt.content_hash,
+            "render_version": RENDER_VERSION,
+            "mira_hf_version": __version__,
+            "engine_identity": self._engine_identity(),
+        }
 
     @property
     def fingerprint(self) -> str:
@@ -212,8 +254,14 @@ class Scorer:
     def __getstate__(self) -> dict[str, Any]:
         # Carries the configuration, never the engine, the store or the API key: the datasets fingerprint
         # hashes exactly what decides the output.
-        return {"config": self.config, "rubric_name": self.rubric.name, "rubric_jsonl": self.rubric.to_jsonl(),
-                "prompt_source": self.prompt.source, "prompt_name": self.prompt.name, "identity": self.identity()}
+        return {
+            "config": self.config,
+            "rubric_name": self.rubric.name,
+            "rubric_jsonl": self.rubric.to_jsonl(),
+            "prompt_source": self.prompt.source,
+            "prompt_name": self.prompt.name,
+            "identity": self.identity(),
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.config = state["config"]
@@ -242,8 +290,9 @@ class Scorer:
 
             bound = c.max_rationale_chars
             regex = template_regex(self.rubric, max_rationale_chars=bound, max_tag_chars=bound, max_brief_chars=bound)
-        return Sampling(temperature=c.temperature, top_p=c.top_p, max_tokens=c.max_tokens, seed=c.seed, n=c.n,
-                        regex=regex)
+        return Sampling(
+            temperature=c.temperature, top_p=c.top_p, max_tokens=c.max_tokens, seed=c.seed, n=c.n, regex=regex
+        )
 
     def _make_engine(self) -> Engine:
         c = self.config
@@ -251,13 +300,19 @@ class Scorer:
             if self._custom_engine is None:
                 raise ConfigurationError(
                     "this Scorer was copied to another process without its custom engine object "
-                    "(engines are never pickled); use engine='vllm' or 'openai' with num_proc > 1")
+                    "(engines are never pickled); use engine='vllm' or 'openai' with num_proc > 1"
+                )
             return self._custom_engine
         if c.engine == "openai":
             from mira_hf.engines.openai import OpenAIEngine
 
-            return OpenAIEngine(model=c.model, base_url=list(c.base_url), api_key=self._api_key,
-                                max_in_flight=c.max_in_flight, **dict(c.engine_kwargs))
+            return OpenAIEngine(
+                model=c.model,
+                base_url=list(c.base_url),
+                api_key=self._api_key,
+                max_in_flight=c.max_in_flight,
+                **dict(c.engine_kwargs),
+            )
         from mira_hf.engines.vllm import get_engine
 
         _refuse_forked_worker()
@@ -271,9 +326,15 @@ class Scorer:
 
         c = self.config
         return VLLMSettings(
-            model=c.model, revision=c.revision, dtype=c.dtype, tensor_parallel_size=c.tensor_parallel_size,
-            max_model_len=c.max_model_len, max_num_batched_tokens=c.max_num_batched_tokens,
-            gpu_memory_utilization=c.gpu_memory_utilization, extra=c.engine_kwargs)
+            model=c.model,
+            revision=c.revision,
+            dtype=c.dtype,
+            tensor_parallel_size=c.tensor_parallel_size,
+            max_model_len=c.max_model_len,
+            max_num_batched_tokens=c.max_num_batched_tokens,
+            gpu_memory_utilization=c.gpu_memory_utilization,
+            extra=c.engine_kwargs,
+        )
 
     def _budget_tokenizer(self, engine: Engine) -> Any:
         if self._tokenizer is not None:
@@ -294,8 +355,14 @@ class Scorer:
         engine's ``max_model_len``) less the answer's ``max_tokens``, counted with ``tokenizer`` (``None``: bytes).
         """
         context = min(max_model_len or self.config.max_model_len, self.config.max_model_len)
-        return Budget(self.rubric, max_model_len=context, max_tokens=self.config.max_tokens, tokenizer=tokenizer,
-                      prompt=self.prompt, token_ids=token_ids)
+        return Budget(
+            self.rubric,
+            max_model_len=context,
+            max_tokens=self.config.max_tokens,
+            tokenizer=tokenizer,
+            prompt=self.prompt,
+            token_ids=token_ids,
+        )
 
     def _ensure_runtime(self) -> _Runtime:
         if self._runtime is None:
@@ -309,8 +376,9 @@ class Scorer:
                 from mira_hf.scoring.store import RowStore
 
                 store = RowStore(self.config.cache_dir)
-            self._runtime = _Runtime(engine=engine, budget=budget, sampling=self.sampling, store=store,
-                                     progress=self.progress)
+            self._runtime = _Runtime(
+                engine=engine, budget=budget, sampling=self.sampling, store=store, progress=self.progress
+            )
         return self._runtime
 
     @property
@@ -361,7 +429,9 @@ class Scorer:
         if self._column is _UNSET or (self._column is not None and self._column not in columns):
             for name in (self.config.source_column, self.config.id_column):
                 if name is not None and name not in columns:
-                    raise ColumnNotFoundError(f"column {name!r} is not in this dataset; its columns are {list(columns)}.")
+                    raise ColumnNotFoundError(
+                        f"column {name!r} is not in this dataset; its columns are {list(columns)}."
+                    )
             self._column = self.record_column(columns)
         return self._column
 
@@ -396,7 +466,9 @@ class Scorer:
         fingerprint = self.fingerprint
         for i, prompt in enumerate(build_prompts(list(records), self.rubric, rt.budget, self.config.record_format)):
             if isinstance(prompt, Exception):
-                reason = str(prompt) if isinstance(prompt, InvalidRecordError) else "record is nested too deeply to read"
+                reason = (
+                    str(prompt) if isinstance(prompt, InvalidRecordError) else "record is nested too deeply to read"
+                )
                 plan.rows[i] = _failure("invalid_input", reason, n_slots)
                 continue
             plan.formats[i] = prompt.format
@@ -448,24 +520,33 @@ class Scorer:
         for row, fmt in zip(rows, plan.formats):
             row["mira_format"] = fmt  # type: ignore[index]
         if rt.progress is not None:
-            rt.progress.update(rows=len(rows), prompt_tokens=sum(r["mira_prompt_tokens"] for r in rows),
-                               completion_tokens=sum(r["mira_completion_tokens"] for r in rows),
-                               statuses=[r["mira_status"] for r in rows], stored=plan.stored)
+            rt.progress.update(
+                rows=len(rows),
+                prompt_tokens=sum(r["mira_prompt_tokens"] for r in rows),
+                completion_tokens=sum(r["mira_completion_tokens"] for r in rows),
+                statuses=[r["mira_status"] for r in rows],
+                stored=plan.stored,
+            )
         return rows  # type: ignore[return-value]
 
     def _generate(self, rt: _Runtime, pending: Sequence[Pending]) -> list[Completion]:
         conversations = [p.messages for p in pending]
         try:
             if rt.budget.token_ids and all(p.token_ids is not None for p in pending):
-                completions = rt.engine.generate(conversations, rt.sampling,  # type: ignore[call-arg]
-                                                 token_ids=[p.token_ids for p in pending])
+                completions = rt.engine.generate(
+                    conversations,
+                    rt.sampling,  # type: ignore[call-arg]
+                    token_ids=[p.token_ids for p in pending],
+                )
             else:
                 completions = rt.engine.generate(conversations, rt.sampling)
         except (EngineUnavailableError, ConfigurationError):
             raise  # nothing can be scored here: say so at once
         except Exception as e:  # the engine failed for the whole batch: every row says so, the map goes on
             logger.error("The engine failed for a batch of %d records: %s: %s", len(conversations), type(e).__name__, e)
-            completions = [Completion(error=f"engine failed for the whole batch: {type(e).__name__}: {e}")] * len(conversations)
+            completions = [Completion(error=f"engine failed for the whole batch: {type(e).__name__}: {e}")] * len(
+                conversations
+            )
         if len(completions) != len(conversations):
             msg = f"engine returned {len(completions)} completions for {len(conversations)} conversations"
             completions = [Completion(error=msg)] * len(conversations)
@@ -485,8 +566,12 @@ class Scorer:
         else:
             card, spread = parse_output(completion.text, self.rubric), None
         row = _row_from_card(card, self.rubric)
-        row.update(mira_truncated=truncated, mira_prompt_tokens=completion.prompt_tokens,
-                   mira_completion_tokens=completion.completion_tokens, mira_raw=completion.text)
+        row.update(
+            mira_truncated=truncated,
+            mira_prompt_tokens=completion.prompt_tokens,
+            mira_completion_tokens=completion.completion_tokens,
+            mira_raw=completion.text,
+        )
         if self.config.n > 1:
             row["mira_scores_std"] = spread
         return row
@@ -499,8 +584,6 @@ class Scorer:
         if is_numpy_batch(batch):
             return ray_table(batch, out)
         return out
-
-
 
 
 def _refuse_forked_worker() -> None:
@@ -518,7 +601,8 @@ def _refuse_forked_worker() -> None:
         raise ConfigurationError(
             "The in-process vLLM engine is one engine per process (it holds every GPU it uses), so it cannot run "
             "in datasets' num_proc workers. Use num_proc=1 with a large batch_size (vLLM batches internally), or "
-            "engine='openai' against one or more `vllm serve` endpoints, or Ray Data map_batches.")
+            "engine='openai' against one or more `vllm serve` endpoints, or Ray Data map_batches."
+        )
 
 
 class _EnvScorer(Scorer):

@@ -28,8 +28,10 @@ def _check(index: int, num_shards: int) -> None:
     if not isinstance(num_shards, int) or num_shards < 1:
         raise ConfigurationError(f"num_shards must be a positive integer, got {num_shards!r}.")
     if not isinstance(index, int) or not 0 <= index < num_shards:
-        raise ConfigurationError(f"shard index must be in 0..{num_shards - 1} for num_shards={num_shards}, "
-                                 f"got {index!r} (job-array task ids often start at 1: pass $TASK_ID - 1).")
+        raise ConfigurationError(
+            f"shard index must be in 0..{num_shards - 1} for num_shards={num_shards}, "
+            f"got {index!r} (job-array task ids often start at 1: pass $TASK_ID - 1)."
+        )
 
 
 def shard(ds: datasets.Dataset, index: int, num_shards: int) -> datasets.Dataset:
@@ -82,19 +84,25 @@ def merge_shards(output_dir: str | os.PathLike[str]) -> datasets.Dataset:
         if m:
             found.setdefault(int(m.group(2)), {})[int(m.group(1))] = p
     if not found:
-        raise ConfigurationError(f"No shard-*-of-*.parquet files in {folder}: run `mira-hf score --shard i "
-                                 "--num-shards N --output` into this folder first.")
+        raise ConfigurationError(
+            f"No shard-*-of-*.parquet files in {folder}: run `mira-hf score --shard i "
+            "--num-shards N --output` into this folder first."
+        )
     if len(found) > 1:
         counts = ", ".join(f"{n} ({len(s)} files)" for n, s in sorted(found.items()))
-        raise ConfigurationError(f"{folder} mixes shards of different runs: num_shards {counts}. "
-                                 "Move the stale run's files elsewhere and merge again.")
-    (num_shards, shards), = found.items()
+        raise ConfigurationError(
+            f"{folder} mixes shards of different runs: num_shards {counts}. "
+            "Move the stale run's files elsewhere and merge again."
+        )
+    ((num_shards, shards),) = found.items()
     missing = [i for i in range(num_shards) if i not in shards]
     if missing:
         shown = ", ".join(map(str, missing[:20])) + (", …" if len(missing) > 20 else "")
-        raise ConfigurationError(f"{len(missing)} of {num_shards} shards are missing in {folder}: {shown}. "
-                                 "Rerun those tasks (`mira-hf score --shard i --num-shards "
-                                 f"{num_shards}`), then merge again.")
+        raise ConfigurationError(
+            f"{len(missing)} of {num_shards} shards are missing in {folder}: {shown}. "
+            "Rerun those tasks (`mira-hf score --shard i --num-shards "
+            f"{num_shards}`), then merge again."
+        )
     stray = sorted(i for i in shards if i >= num_shards)
     if stray:
         raise ConfigurationError(f"{folder} holds shard indices {stray} beyond num_shards={num_shards}.")
@@ -103,6 +111,7 @@ def merge_shards(output_dir: str | os.PathLike[str]) -> datasets.Dataset:
         try:
             parts.append(datasets.Dataset.from_parquet(str(shards[i])))
         except Exception as e:  # a truncated or foreign file
-            raise ConfigurationError(f"shard {i} ({shards[i].name}) cannot be read: {type(e).__name__}: {e}. "
-                                     f"Rerun task {i} and merge again.") from None
+            raise ConfigurationError(
+                f"shard {i} ({shards[i].name}) cannot be read: {type(e).__name__}: {e}. Rerun task {i} and merge again."
+            ) from None
     return datasets.concatenate_datasets(parts)

@@ -66,8 +66,9 @@ def _json_default(value: Any) -> Any:
     """numpy scalars and arrays (Ray Data batches) become plain JSON values."""
     if hasattr(value, "tolist"):
         return value.tolist()
-    raise TypeError(f"a row value of type {type(value).__name__} cannot be stored; use lists, str, int, float, "
-                    "bool or None")
+    raise TypeError(
+        f"a row value of type {type(value).__name__} cannot be stored; use lists, str, int, float, bool or None"
+    )
 
 
 def _write_segment(directory: Path, table: pa.Table, name: str) -> Path:
@@ -96,8 +97,9 @@ class RowStore:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise ConfigurationError(f"cannot create the row store directory {self.path}: {e.strerror}. "
-                                     "Pass a writable cache_dir.") from None
+            raise ConfigurationError(
+                f"cannot create the row store directory {self.path}: {e.strerror}. Pass a writable cache_dir."
+            ) from None
         self._check_marker()
         self._writer_id = uuid.uuid4().hex[:12]
         self._counter = 0
@@ -119,11 +121,14 @@ class RowStore:
             if fmt != STORE_FORMAT:
                 raise ConfigurationError(
                     f"{self.path} holds a row store of format {fmt!r}, but this mira-hf reads format "
-                    f"{STORE_FORMAT}. Use another cache_dir, or delete this one to score from scratch.")
+                    f"{STORE_FORMAT}. Use another cache_dir, or delete this one to score from scratch."
+                )
             return
         if any(p.suffix == _SUFFIX and not p.name.startswith(".") for p in self.path.iterdir()):
-            raise ConfigurationError(f"{self.path} already holds Parquet files that are not a mira-hf row store. "
-                                     "Pass an empty or new directory as cache_dir.")
+            raise ConfigurationError(
+                f"{self.path} already holds Parquet files that are not a mira-hf row store. "
+                "Pass an empty or new directory as cache_dir."
+            )
         with atomic_path(marker) as tmp:
             tmp.write_text(json.dumps({"format": STORE_FORMAT, "what": "mira-hf per-row resume store"}))
 
@@ -149,8 +154,7 @@ class RowStore:
             except FileNotFoundError:  # compacted away by another process between listing and reading
                 continue
             except (OSError, pa.ArrowException) as e:  # only a filesystem that lied about fsync gets here
-                logger.warning("Skipping unreadable row store segment %s (%s); its rows will be scored again.",
-                               name, e)
+                logger.warning("Skipping unreadable row store segment %s (%s); its rows will be scored again.", name, e)
                 keys, sizes = [], []
             seg = len(self._names)
             self._names.append(name)
@@ -195,8 +199,9 @@ class RowStore:
                     return self._read(wanted)
                 except FileNotFoundError:  # another process compacted: index again and retry
                     continue
-            raise OSError(f"the row store {self.path} keeps changing under this process; is something deleting "
-                          "its files?")
+            raise OSError(
+                f"the row store {self.path} keeps changing under this process; is something deleting its files?"
+            )
 
     def put_many(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
         """Store ``rows`` (key → row); durable when it returns. ``engine_error`` rows are not kept."""
@@ -215,8 +220,9 @@ class RowStore:
             blobs.append(json.dumps(row, default=_json_default, ensure_ascii=False))
         if not keys:
             return
-        table = pa.Table.from_arrays([pa.array(keys, pa.string()), pa.array(statuses, pa.string()),
-                                      pa.array(blobs, pa.string())], schema=_SCHEMA)
+        table = pa.Table.from_arrays(
+            [pa.array(keys, pa.string()), pa.array(statuses, pa.string()), pa.array(blobs, pa.string())], schema=_SCHEMA
+        )
         with self._lock:
             self._counter += 1
             name = f"{time.time_ns():020d}-{self._writer_id}-{self._counter:08d}{_SUFFIX}"

@@ -21,8 +21,21 @@ Example:
 
 from __future__ import annotations
 
+from mira_hf.schema.selection import (
+    CutStats,
+    PushBy,
+    PushInfo,
+    RubricInfo,
+    SelectionParameters,
+    SelectionReport,
+    SourceStats,
+    _fmt_int,
+    _fmt_score,
+    extract_mask,
+)
 from mira_hf.selection.api import _take, filter_by_retention
 from mira_hf.selection.apply import _apply_cuts, _Arrays, _keys_and_rules, _source_stats
+from mira_hf.selection.budget import budget_rules, split_budget
 from mira_hf.selection.checks import (
     _check_columns,
     _check_groups,
@@ -38,24 +51,27 @@ from mira_hf.selection.cut import (
     _token_cut,
     cut_rows,
 )
-from mira_hf.selection.identity import _scrub, reliability_payload, rubric_info, scorer_identity
-from mira_hf.selection.budget import budget_rules, split_budget
 from mira_hf.selection.gumbel import gumbel_keys
+from mira_hf.selection.identity import _scrub, reliability_payload, rubric_info, scorer_identity
 from mira_hf.selection.preview import PreviewCell, SelectionPreview, preview
-from mira_hf.schema.selection import (
-    CutStats,
-    PushBy,
-    PushInfo,
-    RubricInfo,
-    SelectionParameters,
-    SelectionReport,
-    SourceStats,
-    _fmt_int,
-    _fmt_score,
-    extract_mask,
-)
 from mira_hf.selection.rules import GLOBAL_KEY, By, RetentionRule, _is_single_rule, parse_rule, resolve_rules
 
-__all__ = ["CutStats", "PreviewCell", "PushInfo", "RetentionRule", "RubricInfo", "SelectionParameters",
-           "SelectionPreview", "SelectionReport", "SourceStats", "budget_rules", "cut_rows", "filter_by_retention",
-           "gumbel_keys", "parse_rule", "preview", "resolve_rules", "split_budget"]
+__all__ = [
+    "CutStats",
+    "PreviewCell",
+    "PushInfo",
+    "RetentionRule",
+    "RubricInfo",
+    "SelectionParameters",
+    "SelectionPreview",
+    "SelectionReport",
+    "SourceStats",
+    "budget_rules",
+    "cut_rows",
+    "filter_by_retention",
+    "gumbel_keys",
+    "parse_rule",
+    "preview",
+    "resolve_rules",
+    "split_budget",
+]

@@ -11,19 +11,25 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 
 from mira_hf.errors import ConfigurationError
+from mira_hf.schema.selection import CutStats, PushBy, SelectionParameters, SelectionReport, SourceStats
 from mira_hf.selection.apply import _apply_cuts, _Arrays, _keys_and_rules, _source_stats
 from mira_hf.selection.budget import BudgetSplit, budget_spec, check_budget
-from mira_hf.selection.checks import (_check_columns, _check_input, _check_options, _dataset_fingerprint,
-                                     resolve_id_column)
+from mira_hf.selection.checks import (
+    _check_columns,
+    _check_input,
+    _check_options,
+    _dataset_fingerprint,
+    resolve_id_column,
+)
 from mira_hf.selection.gumbel import Sampling, check_sampling
 from mira_hf.selection.identity import reliability_payload, rubric_info, scorer_identity
-from mira_hf.schema.selection import CutStats, PushBy, SelectionParameters, SelectionReport, SourceStats
 from mira_hf.selection.rules import By, RetentionRule, parse_rule
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
 
-def _take(ds: "Dataset", kept: np.ndarray, fingerprint: str) -> "Dataset":
+
+def _take(ds: Dataset, kept: np.ndarray, fingerprint: str) -> Dataset:
     """``ds.select`` of the kept rows, in order (a contiguous run becomes a zero-copy slice)."""
     indices = np.flatnonzero(kept)
     if indices.size and indices[-1] - indices[0] + 1 == indices.size:
@@ -36,17 +42,24 @@ def _check_rules(rules: Mapping[str, RetentionRule], *, token_column: str | None
     if any(r.kind == "tokens" for r in rules.values()) and token_column is None:
         raise ConfigurationError("a {'tokens': n} retention needs token_column= (a column of token counts per row)")
     if sampling == "gumbel" and any(r.kind == "min_score" for r in rules.values()):
-        raise ConfigurationError("sampling='gumbel' samples a number of rows or tokens; a {'min_score': x} rule "
-                                 "has no size to sample. Use a fraction or {'tokens': n}, or sampling='cut'")
+        raise ConfigurationError(
+            "sampling='gumbel' samples a number of rows or tokens; a {'min_score': x} rule "
+            "has no size to sample. Use a fraction or {'tokens': n}, or sampling='cut'"
+        )
 
 
-def _sampling_params(sampling: Sampling, temperature: float, seed: int, budget_tokens: int | None,
-                     budget_split: BudgetSplit) -> dict[str, Any]:
+def _sampling_params(
+    sampling: Sampling, temperature: float, seed: int, budget_tokens: int | None, budget_split: BudgetSplit
+) -> dict[str, Any]:
     """The report's record of how rows were chosen (τ and seed only matter for Gumbel sampling)."""
     gumbel = sampling == "gumbel"
-    return {"sampling": sampling, "temperature": float(temperature) if gumbel else None,
-            "seed": int(seed) if gumbel else None, "budget_tokens": None if budget_tokens is None else int(budget_tokens),
-            "budget_split": None if budget_tokens is None else budget_spec(budget_split)}
+    return {
+        "sampling": sampling,
+        "temperature": float(temperature) if gumbel else None,
+        "seed": int(seed) if gumbel else None,
+        "budget_tokens": None if budget_tokens is None else int(budget_tokens),
+        "budget_split": None if budget_tokens is None else budget_spec(budget_split),
+    }
 
 
 class _Decision(NamedTuple):
@@ -59,38 +72,79 @@ class _Decision(NamedTuple):
     arrays: _Arrays
 
 
-def _decide(ds: "Dataset", retention: Any, *, by: By, groups: Any, default: Any, score_column: str,
-            source_column: str | None, token_column: str | None, drop_recommendation: str | Sequence[str] | None,
-            recommendation_column: str, sampling: Sampling, temperature: float, seed: int,
-            budget_tokens: int | None, budget_split: BudgetSplit, arrays: _Arrays | None = None,
-            id_column: str | None = None) -> _Decision:
+def _decide(
+    ds: Dataset,
+    retention: Any,
+    *,
+    by: By,
+    groups: Any,
+    default: Any,
+    score_column: str,
+    source_column: str | None,
+    token_column: str | None,
+    drop_recommendation: str | Sequence[str] | None,
+    recommendation_column: str,
+    sampling: Sampling,
+    temperature: float,
+    seed: int,
+    budget_tokens: int | None,
+    budget_split: BudgetSplit,
+    arrays: _Arrays | None = None,
+    id_column: str | None = None,
+) -> _Decision:
     """Check the selection options, read the columns (unless ``arrays`` are given) and compute the kept mask."""
     check_sampling(sampling, temperature, seed)
     id_column = resolve_id_column(ds, id_column)
     check_budget(budget_tokens, budget_split, retention=retention, default=default, token_column=token_column)
-    drop_values = _check_columns(ds, score_column=score_column, source_column=source_column,
-                                 token_column=token_column, drop_recommendation=drop_recommendation,
-                                 recommendation_column=recommendation_column, id_column=id_column)
+    drop_values = _check_columns(
+        ds,
+        score_column=score_column,
+        source_column=source_column,
+        token_column=token_column,
+        drop_recommendation=drop_recommendation,
+        recommendation_column=recommendation_column,
+        id_column=id_column,
+    )
     if arrays is None:
-        arrays = _Arrays(ds, score_column=score_column, source_column=source_column, token_column=token_column,
-                         drop_values=drop_values, recommendation_column=recommendation_column, id_column=id_column)
-    keys, key_of_src, rules, clean_groups = _keys_and_rules(arrays, by=by, retention=retention, default=default,
-                                                            groups=groups, budget_tokens=budget_tokens,
-                                                            budget_split=budget_split)
+        arrays = _Arrays(
+            ds,
+            score_column=score_column,
+            source_column=source_column,
+            token_column=token_column,
+            drop_values=drop_values,
+            recommendation_column=recommendation_column,
+            id_column=id_column,
+        )
+    keys, key_of_src, rules, clean_groups = _keys_and_rules(
+        arrays,
+        by=by,
+        retention=retention,
+        default=default,
+        groups=groups,
+        budget_tokens=budget_tokens,
+        budget_split=budget_split,
+    )
     _check_rules(rules, token_column=token_column, sampling=sampling)
     kept, cuts = _apply_cuts(arrays, keys, key_of_src, rules, sampling=sampling, temperature=temperature, seed=seed)
     params = SelectionParameters(
-        by=by, score_column=score_column, source_column=source_column, token_column=token_column, id_column=id_column,
-        recommendation_column=recommendation_column if drop_values else None, drop_recommendation=drop_values,
-        groups=clean_groups, retention=rules,
+        by=by,
+        score_column=score_column,
+        source_column=source_column,
+        token_column=token_column,
+        id_column=id_column,
+        recommendation_column=recommendation_column if drop_values else None,
+        drop_recommendation=drop_values,
+        groups=clean_groups,
+        retention=rules,
         default=parse_rule(default, key="default") if default is not None else None,
-        **_sampling_params(sampling, temperature, seed, budget_tokens, budget_split))
+        **_sampling_params(sampling, temperature, seed, budget_tokens, budget_split),
+    )
     return _Decision(kept, params, cuts, _source_stats(arrays, kept, keys, key_of_src), arrays)
 
 
 # ----------------------------------------------------------------------------------------------- entry point
 def filter_by_retention(
-    ds: "Dataset",
+    ds: Dataset,
     retention: Any = None,
     *,
     score_column: str = "mira_quality",
@@ -123,7 +177,7 @@ def filter_by_retention(
     save_to: str | Path | None = None,
     save_format: Literal["parquet", "arrow"] = "parquet",
     storage_options: Mapping[str, Any] | None = None,
-) -> tuple["Dataset", SelectionReport]:
+) -> tuple[Dataset, SelectionReport]:
     """Keep the best-scored rows of each source (``by="source"``), group (``"group"``) or overall (``"global"``).
 
     ``retention`` is one rule for every key or ``{key: rule}``; a rule is a fraction of the key's rows
@@ -146,18 +200,42 @@ def filter_by_retention(
     ``err.report``.
 
     Example:
-        >>> kept, report = filter_by_retention(ds, {"agent_openhands": 0.5, "swe_qa": {"min_score": 6.5}})  # doctest: +SKIP
-        >>> print(report)                                                                                 # doctest: +SKIP
+        >>> rules = {"agent_openhands": 0.5, "swe_qa": {"min_score": 6.5}}
+        >>> kept, report = filter_by_retention(ds, rules)  # doctest: +SKIP
+        >>> print(report)  # doctest: +SKIP
     """
     _check_input(ds)
-    _check_options(retention=0.0 if retention is None else retention, by=by, groups=groups, default=default,
-                   source_column=source_column, push_to_hub=push_to_hub, push_by=push_by, save_to=save_to,
-                   save_format=save_format, split=split, card_metadata=card_metadata)
-    decision = _decide(ds, retention, by=by, groups=groups, default=default, score_column=score_column,
-                       source_column=source_column, token_column=token_column,
-                       drop_recommendation=drop_recommendation, recommendation_column=recommendation_column,
-                       sampling=sampling, temperature=temperature, seed=seed, budget_tokens=budget_tokens,
-                       budget_split=budget_split, id_column=id_column)
+    _check_options(
+        retention=0.0 if retention is None else retention,
+        by=by,
+        groups=groups,
+        default=default,
+        source_column=source_column,
+        push_to_hub=push_to_hub,
+        push_by=push_by,
+        save_to=save_to,
+        save_format=save_format,
+        split=split,
+        card_metadata=card_metadata,
+    )
+    decision = _decide(
+        ds,
+        retention,
+        by=by,
+        groups=groups,
+        default=default,
+        score_column=score_column,
+        source_column=source_column,
+        token_column=token_column,
+        drop_recommendation=drop_recommendation,
+        recommendation_column=recommendation_column,
+        sampling=sampling,
+        temperature=temperature,
+        seed=seed,
+        budget_tokens=budget_tokens,
+        budget_split=budget_split,
+        id_column=id_column,
+    )
     if push_by is not None:
         from mira_hf.publish.hub import layout_names
 
@@ -165,12 +243,21 @@ def filter_by_retention(
     ident = scorer_identity(scorer)
     info = rubric_info(rubric, ident)
     fp_in = _dataset_fingerprint(ds)
-    fp_out = hashlib.sha256(json.dumps([fp_in, decision.params.model_dump(mode="json")], sort_keys=True).encode()
-                            ).hexdigest()[:16]
+    fp_out = hashlib.sha256(
+        json.dumps([fp_in, decision.params.model_dump(mode="json")], sort_keys=True).encode()
+    ).hexdigest()[:16]
     report = SelectionReport(
-        parameters=decision.params, input_rows=decision.arrays.n, input_fingerprint=fp_in, output_fingerprint=fp_out,
-        sources=decision.sources, cuts=decision.cuts, scorer=ident, rubric=info,
-        prompt_version=(ident or {}).get("prompt_version"), reliability=reliability_payload(reliability))
+        parameters=decision.params,
+        input_rows=decision.arrays.n,
+        input_fingerprint=fp_in,
+        output_fingerprint=fp_out,
+        sources=decision.sources,
+        cuts=decision.cuts,
+        scorer=ident,
+        rubric=info,
+        prompt_version=(ident or {}).get("prompt_version"),
+        reliability=reliability_payload(reliability),
+    )
     kept = decision.kept
     selection = _take(ds, kept, fp_out)
 
@@ -178,13 +265,33 @@ def filter_by_retention(
     if save_to is not None:
         from mira_hf.publish.hub import save_selection
 
-        save_selection(selection, report, save_to, push_by=push_by, config_name=config_name, split=split,
-                       max_shard_size=max_shard_size, card_metadata=card_metadata, save_format=save_format,
-                       storage_options=storage_options)
+        save_selection(
+            selection,
+            report,
+            save_to,
+            push_by=push_by,
+            config_name=config_name,
+            split=split,
+            max_shard_size=max_shard_size,
+            card_metadata=card_metadata,
+            save_format=save_format,
+            storage_options=storage_options,
+        )
     if push_to_hub is not None:
         from mira_hf.publish.hub import push_selection
 
-        push_selection(selection, report, push_to_hub, push_by=push_by, private=private, token=token,
-                       revision=revision, create_pr=create_pr, config_name=config_name, split=split,
-                       max_shard_size=max_shard_size, card_metadata=card_metadata)
+        push_selection(
+            selection,
+            report,
+            push_to_hub,
+            push_by=push_by,
+            private=private,
+            token=token,
+            revision=revision,
+            create_pr=create_pr,
+            config_name=config_name,
+            split=split,
+            max_shard_size=max_shard_size,
+            card_metadata=card_metadata,
+        )
     return selection, report

@@ -31,45 +31,58 @@ def split_budget(total: int, weights: Mapping[str, int | float | Fraction]) -> d
     exact = {k: w if isinstance(w, (int, Fraction)) else Fraction(repr(float(w))) for k, w in weights.items()}
     whole = sum(exact.values(), Fraction(0))
     if whole == 0:
-        return {k: 0 for k in exact}
+        return dict.fromkeys(exact, 0)
     return {k: math.floor(Fraction(int(total)) * w / whole) for k, w in exact.items()}
 
 
-def check_budget(budget_tokens: Any, budget_split: Any, *, retention: Any, default: Any,
-                 token_column: str | None) -> None:
+def check_budget(
+    budget_tokens: Any, budget_split: Any, *, retention: Any, default: Any, token_column: str | None
+) -> None:
     """Budget options that do not need the data, with an error naming the fix."""
     if budget_tokens is None:
         if retention is None:
-            raise ConfigurationError("give retention= (e.g. 0.5) or budget_tokens= (one token budget for the "
-                                     "whole dataset, split over the sources)")
+            raise ConfigurationError(
+                "give retention= (e.g. 0.5) or budget_tokens= (one token budget for the "
+                "whole dataset, split over the sources)"
+            )
         if budget_split != "shares":
             raise ConfigurationError("budget_split= is only used with budget_tokens=")
         return
     if isinstance(budget_tokens, bool) or not isinstance(budget_tokens, (int, np.integer)) or budget_tokens < 0:
-        raise ConfigurationError(f"budget_tokens={budget_tokens!r}; give a whole number of tokens ≥ 0, "
-                                 "e.g. budget_tokens=25_000_000_000")
+        raise ConfigurationError(
+            f"budget_tokens={budget_tokens!r}; give a whole number of tokens ≥ 0, e.g. budget_tokens=25_000_000_000"
+        )
     if token_column is None:
         raise ConfigurationError("budget_tokens= needs token_column= (a column of token counts per row)")
     if retention is not None or default is not None:
-        raise ConfigurationError("budget_tokens= replaces retention= and default=; pass retention=None, or drop "
-                                 "budget_tokens= and give {'tokens': n} rules per source")
+        raise ConfigurationError(
+            "budget_tokens= replaces retention= and default=; pass retention=None, or drop "
+            "budget_tokens= and give {'tokens': n} rules per source"
+        )
     if isinstance(budget_split, str):
         if budget_split != "shares":
-            raise ConfigurationError(f"budget_split={budget_split!r}; use 'shares' (keep each source's token "
-                                     "share) or a mapping {source or group: weight}")
+            raise ConfigurationError(
+                f"budget_split={budget_split!r}; use 'shares' (keep each source's token "
+                "share) or a mapping {source or group: weight}"
+            )
         return
     if not isinstance(budget_split, Mapping) or not budget_split:
         raise ConfigurationError(f"budget_split={budget_split!r}; use 'shares' or a mapping {{key: weight}}")
     for key, w in budget_split.items():
-        if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(float(w)) or w < 0:
+        if (
+            isinstance(w, bool)
+            or not isinstance(w, (int, float, np.integer, np.floating))
+            or not math.isfinite(float(w))
+            or w < 0
+        ):
             raise ConfigurationError(f"budget_split[{key!r}] is {w!r}; give a weight ≥ 0 (e.g. a share like 0.4)")
     if not any(float(w) > 0 for w in budget_split.values()):
         raise ConfigurationError("budget_split has no positive weight; give at least one key a weight > 0")
 
 
-def budget_rules(total: int, budget_split: BudgetSplit, keys: Sequence[str], key_tokens: np.ndarray,
-                 *, what: str) -> dict[str, RetentionRule]:
+def budget_rules(
+    total: int, budget_split: BudgetSplit, keys: Sequence[str], key_tokens: np.ndarray, *, what: str
+) -> dict[str, RetentionRule]:
     """One ``{'tokens': n}`` rule per key from the total budget (shares of ``key_tokens``, or the mapping).
 
     Example:
@@ -87,7 +100,8 @@ def budget_rules(total: int, budget_split: BudgetSplit, keys: Sequence[str], key
                 f"budget_split must give a weight to every {what} and no other key; "
                 + (f"unknown: {', '.join(map(repr, unknown))}; " if unknown else "")
                 + (f"missing: {', '.join(map(repr, missing))} (give them 0 to keep none)" if missing else "")
-                + f" — the {what}s are {', '.join(map(repr, keys))}")
+                + f" — the {what}s are {', '.join(map(repr, keys))}"
+            )
         weights = {k: budget_split[k] for k in keys}
     return {k: RetentionRule(kind="tokens", value=float(v)) for k, v in split_budget(total, weights).items()}
 

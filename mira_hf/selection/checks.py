@@ -12,12 +12,14 @@ from mira_hf.selection.rules import GLOBAL_KEY, _is_single_rule
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
 
-def _require_column(ds: "Dataset", name: str, role: str) -> None:
+
+def _require_column(ds: Dataset, name: str, role: str) -> None:
     if name not in ds.column_names:
         raise ColumnNotFoundError(
             f"{role} column {name!r} is not in the dataset; its columns are: {', '.join(ds.column_names)}. "
-            f"Pass {role}_column= with the right name" + (" (scores come from mira_hf.aggregate)"
-                                                           if role == "score" else ""))
+            f"Pass {role}_column= with the right name"
+            + (" (scores come from mira_hf.aggregate)" if role == "score" else "")
+        )
 
 
 def _check_groups(groups: Any, sources: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -39,7 +41,7 @@ def _check_groups(groups: Any, sources: Sequence[str]) -> tuple[dict[str, list[s
     return clean, group_of
 
 
-def _dataset_fingerprint(ds: "Dataset") -> str | None:
+def _dataset_fingerprint(ds: Dataset) -> str | None:
     return getattr(ds, "_fingerprint", None)
 
 
@@ -47,18 +49,33 @@ def _check_input(ds: Any) -> None:
     from datasets import Dataset, DatasetDict, IterableDataset
 
     if isinstance(ds, DatasetDict):
-        raise ConfigurationError(f"filter_by_retention takes one split; got a DatasetDict with splits "
-                                 f"{list(ds)}. Pass ds['train'] (or the split to select from)")
+        raise ConfigurationError(
+            f"filter_by_retention takes one split; got a DatasetDict with splits "
+            f"{list(ds)}. Pass ds['train'] (or the split to select from)"
+        )
     if isinstance(ds, IterableDataset):
-        raise ConfigurationError("filter_by_retention needs a map-style datasets.Dataset (the cut looks at every "
-                                 "row); load without streaming=True, or materialise with Dataset.from_generator")
+        raise ConfigurationError(
+            "filter_by_retention needs a map-style datasets.Dataset (the cut looks at every "
+            "row); load without streaming=True, or materialise with Dataset.from_generator"
+        )
     if not isinstance(ds, Dataset):
         raise ConfigurationError(f"filter_by_retention takes a datasets.Dataset, got {type(ds).__name__}")
 
 
-def _check_options(*, retention: Any, by: Any, groups: Any, default: Any, source_column: str | None,
-                   push_to_hub: Any, push_by: Any, save_to: Any, save_format: Any, split: str,
-                   card_metadata: Mapping[str, Any] | None) -> None:
+def _check_options(
+    *,
+    retention: Any,
+    by: Any,
+    groups: Any,
+    default: Any,
+    source_column: str | None,
+    push_to_hub: Any,
+    push_by: Any,
+    save_to: Any,
+    save_format: Any,
+    split: str,
+    card_metadata: Mapping[str, Any] | None,
+) -> None:
     """Every option that does not need the data, checked before any work."""
     if by not in ("source", "group", "global"):
         raise ConfigurationError(f"by={by!r}; use 'source' (MIRA-Source), 'group' (MIRA-Group) or 'global'")
@@ -67,13 +84,15 @@ def _check_options(*, retention: Any, by: Any, groups: Any, default: Any, source
     if by == "global" and default is not None:
         raise ConfigurationError("default= is only used with by='source' or by='group'")
     if by == "global" and not _is_single_rule(retention) and set(retention) != {GLOBAL_KEY}:
-        raise ConfigurationError(f"by='global' takes one rule (e.g. retention=0.5), got a mapping with keys "
-                                 f"{list(retention)}")
+        raise ConfigurationError(
+            f"by='global' takes one rule (e.g. retention=0.5), got a mapping with keys {list(retention)}"
+        )
     if source_column is None and by != "global":
         raise ConfigurationError(f"by={by!r} needs source_column= (or use by='global')")
     if push_by not in (None, "split", "config"):
-        raise ConfigurationError(f"push_by={push_by!r}; use None (one split), 'split' (a split per source) "
-                                 "or 'config' (a config per source)")
+        raise ConfigurationError(
+            f"push_by={push_by!r}; use None (one split), 'split' (a split per source) or 'config' (a config per source)"
+        )
     if push_by is not None and push_to_hub is None and save_to is None:
         raise ConfigurationError("push_by= only applies with push_to_hub= or save_to=")
     if push_by is not None and source_column is None:
@@ -86,8 +105,9 @@ def _check_options(*, retention: Any, by: Any, groups: Any, default: Any, source
         try:
             validate_repo_id(push_to_hub)
         except (HFValidationError, TypeError) as e:
-            raise ConfigurationError(f"push_to_hub={push_to_hub!r} is not a valid repo id ({e}); "
-                                     "use 'org/name'") from None
+            raise ConfigurationError(
+                f"push_to_hub={push_to_hub!r} is not a valid repo id ({e}); use 'org/name'"
+            ) from None
     if (push_to_hub is not None or save_to is not None) and not re.match(r"^\w+(\.\w+)*$", str(split)):
         raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
     if card_metadata is not None:
@@ -100,7 +120,7 @@ def _check_options(*, retention: Any, by: Any, groups: Any, default: Any, source
 DEFAULT_ID_COLUMN = "id"
 
 
-def resolve_id_column(ds: "Dataset", id_column: str | None) -> str | None:
+def resolve_id_column(ds: Dataset, id_column: str | None) -> str | None:
     """The id column ties follow: the one named, else ``id`` when the dataset has it; ``""`` is row order.
 
     Example:
@@ -115,9 +135,16 @@ def resolve_id_column(ds: "Dataset", id_column: str | None) -> str | None:
     return id_column or None
 
 
-def _check_columns(ds: "Dataset", *, score_column: str, source_column: str | None, token_column: str | None,
-                   drop_recommendation: str | Sequence[str] | None, recommendation_column: str,
-                   id_column: str | None = None) -> list[str] | None:
+def _check_columns(
+    ds: Dataset,
+    *,
+    score_column: str,
+    source_column: str | None,
+    token_column: str | None,
+    drop_recommendation: str | Sequence[str] | None,
+    recommendation_column: str,
+    id_column: str | None = None,
+) -> list[str] | None:
     """Every named column exists; returns the recommendations to drop (or None)."""
     _require_column(ds, score_column, "score")
     if source_column is not None:
@@ -131,7 +158,8 @@ def _check_columns(ds: "Dataset", *, score_column: str, source_column: str | Non
     values = [drop_recommendation] if isinstance(drop_recommendation, str) else list(drop_recommendation)
     bad = [v for v in values if v not in ("keep", "downsample", "drop")]
     if bad:
-        raise ConfigurationError(f"drop_recommendation={drop_recommendation!r}: {bad} not among "
-                                 "'keep', 'downsample', 'drop'")
+        raise ConfigurationError(
+            f"drop_recommendation={drop_recommendation!r}: {bad} not among 'keep', 'downsample', 'drop'"
+        )
     _require_column(ds, recommendation_column, "recommendation")
     return values

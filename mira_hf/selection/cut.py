@@ -7,7 +7,6 @@ from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
-import pyarrow as pa
 
 from mira_hf.errors import ConfigurationError
 from mira_hf.selection.rules import RetentionRule
@@ -16,8 +15,14 @@ from mira_hf.selection.rules import RetentionRule
 Ties = Callable[[np.ndarray], np.ndarray]
 
 
-def cut_rows(scores: np.ndarray, rule: RetentionRule, *, tokens: np.ndarray | None = None,
-             rows: int | None = None, ties: Ties | None = None) -> tuple[np.ndarray, int | None]:
+def cut_rows(
+    scores: np.ndarray,
+    rule: RetentionRule,
+    *,
+    tokens: np.ndarray | None = None,
+    rows: int | None = None,
+    ties: Ties | None = None,
+) -> tuple[np.ndarray, int | None]:
     """Which rows of one key to keep (a bool mask) and the rule's target, best score first.
 
     ``scores`` is in original row order with NaN for rows that cannot be kept (unscored or dropped).
@@ -57,8 +62,9 @@ def cut_rows(scores: np.ndarray, rule: RetentionRule, *, tokens: np.ndarray | No
     return keep, target
 
 
-def _best_first_prefix(scores: np.ndarray, tokens: np.ndarray, budget: int,
-                       tie: np.ndarray | None = None) -> np.ndarray:
+def _best_first_prefix(
+    scores: np.ndarray, tokens: np.ndarray, budget: int, tie: np.ndarray | None = None
+) -> np.ndarray:
     """Positions (into ``scores``) of the longest best-first prefix whose tokens fit ``budget``; ties by ``tie``
     (id hashes), else by position."""
     order = np.argsort(-scores, kind="stable") if tie is None else np.lexsort((tie, -scores))
@@ -66,8 +72,14 @@ def _best_first_prefix(scores: np.ndarray, tokens: np.ndarray, budget: int,
     return order[:fit]
 
 
-def _token_cut(scores: np.ndarray, eligible: np.ndarray, tokens: np.ndarray, budget: int,
-               bins: int = 4096, ties: Ties | None = None) -> np.ndarray:
+def _token_cut(
+    scores: np.ndarray,
+    eligible: np.ndarray,
+    tokens: np.ndarray,
+    budget: int,
+    bins: int = 4096,
+    ties: Ties | None = None,
+) -> np.ndarray:
     """Keep mask of a token budget filled best-first, in O(n): bucket scores, sort only the bucket at the cut.
 
     Buckets are monotone in the score, so every row of a higher bucket ranks before every row of a lower one;
@@ -100,8 +112,9 @@ def _min_per_code(codes: np.ndarray, values: np.ndarray, n_codes: int) -> np.nda
     out = np.full(n_codes, np.inf)
     if not len(codes):
         return out
-    order = np.argsort(codes.astype(np.uint16 if n_codes <= np.iinfo(np.uint16).max else np.int32, copy=False),
-                       kind="stable")
+    order = np.argsort(
+        codes.astype(np.uint16 if n_codes <= np.iinfo(np.uint16).max else np.int32, copy=False), kind="stable"
+    )
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     out[sorted_codes[starts]] = np.minimum.reduceat(values[order], starts)
@@ -113,4 +126,4 @@ def _positions_by_key(codes: np.ndarray, n_keys: int) -> list[np.ndarray]:
     small = codes.astype(np.uint16 if n_keys <= np.iinfo(np.uint16).max else np.int32, copy=False)
     order = np.argsort(small, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_keys))])
-    return [order[bounds[i]:bounds[i + 1]] for i in range(n_keys)]
+    return [order[bounds[i] : bounds[i + 1]] for i in range(n_keys)]

@@ -24,8 +24,9 @@ def key_stream(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(key.encode("utf-8"))])
 
 
-def gumbel_keys(scores: np.ndarray, *, temperature: float, seed: int = 0, key: str = "global",
-                ties: np.ndarray | None = None) -> np.ndarray:
+def gumbel_keys(
+    scores: np.ndarray, *, temperature: float, seed: int = 0, key: str = "global", ties: np.ndarray | None = None
+) -> np.ndarray:
     """Ranking keys ``score + τ·G`` (NaN stays NaN): the k best are a sample without replacement ∝ exp(score/τ).
 
     With ``ties`` (each row's id hash) a row's noise is drawn from its id, the seed and the key, so it does not
@@ -53,11 +54,19 @@ def gumbel_keys(scores: np.ndarray, *, temperature: float, seed: int = 0, key: s
 def check_sampling(sampling: Any, temperature: Any, seed: Any) -> None:
     """The sampling options, checked before any work."""
     if sampling not in ("cut", "gumbel"):
-        raise ConfigurationError(f"sampling={sampling!r}; use 'cut' (keep the best rows) or 'gumbel' (sample rows "
-                                 "with probability ∝ exp(score / temperature))")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(float(temperature)) or temperature < 0:
-        raise ConfigurationError(f"temperature={temperature!r}; give a finite number ≥ 0 (0 is the hard cut; "
-                                 "1 on a 0–10 score keeps mostly high scores)")
+        raise ConfigurationError(
+            f"sampling={sampling!r}; use 'cut' (keep the best rows) or 'gumbel' (sample rows "
+            "with probability ∝ exp(score / temperature))"
+        )
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float, np.integer, np.floating))
+        or not math.isfinite(float(temperature))
+        or temperature < 0
+    ):
+        raise ConfigurationError(
+            f"temperature={temperature!r}; give a finite number ≥ 0 (0 is the hard cut; "
+            "1 on a 0–10 score keeps mostly high scores)"
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigurationError(f"seed={seed!r}; give a whole number ≥ 0")

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from mira_hf.errors import ConfigurationError
 from mira_hf._util.redaction import is_secret_key, redact
+from mira_hf.errors import ConfigurationError
 from mira_hf.schema.selection import RubricInfo
+
 
 def _scrub(value: Any) -> Any:
     """Drop secret-looking keys and URL credentials from an identity / reliability dump."""
@@ -43,7 +44,8 @@ def scorer_identity(scorer: Any) -> dict[str, Any] | None:
         return _scrub(ident)
     raise ConfigurationError(
         f"scorer= got a {type(scorer).__name__}; pass a mira_hf.Scorer (anything with identity() -> dict) or a dict "
-        "such as {'model': 'whw06/MIRA-Agent-Group4', 'rubric_hash': '...', 'prompt_version': '...'}")
+        "such as {'model': 'whw06/MIRA-Agent-Group4', 'rubric_hash': '...', 'prompt_version': '...'}"
+    )
 
 
 def reliability_payload(reliability: Any) -> dict[str, Any] | None:
@@ -52,8 +54,11 @@ def reliability_payload(reliability: Any) -> dict[str, Any] | None:
         return None
     if isinstance(reliability, Mapping):
         payload: Any = dict(reliability)
-        if payload and all(isinstance(v, (list, tuple, np.ndarray)) for v in payload.values()) \
-                and "mask" not in payload:
+        if (
+            payload
+            and all(isinstance(v, (list, tuple, np.ndarray)) for v in payload.values())
+            and "mask" not in payload
+        ):
             payload = {"mask": payload}  # a bare mask: {source: [bool, ...]}
         return _scrub(payload)
     for attr in ("model_dump", "to_dict"):
@@ -72,8 +77,8 @@ def reliability_payload(reliability: Any) -> dict[str, Any] | None:
             return _scrub(json.loads(target.read_text(encoding="utf-8")))
     raise ConfigurationError(
         f"reliability= got a {type(reliability).__name__}; pass the mira_hf.Reliability object, the metric's "
-        "result dict, or a mask {source: [bool per rubric slot]}")
-
+        "result dict, or a mask {source: [bool per rubric slot]}"
+    )
 
 
 def rubric_info(rubric: Any, identity: Mapping[str, Any] | None) -> RubricInfo | None:
@@ -88,8 +93,9 @@ def rubric_info(rubric: Any, identity: Mapping[str, Any] | None) -> RubricInfo |
             loaded = load_rubric(str(name))
         except ConfigurationError:
             return RubricInfo(name=str(identity.get("rubric_name") or name), hash=identity.get("rubric_hash"))
-        return RubricInfo(name=loaded.name, hash=identity.get("rubric_hash") or loaded.content_hash,
-                          dimensions=loaded.names)
+        return RubricInfo(
+            name=loaded.name, hash=identity.get("rubric_hash") or loaded.content_hash, dimensions=loaded.names
+        )
     if rubric is None:
         return None
     loaded = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)

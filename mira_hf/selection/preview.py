@@ -18,9 +18,24 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Varied = Literal["retention", "budget_tokens", "temperature"]
 #: Options of filter_by_retention that write or describe a selection: a preview takes none of them.
-_PUBLISHING = ("scorer", "reliability", "rubric", "push_to_hub", "push_by", "private", "token", "revision",
-               "create_pr", "config_name", "split", "max_shard_size", "card_metadata", "save_to", "save_format",
-               "storage_options")
+_PUBLISHING = (
+    "scorer",
+    "reliability",
+    "rubric",
+    "push_to_hub",
+    "push_by",
+    "private",
+    "token",
+    "revision",
+    "create_pr",
+    "config_name",
+    "split",
+    "max_shard_size",
+    "card_metadata",
+    "save_to",
+    "save_format",
+    "storage_options",
+)
 
 
 class PreviewCell(BaseModel):
@@ -76,8 +91,14 @@ class SelectionPreview(BaseModel):
         mine = [c for c in self.cells if c.setting == setting]
         kept = sum(c.kept for c in mine)
         score = sum(c.mean_score_kept * c.kept for c in mine if c.mean_score_kept is not None)
-        return PreviewCell(setting=setting, source="total", rows=sum(c.rows for c in mine), kept=kept,
-                           tokens_kept=self.tokens_kept(setting), mean_score_kept=score / kept if kept else None)
+        return PreviewCell(
+            setting=setting,
+            source="total",
+            rows=sum(c.rows for c in mine),
+            kept=kept,
+            tokens_kept=self.tokens_kept(setting),
+            mean_score_kept=score / kept if kept else None,
+        )
 
     def __str__(self) -> str:
         from rich.console import Console
@@ -104,12 +125,21 @@ def _label(varied: Varied, value: Any) -> str:
         return f"τ={float(value):g}"
     from mira_hf.selection.rules import parse_rule
 
-    return parse_rule(value, key="preview").describe() if not isinstance(value, dict) or len(value) == 1 \
+    return (
+        parse_rule(value, key="preview").describe()
+        if not isinstance(value, dict) or len(value) == 1
         else "per-key rules"
+    )
 
 
-def preview(ds: "Dataset", *, retentions: Sequence[Any] | None = None, budgets: Sequence[int] | None = None,
-            temperatures: Sequence[float] | None = None, **options: Any) -> SelectionPreview:
+def preview(
+    ds: Dataset,
+    *,
+    retentions: Sequence[Any] | None = None,
+    budgets: Sequence[int] | None = None,
+    temperatures: Sequence[float] | None = None,
+    **options: Any,
+) -> SelectionPreview:
     """Kept rows and tokens per source for several ``retentions``, token ``budgets`` or Gumbel ``temperatures``.
 
     The other ``options`` are those of :func:`~mira_hf.filter_by_retention` (``retention=`` with
@@ -125,13 +155,17 @@ def preview(ds: "Dataset", *, retentions: Sequence[Any] | None = None, budgets: 
     from mira_hf.selection.api import _decide
     from mira_hf.selection.checks import _check_input, _check_options
 
-    given = {name: values for name, values in
-             (("retention", retentions), ("budget_tokens", budgets), ("temperature", temperatures))
-             if values is not None}
+    given = {
+        name: values
+        for name, values in (("retention", retentions), ("budget_tokens", budgets), ("temperature", temperatures))
+        if values is not None
+    }
     if len(given) != 1:
-        raise ConfigurationError("preview varies one setting: give exactly one of retentions=[0.1, 0.25], "
-                                 "budgets=[1_000_000, 2_000_000] or temperatures=[0.5, 1, 2]")
-    (varied, values), = given.items()
+        raise ConfigurationError(
+            "preview varies one setting: give exactly one of retentions=[0.1, 0.25], "
+            "budgets=[1_000_000, 2_000_000] or temperatures=[0.5, 1, 2]"
+        )
+    ((varied, values),) = given.items()
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
         raise ConfigurationError(f"preview needs a non-empty list of values for {varied}; got {values!r}")
     publishing = [k for k in options if k in _PUBLISHING]
@@ -142,14 +176,28 @@ def preview(ds: "Dataset", *, retentions: Sequence[Any] | None = None, budgets: 
     options.setdefault("retention", None)
     if varied == "temperature":
         options["sampling"] = "gumbel"
-    defaults = dict(by="source", groups=None, default=None, score_column="mira_quality", source_column="source",
-                    token_column=None, drop_recommendation=None, recommendation_column="mira_recommendation",
-                    sampling="cut", temperature=1.0, seed=0, budget_tokens=None, budget_split="shares",
-                    id_column=None)
+    defaults = dict(
+        by="source",
+        groups=None,
+        default=None,
+        score_column="mira_quality",
+        source_column="source",
+        token_column=None,
+        drop_recommendation=None,
+        recommendation_column="mira_recommendation",
+        sampling="cut",
+        temperature=1.0,
+        seed=0,
+        budget_tokens=None,
+        budget_split="shares",
+        id_column=None,
+    )
     unknown = [k for k in options if k not in defaults and k != "retention"]
     if unknown:
-        raise ConfigurationError(f"preview got unknown option(s) {', '.join(unknown)}; it takes those of "
-                                 "filter_by_retention that choose rows")
+        raise ConfigurationError(
+            f"preview got unknown option(s) {', '.join(unknown)}; it takes those of "
+            "filter_by_retention that choose rows"
+        )
     opts = {**defaults, **options}
     _check_input(ds)
     labels = [_label(varied, v) for v in values]  # type: ignore[arg-type]
@@ -160,13 +208,31 @@ def preview(ds: "Dataset", *, retentions: Sequence[Any] | None = None, budgets: 
     sources: list[str] = []
     for label, value in zip(labels, values):
         run = {**opts, varied: value}
-        _check_options(retention=0.0 if run["retention"] is None else run["retention"], by=run["by"],
-                       groups=run["groups"], default=run["default"], source_column=run["source_column"],
-                       push_to_hub=None, push_by=None, save_to=None, save_format="parquet", split="train",
-                       card_metadata=None)
+        _check_options(
+            retention=0.0 if run["retention"] is None else run["retention"],
+            by=run["by"],
+            groups=run["groups"],
+            default=run["default"],
+            source_column=run["source_column"],
+            push_to_hub=None,
+            push_by=None,
+            save_to=None,
+            save_format="parquet",
+            split="train",
+            card_metadata=None,
+        )
         retention = run.pop("retention")
         decision = _decide(ds, retention, arrays=arrays, **run)
         arrays, sources = decision.arrays, list(decision.sources)
-        cells += [PreviewCell(setting=label, source=s.source, rows=s.rows, kept=s.kept, tokens_kept=s.tokens_kept,
-                              mean_score_kept=s.mean_score_kept) for s in decision.sources.values()]
+        cells += [
+            PreviewCell(
+                setting=label,
+                source=s.source,
+                rows=s.rows,
+                kept=s.kept,
+                tokens_kept=s.tokens_kept,
+                mean_score_kept=s.mean_score_kept,
+            )
+            for s in decision.sources.values()
+        ]
     return SelectionPreview(varied=varied, settings=labels, sources=sources, cells=cells)

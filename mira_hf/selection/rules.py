@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
+
 from mira_hf.errors import ConfigurationError
 from mira_hf.schema.retention import GLOBAL_KEY, By, RetentionRule
 
@@ -23,33 +24,42 @@ def parse_rule(spec: Any, *, key: str) -> RetentionRule:
     if isinstance(spec, RetentionRule):
         return spec
     if isinstance(spec, bool) or spec is None:
-        raise ConfigurationError(f"retention for {key!r} is {spec!r}; write a fraction like 0.5, "
-                                 "{'min_score': 6.5} or {'tokens': 2_000_000}")
+        raise ConfigurationError(
+            f"retention for {key!r} is {spec!r}; write a fraction like 0.5, "
+            "{'min_score': 6.5} or {'tokens': 2_000_000}"
+        )
     if isinstance(spec, (int, float, np.integer, np.floating)):
         value = float(spec)
         if not (0.0 <= value <= 1.0) or math.isnan(value):
             raise ConfigurationError(
                 f"retention for {key!r} is {spec!r}, not a fraction in [0, 1]; for a score threshold write "
-                f"{{'min_score': {spec!r}}}, for a token budget {{'tokens': {spec!r}}}")
+                f"{{'min_score': {spec!r}}}, for a token budget {{'tokens': {spec!r}}}"
+            )
         return RetentionRule(kind="fraction", value=value)
     if isinstance(spec, Mapping):
         if len(spec) != 1 or next(iter(spec)) not in ("fraction", "min_score", "tokens"):
             raise ConfigurationError(
                 f"retention for {key!r} is {dict(spec)!r}; a rule is one of {{'fraction': f}}, "
-                "{'min_score': x} or {'tokens': n}")
+                "{'min_score': x} or {'tokens': n}"
+            )
         kind, value = next(iter(spec.items()))
         if kind == "fraction":
             return parse_rule(value, key=key)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(float(value)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(float(value))
+        ):
             raise ConfigurationError(f"retention for {key!r}: {kind} must be a finite number, got {value!r}")
         if kind == "tokens":
             if float(value) < 0 or float(value) != int(value):
                 raise ConfigurationError(f"retention for {key!r}: tokens must be a whole number ≥ 0, got {value!r}")
             return RetentionRule(kind="tokens", value=float(int(value)))
         return RetentionRule(kind="min_score", value=float(value))
-    raise ConfigurationError(f"retention for {key!r} has type {type(spec).__name__}; write a fraction like 0.5, "
-                             "{'min_score': 6.5} or {'tokens': 2_000_000}")
+    raise ConfigurationError(
+        f"retention for {key!r} has type {type(spec).__name__}; write a fraction like 0.5, "
+        "{'min_score': 6.5} or {'tokens': 2_000_000}"
+    )
 
 
 def _is_single_rule(retention: Any) -> bool:
@@ -58,23 +68,26 @@ def _is_single_rule(retention: Any) -> bool:
     return len(retention) == 1 and next(iter(retention)) in ("fraction", "min_score", "tokens")
 
 
-def resolve_rules(retention: Any, keys: Sequence[str], *, by: By, default: Any = None,
-                  what: str = "source") -> dict[str, RetentionRule]:
+def resolve_rules(
+    retention: Any, keys: Sequence[str], *, by: By, default: Any = None, what: str = "source"
+) -> dict[str, RetentionRule]:
     """One rule per key: a single rule applies to every key; a mapping must cover each key (or ``default``)."""
     default_rule = parse_rule(default, key="default") if default is not None else None
     if _is_single_rule(retention):
         rule = parse_rule(retention, key=GLOBAL_KEY if by == "global" else f"every {what}")
-        return {k: rule for k in keys}
+        return dict.fromkeys(keys, rule)
     if not isinstance(retention, Mapping):  # pragma: no cover - _is_single_rule covers it
         raise ConfigurationError("retention must be a number, a rule, or a mapping of rules")
     unknown = [str(k) for k in retention if k not in keys]
     if unknown:
         raise ConfigurationError(
             f"retention names {what}(s) {', '.join(map(repr, unknown))} that are not in the data; "
-            f"the {what}s are: {', '.join(map(repr, keys)) or '(none)'}")
+            f"the {what}s are: {', '.join(map(repr, keys)) or '(none)'}"
+        )
     missing = [k for k in keys if k not in retention]
     if missing and default_rule is None:
         raise ConfigurationError(
             f"retention has no rule for {what}(s) {', '.join(map(repr, missing))}; add them to retention or "
-            "pass default= (e.g. default=0.5)")
+            "pass default= (e.g. default=0.5)"
+        )
     return {k: parse_rule(retention[k], key=k) if k in retention else default_rule for k in keys}  # type: ignore[misc]

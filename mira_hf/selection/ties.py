@@ -30,12 +30,13 @@ def _string_hashes(arr: pa.LargeStringArray) -> np.ndarray:
     """One hash per string of a ``large_string`` array: each byte mixed with its place, summed, mixed with the
     length."""
     n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None \
-        else np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+    data = (
+        np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, dtype=np.uint8)
+    )
     first = int(offsets[0])
     starts, lengths = offsets[:-1] - first, np.diff(offsets)
-    body = data[first:int(offsets[-1])].astype(np.uint64)
+    body = data[first : int(offsets[-1])].astype(np.uint64)
     place = np.arange(len(body), dtype=np.uint64) - np.repeat(starts.astype(np.uint64), lengths)
     with np.errstate(over="ignore"):
         mixed = _mix((place << np.uint64(8)) | body)
@@ -61,8 +62,11 @@ def id_hashes(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         out = _mix(pc.fill_null(ids, 0).to_numpy(zero_copy_only=False).astype(np.int64).view(np.uint64))
     else:
         text = ids.cast(pa.large_string()) if ids.type != pa.large_string() else ids
-        out = np.concatenate([_string_hashes(text.slice(i, _CHUNK_ROWS)) for i in range(0, len(text), _CHUNK_ROWS)]
-                             ) if len(text) else np.zeros(0, dtype=np.uint64)
+        out = (
+            np.concatenate([_string_hashes(text.slice(i, _CHUNK_ROWS)) for i in range(0, len(text), _CHUNK_ROWS)])
+            if len(text)
+            else np.zeros(0, dtype=np.uint64)
+        )
     if valid is not None:
         out[~valid] = 0
     return out
@@ -82,5 +86,5 @@ def gumbel_from_ties(ties: np.ndarray, *, seed: int, key: str) -> np.ndarray:
 
     stream = _mix(np.array([(int(seed) << 32) ^ zlib.crc32(key.encode("utf-8"))], dtype=np.uint64))[0]
     bits = _mix(ties ^ stream) >> np.uint64(11)  # 53 random bits
-    u = (bits.astype(np.float64) + 0.5) * 2.0 ** -53  # in (0, 1)
+    u = (bits.astype(np.float64) + 0.5) * 2.0**-53  # in (0, 1)
     return -np.log(-np.log(u))

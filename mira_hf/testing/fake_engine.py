@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from mira_hf.engines.base import Completion, Sampling
 from mira_hf.answer.parse import format_output
+from mira_hf.engines.base import Completion, Sampling
 from mira_hf.rubric import load_rubric
 from mira_hf.schema.scorecard import ScoreCard
 
@@ -18,9 +18,15 @@ def card_for(text: str, n_slots: int = 15) -> ScoreCard:
     """A deterministic valid score card derived from the prompt text."""
     digest = hashlib.sha256(text.encode()).digest()
     scores = [float(b % 11) for b in digest[:n_slots]]
-    return ScoreCard(scores=scores, rationales=[f"reason {i}" for i in range(n_slots)], overall=float(digest[20] % 101),
-                     recommendation=("keep", "downsample", "drop")[digest[21] % 3], domain_tag="swe-repair",
-                     brief="A deterministic fake answer.", status="ok")
+    return ScoreCard(
+        scores=scores,
+        rationales=[f"reason {i}" for i in range(n_slots)],
+        overall=float(digest[20] % 101),
+        recommendation=("keep", "downsample", "drop")[digest[21] % 3],
+        domain_tag="swe-repair",
+        brief="A deterministic fake answer.",
+        status="ok",
+    )
 
 
 class FakeEngine:
@@ -30,8 +36,12 @@ class FakeEngine:
     ``fail_batch`` makes the whole call raise.
     """
 
-    def __init__(self, respond: Callable[[str], str | None] | None = None, fail_batch: Exception | None = None,
-                 rubric: str = "agent-group4"):
+    def __init__(
+        self,
+        respond: Callable[[str], str | None] | None = None,
+        fail_batch: Exception | None = None,
+        rubric: str = "agent-group4",
+    ):
         self.rubric = load_rubric(rubric)
         self.respond = respond
         self.fail_batch = fail_batch
@@ -57,9 +67,13 @@ class FakeEngine:
             else:
                 samples = None
                 if sampling.n > 1:
-                    samples = [format_output(card_for(user + str(k), len(self.rubric)), self.rubric)
-                               for k in range(sampling.n)]
+                    samples = [
+                        format_output(card_for(user + str(k), len(self.rubric)), self.rubric) for k in range(sampling.n)
+                    ]
                     text = samples[0]
-                out.append(Completion(text=text, prompt_tokens=len(user) // 4, completion_tokens=len(text) // 4,
-                                      samples=samples))
+                out.append(
+                    Completion(
+                        text=text, prompt_tokens=len(user) // 4, completion_tokens=len(text) // 4, samples=samples
+                    )
+                )
         return out

@@ -38,9 +38,38 @@ logger = logging.getLogger(__name__)
 
 #: Path suffixes the Hub stores through LFS (from its default ``.gitattributes``); larger files always are.
 LFS_SUFFIXES: tuple[str, ...] = (
-    ".7z", ".arrow", ".bin", ".bz2", ".ckpt", ".ftz", ".gz", ".h5", ".joblib", ".lz4", ".mlmodel", ".model",
-    ".msgpack", ".npy", ".npz", ".onnx", ".ot", ".parquet", ".pb", ".pickle", ".pkl", ".pt", ".pth", ".rar",
-    ".safetensors", ".tar", ".tflite", ".tgz", ".wasm", ".xz", ".zip", ".zst",
+    ".7z",
+    ".arrow",
+    ".bin",
+    ".bz2",
+    ".ckpt",
+    ".ftz",
+    ".gz",
+    ".h5",
+    ".joblib",
+    ".lz4",
+    ".mlmodel",
+    ".model",
+    ".msgpack",
+    ".npy",
+    ".npz",
+    ".onnx",
+    ".ot",
+    ".parquet",
+    ".pb",
+    ".pickle",
+    ".pkl",
+    ".pt",
+    ".pth",
+    ".rar",
+    ".safetensors",
+    ".tar",
+    ".tflite",
+    ".tgz",
+    ".wasm",
+    ".xz",
+    ".zip",
+    ".zst",
 )
 LFS_THRESHOLD = 10 * 1024 * 1024
 _GITATTRIBUTES = "".join(f"*{s} filter=lfs diff=lfs merge=lfs -text\n" for s in LFS_SUFFIXES).encode()
@@ -150,8 +179,9 @@ class HubServer:
     Every request is kept in :attr:`requests`; :meth:`inject_failure` makes a route fail on its n-th call.
     """
 
-    def __init__(self, *, token: str | None = None, user: str = "mira-user", host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self, *, token: str | None = None, user: str = "mira-user", host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.token = token
         self.user = user
         self.repos: dict[tuple[str, str], Repo] = {}
@@ -169,7 +199,7 @@ class HubServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "HubServer":
+    def start(self) -> HubServer:
         """Serve in a daemon thread; returns ``self``."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._httpd.serve_forever, name="mira-hub-server", daemon=True)
@@ -184,7 +214,7 @@ class HubServer:
             self._thread = None
         self._httpd.server_close()
 
-    def __enter__(self) -> "HubServer":
+    def __enter__(self) -> HubServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -195,9 +225,16 @@ class HubServer:
 
         Xet is turned off so that large files go through the LFS batch API this server implements.
         """
-        return {"HF_ENDPOINT": self.endpoint, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0",
-                "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-                "HF_HUB_ETAG_TIMEOUT": "30", "HF_HUB_DOWNLOAD_TIMEOUT": "30"}
+        return {
+            "HF_ENDPOINT": self.endpoint,
+            "HF_HUB_OFFLINE": "0",
+            "HF_DATASETS_OFFLINE": "0",
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "HF_HUB_ETAG_TIMEOUT": "30",
+            "HF_HUB_DOWNLOAD_TIMEOUT": "30",
+        }
 
     # ------------------------------------------------------------------ inspection and failure injection
     def inject_failure(self, route: str, *, status: int = 500, nth: int = 1, times: int = 1) -> None:
@@ -233,8 +270,7 @@ class HubServer:
     def stored_bytes(self) -> list[bytes]:
         """Every stored blob (all files of all commits of all repos, and every LFS object)."""
         with self._lock:
-            blobs = [f.content for repo in self.repos.values() for c in repo.commits.values()
-                     for f in c.files.values()]
+            blobs = [f.content for repo in self.repos.values() for c in repo.commits.values() for f in c.files.values()]
             return blobs + list(self.lfs_objects.values())
 
     # ------------------------------------------------------------------ internals used by the handler
@@ -262,7 +298,8 @@ class HubServer:
 _API = r"/api/(?P<type>models|datasets|spaces)/(?P<repo>[^/]+/[^/]+)"
 _REV = r"(?P<rev>refs/(?:pr|convert)/[^/]+|[^/]+)"
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    (m, re.compile(p), name) for m, p, name in [
+    (m, re.compile(p), name)
+    for m, p, name in [
         ("GET", r"/api/whoami-v2", "whoami"),
         ("POST", r"/api/repos/create", "create_repo"),
         ("POST", r"/api/validate-yaml", "validate_yaml"),
@@ -277,8 +314,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("POST", r"/(?P<prefix>datasets/|spaces/)?(?P<repo>[^/]+/[^/]+)\.git/info/lfs/objects/batch", "lfs_batch"),
         ("PUT", r"/lfs-upload/(?P<oid>[0-9a-f]{64})", "lfs_upload"),
         ("GET", r"/(?P<prefix>datasets/|spaces/)?(?P<repo>[^/]+/[^/]+)/resolve/" + _REV + r"/(?P<path>.+)", "resolve"),
-        ("HEAD", r"/(?P<prefix>datasets/|spaces/)?(?P<repo>[^/]+/[^/]+)/resolve/" + _REV + r"/(?P<path>.+)",
-         "resolve"),
+        ("HEAD", r"/(?P<prefix>datasets/|spaces/)?(?P<repo>[^/]+/[^/]+)/resolve/" + _REV + r"/(?P<path>.+)", "resolve"),
     ]
 ]
 _ROUTE_NAMES = {name for _, _, name in _ROUTES}
@@ -313,8 +349,13 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-              content_type: str = "application/json") -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -395,8 +436,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _dir_entry(path: str, commit: Commit | None) -> dict[str, Any]:
-        entry: dict[str, Any] = {"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "size": 0,
-                                 "path": path}
+        entry: dict[str, Any] = {
+            "type": "directory",
+            "oid": hashlib.sha1(path.encode()).hexdigest(),
+            "size": 0,
+            "path": path,
+        }
         if commit is not None:
             entry["lastCommit"] = {"id": commit.oid, "title": commit.title, "date": commit.date}
         return entry
@@ -406,8 +451,16 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.server_hub
         if hub.token is not None and not hub._authorized(headers):
             raise HttpError(401, "Invalid credentials in Authorization header")
-        self._json(200, {"type": "user", "name": hub.user, "fullname": hub.user, "orgs": [],
-                         "auth": {"type": "access_token", "accessToken": {"displayName": "test", "role": "write"}}})
+        self._json(
+            200,
+            {
+                "type": "user",
+                "name": hub.user,
+                "fullname": hub.user,
+                "orgs": [],
+                "auth": {"type": "access_token", "accessToken": {"displayName": "test", "role": "write"}},
+            },
+        )
 
     def _do_validate_yaml(self, match, query, headers, body) -> None:
         content = json.loads(body or b"{}").get("content", "")
@@ -437,8 +490,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HttpError(409, "You already created this repo")
             repo = Repo(repo_id=repo_id, repo_type=repo_type, private=private, created=_now())
             oid = hashlib.sha1(uuid.uuid4().bytes).hexdigest()
-            repo.commits[oid] = Commit(oid, None, "initial commit", "", _now(),
-                                       {".gitattributes": StoredFile(_GITATTRIBUTES, lfs=False)})
+            repo.commits[oid] = Commit(
+                oid, None, "initial commit", "", _now(), {".gitattributes": StoredFile(_GITATTRIBUTES, lfs=False)}
+            )
             repo.refs["main"] = oid
             hub.repos[(repo_type, repo_id)] = repo
         self._json(200, {"url": hub._url(repo), "name": repo_id, "id": repo_id})
@@ -460,11 +514,25 @@ class _Handler(BaseHTTPRequestHandler):
             if f.lfs:
                 sib["lfs"] = {"size": f.size, "sha256": f.sha256, "pointerSize": len(f.pointer)}
             siblings.append(sib)
-        self._json(200, {"_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24], "id": repo.repo_id,
-                         "author": repo.repo_id.split("/")[0], "sha": commit.oid, "private": repo.private,
-                         "gated": False, "disabled": False, "downloads": 0, "likes": 0, "tags": [],
-                         "createdAt": repo.created, "lastModified": commit.date, "cardData": card,
-                         "siblings": siblings})
+        self._json(
+            200,
+            {
+                "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
+                "id": repo.repo_id,
+                "author": repo.repo_id.split("/")[0],
+                "sha": commit.oid,
+                "private": repo.private,
+                "gated": False,
+                "disabled": False,
+                "downloads": 0,
+                "likes": 0,
+                "tags": [],
+                "createdAt": repo.created,
+                "lastModified": commit.date,
+                "cardData": card,
+                "siblings": siblings,
+            },
+        )
 
     def _do_preupload(self, match, query, headers, body) -> None:
         repo = self._repo(match, headers, write=True)
@@ -475,8 +543,7 @@ class _Handler(BaseHTTPRequestHandler):
             lfs = path.endswith(LFS_SUFFIXES) or size >= LFS_THRESHOLD
             existing = commit.files.get(path) if commit else None
             oid = (existing.sha256 if existing.lfs else existing.blob_oid) if existing else None
-            files.append({"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False,
-                          "oid": oid})
+            files.append({"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid})
         self._json(200, {"files": files, "commitOid": commit.oid if commit else None})
 
     def _do_lfs_batch(self, match, query, headers, body) -> None:
@@ -488,11 +555,15 @@ class _Handler(BaseHTTPRequestHandler):
             oid, size = obj["oid"], int(obj["size"])
             out: dict[str, Any] = {"oid": oid, "size": size, "authenticated": True}
             if oid not in hub.lfs_objects:
-                out["actions"] = {"upload": {"href": f"{hub.endpoint}/lfs-upload/{oid}", "header": {},
-                                             "expires_in": 3600}}
+                out["actions"] = {
+                    "upload": {"href": f"{hub.endpoint}/lfs-upload/{oid}", "header": {}, "expires_in": 3600}
+                }
             objects.append(out)
-        self._send(200, json.dumps({"transfer": "basic", "objects": objects}).encode(),
-                   content_type="application/vnd.git-lfs+json")
+        self._send(
+            200,
+            json.dumps({"transfer": "basic", "objects": objects}).encode(),
+            content_type="application/vnd.git-lfs+json",
+        )
 
     def _do_lfs_upload(self, match, query, headers, body) -> None:
         oid = match.group("oid")
@@ -530,8 +601,11 @@ class _Handler(BaseHTTPRequestHandler):
             for item in lines:
                 key, value = item["key"], item.get("value", {})
                 if key == "file":
-                    content = base64.b64decode(value["content"]) if value.get("encoding") == "base64" \
+                    content = (
+                        base64.b64decode(value["content"])
+                        if value.get("encoding") == "base64"
                         else value["content"].encode()
+                    )
                     files[value["path"]] = StoredFile(content, lfs=False)
                 elif key == "lfsFile":
                     data = hub.lfs_objects.get(value["oid"])
@@ -540,8 +614,7 @@ class _Handler(BaseHTTPRequestHandler):
                     files[value["path"]] = StoredFile(data, lfs=True)
                 elif key == "deletedFile":
                     if files.pop(value["path"], None) is None:
-                        raise HttpError(404, f"A file with this name doesn't exist: {value['path']}",
-                                        "EntryNotFound")
+                        raise HttpError(404, f"A file with this name doesn't exist: {value['path']}", "EntryNotFound")
                 elif key == "deletedFolder":
                     prefix = value["path"].rstrip("/") + "/"
                     for p in [p for p in files if p.startswith(prefix)]:
@@ -549,8 +622,9 @@ class _Handler(BaseHTTPRequestHandler):
                 elif key != "header":
                     raise HttpError(400, f"unsupported commit operation {key!r}")
             oid = hashlib.sha1(uuid.uuid4().bytes).hexdigest()
-            repo.commits[oid] = Commit(oid, base.oid, header.get("summary", ""), header.get("description", ""),
-                                       _now(), files)
+            repo.commits[oid] = Commit(
+                oid, base.oid, header.get("summary", ""), header.get("description", ""), _now(), files
+            )
             pr_url = None
             if query.get("create_pr") in ("1", "true", "True"):
                 repo.pr_count += 1
@@ -558,8 +632,16 @@ class _Handler(BaseHTTPRequestHandler):
                 pr_url = f"{hub._url(repo)}/discussions/{repo.pr_count}"
             else:
                 repo.refs[revision] = oid
-        self._json(200, {"success": True, "commitOid": oid, "commitUrl": f"{hub._url(repo)}/commit/{oid}",
-                         "pullRequestUrl": pr_url, "commitMessage": header.get("summary", "")})
+        self._json(
+            200,
+            {
+                "success": True,
+                "commitOid": oid,
+                "commitUrl": f"{hub._url(repo)}/commit/{oid}",
+                "pullRequestUrl": pr_url,
+                "commitMessage": header.get("summary", ""),
+            },
+        )
 
     def _do_tree(self, match, query, headers, body) -> None:
         repo = self._repo(match, headers)
@@ -575,7 +657,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(404, f"{base} does not exist on {match.group('rev')}", "EntryNotFound")
         entries: dict[str, dict[str, Any]] = {}
         for path, f in sorted(under.items()):
-            rest = path[len(prefix):].split("/")
+            rest = path[len(prefix) :].split("/")
             for depth in range(1, len(rest)):
                 if not recursive and depth > 1:
                     break
@@ -610,15 +692,25 @@ class _Handler(BaseHTTPRequestHandler):
         commit: Commit | None = self._commit(repo, match.group("rev"))
         out = []
         while commit is not None:
-            out.append({"id": commit.oid, "title": commit.title, "message": commit.description,
-                        "authors": [{"user": self.server_hub.user}], "date": commit.date})
+            out.append(
+                {
+                    "id": commit.oid,
+                    "title": commit.title,
+                    "message": commit.description,
+                    "authors": [{"user": self.server_hub.user}],
+                    "date": commit.date,
+                }
+            )
             commit = repo.commits.get(commit.parent) if commit.parent else None
         self._json(200, out)
 
     def _do_refs(self, match, query, headers, body) -> None:
         repo = self._repo(match, headers)
-        branches = [{"name": r, "ref": f"refs/heads/{r}", "targetCommit": o} for r, o in repo.refs.items()
-                    if not r.startswith("refs/")]
+        branches = [
+            {"name": r, "ref": f"refs/heads/{r}", "targetCommit": o}
+            for r, o in repo.refs.items()
+            if not r.startswith("refs/")
+        ]
         prs = [{"name": r, "ref": r, "targetCommit": o} for r, o in repo.refs.items() if r.startswith("refs/pr/")]
         self._json(200, {"branches": branches, "converts": [], "tags": [], "pullRequests": prs})
 
@@ -641,7 +733,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(416, b"", {**meta, "Content-Range": f"bytes */{f.size}"})
                 return
             end = min(end, f.size - 1)
-            content, status = f.content[start:end + 1], 206
+            content, status = f.content[start : end + 1], 206
             meta["Content-Range"] = f"bytes {start}-{end}/{f.size}"
         self._send(status, content, meta, content_type="application/octet-stream")
-

@@ -36,66 +36,126 @@ class Family:
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family(("Goal Achievement", "Issue Resolution", "Goal Achievement"),
-           ("Whether the final patch resolves the reported issue and the goal is achieved.",
-            "The issue is resolved: the goal the user reported is achieved by the patch."),
-           ("patch", "resolved", "fix")),
-    Family(("Test Verification", "Verification Rigor", "Test Verification"),
-           ("Runs the pytest suite and adds a regression test to verify the change.",
-            "Verification with tests: the pytest run and a regression test confirm the change."),
-           ("pytest", "test")),
-    Family(("Error Recovery", "Recovery From Errors", "Error Recovery"),
-           ("Recovers after a traceback or failed command by diagnosing the error and retrying.",
-            "How the agent diagnoses an error traceback and recovers instead of retrying blindly."),
-           ("traceback", "error")),
-    Family(("Tool Argument Correctness", "Tool Call Validity", "Tool Argument Correctness"),
-           ("Tool calls use valid arguments, exact paths and well-formed command syntax.",
-            "Arguments of each tool call are valid: correct paths and command syntax."),
-           ("command", "argument")),
-    Family(("Plan Quality", "Planning", "Plan Quality"),
-           ("Decomposes the task into a plan of steps and states a hypothesis before acting.",
-            "Quality of the plan: clear steps and an explicit hypothesis before each action."),
-           ("plan", "hypothesis")),
-    Family(("Communication Clarity", "Output Style", "Communication Clarity"),
-           ("The summary message to the user is clear, concise and accurate.",
-            "Clarity of the messages and summary written for the user."),
-           ("summary", "message")),
-    Family(("Code Style", "Style Conformance", "Code Style"),
-           ("Edits follow the project's style, lint rules and formatting conventions.",
-            "Conformance of the code to lint, formatting and style conventions."),
-           ("lint", "style")),
-    Family(("Efficiency", "Step Economy", "Efficiency"),
-           ("Reaches the result without redundant steps or wasted time.",
-            "Economy of steps: no redundant actions, little wasted time."),
-           ("redundant", "slow")),
-    Family(("Safety", "Destructive Action Avoidance", "Safety"),
-           ("Avoids destructive operations such as rm -rf or force pushes without permission.",
-            "Safety of actions: no destructive deletion or force push without permission."),
-           ("rm", "delete")),
-    Family(("Context Gathering", "Codebase Exploration", "Context Gathering"),
-           ("Explores the codebase with grep and reads the relevant files before editing.",
-            "Gathers context: greps and reads relevant source files first."),
-           ("grep", "explore")),
-    Family(("Multi-turn Coherence", "Consistency Across Turns", "Multi-turn Coherence"),
-           ("Remembers earlier observations and stays consistent across turns.",
-            "Consistency across turns: builds on what was observed earlier, no contradictions."),
-           ("earlier", "remember")),
-    Family(("Edge Case Handling", "Boundary Conditions", "Edge Case Handling"),
-           ("Handles edge cases such as empty input, boundary values and None.",
-            "Covers boundary conditions and edge cases like empty or None input."),
-           ("edge", "empty")),
-    Family(("Documentation", "Docstring Quality", "Documentation"),
-           ("Updates docstrings, comments and the README to match the change.",
-            "Documentation of the change in docstrings, comments and README."),
-           ("docstring", "readme")),
-    Family(("Dependency Management", "Package Handling", "Dependency Management"),
-           ("Installs packages and pins dependency versions correctly.",
-            "Handling of dependencies: package installation and version pins."),
-           ("install", "package")),
-    Family(("Security Awareness", "Secret Handling", "Security Awareness"),
-           ("Keeps secrets and credentials out of logs and guards against injection.",
-            "Awareness of security: credentials and secrets protected, injection prevented."),
-           ("secret", "credential")),
+    Family(
+        ("Goal Achievement", "Issue Resolution", "Goal Achievement"),
+        (
+            "Whether the final patch resolves the reported issue and the goal is achieved.",
+            "The issue is resolved: the goal the user reported is achieved by the patch.",
+        ),
+        ("patch", "resolved", "fix"),
+    ),
+    Family(
+        ("Test Verification", "Verification Rigor", "Test Verification"),
+        (
+            "Runs the pytest suite and adds a regression test to verify the change.",
+            "Verification with tests: the pytest run and a regression test confirm the change.",
+        ),
+        ("pytest", "test"),
+    ),
+    Family(
+        ("Error Recovery", "Recovery From Errors", "Error Recovery"),
+        (
+            "Recovers after a traceback or failed command by diagnosing the error and retrying.",
+            "How the agent diagnoses an error traceback and recovers instead of retrying blindly.",
+        ),
+        ("traceback", "error"),
+    ),
+    Family(
+        ("Tool Argument Correctness", "Tool Call Validity", "Tool Argument Correctness"),
+        (
+            "Tool calls use valid arguments, exact paths and well-formed command syntax.",
+            "Arguments of each tool call are valid: correct paths and command syntax.",
+        ),
+        ("command", "argument"),
+    ),
+    Family(
+        ("Plan Quality", "Planning", "Plan Quality"),
+        (
+            "Decomposes the task into a plan of steps and states a hypothesis before acting.",
+            "Quality of the plan: clear steps and an explicit hypothesis before each action.",
+        ),
+        ("plan", "hypothesis"),
+    ),
+    Family(
+        ("Communication Clarity", "Output Style", "Communication Clarity"),
+        (
+            "The summary message to the user is clear, concise and accurate.",
+            "Clarity of the messages and summary written for the user.",
+        ),
+        ("summary", "message"),
+    ),
+    Family(
+        ("Code Style", "Style Conformance", "Code Style"),
+        (
+            "Edits follow the project's style, lint rules and formatting conventions.",
+            "Conformance of the code to lint, formatting and style conventions.",
+        ),
+        ("lint", "style"),
+    ),
+    Family(
+        ("Efficiency", "Step Economy", "Efficiency"),
+        (
+            "Reaches the result without redundant steps or wasted time.",
+            "Economy of steps: no redundant actions, little wasted time.",
+        ),
+        ("redundant", "slow"),
+    ),
+    Family(
+        ("Safety", "Destructive Action Avoidance", "Safety"),
+        (
+            "Avoids destructive operations such as rm -rf or force pushes without permission.",
+            "Safety of actions: no destructive deletion or force push without permission.",
+        ),
+        ("rm", "delete"),
+    ),
+    Family(
+        ("Context Gathering", "Codebase Exploration", "Context Gathering"),
+        (
+            "Explores the codebase with grep and reads the relevant files before editing.",
+            "Gathers context: greps and reads relevant source files first.",
+        ),
+        ("grep", "explore"),
+    ),
+    Family(
+        ("Multi-turn Coherence", "Consistency Across Turns", "Multi-turn Coherence"),
+        (
+            "Remembers earlier observations and stays consistent across turns.",
+            "Consistency across turns: builds on what was observed earlier, no contradictions.",
+        ),
+        ("earlier", "remember"),
+    ),
+    Family(
+        ("Edge Case Handling", "Boundary Conditions", "Edge Case Handling"),
+        (
+            "Handles edge cases such as empty input, boundary values and None.",
+            "Covers boundary conditions and edge cases like empty or None input.",
+        ),
+        ("edge", "empty"),
+    ),
+    Family(
+        ("Documentation", "Docstring Quality", "Documentation"),
+        (
+            "Updates docstrings, comments and the README to match the change.",
+            "Documentation of the change in docstrings, comments and README.",
+        ),
+        ("docstring", "readme"),
+    ),
+    Family(
+        ("Dependency Management", "Package Handling", "Dependency Management"),
+        (
+            "Installs packages and pins dependency versions correctly.",
+            "Handling of dependencies: package installation and version pins.",
+        ),
+        ("install", "package"),
+    ),
+    Family(
+        ("Security Awareness", "Secret Handling", "Security Awareness"),
+        (
+            "Keeps secrets and credentials out of logs and guards against injection.",
+            "Awareness of security: credentials and secrets protected, injection prevented.",
+        ),
+        ("secret", "credential"),
+    ),
 )
 
 
@@ -116,10 +176,14 @@ def propose(record: str, families: tuple[Family, ...] = FAMILIES, max_dims: int 
         if not words & set(fam.keywords):
             continue
         h = _h(record, fam.names[0])
-        out.append({"name": fam.names[h % len(fam.names)],
-                    "definition": fam.definitions[(h >> 8) % len(fam.definitions)],
-                    "score": float(3 + (h >> 16) % 7),
-                    "rationale": f"{fam.names[0]}: the record shows '{record[:40].strip()}'."})
+        out.append(
+            {
+                "name": fam.names[h % len(fam.names)],
+                "definition": fam.definitions[(h >> 8) % len(fam.definitions)],
+                "score": float(3 + (h >> 16) % 7),
+                "rationale": f"{fam.names[0]}: the record shows '{record[:40].strip()}'.",
+            }
+        )
     return out[:max_dims]
 
 
@@ -158,9 +222,15 @@ def anchored_answer(record: str, rubric: Any) -> str:
         scores.append(float(7 + jitter if hit else 2 + jitter))
         reasons.append("the record shows it" if hit else "not shown in the record")
     overall = round(10 * sum(scores) / len(scores), 1)
-    card = ScoreCard(scores=scores, rationales=reasons, overall=overall,
-                     recommendation="keep" if overall >= 50 else "drop", domain_tag="agent",
-                     brief="Loopback teacher's anchored judgement.", status="ok")
+    card = ScoreCard(
+        scores=scores,
+        rationales=reasons,
+        overall=overall,
+        recommendation="keep" if overall >= 50 else "drop",
+        domain_tag="agent",
+        brief="Loopback teacher's anchored judgement.",
+        status="ok",
+    )
     return format_output(card, rubric)
 
 
@@ -177,9 +247,17 @@ def planted_proposals(n: int, *, k: int = 15, seed: int = 0) -> list[dict[str, A
     for i in range(n):
         f = rng.randrange(k)
         fam = FAMILIES[f]
-        rows.append({"record_id": f"r{i}", "source": f"s{i % 3}", "dimension": rng.choice(fam.names),
-                     "definition": rng.choice(fam.definitions), "score": float(rng.randint(0, 10)),
-                     "rationale": f"{fam.names[0]} seen in record r{i}.", "family": f})
+        rows.append(
+            {
+                "record_id": f"r{i}",
+                "source": f"s{i % 3}",
+                "dimension": rng.choice(fam.names),
+                "definition": rng.choice(fam.definitions),
+                "score": float(rng.randint(0, 10)),
+                "rationale": f"{fam.names[0]} seen in record r{i}.",
+                "family": f,
+            }
+        )
     return rows
 
 
@@ -195,8 +273,15 @@ class JudgeServer(ChatLoopbackServer):
             template of this rubric (:func:`anchored_answer`), as the teacher labels a discovered rubric.
     """
 
-    def __init__(self, *, model: str = "loopback-teacher", delay: float = 0.0, fenced: bool = False,
-                 garble: str = "GARBLED", rubric: Any = None):
+    def __init__(
+        self,
+        *,
+        model: str = "loopback-teacher",
+        delay: float = 0.0,
+        fenced: bool = False,
+        garble: str = "GARBLED",
+        rubric: Any = None,
+    ):
         super().__init__()
         self.rubric = rubric
         self.model = model
@@ -226,7 +311,12 @@ class JudgeServer(ChatLoopbackServer):
                 text = f"Here is my judgement:\n```json\n{text}\n```\nHope this helps."
         usage = {"prompt_tokens": len(record) // 4 + 50, "completion_tokens": len(text) // 4}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        return web.json_response({"id": "chatcmpl-judge", "object": "chat.completion", "model": self.model,
-                                  "choices": [{"index": 0, "finish_reason": "stop",
-                                               "message": {"role": "assistant", "content": text}}],
-                                  "usage": usage})
+        return web.json_response(
+            {
+                "id": "chatcmpl-judge",
+                "object": "chat.completion",
+                "model": self.model,
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                "usage": usage,
+            }
+        )

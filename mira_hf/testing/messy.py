@@ -49,14 +49,27 @@ N_SLOTS = 15
 GOOD_SOURCES = ("agent_openhands", "davinc_dev", "swe_qa")
 BAD_SOURCE = "scraped_dump"
 #: Which record shapes each source mixes.
-SHAPES = {"agent_openhands": ("openhands_v0", "openhands_v1"), "davinc_dev": ("chat", "mini_swe_agent"),
-          "swe_qa": ("sharegpt", "swe_agent")}
+SHAPES = {
+    "agent_openhands": ("openhands_v0", "openhands_v1"),
+    "davinc_dev": ("chat", "mini_swe_agent"),
+    "swe_qa": ("sharegpt", "swe_agent"),
+}
 #: Rows of the bad source: nothing a reader can score.
-BAD_RECORDS: tuple[str | None, ...] = ("", "   \n\t  ", None, "{}", '{"metadata": {"instance_id": "x"}}',
-                                       '[{"role": "user"}]', "\n\n", "\u3000 \u2003")
+BAD_RECORDS: tuple[str | None, ...] = (
+    "",
+    "   \n\t  ",
+    None,
+    "{}",
+    '{"metadata": {"instance_id": "x"}}',
+    '[{"role": "user"}]',
+    "\n\n",
+    "\u3000 \u2003",
+)
 # Text that must survive every stage unchanged.
-ODD_TEXT = ("naïve café — 修复 bug 🐛 in résumé.py; שלום; e\u0301; tab\there\x0cform-feed; esc \x1b[31mred\x1b[0m; "
-            "nul \x00 byte")
+ODD_TEXT = (
+    "naïve café — 修复 bug 🐛 in résumé.py; שלום; e\u0301; tab\there\x0cform-feed; esc \x1b[31mred\x1b[0m; "
+    "nul \x00 byte"
+)
 
 
 @dataclass(frozen=True)
@@ -70,113 +83,285 @@ class _Task:
 
 
 _TASKS = (
-    _Task("tsgrid/tsgrid", "TimeSeries.resample() drops the last bucket when the series ends mid-bucket.",
-          "tsgrid/resample.py", "return int((end - start) // width)", "return math.ceil((end - start) / width)",
-          "tests/test_resample.py"),
-    _Task("inkwell/inkwell", "Markdown tables lose their alignment row when a cell contains a pipe.",
-          "inkwell/tables.py", "cells = line.split('|')", "cells = split_unescaped(line, '|')",
-          "tests/test_tables.py"),
-    _Task("ledgerly/ledgerly", "Currency rounding uses float arithmetic and is off by one cent on 0.005.",
-          "ledgerly/money.py", "return round(amount, 2)", "return amount.quantize(CENT, ROUND_HALF_UP)",
-          "tests/test_money.py"),
-    _Task("skyforge/skyforge", "The retry decorator retries on KeyboardInterrupt.", "skyforge/retry.py",
-          "except BaseException:", "except Exception:", "tests/test_retry.py"),
-    _Task("pathkit/pathkit", "glob('**') does not descend into symlinked directories.", "pathkit/walk.py",
-          "follow_symlinks=False", "follow_symlinks=self.follow", "tests/test_walk.py"),
-    _Task("cronparse/cronparse", "'*/15' in the minute field is parsed as 15 only.", "cronparse/fields.py",
-          "return [int(step)]", "return list(range(lo, hi + 1, int(step)))", "tests/test_fields.py"),
+    _Task(
+        "tsgrid/tsgrid",
+        "TimeSeries.resample() drops the last bucket when the series ends mid-bucket.",
+        "tsgrid/resample.py",
+        "return int((end - start) // width)",
+        "return math.ceil((end - start) / width)",
+        "tests/test_resample.py",
+    ),
+    _Task(
+        "inkwell/inkwell",
+        "Markdown tables lose their alignment row when a cell contains a pipe.",
+        "inkwell/tables.py",
+        "cells = line.split('|')",
+        "cells = split_unescaped(line, '|')",
+        "tests/test_tables.py",
+    ),
+    _Task(
+        "ledgerly/ledgerly",
+        "Currency rounding uses float arithmetic and is off by one cent on 0.005.",
+        "ledgerly/money.py",
+        "return round(amount, 2)",
+        "return amount.quantize(CENT, ROUND_HALF_UP)",
+        "tests/test_money.py",
+    ),
+    _Task(
+        "skyforge/skyforge",
+        "The retry decorator retries on KeyboardInterrupt.",
+        "skyforge/retry.py",
+        "except BaseException:",
+        "except Exception:",
+        "tests/test_retry.py",
+    ),
+    _Task(
+        "pathkit/pathkit",
+        "glob('**') does not descend into symlinked directories.",
+        "pathkit/walk.py",
+        "follow_symlinks=False",
+        "follow_symlinks=self.follow",
+        "tests/test_walk.py",
+    ),
+    _Task(
+        "cronparse/cronparse",
+        "'*/15' in the minute field is parsed as 15 only.",
+        "cronparse/fields.py",
+        "return [int(step)]",
+        "return list(range(lo, hi + 1, int(step)))",
+        "tests/test_fields.py",
+    ),
 )
 
 
 def _steps(task: _Task, rng: random.Random, odd: bool) -> list[tuple[str, str, str]]:
     """(thought, shell command, output) steps of one attempt at ``task``; their number and wording vary."""
     note = f" {ODD_TEXT}" if odd else ""
-    steps = [(f"Let me find the code behind the issue.{note}", f"grep -rn '{task.old[:18]}' {task.path.split('/')[0]}",
-              f"{task.path}:3:    {task.old}"),
-             ("Reproduce it first.", f"python -m pytest {task.test} -x -q",
-              f"F\nE   AssertionError in {task.test}\n1 failed in 0.21s")]
+    steps = [
+        (
+            f"Let me find the code behind the issue.{note}",
+            f"grep -rn '{task.old[:18]}' {task.path.split('/')[0]}",
+            f"{task.path}:3:    {task.old}",
+        ),
+        (
+            "Reproduce it first.",
+            f"python -m pytest {task.test} -x -q",
+            f"F\nE   AssertionError in {task.test}\n1 failed in 0.21s",
+        ),
+    ]
     for k in range(rng.randint(0, 3)):
-        steps.append((f"Look at the callers ({k}).", f"sed -n {10 * k + 1},{10 * k + 20}p {task.path}",
-                       "\n".join(f"{i}: ..." for i in range(10 * k + 1, 10 * k + 6))))
+        steps.append(
+            (
+                f"Look at the callers ({k}).",
+                f"sed -n {10 * k + 1},{10 * k + 20}p {task.path}",
+                "\n".join(f"{i}: ..." for i in range(10 * k + 1, 10 * k + 6)),
+            )
+        )
     steps.append(("Apply the fix.", f"sed -i 's/{task.old}/{task.new}/' {task.path}", ""))
     passed = rng.random() < 0.7
-    steps.append(("Run the tests again.", f"python -m pytest {task.test} -q",
-                  "9 passed in 0.30s" if passed else "1 failed, 8 passed in 0.31s"))
+    steps.append(
+        (
+            "Run the tests again.",
+            f"python -m pytest {task.test} -q",
+            "9 passed in 0.30s" if passed else "1 failed, 8 passed in 0.31s",
+        )
+    )
     return steps
 
 
 def _issue(task: _Task) -> str:
-    return (f"<uploaded_files>\n/workspace/{task.repo.split('/')[1]}\n</uploaded_files>\nI've uploaded a python code "
-            f"repository. Consider the following PR description:\n<pr_description>\n{task.issue}\n</pr_description>")
+    return (
+        f"<uploaded_files>\n/workspace/{task.repo.split('/')[1]}\n</uploaded_files>\nI've uploaded a python code "
+        f"repository. Consider the following PR description:\n<pr_description>\n{task.issue}\n</pr_description>"
+    )
 
 
 def _openhands_v0(task: _Task, steps: list, rng: random.Random) -> list[dict]:
     """An OpenHands V0 event stream: ``action``/``args`` events and ``observation`` events with ``cause``."""
     ts = "2025-01-14T10:10:{:02d}.123456"
     events: list[dict] = [
-        {"id": 0, "timestamp": ts.format(0), "source": "environment", "action": "initialize",
-         "args": {"LLM_MODEL": "claude-3-5-sonnet-20241022", "AGENT": "CodeActAgent"}},
-        {"id": 1, "timestamp": ts.format(1), "source": "agent", "message": "You are OpenHands agent",
-         "action": "system",
-         "args": {"content": "You are OpenHands agent, a helpful AI assistant that can interact with a computer to "
-                             "solve tasks.", "tools": []}},
-        {"id": 2, "timestamp": ts.format(2), "source": "user", "message": _issue(task), "action": "message",
-         "args": {"content": _issue(task), "image_urls": None, "wait_for_response": False}},
+        {
+            "id": 0,
+            "timestamp": ts.format(0),
+            "source": "environment",
+            "action": "initialize",
+            "args": {"LLM_MODEL": "claude-3-5-sonnet-20241022", "AGENT": "CodeActAgent"},
+        },
+        {
+            "id": 1,
+            "timestamp": ts.format(1),
+            "source": "agent",
+            "message": "You are OpenHands agent",
+            "action": "system",
+            "args": {
+                "content": "You are OpenHands agent, a helpful AI assistant that can interact with a computer to "
+                "solve tasks.",
+                "tools": [],
+            },
+        },
+        {
+            "id": 2,
+            "timestamp": ts.format(2),
+            "source": "user",
+            "message": _issue(task),
+            "action": "message",
+            "args": {"content": _issue(task), "image_urls": None, "wait_for_response": False},
+        },
     ]
     for thought, command, output in steps:
         i = len(events)
-        events.append({"id": i, "timestamp": ts.format(i % 60), "source": "agent",
-                       "message": f"Running command: {command}", "action": "run",
-                       "args": {"command": command, "is_input": False, "thought": thought, "blocking": False,
-                                "hidden": False, "confirmation_state": "confirmed"}})
-        events.append({"id": i + 1, "timestamp": ts.format((i + 1) % 60), "source": "agent",
-                       "message": f"Command `{command[:20]}` executed with exit code 0.", "cause": i,
-                       "observation": "run", "content": output,
-                       "extras": {"command": command, "metadata": {"exit_code": int("failed" in output)}}})
-    events.append({"id": len(events), "timestamp": ts.format(59), "source": "agent", "action": "finish",
-                   "message": "All done", "args": {"final_thought": f"Fixed {task.path}.", "task_completed": "true",
-                                                   "outputs": {}, "thought": ""}})
+        events.append(
+            {
+                "id": i,
+                "timestamp": ts.format(i % 60),
+                "source": "agent",
+                "message": f"Running command: {command}",
+                "action": "run",
+                "args": {
+                    "command": command,
+                    "is_input": False,
+                    "thought": thought,
+                    "blocking": False,
+                    "hidden": False,
+                    "confirmation_state": "confirmed",
+                },
+            }
+        )
+        events.append(
+            {
+                "id": i + 1,
+                "timestamp": ts.format((i + 1) % 60),
+                "source": "agent",
+                "message": f"Command `{command[:20]}` executed with exit code 0.",
+                "cause": i,
+                "observation": "run",
+                "content": output,
+                "extras": {"command": command, "metadata": {"exit_code": int("failed" in output)}},
+            }
+        )
+    events.append(
+        {
+            "id": len(events),
+            "timestamp": ts.format(59),
+            "source": "agent",
+            "action": "finish",
+            "message": "All done",
+            "args": {"final_thought": f"Fixed {task.path}.", "task_completed": "true", "outputs": {}, "thought": ""},
+        }
+    )
     return events
 
 
 def _openhands_v1(task: _Task, steps: list, rng: random.Random) -> list[dict]:
     """An OpenHands V1 (software-agent-sdk) event list: ``kind``-tagged events with ``llm_message`` / ``action``."""
+
     def text(t: str) -> list[dict]:
         return [{"cache_prompt": False, "type": "text", "text": t}]
 
     ts = "2025-10-02T09:12:{:02d}.000000"
     events: list[dict] = [
-        {"kind": "SystemPromptEvent", "id": "sys-0", "timestamp": ts.format(0), "source": "agent",
-         "system_prompt": {"cache_prompt": False, "type": "text", "text": "You are OpenHands agent, a helpful AI "
-                           "assistant that can interact with a computer to solve tasks."}, "tools": []},
-        {"kind": "MessageEvent", "id": "msg-1", "timestamp": ts.format(1), "source": "user",
-         "llm_message": {"role": "user", "content": text(_issue(task)), "name": None, "tool_calls": None,
-                         "tool_call_id": None, "reasoning_content": None, "thinking_blocks": []},
-         "activated_microagents": [], "extended_content": []},
+        {
+            "kind": "SystemPromptEvent",
+            "id": "sys-0",
+            "timestamp": ts.format(0),
+            "source": "agent",
+            "system_prompt": {
+                "cache_prompt": False,
+                "type": "text",
+                "text": "You are OpenHands agent, a helpful AI "
+                "assistant that can interact with a computer to solve tasks.",
+            },
+            "tools": [],
+        },
+        {
+            "kind": "MessageEvent",
+            "id": "msg-1",
+            "timestamp": ts.format(1),
+            "source": "user",
+            "llm_message": {
+                "role": "user",
+                "content": text(_issue(task)),
+                "name": None,
+                "tool_calls": None,
+                "tool_call_id": None,
+                "reasoning_content": None,
+                "thinking_blocks": [],
+            },
+            "activated_microagents": [],
+            "extended_content": [],
+        },
     ]
     for k, (thought, command, output) in enumerate(steps):
         call = f"toolu_{k:02d}"
-        events.append({"kind": "ActionEvent", "id": f"act-{k}", "timestamp": ts.format(2 * k + 2), "source": "agent",
-                       "thought": text(thought), "reasoning_content": None, "thinking_blocks": [],
-                       "action": {"kind": "ExecuteBashAction", "command": command, "is_input": False,
-                                  "timeout": None, "reset": False},
-                       "tool_name": "execute_bash", "tool_call_id": call,
-                       "tool_call": {"id": call, "name": "execute_bash",
-                                     "arguments": json.dumps({"command": command}), "origin": "completion"},
-                       "llm_response_id": f"chatcmpl-{k}", "security_risk": "LOW"})
-        events.append({"kind": "ObservationEvent", "id": f"obs-{k}", "timestamp": ts.format(2 * k + 3),
-                       "source": "environment",
-                       "observation": {"kind": "ExecuteBashObservation", "content": text(output),
-                                       "is_error": False, "command": command,
-                                       "exit_code": int("failed" in output), "timeout": False},
-                       "action_id": f"act-{k}", "tool_name": "execute_bash", "tool_call_id": call})
-    events.append({"kind": "ActionEvent", "id": "act-fin", "timestamp": ts.format(59), "source": "agent",
-                   "thought": text("The fix is done and tested."), "reasoning_content": None, "thinking_blocks": [],
-                   "action": {"kind": "FinishAction", "message": f"Fixed {task.path}."}, "tool_name": "finish",
-                   "tool_call_id": "toolu_fin", "tool_call": {"id": "toolu_fin", "name": "finish",
-                                                              "arguments": json.dumps({"message": "done"}),
-                                                              "origin": "completion"},
-                   "llm_response_id": "chatcmpl-fin", "security_risk": "LOW"})
+        events.append(
+            {
+                "kind": "ActionEvent",
+                "id": f"act-{k}",
+                "timestamp": ts.format(2 * k + 2),
+                "source": "agent",
+                "thought": text(thought),
+                "reasoning_content": None,
+                "thinking_blocks": [],
+                "action": {
+                    "kind": "ExecuteBashAction",
+                    "command": command,
+                    "is_input": False,
+                    "timeout": None,
+                    "reset": False,
+                },
+                "tool_name": "execute_bash",
+                "tool_call_id": call,
+                "tool_call": {
+                    "id": call,
+                    "name": "execute_bash",
+                    "arguments": json.dumps({"command": command}),
+                    "origin": "completion",
+                },
+                "llm_response_id": f"chatcmpl-{k}",
+                "security_risk": "LOW",
+            }
+        )
+        events.append(
+            {
+                "kind": "ObservationEvent",
+                "id": f"obs-{k}",
+                "timestamp": ts.format(2 * k + 3),
+                "source": "environment",
+                "observation": {
+                    "kind": "ExecuteBashObservation",
+                    "content": text(output),
+                    "is_error": False,
+                    "command": command,
+                    "exit_code": int("failed" in output),
+                    "timeout": False,
+                },
+                "action_id": f"act-{k}",
+                "tool_name": "execute_bash",
+                "tool_call_id": call,
+            }
+        )
+    events.append(
+        {
+            "kind": "ActionEvent",
+            "id": "act-fin",
+            "timestamp": ts.format(59),
+            "source": "agent",
+            "thought": text("The fix is done and tested."),
+            "reasoning_content": None,
+            "thinking_blocks": [],
+            "action": {"kind": "FinishAction", "message": f"Fixed {task.path}."},
+            "tool_name": "finish",
+            "tool_call_id": "toolu_fin",
+            "tool_call": {
+                "id": "toolu_fin",
+                "name": "finish",
+                "arguments": json.dumps({"message": "done"}),
+                "origin": "completion",
+            },
+            "llm_response_id": "chatcmpl-fin",
+            "security_risk": "LOW",
+        }
+    )
     return events
 
 
@@ -184,12 +369,23 @@ def _chat(task: _Task, steps: list, rng: random.Random) -> dict:
     """OpenAI chat messages with ``tool_calls`` and ``tool`` results (the SWE-Gym / nebius chat dumps' shape)."""
     messages: list[dict] = [
         {"role": "system", "content": "You are a software engineering agent. Use the `bash` tool to run commands."},
-        {"role": "user", "content": _issue(task)}]
+        {"role": "user", "content": _issue(task)},
+    ]
     for k, (thought, command, output) in enumerate(steps):
         call = f"call_{k}"
-        messages.append({"role": "assistant", "content": thought, "tool_calls": [
-            {"id": call, "type": "function", "function": {"name": "bash",
-                                                          "arguments": json.dumps({"command": command})}}]})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": thought,
+                "tool_calls": [
+                    {
+                        "id": call,
+                        "type": "function",
+                        "function": {"name": "bash", "arguments": json.dumps({"command": command})},
+                    }
+                ],
+            }
+        )
         messages.append({"role": "tool", "tool_call_id": call, "name": "bash", "content": output})
     messages.append({"role": "assistant", "content": f"The fix is in {task.path}; the tests pass."})
     return {"instance_id": task.repo.replace("/", "__") + "-1", "messages": messages}
@@ -198,20 +394,38 @@ def _chat(task: _Task, steps: list, rng: random.Random) -> dict:
 def _mini_swe_agent(task: _Task, steps: list, rng: random.Random) -> dict:
     """A mini-swe-agent trajectory file: ``info``, plain ``messages`` with bash blocks, ``trajectory_format``."""
     messages: list[dict] = [
-        {"role": "system", "content": "You are a helpful assistant that can interact multiple times with a computer "
-                                      "shell to solve programming tasks."},
-        {"role": "user", "content": f"<pr_description>\nConsider the following PR description:\n{task.issue}\n"
-                                    f"</pr_description>"}]
+        {
+            "role": "system",
+            "content": "You are a helpful assistant that can interact multiple times with a computer "
+            "shell to solve programming tasks.",
+        },
+        {
+            "role": "user",
+            "content": f"<pr_description>\nConsider the following PR description:\n{task.issue}\n</pr_description>",
+        },
+    ]
     for thought, command, output in steps:
         messages.append({"role": "assistant", "content": f"THOUGHT: {thought}\n\n```bash\n{command}\n```"})
-        messages.append({"role": "user", "content": f"<returncode>{int('failed' in output)}</returncode>\n"
-                                                    f"<output>\n{output}\n</output>"})
-    messages.append({"role": "assistant", "content": "THOUGHT: Done.\n\n```bash\necho "
-                                                     "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\n```"})
-    return {"info": {"exit_status": "Submitted", "submission": f"diff --git a/{task.path} b/{task.path}\n",
-                     "model_stats": {"instance_cost": 0.05, "api_calls": len(steps) + 1}, "mini_version": "1.9.1"},
-            "messages": messages, "trajectory_format": "mini-swe-agent-1",
-            "instance_id": task.repo.replace("/", "__") + "-1"}
+        messages.append(
+            {
+                "role": "user",
+                "content": f"<returncode>{int('failed' in output)}</returncode>\n<output>\n{output}\n</output>",
+            }
+        )
+    messages.append(
+        {"role": "assistant", "content": "THOUGHT: Done.\n\n```bash\necho COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\n```"}
+    )
+    return {
+        "info": {
+            "exit_status": "Submitted",
+            "submission": f"diff --git a/{task.path} b/{task.path}\n",
+            "model_stats": {"instance_cost": 0.05, "api_calls": len(steps) + 1},
+            "mini_version": "1.9.1",
+        },
+        "messages": messages,
+        "trajectory_format": "mini-swe-agent-1",
+        "instance_id": task.repo.replace("/", "__") + "-1",
+    }
 
 
 def _sharegpt(task: _Task, steps: list, rng: random.Random) -> dict:
@@ -219,43 +433,102 @@ def _sharegpt(task: _Task, steps: list, rng: random.Random) -> dict:
     turns: list[dict] = [{"from": "human", "value": task.issue}]
     for thought, command, output in steps:
         turns.append({"from": "gpt", "value": thought})
-        turns.append({"from": "function_call", "value": json.dumps({"name": "bash",
-                                                                   "arguments": {"command": command}})})
+        turns.append(
+            {"from": "function_call", "value": json.dumps({"name": "bash", "arguments": {"command": command}})}
+        )
         turns.append({"from": "observation", "value": output})
     turns.append({"from": "gpt", "value": f"Fixed {task.path}."})
-    return {"conversations": turns, "system": "You are an autonomous programmer fixing an issue in a repository.",
-            "tools": json.dumps([{"name": "bash", "description": "run a shell command",
-                                  "parameters": {"type": "object", "properties": {"command": {"type": "string"}}}}])}
+    return {
+        "conversations": turns,
+        "system": "You are an autonomous programmer fixing an issue in a repository.",
+        "tools": json.dumps(
+            [
+                {
+                    "name": "bash",
+                    "description": "run a shell command",
+                    "parameters": {"type": "object", "properties": {"command": {"type": "string"}}},
+                }
+            ]
+        ),
+    }
 
 
 def _swe_agent(task: _Task, steps: list, rng: random.Random) -> dict:
     """A SWE-agent 1.x ``.traj`` file: ``trajectory`` steps, the ``history`` messages, ``info``, ``environment``."""
-    system = {"role": "system", "content": "You are a helpful assistant that can interact with a computer to solve "
-                                           "tasks.", "agent": "main", "message_type": "system_prompt"}
-    user = {"role": "user", "content": [{"type": "text", "text": _issue(task)}], "agent": "main",
-            "message_type": "observation"}
+    system = {
+        "role": "system",
+        "content": "You are a helpful assistant that can interact with a computer to solve tasks.",
+        "agent": "main",
+        "message_type": "system_prompt",
+    }
+    user = {
+        "role": "user",
+        "content": [{"type": "text", "text": _issue(task)}],
+        "agent": "main",
+        "message_type": "observation",
+    }
     trajectory, history = [], [system, user]
     for k, (thought, command, output) in enumerate(steps):
         action = f"bash {json.dumps({'command': command})}"
-        trajectory.append({"action": action, "observation": output, "response": thought, "thought": thought,
-                           "execution_time": round(rng.uniform(0.1, 2.0), 2),
-                           "state": {"working_dir": f"/{task.repo.split('/')[1]}", "diff": ""},
-                           "query": [system], "extra_info": {}})
-        history.append({"role": "assistant", "content": thought, "thought": thought, "action": action,
-                        "agent": "main", "message_type": "action",
-                        "tool_calls": [{"id": f"toolu_{k}", "type": "function",
-                                        "function": {"name": "bash", "arguments": json.dumps({"command": command})}}]})
-        history.append({"role": "tool", "content": [{"type": "text", "text": output}], "agent": "main",
-                        "message_type": "observation", "tool_call_ids": [f"toolu_{k}"]})
-    return {"trajectory": trajectory, "history": history,
-            "info": {"swe_agent_version": "1.1.0", "exit_status": "submitted",
-                     "submission": f"diff --git a/{task.path} b/{task.path}\n"},
-            "replay_config": json.dumps({"env": {"repo": {"path": f"/{task.repo.split('/')[1]}"}}}),
-            "environment": "main"}
+        trajectory.append(
+            {
+                "action": action,
+                "observation": output,
+                "response": thought,
+                "thought": thought,
+                "execution_time": round(rng.uniform(0.1, 2.0), 2),
+                "state": {"working_dir": f"/{task.repo.split('/')[1]}", "diff": ""},
+                "query": [system],
+                "extra_info": {},
+            }
+        )
+        history.append(
+            {
+                "role": "assistant",
+                "content": thought,
+                "thought": thought,
+                "action": action,
+                "agent": "main",
+                "message_type": "action",
+                "tool_calls": [
+                    {
+                        "id": f"toolu_{k}",
+                        "type": "function",
+                        "function": {"name": "bash", "arguments": json.dumps({"command": command})},
+                    }
+                ],
+            }
+        )
+        history.append(
+            {
+                "role": "tool",
+                "content": [{"type": "text", "text": output}],
+                "agent": "main",
+                "message_type": "observation",
+                "tool_call_ids": [f"toolu_{k}"],
+            }
+        )
+    return {
+        "trajectory": trajectory,
+        "history": history,
+        "info": {
+            "swe_agent_version": "1.1.0",
+            "exit_status": "submitted",
+            "submission": f"diff --git a/{task.path} b/{task.path}\n",
+        },
+        "replay_config": json.dumps({"env": {"repo": {"path": f"/{task.repo.split('/')[1]}"}}}),
+        "environment": "main",
+    }
 
 
-_BUILDERS = {"openhands_v0": _openhands_v0, "openhands_v1": _openhands_v1, "chat": _chat,
-             "mini_swe_agent": _mini_swe_agent, "sharegpt": _sharegpt, "swe_agent": _swe_agent}
+_BUILDERS = {
+    "openhands_v0": _openhands_v0,
+    "openhands_v1": _openhands_v1,
+    "chat": _chat,
+    "mini_swe_agent": _mini_swe_agent,
+    "sharegpt": _sharegpt,
+    "swe_agent": _swe_agent,
+}
 
 
 def _teacher(rng: random.Random) -> tuple[list[float | None] | None, str | None]:
@@ -288,12 +561,23 @@ def _rows(seed: int, rows_per_source: int) -> list[dict[str, Any]]:
     big = next(r for r in rows if r["source"] == "agent_openhands")
     events = json.loads(big["trajectory"])
     filler = "\n".join(f"/workspace/tsgrid/tsgrid/module_{i:05d}.py" for i in range(12_000))
-    events.insert(3, {"id": 99, "timestamp": "2025-01-14T10:10:03.000000", "source": "agent", "cause": 2,
-                      "observation": "run", "content": filler, "extras": {"command": "find / -name '*.py'"}})
+    events.insert(
+        3,
+        {
+            "id": 99,
+            "timestamp": "2025-01-14T10:10:03.000000",
+            "source": "agent",
+            "cause": 2,
+            "observation": "run",
+            "content": filler,
+            "extras": {"command": "find / -name '*.py'"},
+        },
+    )
     big["trajectory"] = json.dumps(events)
     for k in range(rows_per_source):
-        rows.append({"id": f"{BAD_SOURCE[:2]}-{k:03d}", "source": BAD_SOURCE,
-                     "trajectory": BAD_RECORDS[k % len(BAD_RECORDS)]})
+        rows.append(
+            {"id": f"{BAD_SOURCE[:2]}-{k:03d}", "source": BAD_SOURCE, "trajectory": BAD_RECORDS[k % len(BAD_RECORDS)]}
+        )
     # duplicates: the same record under a new id, and an existing id on a different record
     good = [r for r in rows if r["source"] != BAD_SOURCE]
     for k, original in enumerate(rng.sample(good, 4)):
@@ -312,11 +596,16 @@ def features() -> Any:
     """The corpus's ``datasets.Features`` (declared, so that every file reads with the same types)."""
     import datasets
 
-    return datasets.Features({"id": datasets.Value("string"), "source": datasets.Value("string"),
-                              "trajectory": datasets.Value("string"),
-                              "teacher_scores": datasets.Sequence(datasets.Value("float64")),
-                              "teacher_recommendation": datasets.Value("string"),
-                              "num_tokens": datasets.Value("int64")})
+    return datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "source": datasets.Value("string"),
+            "trajectory": datasets.Value("string"),
+            "teacher_scores": datasets.Sequence(datasets.Value("float64")),
+            "teacher_recommendation": datasets.Value("string"),
+            "num_tokens": datasets.Value("int64"),
+        }
+    )
 
 
 @dataclass
@@ -340,17 +629,22 @@ class MessyCorpus:
         """Every file loaded together with ``datasets.load_dataset`` (JSON shards, the gzip, then Parquet)."""
         import datasets
 
-        parts = [datasets.load_dataset(kind, data_files=files, split="train", features=features(),
-                                       cache_dir=str(self.cache_dir))
-                 for kind, files in self._by_kind().items()]
+        parts = [
+            datasets.load_dataset(
+                kind, data_files=files, split="train", features=features(), cache_dir=str(self.cache_dir)
+            )
+            for kind, files in self._by_kind().items()
+        ]
         return datasets.concatenate_datasets(parts)
 
     def iterable(self) -> Any:
         """The same rows as an ``IterableDataset`` (``streaming=True``), in the same order as :meth:`load`."""
         import datasets
 
-        parts = [datasets.load_dataset(kind, data_files=files, split="train", features=features(), streaming=True)
-                 for kind, files in self._by_kind().items()]
+        parts = [
+            datasets.load_dataset(kind, data_files=files, split="train", features=features(), streaming=True)
+            for kind, files in self._by_kind().items()
+        ]
         return datasets.concatenate_datasets(parts)
 
 
@@ -392,8 +686,14 @@ def write_messy_corpus(folder: str | Path, *, seed: int = 0, rows_per_source: in
         path = folder / f"part-{k:05d}.parquet"
         pq.write_table(pa.Table.from_pylist(parquet_part[k::2], schema=schema), path)
         files.append(path)
-    return MessyCorpus(folder=folder, files=files, sources=[*GOOD_SOURCES, BAD_SOURCE], bad_source=BAD_SOURCE,
-                       rows=len(rows), cache_dir=folder / ".hf-cache")
+    return MessyCorpus(
+        folder=folder,
+        files=files,
+        sources=[*GOOD_SOURCES, BAD_SOURCE],
+        bad_source=BAD_SOURCE,
+        rows=len(rows),
+        cache_dir=folder / ".hf-cache",
+    )
 
 
 def views(ds: Any, seed: int = 0) -> dict[str, Any]:
@@ -419,8 +719,9 @@ def views(ds: Any, seed: int = 0) -> dict[str, Any]:
         "sorted": ds.sort("source"),
         "shuffled": shuffled,
         "sharded": datasets.concatenate_datasets([ds.shard(4, i, contiguous=False) for i in range(4)]),
-        "indices": ds.shuffle(seed=seed + 1).select(order).filter(lambda batch: [True] * len(next(iter(
-            batch.values()))), batched=True),
+        "indices": ds.shuffle(seed=seed + 1)
+        .select(order)
+        .filter(lambda batch: [True] * len(next(iter(batch.values()))), batched=True),
         "flattened": ds.shuffle(seed=seed + 3).flatten_indices(),
     }
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from mira_hf.answer.parse import format_output
 from mira_hf.answer.contract import FENCE_CLOSE, FENCE_OPEN
+from mira_hf.answer.parse import format_output
 from mira_hf.rubric import Rubric, load_rubric
 from mira_hf.schema.scorecard import ScoreCard
 from mira_hf.testing.loopback import ChatLoopbackServer
@@ -51,16 +51,22 @@ def teacher_card(text: str, n_slots: int) -> ScoreCard:
     q = record_quality(text)
     scores = [float(max(0, min(10, q + (i % 3) - 1))) for i in range(n_slots)]
     verdict = "keep" if q >= 6 else "downsample" if q >= 3 else "drop"
-    return ScoreCard(scores=scores, rationales=[f"shows quality {q} on this dimension"] * n_slots,
-                     overall=float(q * 10), recommendation=verdict, domain_tag="swe-repair",
-                     brief=f"A trajectory of quality {q}.", status="ok")
+    return ScoreCard(
+        scores=scores,
+        rationales=[f"shows quality {q} on this dimension"] * n_slots,
+        overall=float(q * 10),
+        recommendation=verdict,
+        domain_tag="swe-repair",
+        brief=f"A trajectory of quality {q}.",
+        status="ok",
+    )
 
 
 def fenced_record(user_content: str) -> str:
     """The record text inside the prompt's fence (the whole message when there is no fence)."""
     start = user_content.find(FENCE_OPEN)
     end = user_content.rfind(FENCE_CLOSE)
-    return user_content[start + len(FENCE_OPEN):end] if 0 <= start < end else user_content
+    return user_content[start + len(FENCE_OPEN) : end] if 0 <= start < end else user_content
 
 
 class TeacherServer(ChatLoopbackServer):
@@ -70,8 +76,13 @@ class TeacherServer(ChatLoopbackServer):
     ``requests`` counts the completions served.
     """
 
-    def __init__(self, rubric: Rubric | str = "agent-group4", *, model: str = "teacher",
-                 card: Callable[[str, int], ScoreCard] = teacher_card):
+    def __init__(
+        self,
+        rubric: Rubric | str = "agent-group4",
+        *,
+        model: str = "teacher",
+        card: Callable[[str, int], ScoreCard] = teacher_card,
+    ):
         super().__init__()
         self.rubric = load_rubric(rubric)
         self.model = model
@@ -90,8 +101,15 @@ class TeacherServer(ChatLoopbackServer):
         self.requests += 1  # handlers run on the server's one event-loop thread
         n = int(body.get("n") or 1)
         prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
-        return web.json_response({
-            "id": f"teacher-{self.requests}", "object": "chat.completion", "model": self.model,
-            "choices": [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                        for i in range(n)],
-            "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": n * len(text) // 4}})
+        return web.json_response(
+            {
+                "id": f"teacher-{self.requests}",
+                "object": "chat.completion",
+                "model": self.model,
+                "choices": [
+                    {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    for i in range(n)
+                ],
+                "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": n * len(text) // 4},
+            }
+        )

@@ -50,6 +50,7 @@ def build_tiny_model(path: str | Path, *, seed: int = 0, moe: bool = True, num_l
     """
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM
+
     path = Path(path)
     stamp = path / "mira_tiny.json"
     recipe = {"version": TINY_MODEL_VERSION, "seed": seed, "moe": moe, "num_layers": num_layers}
@@ -77,8 +78,14 @@ def build_tiny_model(path: str | Path, *, seed: int = 0, moe: bool = True, num_l
     )
     torch.manual_seed(seed)
     if moe:
-        config = Qwen3MoeConfig(**common, moe_intermediate_size=64, num_experts=8, num_experts_per_tok=2,
-                                decoder_sparse_step=1, norm_topk_prob=True)
+        config = Qwen3MoeConfig(
+            **common,
+            moe_intermediate_size=64,
+            num_experts=8,
+            num_experts_per_tok=2,
+            decoder_sparse_step=1,
+            norm_topk_prob=True,
+        )
         model = Qwen3MoeForCausalLM(config)
     else:
         config = Qwen3Config(**common)

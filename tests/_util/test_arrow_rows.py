@@ -24,8 +24,9 @@ ALLOWED_RECEIVERS = {"plan"}
 
 
 def _base() -> datasets.Dataset:
-    return datasets.Dataset.from_dict({"id": [f"r{i}" for i in range(40)], "x": list(range(40)),
-                                       "src": ["a", "b", "c", "d"] * 10})
+    return datasets.Dataset.from_dict(
+        {"id": [f"r{i}" for i in range(40)], "x": list(range(40)), "src": ["a", "b", "c", "d"] * 10}
+    )
 
 
 VIEWS = {
@@ -76,9 +77,14 @@ def _direct_reads(path: Path, root: Path = ROOT) -> list[str]:
             receiver = ast.unparse(node.value)
             if receiver not in ALLOWED_RECEIVERS:
                 found.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}")
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
-                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
-                and node.args[1].value in ("data", "_data")):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in ("data", "_data")
+        ):
             found.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}")
     return found
 
@@ -87,8 +93,10 @@ def test_package_code_never_reads_a_datasets_underlying_table():
     files = [p for folder in ("mira_hf", "metrics") for p in (ROOT / folder).rglob("*.py") if p not in ALLOWED_FILES]
     assert files
     found = [hit for p in files for hit in _direct_reads(p)]
-    assert not found, ("read a dataset's rows with mira_hf._util.arrow.rows_table / rows_column, not .data/._data "
-                       "(the whole underlying table after select/shuffle/filter/sort/shard):\n" + "\n".join(found))
+    assert not found, (
+        "read a dataset's rows with mira_hf._util.arrow.rows_table / rows_column, not .data/._data "
+        "(the whole underlying table after select/shuffle/filter/sort/shard):\n" + "\n".join(found)
+    )
 
 
 def test_the_scan_finds_a_direct_read(tmp_path):

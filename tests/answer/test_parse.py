@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import mira_hf
-from mira_hf.errors import ConfigurationError, RubricError
 from mira_hf.answer.parse import _parser_for, format_output, parse_output, template_regex
+from mira_hf.errors import ConfigurationError, RubricError
 from mira_hf.rubric import load_rubric
 from mira_hf.schema.scorecard import ScoreCard
 
@@ -51,8 +51,15 @@ def _with_lines(text: str, replace: dict[int, str]) -> str:
 
 
 def _card(**kw) -> ScoreCard:
-    base = dict(scores=[float(s) for s in SCORES], rationales=[f"reason {i}" for i in range(15)], overall=81.0,
-                recommendation="keep", domain_tag="swe-repair", brief="A fix.", status="ok")
+    base = dict(
+        scores=[float(s) for s in SCORES],
+        rationales=[f"reason {i}" for i in range(15)],
+        overall=81.0,
+        recommendation="keep",
+        domain_tag="swe-repair",
+        brief="A fix.",
+        status="ok",
+    )
     base.update(kw)
     return ScoreCard(**base)
 
@@ -74,27 +81,30 @@ def test_public_entry_point_and_rubric_by_name():
     assert mira_hf.parse_output(CANONICAL).status == "ok"  # default rubric
 
 
-@pytest.mark.parametrize("line", [
-    "[A3] Goal Achievement: 9/10 — tests pass",
-    "**[A3]** Goal Achievement: 9/10 — tests pass",
-    "**[A3] Goal Achievement:** 9/10 — tests pass",
-    "**[A3] Goal Achievement**: **9/10** — tests pass",
-    "- [A3] Goal Achievement: 9/10 — tests pass",
-    "* **A3** Goal Achievement: 9 / 10 - tests pass",
-    "A3: Goal Achievement — 9/10 — tests pass",
-    "A3. Goal Achievement – 9/10 – tests pass",
-    "A3 - Goal Achievement - 9/10: tests pass",
-    "3. [A3] Goal Achievement: 9 — tests pass",
-    "### [A3] Goal Achievement: 9 out of 10 — tests pass",
-    "   [A3] Goal Achievement : 9/10 | tests pass",
-    "[A3] goal achievement: 9/10 — tests pass",
-    "[A3] Goal: 9/10 — tests pass",  # paraphrased name, the slot number decides
-    "[A3]: 9/10 — tests pass",
-    "[A3] 9/10 — tests pass",
-    "Goal Achievement: 9/10 — tests pass",  # no slot number: read by name
-    "**Goal Achievement**: 9/10 — tests pass",
-    "- goal achievement - 9 / 10 - tests pass",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[A3] Goal Achievement: 9/10 — tests pass",
+        "**[A3]** Goal Achievement: 9/10 — tests pass",
+        "**[A3] Goal Achievement:** 9/10 — tests pass",
+        "**[A3] Goal Achievement**: **9/10** — tests pass",
+        "- [A3] Goal Achievement: 9/10 — tests pass",
+        "* **A3** Goal Achievement: 9 / 10 - tests pass",
+        "A3: Goal Achievement — 9/10 — tests pass",
+        "A3. Goal Achievement – 9/10 – tests pass",
+        "A3 - Goal Achievement - 9/10: tests pass",
+        "3. [A3] Goal Achievement: 9 — tests pass",
+        "### [A3] Goal Achievement: 9 out of 10 — tests pass",
+        "   [A3] Goal Achievement : 9/10 | tests pass",
+        "[A3] goal achievement: 9/10 — tests pass",
+        "[A3] Goal: 9/10 — tests pass",  # paraphrased name, the slot number decides
+        "[A3]: 9/10 — tests pass",
+        "[A3] 9/10 — tests pass",
+        "Goal Achievement: 9/10 — tests pass",  # no slot number: read by name
+        "**Goal Achievement**: 9/10 — tests pass",
+        "- goal achievement - 9 / 10 - tests pass",
+    ],
+)
 def test_slot_line_variations_are_read(line):
     card = parse_output(_with_lines(CANONICAL, {2: line}), RUBRIC)
     assert card.scores[2] == 9.0
@@ -102,9 +112,22 @@ def test_slot_line_variations_are_read(line):
     assert card.status == "ok"
 
 
-@pytest.mark.parametrize("value, expected", [("7.5/10", 7.5), ("7.5", 7.5), ("7 / 10", 7.0), ("7/10", 7.0),
-                                             ("7", 7.0), ("**7**/10", 7.0), ("0/10", 0.0), ("10/10", 10.0),
-                                             ("10.0/10", 10.0), ("N/A", None), ("n/a", None)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("7.5/10", 7.5),
+        ("7.5", 7.5),
+        ("7 / 10", 7.0),
+        ("7/10", 7.0),
+        ("7", 7.0),
+        ("**7**/10", 7.0),
+        ("0/10", 0.0),
+        ("10/10", 10.0),
+        ("10.0/10", 10.0),
+        ("N/A", None),
+        ("n/a", None),
+    ],
+)
 def test_score_forms(value, expected):
     card = parse_output(_with_lines(CANONICAL, {4: f"[A5] Test Coverage & Verification Rigor: {value} — ran tests"}))
     assert card.scores[4] == expected
@@ -128,8 +151,11 @@ def test_a_slot_without_justification_has_no_rationale():
 
 
 def test_crlf_preamble_epilogue_and_blank_lines():
-    text = ("Sure! Here is my assessment of the trajectory.\n\n" + CANONICAL.replace("\n", "\n\n")
-            + "\n\nLet me know if you need more detail.").replace("\n", "\r\n")
+    text = (
+        "Sure! Here is my assessment of the trajectory.\n\n"
+        + CANONICAL.replace("\n", "\n\n")
+        + "\n\nLet me know if you need more detail."
+    ).replace("\n", "\r\n")
     card = parse_output(text, RUBRIC)
     assert card.status == "ok"
     assert card.scores == [float(s) for s in SCORES]
@@ -163,8 +189,9 @@ def test_longest_dimension_name_wins():
     for text in (both, "\n".join(both.split("\n")[::-1])):
         card = parse_output(text, RUBRIC)
         assert (card.scores[13], card.scores[14]) == (6.0, 3.0)
-    nested = ("Plan Quality / Reasoning Transparency: 4/10\n"
-              "Plan Quality / Reasoning Transparency (Goal Achievement): 8/10")
+    nested = (
+        "Plan Quality / Reasoning Transparency: 4/10\nPlan Quality / Reasoning Transparency (Goal Achievement): 8/10"
+    )
     card = parse_output(nested, RUBRIC)
     assert (card.scores[0], card.scores[3], card.scores[2]) == (8.0, 4.0, None)
 
@@ -188,24 +215,40 @@ def test_think_blocks_are_ignored():
     assert card.status == "parse_error" and card.scores[2] is None
 
 
-@pytest.mark.parametrize("line, expected", [("overall: 81/100", 81.0), ("Overall: 81", 81.0), ("OVERALL: 81.5", 81.5),
-                                            ("**Overall score:** 81", 81.0), ("overall: 0", 0.0),
-                                            ("overall: 100/100", 100.0), ("overall: 101", None),
-                                            ("overall: -3", None), ("overall: 8/10", None), ("overall: N/A", None),
-                                            ("overall: <0-100>", None)])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("overall: 81/100", 81.0),
+        ("Overall: 81", 81.0),
+        ("OVERALL: 81.5", 81.5),
+        ("**Overall score:** 81", 81.0),
+        ("overall: 0", 0.0),
+        ("overall: 100/100", 100.0),
+        ("overall: 101", None),
+        ("overall: -3", None),
+        ("overall: 8/10", None),
+        ("overall: N/A", None),
+        ("overall: <0-100>", None),
+    ],
+)
 def test_overall_forms(line, expected):
     card = parse_output(_with_lines(CANONICAL, {15: line}), RUBRIC)
     assert card.overall == expected
     assert card.status == ("ok" if expected is not None else "partial")
 
 
-@pytest.mark.parametrize("line, expected", [("training_recommendation: KEEP", "keep"),
-                                            ("training_recommendation: Keep", "keep"),
-                                            ("Training recommendation: **Drop**", "drop"),
-                                            ("training_recommendation: downsample — mediocre", "downsample"),
-                                            ("recommendation: Down-sample", "downsample"),
-                                            ("training_recommendation: <keep | downsample | drop>", None),
-                                            ("training_recommendation: maybe", None)])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("training_recommendation: KEEP", "keep"),
+        ("training_recommendation: Keep", "keep"),
+        ("Training recommendation: **Drop**", "drop"),
+        ("training_recommendation: downsample — mediocre", "downsample"),
+        ("recommendation: Down-sample", "downsample"),
+        ("training_recommendation: <keep | downsample | drop>", None),
+        ("training_recommendation: maybe", None),
+    ],
+)
 def test_recommendation_forms(line, expected):
     card = parse_output(_with_lines(CANONICAL, {16: line}), RUBRIC)
     assert card.recommendation == expected
@@ -236,10 +279,27 @@ def test_status_follows_the_design():
     assert card.status == "ok" and card.overall == 81.0
 
 
-@pytest.mark.parametrize("junk", [None, "", "   \n\t", 42, 3.5, ["[A1] x: 5"], {"text": CANONICAL}, object(),
-                                  b"\xff\xfe\x00garbage\x80", bytes(range(256)) * 50, "\x00" * 1000,
-                                  "I cannot evaluate this trajectory.", "<think>" * 1000, "</think>" * 1000,
-                                  "[A" * 5000, "**" * 5000])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        None,
+        "",
+        "   \n\t",
+        42,
+        3.5,
+        ["[A1] x: 5"],
+        {"text": CANONICAL},
+        object(),
+        b"\xff\xfe\x00garbage\x80",
+        bytes(range(256)) * 50,
+        "\x00" * 1000,
+        "I cannot evaluate this trajectory.",
+        "<think>" * 1000,
+        "</think>" * 1000,
+        "[A" * 5000,
+        "**" * 5000,
+    ],
+)
 def test_bad_input_is_a_parse_error_not_an_exception(junk):
     card = parse_output(junk, RUBRIC)
     assert card.status == "parse_error"
@@ -252,7 +312,7 @@ def test_bytes_are_decoded_as_utf8():
 
 @pytest.mark.parametrize("tail", [" " * 5_000_000, ": " * 2_500_000])
 def test_five_megabyte_lines_are_handled(tail):
-    card = parse_output("[A1] " + tail + "\n" + CANONICAL[CANONICAL.index("[A2]"):], RUBRIC)
+    card = parse_output("[A1] " + tail + "\n" + CANONICAL[CANONICAL.index("[A2]") :], RUBRIC)
     assert card.status == "partial" and card.scores[0] is None
     assert card.scores[1:] == [float(s) for s in SCORES[1:]]
 
@@ -269,21 +329,41 @@ def test_parsers_are_compiled_once_per_rubric_content(tmp_path):
 
 
 # ----------------------------------------------------------------------------- custom rubric with regex syntax in names
-TRICKY = ["Regex (a|b)+ [x]*", "C++/C# & Co.", "Cost: $5^2 {ok}?", "Back\\slash ~ `tick` \"q\"", "Tool Selection"]
+TRICKY = ["Regex (a|b)+ [x]*", "C++/C# & Co.", "Cost: $5^2 {ok}?", 'Back\\slash ~ `tick` "q"', "Tool Selection"]
 
 
 @pytest.fixture(scope="module")
 def tricky_rubric(tmp_path_factory):
     path = tmp_path_factory.mktemp("rubric") / "tricky_dim_anchors.jsonl"
-    path.write_text("".join(json.dumps({"slot": f"A{i + 1}", "dimension": name, "cluster_size": 10 - i,
-                                        "description": "A test dimension.", "anchor": {"score": 5, "reason": "ok"}})
-                            + "\n" for i, name in enumerate(TRICKY)), encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "slot": f"A{i + 1}",
+                    "dimension": name,
+                    "cluster_size": 10 - i,
+                    "description": "A test dimension.",
+                    "anchor": {"score": 5, "reason": "ok"},
+                }
+            )
+            + "\n"
+            for i, name in enumerate(TRICKY)
+        ),
+        encoding="utf-8",
+    )
     return load_rubric(path)
 
 
 def test_custom_rubric_with_metacharacters(tricky_rubric):
-    card = ScoreCard(scores=[1.0, 2.5, 3.0, 4.0, 10.0], rationales=["a", "b (c)", "[x]*", "d|e", "f"], overall=50,
-                     recommendation="drop", domain_tag="t", brief="b", status="ok")
+    card = ScoreCard(
+        scores=[1.0, 2.5, 3.0, 4.0, 10.0],
+        rationales=["a", "b (c)", "[x]*", "d|e", "f"],
+        overall=50,
+        recommendation="drop",
+        domain_tag="t",
+        brief="b",
+        status="ok",
+    )
     text = format_output(card, tricky_rubric)
     assert text.split("\n")[2] == "[A3] Cost: $5^2 {ok}?: 3/10 — [x]*"
     assert parse_output(text, tricky_rubric) == card
@@ -306,8 +386,15 @@ def test_format_output_writes_the_template():
 
 
 def test_format_output_of_partial_card_reads_back_the_same_values():
-    card = _card(scores=[None, 7.5] + [3.0] * 13, rationales=["why not", None] + ["x"] * 13, overall=None,
-                 recommendation=None, domain_tag=None, brief=None, status="partial")
+    card = _card(
+        scores=[None, 7.5] + [3.0] * 13,
+        rationales=["why not", None] + ["x"] * 13,
+        overall=None,
+        recommendation=None,
+        domain_tag=None,
+        brief=None,
+        status="partial",
+    )
     text = format_output(card, RUBRIC)
     assert text.startswith(f"[A1] {NAMES[0]}: N/A — why not\n[A2] {NAMES[1]}: 7.5/10\n")
     assert "overall" not in text and "brief" not in text
@@ -315,8 +402,9 @@ def test_format_output_of_partial_card_reads_back_the_same_values():
 
 
 # ----------------------------------------------------------------------------- structured decoding
-VALID_TEXT = format_output(_card(scores=[7.5, 10.0, 0.0] + [6.0] * 12,
-                                 rationales=["uses **kwargs & (parens) / slashes — fine"] * 15), RUBRIC)
+VALID_TEXT = format_output(
+    _card(scores=[7.5, 10.0, 0.0] + [6.0] * 12, rationales=["uses **kwargs & (parens) / slashes — fine"] * 15), RUBRIC
+)
 
 
 @pytest.fixture(scope="module")
@@ -387,7 +475,7 @@ def _expected_from_template_text(text: str) -> tuple[list[float], float, str]:
     for dim, line in zip(RUBRIC, lines):
         prefix = f"[{dim.slot}] {dim.dimension}: "
         assert line.startswith(prefix)
-        scores.append(float(line[len(prefix): line.index("/10 — ", len(prefix))]))
+        scores.append(float(line[len(prefix) : line.index("/10 — ", len(prefix))]))
     return scores, float(lines[15].removeprefix("overall: ")), lines[16].removeprefix("training_recommendation: ")
 
 
@@ -403,8 +491,11 @@ def test_every_string_the_regex_accepts_parses_ok(text):
     assert parse_output("Here is my assessment.\n" + text, RUBRIC) == card
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 @given(st.from_regex(template_regex(RUBRIC), fullmatch=True))
 def test_every_string_the_default_regex_accepts_parses_ok(text):
     card = parse_output(text, RUBRIC)
@@ -412,10 +503,43 @@ def test_every_string_the_default_regex_accepts_parses_ok(text):
     assert card.scores == _expected_from_template_text(text)[0]
 
 
-FRAGMENTS = st.sampled_from(["[A", "A", "]", "**", "__", "- ", ": ", "—", "–", "/10", "/", "N/A", "7", "10.5", "-1",
-                             "\n", "\r\n", "\r", " ", "\t", "<think>", "</think>", "overall", "training_recommendation",
-                             "keep", "DROP", "domain_tag", "brief", "Tool Selection", " (Safety & Scope)", "#", "3.",
-                             *NAMES])
+FRAGMENTS = st.sampled_from(
+    [
+        "[A",
+        "A",
+        "]",
+        "**",
+        "__",
+        "- ",
+        ": ",
+        "—",
+        "–",
+        "/10",
+        "/",
+        "N/A",
+        "7",
+        "10.5",
+        "-1",
+        "\n",
+        "\r\n",
+        "\r",
+        " ",
+        "\t",
+        "<think>",
+        "</think>",
+        "overall",
+        "training_recommendation",
+        "keep",
+        "DROP",
+        "domain_tag",
+        "brief",
+        "Tool Selection",
+        " (Safety & Scope)",
+        "#",
+        "3.",
+        *NAMES,
+    ]
+)
 
 
 def _assert_valid_card(card: ScoreCard) -> None:
@@ -436,9 +560,11 @@ def test_parse_never_raises_and_always_returns_a_valid_card(text):
 
 def _one_line_text(max_size: int):
     """Stripped single-line text, as the template writes it (no line breaks, no reasoning tags)."""
-    return (st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=max_size)
-            .map(lambda s: " ".join(s.splitlines()).strip())
-            .filter(lambda s: s and "think>" not in s))
+    return (
+        st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=max_size)
+        .map(lambda s: " ".join(s.splitlines()).strip())
+        .filter(lambda s: s and "think>" not in s)
+    )
 
 
 def _unbolded(text: str | None) -> bool:
@@ -447,24 +573,46 @@ def _unbolded(text: str | None) -> bool:
 
 
 @settings(max_examples=200, deadline=None)
-@given(scores=st.lists(st.floats(min_value=0, max_value=10), min_size=15, max_size=15),
-       rationales=st.lists(st.none() | _one_line_text(60), min_size=15, max_size=15),
-       overall=st.floats(min_value=0, max_value=100), recommendation=st.sampled_from(["keep", "downsample", "drop"]),
-       domain_tag=st.none() | _one_line_text(20), brief=st.none() | _one_line_text(80))
+@given(
+    scores=st.lists(st.floats(min_value=0, max_value=10), min_size=15, max_size=15),
+    rationales=st.lists(st.none() | _one_line_text(60), min_size=15, max_size=15),
+    overall=st.floats(min_value=0, max_value=100),
+    recommendation=st.sampled_from(["keep", "downsample", "drop"]),
+    domain_tag=st.none() | _one_line_text(20),
+    brief=st.none() | _one_line_text(80),
+)
 def test_format_then_parse_round_trips(scores, rationales, overall, recommendation, domain_tag, brief):
     assume(_unbolded(domain_tag) and _unbolded(brief))
-    card = ScoreCard(scores=scores, rationales=rationales, overall=overall, recommendation=recommendation,
-                     domain_tag=domain_tag, brief=brief, status="ok")
+    card = ScoreCard(
+        scores=scores,
+        rationales=rationales,
+        overall=overall,
+        recommendation=recommendation,
+        domain_tag=domain_tag,
+        brief=brief,
+        status="ok",
+    )
     assert parse_output(format_output(card, RUBRIC), RUBRIC) == card
 
 
 @settings(max_examples=100, deadline=None)
-@given(scores=st.lists(st.integers(0, 100).map(lambda x: x / 10), min_size=15, max_size=15),
-       overall=st.integers(0, 100), rationale=st.text(st.characters(min_codepoint=32, max_codepoint=0x2FFF,
-                                                                    blacklist_characters="<"), min_size=1, max_size=40))
+@given(
+    scores=st.lists(st.integers(0, 100).map(lambda x: x / 10), min_size=15, max_size=15),
+    overall=st.integers(0, 100),
+    rationale=st.text(
+        st.characters(min_codepoint=32, max_codepoint=0x2FFF, blacklist_characters="<"), min_size=1, max_size=40
+    ),
+)
 def test_format_output_of_a_valid_card_matches_the_template_regex(scores, overall, rationale):
     rationale = rationale.strip()
     assume(rationale and "\x7f" not in rationale)
-    card = ScoreCard(scores=scores, rationales=[rationale] * 15, overall=overall, recommendation="drop",
-                     domain_tag="swe", brief="Brief.", status="ok")
+    card = ScoreCard(
+        scores=scores,
+        rationales=[rationale] * 15,
+        overall=overall,
+        recommendation="drop",
+        domain_tag="swe",
+        brief="Brief.",
+        status="ok",
+    )
     assert re.fullmatch(template_regex(RUBRIC, max_rationale_chars=40), format_output(card, RUBRIC)) is not None

@@ -29,7 +29,20 @@ from mira_hf.selection import SelectionReport
 from tests.conftest import EXAMPLES
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "mira-hf"
-COMMANDS = ["score", "merge", "agree", "select", "report", "install-metric", "demo", "inspect", "run", "group-sources", "discover", "distill"]
+COMMANDS = [
+    "score",
+    "merge",
+    "agree",
+    "select",
+    "report",
+    "install-metric",
+    "demo",
+    "inspect",
+    "run",
+    "group-sources",
+    "discover",
+    "distill",
+]
 SOURCES = ["agent_openhands", "davinc_dev", "swe_qa"]
 ROWS_PER_SOURCE = 40
 NOISY = ("swe_qa", 3)  # the student guesses at random on A4 for swe_qa: that cell must be masked
@@ -67,18 +80,31 @@ def scored_dir(tmp_path_factory) -> Path:
     student[noisy_rows, NOISY[1]] = rng.integers(0, 11, noisy_rows.sum())
     recs = rng.choice(["keep", "downsample", "drop"], n)
     ds = datasets.Dataset.from_dict(
-        {"id": [f"r{i:03d}" for i in range(n)], "source": sources.tolist(),
-         "trajectory": [f"trajectory {i}: the agent ran pytest and fixed the bug" for i in range(n)],
-         "teacher_scores": teacher.tolist(), "mira_scores": student.tolist(),
-         "mira_overall": (student.mean(1) * 10).tolist(), "mira_recommendation": recs.tolist(),
-         "mira_status": ["ok"] * (n - 3) + ["partial", "parse_error", "engine_error"],
-         "mira_truncated": [i % 10 == 0 for i in range(n)]},
-        features=datasets.Features({
-            "id": datasets.Value("string"), "source": datasets.Value("string"),
-            "trajectory": datasets.Value("string"), "teacher_scores": datasets.List(datasets.Value("float64")),
-            "mira_scores": datasets.List(datasets.Value("float32")), "mira_overall": datasets.Value("float32"),
-            "mira_recommendation": datasets.Value("string"), "mira_status": datasets.Value("string"),
-            "mira_truncated": datasets.Value("bool")}))
+        {
+            "id": [f"r{i:03d}" for i in range(n)],
+            "source": sources.tolist(),
+            "trajectory": [f"trajectory {i}: the agent ran pytest and fixed the bug" for i in range(n)],
+            "teacher_scores": teacher.tolist(),
+            "mira_scores": student.tolist(),
+            "mira_overall": (student.mean(1) * 10).tolist(),
+            "mira_recommendation": recs.tolist(),
+            "mira_status": ["ok"] * (n - 3) + ["partial", "parse_error", "engine_error"],
+            "mira_truncated": [i % 10 == 0 for i in range(n)],
+        },
+        features=datasets.Features(
+            {
+                "id": datasets.Value("string"),
+                "source": datasets.Value("string"),
+                "trajectory": datasets.Value("string"),
+                "teacher_scores": datasets.List(datasets.Value("float64")),
+                "mira_scores": datasets.List(datasets.Value("float32")),
+                "mira_overall": datasets.Value("float32"),
+                "mira_recommendation": datasets.Value("string"),
+                "mira_status": datasets.Value("string"),
+                "mira_truncated": datasets.Value("bool"),
+            }
+        ),
+    )
     path = tmp_path_factory.mktemp("cli") / "scored"
     ds.save_to_disk(str(path))
     return path
@@ -122,11 +148,30 @@ def test_the_commands_take_the_options_the_pipeline_needs():
     commands = typer.main.get_command(app).commands
     opts = {name: {o for p in cmd.params for o in getattr(p, "opts", [])} for name, cmd in commands.items()}
     assert set(COMMANDS) <= set(commands)
-    assert {"--split", "--text-column", "--source-column", "--id-column", "--model", "--engine", "--base-url",
-            "--cache-dir", "--shard", "--num-shards", "--output", "--max-model-len", "--tensor-parallel-size"
-            } <= opts["score"]
-    assert {"--student-column", "--teacher-column", "--mae-max", "--spearman-min", "--min-support", "--output",
-            "--heatmap"} <= opts["agree"]
+    assert {
+        "--split",
+        "--text-column",
+        "--source-column",
+        "--id-column",
+        "--model",
+        "--engine",
+        "--base-url",
+        "--cache-dir",
+        "--shard",
+        "--num-shards",
+        "--output",
+        "--max-model-len",
+        "--tensor-parallel-size",
+    } <= opts["score"]
+    assert {
+        "--student-column",
+        "--teacher-column",
+        "--mae-max",
+        "--spearman-min",
+        "--min-support",
+        "--output",
+        "--heatmap",
+    } <= opts["agree"]
     assert {"--retention", "--retention-file", "--mask", "--push-to-hub", "--by", "--output"} <= opts["select"]
     assert {"--mask", "--selection", "--output"} <= opts["report"]
 
@@ -148,18 +193,27 @@ def test_a_file_of_unknown_format_is_one_line(tmp_path):
 
 
 def test_an_unknown_column_is_one_line_naming_the_columns(scored_dir, tmp_path):
-    line = assert_one_line_error(invoke("agree", scored_dir, "--teacher-column", "teacher", "-o", tmp_path / "m.json"),
-                                 "'teacher'", "teacher_scores")
+    line = assert_one_line_error(
+        invoke("agree", scored_dir, "--teacher-column", "teacher", "-o", tmp_path / "m.json"),
+        "'teacher'",
+        "teacher_scores",
+    )
     assert not (tmp_path / "m.json").exists() and "mira_scores" in line
 
 
-@pytest.mark.parametrize("spec, needles", [
-    ("1.5", ["1.5", "not a fraction in [0, 1]", "min_score"]),
-    ("half", ["'half'", "neither a number nor JSON"]),
-    ('{"agent_openhands": 0.5, "swe": 0.5}', ["'swe'", "not in the data", "swe_qa"]),
-    ('{"agent_openhands": 0.5}', ["no rule", "davinc_dev"]),
-    ('{"agent_openhands": 0.5, "davinc_dev": 0.5, "swe_qa": {"max_score": 3}}', ["'swe_qa'", "min_score", "tokens"]),
-])
+@pytest.mark.parametrize(
+    "spec, needles",
+    [
+        ("1.5", ["1.5", "not a fraction in [0, 1]", "min_score"]),
+        ("half", ["'half'", "neither a number nor JSON"]),
+        ('{"agent_openhands": 0.5, "swe": 0.5}', ["'swe'", "not in the data", "swe_qa"]),
+        ('{"agent_openhands": 0.5}', ["no rule", "davinc_dev"]),
+        (
+            '{"agent_openhands": 0.5, "davinc_dev": 0.5, "swe_qa": {"max_score": 3}}',
+            ["'swe_qa'", "min_score", "tokens"],
+        ),
+    ],
+)
 def test_a_bad_retention_spec_is_one_line(scored_dir, mask_path, tmp_path, spec, needles):
     result = invoke("select", scored_dir, "--mask", mask_path, "--retention", spec, "-o", tmp_path / "sel")
     assert_one_line_error(result, *needles)
@@ -167,18 +221,28 @@ def test_a_bad_retention_spec_is_one_line(scored_dir, mask_path, tmp_path, spec,
 
 
 def test_a_missing_or_broken_retention_file_is_one_line(scored_dir, mask_path, tmp_path):
-    assert_one_line_error(invoke("select", scored_dir, "--mask", mask_path, "--retention-file", tmp_path / "r.yaml",
-                                 "-o", tmp_path / "sel"), "does not exist")
+    assert_one_line_error(
+        invoke(
+            "select", scored_dir, "--mask", mask_path, "--retention-file", tmp_path / "r.yaml", "-o", tmp_path / "sel"
+        ),
+        "does not exist",
+    )
     (tmp_path / "bad.yaml").write_text("agent_openhands: [0.5\n")
-    assert_one_line_error(invoke("select", scored_dir, "--mask", mask_path, "--retention-file", tmp_path / "bad.yaml",
-                                 "-o", tmp_path / "sel"), "not valid YAML")
+    assert_one_line_error(
+        invoke(
+            "select", scored_dir, "--mask", mask_path, "--retention-file", tmp_path / "bad.yaml", "-o", tmp_path / "sel"
+        ),
+        "not valid YAML",
+    )
 
 
 def test_select_without_a_retention_or_a_score_says_what_to_pass(scored_dir, mask_path, tmp_path):
-    assert_one_line_error(invoke("select", scored_dir, "--mask", mask_path, "-o", tmp_path / "sel"),
-                          "--retention", "--retention-file")
-    assert_one_line_error(invoke("select", scored_dir, "--retention", "0.5", "-o", tmp_path / "sel"),
-                          "'mira_quality'", "--mask")
+    assert_one_line_error(
+        invoke("select", scored_dir, "--mask", mask_path, "-o", tmp_path / "sel"), "--retention", "--retention-file"
+    )
+    assert_one_line_error(
+        invoke("select", scored_dir, "--retention", "0.5", "-o", tmp_path / "sel"), "'mira_quality'", "--mask"
+    )
 
 
 def test_select_keeps_the_same_ids_on_shuffled_data(scored_dir, mask_path, tmp_path):
@@ -187,8 +251,22 @@ def test_select_keeps_the_same_ids_on_shuffled_data(scored_dir, mask_path, tmp_p
     datasets.load_from_disk(str(scored_dir)).shuffle(seed=5).flatten_indices().save_to_disk(str(shuffled))
     kept = {}
     for name, data in (("sorted", scored_dir), ("shuffled", shuffled)):
-        result = invoke("select", data, "--mask", mask_path, "--retention", "0.5", "--sampling", "gumbel",
-                        "--temperature", "2", "--seed", "3", "-o", tmp_path / f"kept-{name}")
+        result = invoke(
+            "select",
+            data,
+            "--mask",
+            mask_path,
+            "--retention",
+            "0.5",
+            "--sampling",
+            "gumbel",
+            "--temperature",
+            "2",
+            "--seed",
+            "3",
+            "-o",
+            tmp_path / f"kept-{name}",
+        )
         assert result.exit_code == 0, result.output
         kept[name] = datasets.load_from_disk(str(tmp_path / f"kept-{name}"))["id"]
         report = SelectionReport.load(tmp_path / f"kept-{name}" / "selection_report.json")
@@ -200,8 +278,9 @@ def test_select_keeps_the_same_ids_on_shuffled_data(scored_dir, mask_path, tmp_p
 
 def test_shard_without_num_shards_is_one_line(tmp_path):
     data = EXAMPLES / "trajectories.jsonl"
-    assert_one_line_error(invoke("score", data, "-o", tmp_path / "out", "--shard", "3"),
-                          "--shard and --num-shards go together")
+    assert_one_line_error(
+        invoke("score", data, "-o", tmp_path / "out", "--shard", "3"), "--shard and --num-shards go together"
+    )
     assert_one_line_error(invoke("score", data, "-o", tmp_path / "out", "--num-shards", "4"), "--shard 3")
     assert not (tmp_path / "out").exists()
 
@@ -215,8 +294,9 @@ def test_merge_names_the_missing_shards(tmp_path):
     part = datasets.Dataset.from_dict({"x": [1, 2]})
     (tmp_path / "scored").mkdir()
     part.to_parquet(str(tmp_path / "scored" / "shard-00000-of-00003.parquet"))
-    assert_one_line_error(invoke("merge", tmp_path / "scored", "-o", tmp_path / "merged"),
-                          "2 of 3 shards are missing", "1, 2")
+    assert_one_line_error(
+        invoke("merge", tmp_path / "scored", "-o", tmp_path / "merged"), "2 of 3 shards are missing", "1, 2"
+    )
 
 
 def test_report_with_a_missing_selection_file_is_one_line(scored_dir, tmp_path):
@@ -228,10 +308,21 @@ def test_report_with_a_missing_selection_file_is_one_line(scored_dir, tmp_path):
 def test_score_against_an_endpoint_where_nothing_listens_is_one_line(tmp_path):
     """Nothing listens on port 9 (discard): the engine retries, then says what to start; no traceback, no output."""
     data = tmp_path / "two.jsonl"
-    data.write_text("".join(json.dumps({"id": i, "source": "swe_qa", "text": f"agent ran pytest {i}"}) + "\n"
-                            for i in range(2)))
-    result = invoke("score", data, "-o", tmp_path / "out", "--engine", "openai", "--base-url",
-                    "http://127.0.0.1:9/v1", "--source-column", "source")
+    data.write_text(
+        "".join(json.dumps({"id": i, "source": "swe_qa", "text": f"agent ran pytest {i}"}) + "\n" for i in range(2))
+    )
+    result = invoke(
+        "score",
+        data,
+        "-o",
+        tmp_path / "out",
+        "--engine",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--source-column",
+        "source",
+    )
     assert_one_line_error(result, "No OpenAI-compatible server answered", "http://127.0.0.1:9/v1", "vllm serve")
     assert not (tmp_path / "out").exists()
 
@@ -253,8 +344,9 @@ def test_agree_writes_the_mask_and_prints_the_table(scored_dir, tmp_path):
 
     table = result.stderr  # the table is for people: stderr, so stdout stays parseable
     assert all(s in table for s in SOURCES) and "Goal Achievement" in table and "✓" in table
-    noisy_row = next(line for line in table.splitlines()
-                     if re.search(rf"│ {re.escape(rubric.names[NOISY[1]])}\s+│", line))
+    noisy_row = next(
+        line for line in table.splitlines() if re.search(rf"│ {re.escape(rubric.names[NOISY[1]])}\s+│", line)
+    )
     assert noisy_row.count("✓") == 2 and noisy_row.count("·") == 1
     assert heatmap.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -275,7 +367,7 @@ def test_select_keeps_the_best_half_of_each_source(scored_dir, mask_path, qualit
     assert f"kept {len(SOURCES) * ROWS_PER_SOURCE // 2} of {len(SOURCES) * ROWS_PER_SOURCE} rows" in result.stdout
 
     kept = datasets.load_from_disk(str(out))
-    assert kept_per_source(kept) == {s: ROWS_PER_SOURCE // 2 for s in SOURCES}
+    assert kept_per_source(kept) == dict.fromkeys(SOURCES, ROWS_PER_SOURCE // 2)
     assert kept["id"] == sorted(kept["id"])  # original order
     scores = dict(zip(quality["id"], quality["mira_quality"]))
     for source in SOURCES:
@@ -291,12 +383,14 @@ def test_select_keeps_the_best_half_of_each_source(scored_dir, mask_path, qualit
 
 def test_select_with_a_yaml_file_of_per_source_rules(scored_dir, mask_path, quality, tmp_path):
     spec = tmp_path / "retention.yaml"
-    spec.write_text(textwrap.dedent("""\
+    spec.write_text(
+        textwrap.dedent("""\
         # MIRA-Source: one rule per source
         agent_openhands: 0.25
         davinc_dev: {min_score: 6.0}
         swe_qa: 0.5
-    """))
+    """)
+    )
     out = tmp_path / "selected"
     result = invoke("select", scored_dir, "--mask", mask_path, "--retention-file", spec, "-o", out)
     assert result.exit_code == 0, result.output
@@ -315,8 +409,14 @@ def test_select_with_a_yaml_file_of_per_source_rules(scored_dir, mask_path, qual
 
 def test_select_by_group_from_a_json_file(scored_dir, mask_path, tmp_path):
     spec = tmp_path / "retention.json"
-    spec.write_text(json.dumps({"retention": {"swe_repair": 0.5, "qa": 0.25},
-                                "groups": {"swe_repair": ["agent_openhands", "davinc_dev"], "qa": ["swe_qa"]}}))
+    spec.write_text(
+        json.dumps(
+            {
+                "retention": {"swe_repair": 0.5, "qa": 0.25},
+                "groups": {"swe_repair": ["agent_openhands", "davinc_dev"], "qa": ["swe_qa"]},
+            }
+        )
+    )
     out = tmp_path / "selected"
     result = invoke("select", scored_dir, "--mask", mask_path, "--retention-file", spec, "--by", "group", "-o", out)
     assert result.exit_code == 0, result.output
@@ -329,14 +429,29 @@ def test_select_by_group_from_a_json_file(scored_dir, mask_path, tmp_path):
 def test_select_default_rule_and_dropped_recommendations(scored_dir, mask_path, quality, tmp_path):
     """Sources the spec does not name take --default; rows the scorer said to drop are never kept."""
     out = tmp_path / "selected"
-    result = invoke("select", scored_dir, "--mask", mask_path, "--retention", '{"swe_qa": 0.5}', "--default",
-                    '{"min_score": 5.0}', "--drop-recommendation", "drop", "-o", out)
+    result = invoke(
+        "select",
+        scored_dir,
+        "--mask",
+        mask_path,
+        "--retention",
+        '{"swe_qa": 0.5}',
+        "--default",
+        '{"min_score": 5.0}',
+        "--drop-recommendation",
+        "drop",
+        "-o",
+        out,
+    )
     assert result.exit_code == 0, result.output
     kept = datasets.load_from_disk(str(out))
     assert "drop" not in kept["mira_recommendation"]
     for source in ("agent_openhands", "davinc_dev"):
-        expected = sum(1 for s, q, r in zip(quality["source"], quality["mira_quality"], quality["mira_recommendation"])
-                       if s == source and q is not None and q >= 5.0 and r != "drop")
+        expected = sum(
+            1
+            for s, q, r in zip(quality["source"], quality["mira_quality"], quality["mira_recommendation"])
+            if s == source and q is not None and q >= 5.0 and r != "drop"
+        )
         assert 0 < expected == kept_per_source(kept)[source], source
     report = SelectionReport.load(out / "selection_report.json")
     assert report.parameters.retention["agent_openhands"].kind == "min_score"
@@ -344,8 +459,10 @@ def test_select_default_rule_and_dropped_recommendations(scored_dir, mask_path, 
 
     missing = invoke("select", scored_dir, "--mask", mask_path, "--retention", '{"swe_qa": 0.5}', "-o", out)
     assert_one_line_error(missing, "agent_openhands")  # without --default a source with no rule is an error
-    assert_one_line_error(invoke("select", scored_dir, "--mask", mask_path, "--retention", "0.5", "--default",
-                                 "half", "-o", out), "--default 'half'")
+    assert_one_line_error(
+        invoke("select", scored_dir, "--mask", mask_path, "--retention", "0.5", "--default", "half", "-o", out),
+        "--default 'half'",
+    )
 
 
 @pytest.mark.slow
@@ -356,9 +473,27 @@ def test_console_script_pushes_the_selection_split_per_source(scored_dir, mask_p
     token = "hf_cli_push_token_7c21"
     with HubServer(token=token) as hub:
         env = _clean_env(tmp_path / "hf-home", **hub.client_env(), HF_TOKEN=token)
-        proc = subprocess.run([str(CONSOLE_SCRIPT), "select", str(scored_dir), "--mask", str(mask_path),
-                               "--retention", "0.5", "--push-to-hub", "mira-org/cli-selected", "--push-by", "split",
-                               "-o", str(tmp_path / "sel")], env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [
+                str(CONSOLE_SCRIPT),
+                "select",
+                str(scored_dir),
+                "--mask",
+                str(mask_path),
+                "--retention",
+                "0.5",
+                "--push-to-hub",
+                "mira-org/cli-selected",
+                "--push-by",
+                "split",
+                "-o",
+                str(tmp_path / "sel"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         files = hub.files("mira-org/cli-selected")
         stored = b"".join(files.values())
@@ -373,8 +508,7 @@ def test_report_writes_one_self_contained_html_file(scored_dir, mask_path, tmp_p
     sel = tmp_path / "selected"
     assert invoke("select", scored_dir, "--mask", mask_path, "--retention", "0.5", "-o", sel).exit_code == 0
     out = tmp_path / "report.html"
-    result = invoke("report", scored_dir, "--mask", mask_path, "--selection", sel / "selection_report.json",
-                    "-o", out)
+    result = invoke("report", scored_dir, "--mask", mask_path, "--selection", sel / "selection_report.json", "-o", out)
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.stdout
     html = out.read_text(encoding="utf-8")
@@ -395,31 +529,38 @@ def _clean_env(hf_home: Path, **extra: str) -> dict[str, str]:
 def test_console_script_install_metric_makes_evaluate_load_work_offline(tmp_path):
     """``import mira_hf`` would install the metric by itself: MIRA_NO_METRIC_INSTALL=1 leaves it to the command."""
     env = _clean_env(tmp_path / "hf-home", MIRA_NO_METRIC_INSTALL="1")
-    proc = subprocess.run([str(CONSOLE_SCRIPT), "install-metric"], env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run([str(CONSOLE_SCRIPT), "install-metric"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     installed = Path(proc.stdout.strip().removeprefix("installed mira_agreement at "))
     assert installed.is_file() and installed.name == "mira_agreement.py"
     assert (tmp_path / "hf-home") in installed.parents
 
-    check = ("import evaluate; m = evaluate.load('mira_agreement'); "
-             "r = m.compute(predictions=[[7.0] * 15, [3.0] * 15], references=[[8.0] * 15, [2.0] * 15], min_support=2); "
-             "print(r['mae'][0], r['mask']['*'][0])")
-    proc = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=300,
-                          cwd=tmp_path)
+    check = (
+        "import evaluate; m = evaluate.load('mira_agreement'); "
+        "r = m.compute(predictions=[[7.0] * 15, [3.0] * 15], references=[[8.0] * 15, [2.0] * 15], min_support=2); "
+        "print(r['mae'][0], r['mask']['*'][0])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split()[-2:] == ["1.0", "True"]
 
 
 def test_console_script_errors_are_one_line_with_exit_code_2(tmp_path):
-    proc = subprocess.run([str(CONSOLE_SCRIPT), "select", str(tmp_path / "scored"), "--retention", "0.5", "-o",
-                           str(tmp_path / "sel")], env=_clean_env(tmp_path / "hf-home"), capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [str(CONSOLE_SCRIPT), "select", str(tmp_path / "scored"), "--retention", "0.5", "-o", str(tmp_path / "sel")],
+        env=_clean_env(tmp_path / "hf-home"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert [line for line in proc.stderr.splitlines() if line.strip()] == [
         f"error: {tmp_path / 'scored'} does not exist; pass a data file (.jsonl, .json, .parquet, .csv), a "
-        "save_to_disk folder, or a Hub dataset name (org/name)"]
+        "save_to_disk folder, or a Hub dataset name (org/name)"
+    ]
 
 
 def test_score_passes_engine_and_sampling_options_from_flags_and_env_to_the_server(tmp_path):
@@ -428,21 +569,55 @@ def test_score_passes_engine_and_sampling_options_from_flags_and_env_to_the_serv
     from tests._server_loopback import StubServer
 
     data = tmp_path / "three.jsonl"
-    data.write_text("".join(json.dumps({"id": i, "source": "swe_qa", "text": f"agent ran pytest {i}"}) + "\n"
-                            for i in range(3)))
+    data.write_text(
+        "".join(json.dumps({"id": i, "source": "swe_qa", "text": f"agent ran pytest {i}"}) + "\n" for i in range(3))
+    )
     key = "sk-cli-flag-test-41d2"
     with StubServer(max_model_len=16384) as stub:
-        result = RUNNER.invoke(app, [str(a) for a in (
-            "score", data, "-o", tmp_path / "out", "--engine", "openai", "--base-url", stub.url, "--model",
-            "stub-model", "--api-key", key, "--max-model-len", "16384", "--max-tokens", "512", "--temperature",
-            "0.3", "--seed", "7", "--no-structured", "--batch-size", "2")],
-            env={"COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb", "MIRA_TOP_P": "0.5", "MIRA_N": "2"})
+        result = RUNNER.invoke(
+            app,
+            [
+                str(a)
+                for a in (
+                    "score",
+                    data,
+                    "-o",
+                    tmp_path / "out",
+                    "--engine",
+                    "openai",
+                    "--base-url",
+                    stub.url,
+                    "--model",
+                    "stub-model",
+                    "--api-key",
+                    key,
+                    "--max-model-len",
+                    "16384",
+                    "--max-tokens",
+                    "512",
+                    "--temperature",
+                    "0.3",
+                    "--seed",
+                    "7",
+                    "--no-structured",
+                    "--batch-size",
+                    "2",
+                )
+            ],
+            env={"COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb", "MIRA_TOP_P": "0.5", "MIRA_N": "2"},
+        )
         bodies = [s.body for s in stub.chat_requests()]
         headers = [s.headers for s in stub.chat_requests()]
     assert result.exit_code == 0, result.output
     assert len(bodies) == 3
     for body, head in zip(bodies, headers):
-        assert (body["temperature"], body["top_p"], body["max_tokens"], body["seed"], body["n"]) == (0.3, 0.5, 512, 7, 2)
+        assert (body["temperature"], body["top_p"], body["max_tokens"], body["seed"], body["n"]) == (
+            0.3,
+            0.5,
+            512,
+            7,
+            2,
+        )
         assert "structured_outputs" not in body and body["model"] == "stub-model"
         assert head["Authorization"] == f"Bearer {key}"
     assert key not in result.output
@@ -456,14 +631,32 @@ def test_score_shards_of_a_job_array_merge_back_in_order(tmp_path):
     from tests._server_loopback import StubServer
 
     data = tmp_path / "ten.jsonl"
-    data.write_text("".join(json.dumps({"id": i, "source": "swe_qa", "text": f"agent ran pytest {i}"}) + "\n"
-                            for i in range(10)))
+    data.write_text(
+        "".join(json.dumps({"id": i, "source": "swe_qa", "text": f"agent ran pytest {i}"}) + "\n" for i in range(10))
+    )
     out = tmp_path / "scored"
     with StubServer(max_model_len=16384) as stub:
         for i in (2, 0, 1):  # array tasks finish in any order
-            result = invoke("score", data, "-o", out, "--engine", "openai", "--base-url", stub.url, "--model",
-                            "stub-model", "--max-model-len", "16384", "--max-tokens", "512", "--shard", str(i),
-                            "--num-shards", "3")
+            result = invoke(
+                "score",
+                data,
+                "-o",
+                out,
+                "--engine",
+                "openai",
+                "--base-url",
+                stub.url,
+                "--model",
+                "stub-model",
+                "--max-model-len",
+                "16384",
+                "--max-tokens",
+                "512",
+                "--shard",
+                str(i),
+                "--num-shards",
+                "3",
+            )
             assert result.exit_code == 0, result.output
         sent = [s.body["messages"][-1]["content"] for s in stub.chat_requests()]
     assert len(sent) == 10  # every row went to the server exactly once, over the three tasks
@@ -485,11 +678,36 @@ def test_score_engine_kwargs_reach_the_endpoint_pool(tmp_path):
     data = tmp_path / "one.jsonl"
     data.write_text(json.dumps({"id": 0, "text": "agent ran pytest"}) + "\n")
     url = f"http://127.0.0.1:{free_port()}/v1"
-    result = invoke("score", data, "-o", tmp_path / "out", "--engine", "openai", "--base-url", url,
-                    "--engine-kwarg", "max_retries=0", "--engine-kwarg", "timeout=5")
+    result = invoke(
+        "score",
+        data,
+        "-o",
+        tmp_path / "out",
+        "--engine",
+        "openai",
+        "--base-url",
+        url,
+        "--engine-kwarg",
+        "max_retries=0",
+        "--engine-kwarg",
+        "timeout=5",
+    )
     assert_one_line_error(result, "after 1 attempts each", url)
-    assert_one_line_error(invoke("score", data, "-o", tmp_path / "out", "--engine", "openai", "--base-url", url,
-                                 "--engine-kwarg", "max_retries"), "--engine-kwarg 'max_retries' is not KEY=VALUE")
+    assert_one_line_error(
+        invoke(
+            "score",
+            data,
+            "-o",
+            tmp_path / "out",
+            "--engine",
+            "openai",
+            "--base-url",
+            url,
+            "--engine-kwarg",
+            "max_retries",
+        ),
+        "--engine-kwarg 'max_retries' is not KEY=VALUE",
+    )
 
 
 def test_score_spreads_over_the_servers_of_a_comma_separated_mira_base_url(tmp_path):
@@ -499,10 +717,31 @@ def test_score_spreads_over_the_servers_of_a_comma_separated_mira_base_url(tmp_p
     data = tmp_path / "six.jsonl"
     data.write_text("".join(json.dumps({"id": i, "text": f"agent ran pytest {i}"}) + "\n" for i in range(6)))
     with StubServer(max_model_len=16384) as a, StubServer(max_model_len=16384) as b:
-        result = RUNNER.invoke(app, [str(x) for x in (
-            "score", data, "-o", tmp_path / "out", "--model", "stub-model", "--max-model-len", "16384",
-            "--max-tokens", "512")], env={"COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb", "MIRA_ENGINE": "openai",
-                                          "MIRA_BASE_URL": f"{a.url},{b.url}"})
+        result = RUNNER.invoke(
+            app,
+            [
+                str(x)
+                for x in (
+                    "score",
+                    data,
+                    "-o",
+                    tmp_path / "out",
+                    "--model",
+                    "stub-model",
+                    "--max-model-len",
+                    "16384",
+                    "--max-tokens",
+                    "512",
+                )
+            ],
+            env={
+                "COLUMNS": "220",
+                "NO_COLOR": "1",
+                "TERM": "dumb",
+                "MIRA_ENGINE": "openai",
+                "MIRA_BASE_URL": f"{a.url},{b.url}",
+            },
+        )
         counts = [len(a.chat_requests()), len(b.chat_requests())]
     assert result.exit_code == 0, result.output
     assert sum(counts) == 6 and min(counts) >= 1, counts  # both servers took part

@@ -50,8 +50,9 @@ def test_the_cli_summary_of_a_resumed_run_counts_stored_and_new_rows(tmp_path, m
     first = runner.invoke(app, ["score", str(data), "-o", str(tmp_path / "scored")])
     assert first.exit_code == 0, first.output
     assert "scored 6 rows" in first.output and "from the store" not in first.output
-    again = runner.invoke(app, ["score", str(data), "-o", str(tmp_path / "scored-again"),
-                                "--cache-dir", str(tmp_path / "scored.cache")])
+    again = runner.invoke(
+        app, ["score", str(data), "-o", str(tmp_path / "scored-again"), "--cache-dir", str(tmp_path / "scored.cache")]
+    )
     assert again.exit_code == 0, again.output
     assert "6 from the store, 0 scored now" in again.output
 
@@ -93,13 +94,12 @@ def test_a_local_tokenizer_folder_never_asks_the_hub(tiny_model_path, fresh_prob
 
 @pytest.mark.parametrize("verbose", [False, True])
 def test_the_cli_sets_vllm_to_warnings_unless_verbose(verbose, monkeypatch):
-    from typer.testing import CliRunner
-
-    from mira_hf.cli import app
-
     import warnings
 
+    from typer.testing import CliRunner
+
     from mira_hf._util import logs
+    from mira_hf.cli import app
 
     for var in ("VLLM_LOGGING_LEVEL", "PYTHONWARNINGS", "TORCH_CPP_LOG_LEVEL"):
         monkeypatch.delenv(var, raising=False)  # restored after the test
@@ -113,9 +113,9 @@ def test_the_cli_sets_vllm_to_warnings_unless_verbose(verbose, monkeypatch):
 
 
 def test_a_level_the_user_chose_is_kept(monkeypatch):
-    from mira_hf._util import logs
-
     import warnings
+
+    from mira_hf._util import logs
 
     monkeypatch.setenv("VLLM_LOGGING_LEVEL", "DEBUG")
     for var in ("PYTHONWARNINGS", "TORCH_CPP_LOG_LEVEL"):

@@ -50,8 +50,15 @@ def test_the_written_rubric_round_trips_through_load_rubric(found, tmp_path):
     loaded = load_rubric(str(path))
     assert loaded.content_hash == found.rubric.content_hash
     assert loaded.name == "new_group"
-    bundled_fields = set(json.loads(load_rubric.__globals__["resources"].files("mira_hf.rubric.anchors")
-                                    .joinpath("group_D_dim_anchors.jsonl").read_text().splitlines()[0]))
+    bundled_fields = set(
+        json.loads(
+            load_rubric.__globals__["resources"]
+            .files("mira_hf.rubric.anchors")
+            .joinpath("group_D_dim_anchors.jsonl")
+            .read_text()
+            .splitlines()[0]
+        )
+    )
     assert set(json.loads(path.read_text().splitlines()[0])) == bundled_fields
     first = system_prompt(loaded)
     assert first == system_prompt(load_rubric(str(path)))
@@ -64,15 +71,21 @@ def test_the_written_rubric_round_trips_through_load_rubric(found, tmp_path):
 def test_collision_rule_on_a_constructed_case():
     plans = "Breaks the task into a plan of ordered steps before acting."
     goals = "The final patch achieves the goal the user reported."
-    rows = ([{"dimension": "Planning", "definition": plans}] * 10 + [{"dimension": "Plan Quality", "definition": plans}] * 2
-            + [{"dimension": "Planning", "definition": goals}] * 4
-            + [{"dimension": "Goal Achievement", "definition": goals}] * 3)
+    rows = (
+        [{"dimension": "Planning", "definition": plans}] * 10
+        + [{"dimension": "Plan Quality", "definition": plans}] * 2
+        + [{"dimension": "Planning", "definition": goals}] * 4
+        + [{"dimension": "Goal Achievement", "definition": goals}] * 3
+    )
     rows = [{**r, "score": 5.0, "rationale": "r"} for r in rows]
     found = cluster_dimensions(rows, k=2)
     assert found.rubric.names == ["Planning", "Planning (Goal Achievement)"]
     # the keeper is the cluster holding more records named "Planning", even when it is the smaller cluster
-    assert name_slots([{"Planning": 3, "Tests": 9}, {"Planning": 5}, {"Tests": 1}]) == \
-        ["Tests", "Planning", "Tests (2)"]
+    assert name_slots([{"Planning": 3, "Tests": 9}, {"Planning": 5}, {"Tests": 1}]) == [
+        "Tests",
+        "Planning",
+        "Tests (2)",
+    ]
     assert name_slots([{"Planning": 6, "Goal": 5}, {"Planning": 8}]) == ["Planning (Goal)", "Planning"]
 
 
@@ -103,9 +116,11 @@ def test_bad_inputs_say_what_to_do():
 
 def _planted_sources() -> tuple[datasets.Dataset, dict[str, set[str]]]:
     """12 sources in 3 planted kinds (SWE traces, poems, SQL), each source with its own extra words."""
-    kinds = {"swe": "pytest traceback patch the failing test in the repository and rerun",
-             "poem": "write a rhyming poem about the sea moon and love in four stanzas",
-             "sql": "select rows from the orders table join customers where total group by"}
+    kinds = {
+        "swe": "pytest traceback patch the failing test in the repository and rerun",
+        "poem": "write a rhyming poem about the sea moon and love in four stanzas",
+        "sql": "select rows from the orders table join customers where total group by",
+    }
     rows = []
     truth: dict[str, set[str]] = {}
     for kind, text in kinds.items():
@@ -113,9 +128,16 @@ def _planted_sources() -> tuple[datasets.Dataset, dict[str, set[str]]]:
             name = f"{kind}_{s}"
             truth.setdefault(kind, set()).add(name)
             for i in range(12):
-                rows.append({"id": f"{name}-{i}", "source": name,
-                             "messages": [{"role": "user", "content": f"{text} variant{s} item{i}"},
-                                          {"role": "assistant", "content": f"done {kind} {i}"}]})
+                rows.append(
+                    {
+                        "id": f"{name}-{i}",
+                        "source": name,
+                        "messages": [
+                            {"role": "user", "content": f"{text} variant{s} item{i}"},
+                            {"role": "assistant", "content": f"done {kind} {i}"},
+                        ],
+                    }
+                )
     return datasets.Dataset.from_list(rows), truth
 
 
@@ -163,8 +185,10 @@ class _EmbeddingsServer:
                 outer.bodies.append(body)
                 outer.authorization.append(request.headers.get("Authorization"))
                 vocab = ["planning", "tests", "style"]
-                data = [{"index": i, "embedding": [float(t.split()[0].lower().rstrip(":") == w) for w in vocab]}
-                        for i, t in enumerate(body["input"])]
+                data = [
+                    {"index": i, "embedding": [float(t.split()[0].lower().rstrip(":") == w) for w in vocab]}
+                    for i, t in enumerate(body["input"])
+                ]
                 return web.json_response({"object": "list", "data": data[::-1]})  # out of order on purpose
 
         self.server = Server()
@@ -175,8 +199,10 @@ def test_http_embedder_reads_an_openai_compatible_embeddings_endpoint():
 
     srv = _EmbeddingsServer()
     with srv.server as server:
-        rows = [{"dimension": d, "definition": "x", "score": 5.0, "rationale": "r"}
-                for d in ["Planning", "Tests", "Style"] * 4]
+        rows = [
+            {"dimension": d, "definition": "x", "score": 5.0, "rationale": "r"}
+            for d in ["Planning", "Tests", "Style"] * 4
+        ]
         found = cluster_dimensions(rows, k=3, embedder=HttpEmbedder(server.url, "emb-model", batch_size=2))
         assert sorted(found.rubric.names) == ["Planning", "Style", "Tests"]
         assert srv.bodies[0]["model"] == "emb-model" and len(srv.bodies[0]["input"]) == 2

@@ -64,8 +64,15 @@ def test_sends_the_sampling_the_structured_regex_and_the_key_and_keeps_order(stu
     sent = server.chat_requests()[0]
     assert sent.headers["Authorization"] == f"Bearer {SECRET}"
     assert {k: v for k, v in sent.body.items() if k != "messages"} == {
-        "model": "stub-model", "temperature": 0.3, "top_p": 0.9, "max_tokens": 77, "seed": 11, "n": 1,
-        "structured_outputs": {"regex": r"\[A1\] .*"}, "priority": 3}
+        "model": "stub-model",
+        "temperature": 0.3,
+        "top_p": 0.9,
+        "max_tokens": 77,
+        "seed": 11,
+        "n": 1,
+        "structured_outputs": {"regex": r"\[A1\] .*"},
+        "priority": 3,
+    }
     assert len(server.chat_requests()) == 30
 
 
@@ -96,8 +103,15 @@ def test_requests_spread_least_in_flight_over_endpoints(stub, engines):
 
 def test_5xx_and_resets_are_retried_until_an_answer(stub, engines):
     def flaky(body, nth):
-        return [Reply(status=500, body={"error": {"message": "boom"}}), Reply(reset=True),
-                Reply(status=502, body={"error": {"message": "bad gateway"}})][nth] if nth < 3 else Reply()
+        return (
+            [
+                Reply(status=500, body={"error": {"message": "boom"}}),
+                Reply(reset=True),
+                Reply(status=502, body={"error": {"message": "bad gateway"}}),
+            ][nth]
+            if nth < 3
+            else Reply()
+        )
 
     server = stub(flaky)
     engine = engines("stub-model", server.url, eject_after=10)
@@ -107,8 +121,13 @@ def test_5xx_and_resets_are_retried_until_an_answer(stub, engines):
 
 
 def test_429_waits_for_retry_after(stub, engines):
-    server = stub(lambda body, nth: Reply(status=429, body={"error": {"message": "slow down"}},
-                                          headers={"Retry-After": "0.4"}) if nth == 0 else Reply())
+    server = stub(
+        lambda body, nth: (
+            Reply(status=429, body={"error": {"message": "slow down"}}, headers={"Retry-After": "0.4"})
+            if nth == 0
+            else Reply()
+        )
+    )
     engine = engines("stub-model", server.url, backoff_max=5.0)
     (c,) = engine.generate(convs(1), Sampling())
     first, second = server.chat_requests()
@@ -123,8 +142,10 @@ def test_a_timeout_is_retried(stub, engines):
 
 
 def test_400_is_not_retried_and_becomes_that_rows_error(stub, engines):
-    message = ("This model's maximum context length is 4096 tokens. However, you requested 9000 tokens "
-               "(8000 in the messages, 1000 in the completion).")
+    message = (
+        "This model's maximum context length is 4096 tokens. However, you requested 9000 tokens "
+        "(8000 in the messages, 1000 in the completion)."
+    )
 
     def too_long(body, nth):
         if body["messages"][-1]["content"] == "row-2":
@@ -150,8 +171,9 @@ def test_gives_up_after_max_retries_with_the_last_error(stub, engines):
 
 def test_a_failing_endpoint_is_ejected_then_probed_back(stub, engines):
     state = {"broken": True}
-    bad = stub(lambda body, nth: Reply(status=500, body={"error": {"message": "gpu fell off"}})
-               if state["broken"] else Reply())
+    bad = stub(
+        lambda body, nth: Reply(status=500, body={"error": {"message": "gpu fell off"}}) if state["broken"] else Reply()
+    )
     good = stub()
     engine = engines("stub-model", [bad.url, good.url], eject_after=3, probe_interval=0.1, max_in_flight=2)
     bad.models_status = 503  # down for the probes too
@@ -224,8 +246,9 @@ def test_the_key_never_reaches_logs_errors_repr_or_identity(stub, engines, caplo
 
     server = stub(mixed)
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    engine = engines("stub-model", [server.url, dead], api_key=SECRET, max_retries=3, eject_after=2,
-                     probe_interval=0.05)
+    engine = engines(
+        "stub-model", [server.url, dead], api_key=SECRET, max_retries=3, eject_after=2, probe_interval=0.05
+    )
     out = engine.generate(convs(12), Sampling())
     engine.close()
     assert any(c.error for c in out) and caplog.records  # there was something to log

@@ -31,9 +31,16 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 KEY = SERVER_KEY
 SEED = 3
 #: Scorer settings shared by every scoring run here (same settings → same rows).
-SCORER = dict(text_column="trajectory", source_column="source", id_column="id", max_model_len=8192,
-              max_tokens=1024, max_rationale_chars=24, seed=SEED,
-              engine_kwargs={"timeout": 300.0, "backoff_base": 0.2, "backoff_max": 2.0})
+SCORER = dict(
+    text_column="trajectory",
+    source_column="source",
+    id_column="id",
+    max_model_len=8192,
+    max_tokens=1024,
+    max_rationale_chars=24,
+    seed=SEED,
+    engine_kwargs={"timeout": 300.0, "backoff_base": 0.2, "backoff_max": 2.0},
+)
 MIRA = list(mira_hf.score_features())
 
 
@@ -52,8 +59,10 @@ def _structured_conversations(records: list[dict], regex_chars: int = 40) -> tup
 
     rubric = mira_hf.load_rubric("agent-group4")
     picked = [r for r in records if r["num_tokens"] < 1500][:6]
-    return ([mira_hf.build_messages(r["trajectory"], rubric, max_model_len=8192, max_tokens=1024) for r in picked],
-            template_regex(rubric, max_rationale_chars=regex_chars))
+    return (
+        [mira_hf.build_messages(r["trajectory"], rubric, max_model_len=8192, max_tokens=1024) for r in picked],
+        template_regex(rubric, max_rationale_chars=regex_chars),
+    )
 
 
 STRUCTURED = Sampling(temperature=0.7, top_p=0.95, max_tokens=1024, seed=SEED)
@@ -71,8 +80,10 @@ def _score_structured(url: str, model: str, records: list[dict]) -> list[str | N
 
 def _marked(n: int) -> list[list[dict]]:
     words = "pytest patch diff agent tool failed passed assertion traceback repo issue fix import".split()
-    return [[{"role": "user", "content": f"row-{i}|" + " ".join(words[(i * k) % len(words)] for k in range(3 + i % 9))}]
-            for i in range(n)]
+    return [
+        [{"role": "user", "content": f"row-{i}|" + " ".join(words[(i * k) % len(words)] for k in range(3 + i % 9))}]
+        for i in range(n)
+    ]
 
 
 # --------------------------------------------------------------------- tests
@@ -117,8 +128,9 @@ class TestServe:
     def test_a_too_long_prompt_is_refused_once_with_the_servers_message(self, server, model):
         with FaultProxy(server) as proxy:
             with OpenAIEngine(model, proxy.url, api_key=KEY) as engine:
-                out = engine.generate([[{"role": "user", "content": "pytest " * 9000}], *_marked(2)],
-                                      Sampling(max_tokens=8, seed=SEED))
+                out = engine.generate(
+                    [[{"role": "user", "content": "pytest " * 9000}], *_marked(2)], Sampling(max_tokens=8, seed=SEED)
+                )
         assert out[0].text is None and "maximum context length is 8192 tokens" in out[0].error
         assert out[0].error.startswith("HTTP 400: ")
         assert [c.error for c in out[1:]] == [None, None]
@@ -126,10 +138,20 @@ class TestServe:
 
     def test_faults_every_request_ends_answered_or_failed_in_order(self, server, model):
         n = 48
-        with FaultProxy(server, seed=7, reset=0.1, stall=0.1, error500=0.1, error429=0.1, stall_s=40,
-                        tag=True, first=["reset", "stall", "error500", "error429"]) as proxy:
-            with OpenAIEngine(model, proxy.url, api_key=KEY, timeout=20, max_retries=6, backoff_base=0.2,
-                              backoff_max=2.0) as engine:
+        with FaultProxy(
+            server,
+            seed=7,
+            reset=0.1,
+            stall=0.1,
+            error500=0.1,
+            error429=0.1,
+            stall_s=40,
+            tag=True,
+            first=["reset", "stall", "error500", "error429"],
+        ) as proxy:
+            with OpenAIEngine(
+                model, proxy.url, api_key=KEY, timeout=20, max_retries=6, backoff_base=0.2, backoff_max=2.0
+            ) as engine:
                 out = engine.generate(_marked(n), Sampling(max_tokens=8, seed=SEED))
         assert len(out) == n
         for i, c in enumerate(out):  # each answer is the one the server gave to row i's request
@@ -144,8 +166,9 @@ class TestServe:
 
     def test_a_pool_takes_a_failing_node_out_and_scores_everything_on_the_others(self, server, model):
         with FaultProxy(server, error500=1.0) as bad, FaultProxy(server) as good:
-            with OpenAIEngine(model, [bad.url, good.url], api_key=KEY, eject_after=3, probe_interval=600,
-                              backoff_base=0.05) as engine:
+            with OpenAIEngine(
+                model, [bad.url, good.url], api_key=KEY, eject_after=3, probe_interval=600, backoff_base=0.05
+            ) as engine:
                 first = engine.generate(_marked(24), Sampling(max_tokens=8, seed=SEED))
                 failed_before = bad.counts["error500"]
                 second = engine.generate(_marked(24), Sampling(max_tokens=8, seed=SEED))
@@ -153,12 +176,20 @@ class TestServe:
         assert 3 <= failed_before <= 12  # the requests it held when it was taken out, at most its half
         assert bad.counts["error500"] == failed_before and good.counts["answered"] == 48  # then left alone
 
-
-    def test_scoring_through_faults_gives_ok_or_engine_error_rows_in_order(self, server, model, example_ds,
-                                                                           reference, short):
+    def test_scoring_through_faults_gives_ok_or_engine_error_rows_in_order(
+        self, server, model, example_ds, reference, short
+    ):
         ds, expected = example_ds.select(short), reference.select(short)
-        with FaultProxy(server, seed=11, reset=0.1, stall=0.1, error500=0.1, error429=0.1, stall_s=100,
-                        first=["reset", "stall", "error500", "error429"]) as proxy:
+        with FaultProxy(
+            server,
+            seed=11,
+            reset=0.1,
+            stall=0.1,
+            error500=0.1,
+            error429=0.1,
+            stall_s=100,
+            first=["reset", "stall", "error500", "error429"],
+        ) as proxy:
             settings = {**SCORER, "engine_kwargs": {**SCORER["engine_kwargs"], "timeout": 90.0}}
             scorer = mira_hf.Scorer(model=model, engine="openai", base_url=proxy.url, api_key=KEY, **settings)
             out = ds.map(scorer, batched=True, batch_size=len(ds))
@@ -169,21 +200,29 @@ class TestServe:
                 assert out[i]["mira_raw"] == expected[i]["mira_raw"], i
         assert min(proxy.counts[k] for k in ("reset", "stall", "error500", "error429")) >= 1, proxy.counts
 
-    def test_a_killed_run_resumes_with_only_the_unfinished_rows(self, server, model, example_ds, reference, short,
-                                                                tmp_path):
+    def test_a_killed_run_resumes_with_only_the_unfinished_rows(
+        self, server, model, example_ds, reference, short, tmp_path
+    ):
         ds, expected = example_ds.select(short), reference.select(short)
         cache = tmp_path / "cache"
         data = tmp_path / "data.jsonl"
         ds.to_json(str(data))
         with FaultProxy(server) as proxy:
-            job = {"model": model, "url": proxy.url, "key": KEY, "cache": str(cache), "data": str(data),
-                   "settings": SCORER}
+            job = {
+                "model": model,
+                "url": proxy.url,
+                "key": KEY,
+                "cache": str(cache),
+                "data": str(data),
+                "settings": SCORER,
+            }
             (tmp_path / "job.json").write_text(json.dumps(job))
             script = tmp_path / "run.py"
             script.write_text(RESUME_JOB)
             with open(tmp_path / "run.log", "wb") as log:
-                proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "job.json")], stderr=log,
-                                        start_new_session=True)
+                proc = subprocess.Popen(
+                    [sys.executable, str(script), str(tmp_path / "job.json")], stderr=log, start_new_session=True
+                )
             try:
                 while not (cache.is_dir() and len(RowStore(cache)) >= 4):
                     assert proc.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
@@ -195,8 +234,9 @@ class TestServe:
             assert 4 <= done < len(ds)  # killed in the middle of the run
 
             proxy.counts.clear()
-            scorer = mira_hf.Scorer(model=model, engine="openai", base_url=proxy.url, api_key=KEY,
-                                    cache_dir=str(cache), **SCORER)
+            scorer = mira_hf.Scorer(
+                model=model, engine="openai", base_url=proxy.url, api_key=KEY, cache_dir=str(cache), **SCORER
+            )
             resumed = ds.map(scorer, batched=True, batch_size=len(ds))
         assert proxy.counts["forward"] == len(ds) - done  # only the unfinished rows were sent
         assert resumed.select_columns(MIRA).to_list() == expected.select_columns(MIRA).to_list()
@@ -206,14 +246,28 @@ class TestServe:
         import ray.data
 
         ds, expected = example_ds.select(short), reference.select(short)
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=256 * 2**20, log_to_driver=False,
-                 ignore_reinit_error=True)
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            object_store_memory=256 * 2**20,
+            log_to_driver=False,
+            ignore_reinit_error=True,
+        )
         try:
             kwargs = {"model": model, "engine": "openai", "base_url": server, "api_key": KEY, **SCORER}
-            rows = (ray.data.from_huggingface(ds).repartition(4)  # several blocks, so both replicas work
-                    .map_batches(mira_hf.Scorer, fn_constructor_kwargs=kwargs, concurrency=2, batch_size=3,
-                                 batch_format="numpy", num_cpus=0.5)  # leaves a CPU for the repartition tasks
-                    .take_all())
+            rows = (
+                ray.data.from_huggingface(ds)
+                .repartition(4)  # several blocks, so both replicas work
+                .map_batches(
+                    mira_hf.Scorer,
+                    fn_constructor_kwargs=kwargs,
+                    concurrency=2,
+                    batch_size=3,
+                    batch_format="numpy",
+                    num_cpus=0.5,
+                )  # leaves a CPU for the repartition tasks
+                .take_all()
+            )
         finally:
             ray.shutdown()
         assert sorted(r["id"] for r in rows) == sorted(ds["id"])  # every row once
@@ -224,7 +278,7 @@ class TestServe:
             assert list(got["mira_scores"]) == pytest.approx(want["mira_scores"])
 
 
-RESUME_JOB = textwrap.dedent('''
+RESUME_JOB = textwrap.dedent("""
     import json, sys
     if __name__ == "__main__":
         import datasets, mira_hf
@@ -234,7 +288,8 @@ RESUME_JOB = textwrap.dedent('''
         scorer = mira_hf.Scorer(model=job["model"], engine="openai", base_url=job["url"], api_key=job["key"],
                                 cache_dir=job["cache"], **job["settings"])
         ds.map(scorer, batched=True, batch_size=4)
-''')
+""")
+
 
 @pytest.mark.vllm
 def test_the_server_gives_the_in_process_engines_text_under_the_same_seed(tiny_model_path, records, vllm_server):
@@ -244,8 +299,11 @@ def test_the_server_gives_the_in_process_engines_text_under_the_same_seed(tiny_m
     if "texts" not in _SERVED:  # run on its own: get the server's answers first
         _score_structured(vllm_server.url, str(tiny_model_path), records)
     conversations, regex = _structured_conversations(records)
-    engine = get_engine(VLLMSettings(model=str(tiny_model_path), max_model_len=8192, max_num_batched_tokens=8192,
-                                     gpu_memory_utilization=0.15))  # as tests/_vllm_serve.py's SERVER_ARGS
+    engine = get_engine(
+        VLLMSettings(
+            model=str(tiny_model_path), max_model_len=8192, max_num_batched_tokens=8192, gpu_memory_utilization=0.15
+        )
+    )  # as tests/_vllm_serve.py's SERVER_ARGS
     out = engine.generate(conversations, STRUCTURED.model_copy(update={"regex": regex}))
     in_process = [c.text for c in out]
     assert _SERVED["errors"] == [None] * len(in_process)

@@ -15,11 +15,11 @@ import datasets
 import pytest
 from typer.testing import CliRunner
 
+from mira_hf.answer.parse import format_output
 from mira_hf.cli import app
 from mira_hf.engines.base import Sampling
 from mira_hf.engines.openai import OpenAIEngine
 from mira_hf.errors import ConfigurationError, EngineUnavailableError
-from mira_hf.answer.parse import format_output
 from mira_hf.rubric import load_rubric
 from mira_hf.testing.fake_engine import card_for
 from tests._server_loopback import Reply, StubServer, completion_body, free_port
@@ -110,8 +110,13 @@ def _data(tmp_path: Path, n: int = 3) -> Path:
 
 
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from mira_hf.cli import main; main()", *map(str, args)],
-                          env=clean_env(**env), capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", "from mira_hf.cli import main; main()", *map(str, args)],
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _one_line_error(proc: subprocess.CompletedProcess) -> str:
@@ -126,8 +131,20 @@ def _one_line_error(proc: subprocess.CompletedProcess) -> str:
 def test_cli_score_with_credentials_in_the_url_and_a_key_is_one_line_and_without_the_key_works(tmp_path):
     with StubServer(answer, max_model_len=16384) as server:
         url = with_login(server.url)
-        common = ("score", _data(tmp_path), "--engine", "openai", "--base-url", url, "--model", "stub-model",
-                  "--max-model-len", "16384", "--max-tokens", "512")
+        common = (
+            "score",
+            _data(tmp_path),
+            "--engine",
+            "openai",
+            "--base-url",
+            url,
+            "--model",
+            "stub-model",
+            "--max-model-len",
+            "16384",
+            "--max-tokens",
+            "512",
+        )
         error = _one_line_error(_cli(*common, "-o", tmp_path / "refused", MIRA_API_KEY=KEY))
         assert "API key" in error and server.url in error
         assert server.chat_requests() == []
@@ -145,10 +162,25 @@ def test_cli_score_with_credentials_in_the_url_and_a_key_is_one_line_and_without
 
 def _plan(tmp_path: Path, url: str, **scorer: str) -> Path:
     sources = sorted(set(datasets.load_dataset("json", data_files=str(EXAMPLE_DATA), split="train")["source"]))
-    plan = {"data": str(EXAMPLE_DATA), "text_column": "trajectory", "batch_size": 8, "report": True,
-            "groups": {"all": {"sources": sources, "retention": 0.5,
-                               "scorer": {"engine": "openai", "base_urls": [url], "model": "stub-model",
-                                          "max_model_len": 16384, **scorer}}}}
+    plan = {
+        "data": str(EXAMPLE_DATA),
+        "text_column": "trajectory",
+        "batch_size": 8,
+        "report": True,
+        "groups": {
+            "all": {
+                "sources": sources,
+                "retention": 0.5,
+                "scorer": {
+                    "engine": "openai",
+                    "base_urls": [url],
+                    "model": "stub-model",
+                    "max_model_len": 16384,
+                    **scorer,
+                },
+            }
+        },
+    }
     path = tmp_path / "plan.yaml"
     path.write_text(json.dumps(plan))
     return path
@@ -157,13 +189,15 @@ def _plan(tmp_path: Path, url: str, **scorer: str) -> Path:
 def test_cli_run_with_a_plan_whose_base_urls_have_credentials(tmp_path):
     with StubServer(answer, max_model_len=16384) as server:
         url = with_login(server.url)
-        error = _one_line_error(_cli("run", _plan(tmp_path, url, api_key_env="GATE_KEY"), "-o", tmp_path / "refused",
-                                     GATE_KEY=KEY))
+        error = _one_line_error(
+            _cli("run", _plan(tmp_path, url, api_key_env="GATE_KEY"), "-o", tmp_path / "refused", GATE_KEY=KEY)
+        )
         assert "API key" in error and server.url in error
         assert server.chat_requests() == []
 
-        result = CliRunner().invoke(app, ["run", str(_plan(tmp_path, url)), "-o", str(tmp_path / "out")],
-                                    env=clean_env())
+        result = CliRunner().invoke(
+            app, ["run", str(_plan(tmp_path, url)), "-o", str(tmp_path / "out")], env=clean_env()
+        )
         assert result.exit_code == 0, result.output
         assert server.chat_requests() and {s.headers["Authorization"] for s in server.seen} == {BASIC}
     assert_hidden(result.output)

@@ -27,11 +27,25 @@ GROUP_OF = {"agent_openhands": "agents", "davinc_dev": "agents", "swe_qa": "qa"}
 
 def two_groups(**extra) -> dict:
     """A plan over the example data: agents (the card's rubric) and qa (5 dimensions)."""
-    return {"data": str(EXAMPLE_DATA), "text_column": "trajectory", "batch_size": 5, **extra, "groups": {
-        "agents": {"sources": ["agent_openhands", "davinc_dev"], "retention": 0.5,
-                   "reliability": {"teacher_column": "teacher_scores", "mae_max": 10.0, "spearman_min": -1.0,
-                                   "min_support": 1}},
-        "qa": {"sources": ["swe_qa"], "rubric": str(QA_RUBRIC), "retention": {"min_score": 3}}}}
+    return {
+        "data": str(EXAMPLE_DATA),
+        "text_column": "trajectory",
+        "batch_size": 5,
+        **extra,
+        "groups": {
+            "agents": {
+                "sources": ["agent_openhands", "davinc_dev"],
+                "retention": 0.5,
+                "reliability": {
+                    "teacher_column": "teacher_scores",
+                    "mae_max": 10.0,
+                    "spearman_min": -1.0,
+                    "min_support": 1,
+                },
+            },
+            "qa": {"sources": ["swe_qa"], "rubric": str(QA_RUBRIC), "retention": {"min_score": 3}},
+        },
+    }
 
 
 def fake_engines() -> dict[str, FakeEngine]:
@@ -73,8 +87,9 @@ def test_the_card_fixes_the_defaults(tmp_path):
 
 def test_a_source_in_no_group_fails_before_any_engine_work(example_rows):
     engines = fake_engines()
-    plan = Plan.model_validate({**two_groups(), "groups": {k: v for k, v in two_groups()["groups"].items()
-                                                           if k == "agents"}})
+    plan = Plan.model_validate(
+        {**two_groups(), "groups": {k: v for k, v in two_groups()["groups"].items() if k == "agents"}}
+    )
     scorer = mira_hf.MixtureScorer(plan, engines=engines)
     with pytest.raises(PlanError, match=r"source 'swe_qa' \(12 rows\) is in no group"):
         example_rows.map(scorer, batched=True, batch_size=100, load_from_cache_file=False)
@@ -85,13 +100,16 @@ def test_rows_go_to_their_groups_scorer_and_come_back_in_order(example_rows):
     """Interleaved sources, batches cutting across groups: each row scored once by its group, order kept."""
     ds = example_rows.shuffle(seed=1)
     engines = fake_engines()
-    out = ds.map(mira_hf.MixtureScorer(Plan.model_validate(two_groups()), engines=engines), batched=True,
-                 batch_size=7, load_from_cache_file=False)
+    out = ds.map(
+        mira_hf.MixtureScorer(Plan.model_validate(two_groups()), engines=engines),
+        batched=True,
+        batch_size=7,
+        load_from_cache_file=False,
+    )
     assert out["id"] == ds["id"]
     assert out["mira_group"] == [GROUP_OF[s] for s in ds["source"]]
     assert [len(s) for s in out["mira_scores"]] == [15 if GROUP_OF[s] == "agents" else 5 for s in ds["source"]]
-    assert set(zip(out["mira_group"], out["mira_rubric"])) == {("agents", "group_D"),
-                                                                ("qa", "qa5")}
+    assert set(zip(out["mira_group"], out["mira_rubric"])) == {("agents", "group_D"), ("qa", "qa5")}
     assert set(out["mira_status"]) == {"ok"}
     assert (sum(engines["agents"].calls), sum(engines["qa"].calls)) == (24, 12)
     assert all("Answer Correctness" in p for p in engines["qa"].seen)  # the qa rubric's prompt
@@ -120,7 +138,12 @@ def test_a_rerun_skips_unchanged_steps_and_force_reruns_from_a_step(tmp_path):
     changed["groups"]["qa"]["retention"] = 1.0
     plan.write_text(json.dumps(changed))
     assert run_plan(plan, tmp_path / "out", dry_run=True, engines=engines).steps == {
-        "score": "skipped", "masks": "skipped", "aggregate": "skipped", "select": "planned", "report": "off"}
+        "score": "skipped",
+        "masks": "skipped",
+        "aggregate": "skipped",
+        "select": "planned",
+        "report": "off",
+    }
     again = run_plan(plan, tmp_path / "out", engines=engines)
     assert [again.steps[s] for s in ("score", "select")] == ["skipped", "ran"]
     assert datasets.load_from_disk(str(again.selected_path))["source"].count("swe_qa") == 12
@@ -152,8 +175,12 @@ def test_groups_served_by_endpoints_are_scored_at_the_same_time():
     plan = two_groups()
     with StubServer(_stub_handler(rubrics, delay=1.0), max_model_len=16384) as stub:
         for group, model in (("agents", "m15"), ("qa", "m5")):
-            plan["groups"][group]["scorer"] = {"model": model, "engine": "openai", "base_urls": [stub.url],
-                                               "max_model_len": 16384}
+            plan["groups"][group]["scorer"] = {
+                "model": model,
+                "engine": "openai",
+                "base_urls": [stub.url],
+                "max_model_len": 16384,
+            }
         scorer = mira_hf.MixtureScorer(Plan.model_validate(plan))
         for group_scorer in scorer.scorers.values():
             assert group_scorer.engine is not None  # both engines ready before the batch
@@ -185,8 +212,9 @@ SAMPLING = dict(max_tokens=1024, max_rationale_chars=24, seed=3)
 
 @pytest.mark.vllm
 @pytest.mark.server
-def test_two_groups_one_served_by_vllm_serve_one_by_the_in_process_engine(tmp_path, tiny_model_path, vllm_server,
-                                                                         monkeypatch):
+def test_two_groups_one_served_by_vllm_serve_one_by_the_in_process_engine(
+    tmp_path, tiny_model_path, vllm_server, monkeypatch
+):
     """The real engines: agents through the session's `vllm serve` (its key from the variable the plan names),
     qa on the in-process CPU engine with the shared settings; columns, routing, per-group masks, selection."""
     from mira_hf.engines.vllm import VLLMSettings, engines
@@ -198,14 +226,37 @@ def test_two_groups_one_served_by_vllm_serve_one_by_the_in_process_engine(tmp_pa
     data.write_text("".join(json.dumps(r) + "\n" for r in picked))
     monkeypatch.setenv("MIRA_TEST_MIX_KEY", vllm_server.key)
     model = str(tiny_model_path)
-    plan = {"data": str(data), "text_column": "trajectory", "report": False, "groups": {  # report: tested above
-        "agents": {"sources": ["agent_openhands"], "retention": 0.5,
-                   "scorer": {"model": model, "engine": "openai", "base_urls": [vllm_server.url],
-                              "api_key_env": "MIRA_TEST_MIX_KEY", "max_model_len": 8192, **SAMPLING},
-                   "reliability": {"teacher_column": "teacher_scores", "mae_max": 10.0, "spearman_min": -1.0,
-                                   "min_support": 1}},
-        "qa": {"sources": ["swe_qa"], "rubric": str(QA_RUBRIC), "retention": 0.5,
-               "scorer": {"model": model, "engine": "vllm", **ENGINE_SETTINGS, **SAMPLING}}}}
+    plan = {
+        "data": str(data),
+        "text_column": "trajectory",
+        "report": False,
+        "groups": {  # report: tested above
+            "agents": {
+                "sources": ["agent_openhands"],
+                "retention": 0.5,
+                "scorer": {
+                    "model": model,
+                    "engine": "openai",
+                    "base_urls": [vllm_server.url],
+                    "api_key_env": "MIRA_TEST_MIX_KEY",
+                    "max_model_len": 8192,
+                    **SAMPLING,
+                },
+                "reliability": {
+                    "teacher_column": "teacher_scores",
+                    "mae_max": 10.0,
+                    "spearman_min": -1.0,
+                    "min_support": 1,
+                },
+            },
+            "qa": {
+                "sources": ["swe_qa"],
+                "rubric": str(QA_RUBRIC),
+                "retention": 0.5,
+                "scorer": {"model": model, "engine": "vllm", **ENGINE_SETTINGS, **SAMPLING},
+            },
+        },
+    }
     (tmp_path / "plan.yaml").write_text(json.dumps(plan))
     before = {e.settings for e in engines()}  # other tests' engines (closed or not) stay registered
     result = run_plan(tmp_path / "plan.yaml", tmp_path / "out")

@@ -13,9 +13,10 @@ import os
 import pickle
 import random
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import datasets
 import pytest
@@ -59,11 +60,26 @@ def steps(ran: str = "", *, report: str = "ran") -> dict[str, str]:
 # --------------------------------------------------------------------------------------------- the same answer
 def two_groups(data: str, **extra: Any) -> dict[str, Any]:
     """The two-group plan of tests/mixture/test_mixture.py: agents (15 dimensions, teacher columns) and qa (5)."""
-    return {"data": data, "text_column": "trajectory", "token_column": "num_tokens", "batch_size": 5, **extra,
-            "groups": {"agents": {"sources": list(AGENT_SOURCES), "retention": 0.5,
-                                  "reliability": {"teacher_column": "teacher_scores", "mae_max": 3.0,
-                                                  "spearman_min": -1.0, "min_support": 1}},
-                       "qa": {"sources": ["swe_qa"], "rubric": str(QA_RUBRIC), "retention": {"min_score": 3}}}}
+    return {
+        "data": data,
+        "text_column": "trajectory",
+        "token_column": "num_tokens",
+        "batch_size": 5,
+        **extra,
+        "groups": {
+            "agents": {
+                "sources": list(AGENT_SOURCES),
+                "retention": 0.5,
+                "reliability": {
+                    "teacher_column": "teacher_scores",
+                    "mae_max": 3.0,
+                    "spearman_min": -1.0,
+                    "min_support": 1,
+                },
+            },
+            "qa": {"sources": ["swe_qa"], "rubric": str(QA_RUBRIC), "retention": {"min_score": 3}},
+        },
+    }
 
 
 def fake_engines(qa_rubric: Path | str = QA_RUBRIC) -> dict[str, FakeEngine]:
@@ -79,8 +95,12 @@ def run_outputs(out: Path, *, key: str = "id") -> dict[str, Any]:
     report = json.loads((out / "selected" / "selection_report.json").read_text())
     for volatile in ("input_fingerprint", "output_fingerprint"):  # datasets fingerprints name the files read
         report.pop(volatile)
-    return {"masks": {p.name: json.loads(p.read_text()) for p in sorted((out / "masks").glob("*.json"))},
-            "rows": per_row, "kept": sorted(selected[key]), "report": report}
+    return {
+        "masks": {p.name: json.loads(p.read_text()) for p in sorted((out / "masks").glob("*.json"))},
+        "rows": per_row,
+        "kept": sorted(selected[key]),
+        "report": report,
+    }
 
 
 @pytest.mark.parametrize("selection", ["retention", "budget", "gumbel"])
@@ -93,10 +113,16 @@ def test_shuffled_and_sharded_data_give_the_sorted_runs_masks_kept_rows_and_repo
     assert [r["source"] for r in shuffled] != sorted(r["source"] for r in shuffled)  # interleaved
     sharded = tmp_path / "sharded"
     datasets.Dataset.from_list(random.Random(8).sample(rows, len(rows))).save_to_disk(str(sharded), num_shards=3)
-    data = {"sorted": write_jsonl(tmp_path / "sorted.jsonl", rows),
-            "shuffled": write_jsonl(tmp_path / "shuffled.jsonl", shuffled), "sharded": sharded}
-    extra = {"retention": {}, "budget": {"budget_tokens": 40_000},
-             "gumbel": {"budget_tokens": 40_000, "id_column": "id", "seed": 3}}[selection]
+    data = {
+        "sorted": write_jsonl(tmp_path / "sorted.jsonl", rows),
+        "shuffled": write_jsonl(tmp_path / "shuffled.jsonl", shuffled),
+        "sharded": sharded,
+    }
+    extra = {
+        "retention": {},
+        "budget": {"budget_tokens": 40_000},
+        "gumbel": {"budget_tokens": 40_000, "id_column": "id", "seed": 3},
+    }[selection]
     got = {}
     for name, path in data.items():
         plan = two_groups(str(path), report=False, **extra)
@@ -116,8 +142,11 @@ def test_shuffled_and_sharded_data_give_the_sorted_runs_masks_kept_rows_and_repo
     assert got["shuffled"] == got["sorted"]
     assert got["sharded"] == got["sorted"]
     report = got["sorted"]["report"]
-    assert {s: v["rows"] for s, v in report["sources"].items()} == {"agent_openhands": 12, "davinc_dev": 12,
-                                                                     "swe_qa": 12}
+    assert {s: v["rows"] for s, v in report["sources"].items()} == {
+        "agent_openhands": 12,
+        "davinc_dev": 12,
+        "swe_qa": 12,
+    }
     assert set(got["sorted"]["masks"]["agents.json"]["mask"]) == set(AGENT_SOURCES)
 
 
@@ -126,19 +155,27 @@ def test_groups_sharing_a_rubric_measure_each_mask_on_their_own_rows(tmp_path):
     own sources only, with the agreement of its own rows (as `mira_hf.agreement` gives on those rows alone)."""
     rows = random.Random(11).sample(example_rows(), 36)
     plan = two_groups(str(write_jsonl(tmp_path / "shuffled.jsonl", rows)), report=False)
-    plan["groups"]["qa"].update(rubric="agent-group4", retention=0.5,
-                                reliability={"teacher_column": "teacher_scores", "mae_max": 3.0,
-                                             "spearman_min": -1.0, "min_support": 1})
-    result = run_plan(Plan.model_validate(plan), tmp_path / "out", engines={"agents": FakeEngine(),
-                                                                            "qa": FakeEngine()})
+    plan["groups"]["qa"].update(
+        rubric="agent-group4",
+        retention=0.5,
+        reliability={"teacher_column": "teacher_scores", "mae_max": 3.0, "spearman_min": -1.0, "min_support": 1},
+    )
+    result = run_plan(Plan.model_validate(plan), tmp_path / "out", engines={"agents": FakeEngine(), "qa": FakeEngine()})
     assert result.steps["masks"] == "ran"
     scored = datasets.load_from_disk(str(tmp_path / "out" / "scored"))
     for group, sources in (("agents", set(AGENT_SOURCES)), ("qa", {"swe_qa"})):
         saved = json.loads((tmp_path / "out" / "masks" / f"{group}.json").read_text())
         assert set(saved["mask"]) == sources, group
-        own = scored.filter(lambda r: r["mira_group"] == group)
-        expected = mira_hf.agreement(own["mira_scores"], own["teacher_scores"], sources=own["source"],
-                                     rubric="agent-group4", mae_max=3.0, spearman_min=-1.0, min_support=1)
+        own = scored.filter(lambda r, group=group: r["mira_group"] == group)
+        expected = mira_hf.agreement(
+            own["mira_scores"],
+            own["teacher_scores"],
+            sources=own["source"],
+            rubric="agent-group4",
+            mae_max=3.0,
+            spearman_min=-1.0,
+            min_support=1,
+        )
         assert saved["mask"] == {s: list(v) for s, v in expected["mask"].items()}, group
 
 
@@ -153,15 +190,16 @@ def test_groups_that_sample_differently_each_have_their_parameters_in_the_report
     p = report.parameters
     assert (p.sampling, p.temperature, p.budget_tokens, p.budget_split) == ("per group", None, 60_000, "shares")
     agents, qa = p.per_group["agents"], p.per_group["qa"]
-    assert (agents.sources, agents.sampling, agents.temperature, agents.seed) == (list(AGENT_SOURCES), "gumbel",
-                                                                                  0.5, 4)
+    assert (agents.sources, agents.sampling, agents.temperature, agents.seed) == (list(AGENT_SOURCES), "gumbel", 0.5, 4)
     assert (qa.sources, qa.sampling, qa.temperature, qa.seed) == (["swe_qa"], "cut", None, None)
     for g in (agents, qa):  # the group's share: its sources' token rules, as applied
         assert g.budget_tokens == sum(report.cuts[s].target for s in g.sources)
-        assert {s: r.kind for s, r in g.retention.items()} == {s: "tokens" for s in g.sources}
+        assert {s: r.kind for s, r in g.retention.items()} == dict.fromkeys(g.sources, "tokens")
     assert agents.budget_tokens + qa.budget_tokens <= 60_000
-    described = "each group's own rule (agents: Gumbel sampling (τ=0.5, seed 4), {:,} tokens of the budget; qa: " \
-                "hard cut, {:,} tokens of the budget), budget 60,000 tokens split by token shares"
+    described = (
+        "each group's own rule (agents: Gumbel sampling (τ=0.5, seed 4), {:,} tokens of the budget; qa: "
+        "hard cut, {:,} tokens of the budget), budget 60,000 tokens split by token shares"
+    )
     assert p.describe_sampling() == described.format(agents.budget_tokens, qa.budget_tokens)
     assert "qa: hard cut" in str(report)
 
@@ -173,7 +211,7 @@ def test_groups_that_sample_differently_each_have_their_parameters_in_the_report
     code = card.split("## Reproduce it")[1].split("```python")[1].split("```")[0]
     assert "'per group'" not in code and code.count("mira_hf.filter_by_retention(") == 2
     scope = {"mira_hf": mira_hf, "scored": datasets.load_from_disk(str(tmp_path / "out" / "aggregated"))}
-    exec(code[code.index("part = "):], scope)
+    exec(code[code.index("part = ") :], scope)
     reproduced = set(scope["kept_agents"]["id"]) | set(scope["kept_qa"]["id"])
     assert reproduced == set(datasets.load_from_disk(str(result.selected_path))["id"])
     html = result.report_path.read_text(encoding="utf-8")
@@ -192,13 +230,16 @@ def test_groups_that_sample_differently_each_have_their_parameters_in_the_report
 
 def test_groups_that_sample_alike_keep_a_one_call_report_with_each_groups_parameters(tmp_path):
     """Every group a hard cut: one filter_by_retention call, its parameters as before, plus each group's own."""
-    result = run_plan(Plan.model_validate(two_groups(str(EXAMPLE_DATA), report=False)), tmp_path / "out",
-                      engines=fake_engines())
+    result = run_plan(
+        Plan.model_validate(two_groups(str(EXAMPLE_DATA), report=False)), tmp_path / "out", engines=fake_engines()
+    )
     report = SelectionReport.load(result.selected_path / "selection_report.json")
     assert (report.parameters.sampling, report.parameters.describe_sampling()) == ("cut", "hard cut")
     per_group = report.parameters.per_group
     assert {g: (v.sources, v.sampling, v.budget_tokens) for g, v in per_group.items()} == {
-        "agents": (list(AGENT_SOURCES), "cut", None), "qa": (["swe_qa"], "cut", None)}
+        "agents": (list(AGENT_SOURCES), "cut", None),
+        "qa": (["swe_qa"], "cut", None),
+    }
     assert per_group["qa"].retention["swe_qa"].kind == "min_score"
     old = report.model_dump(mode="json")  # a report written before per-group parameters still loads
     del old["parameters"]["per_group"]
@@ -242,14 +283,34 @@ def write_inputs(folder: Path, *, report: bool = False) -> None:
     shutil.copyfile(QA_RUBRIC, folder / "qa5.jsonl")
     shutil.copyfile(DEFAULT_PROMPT, folder / "qa.jinja")
     all_reliable(load_rubric(QA_RUBRIC), ["swe_qa", "davinc_dev"]).save(folder / "qa_mask.json")
-    plan = {"data": "data.jsonl", "text_column": "trajectory", "token_column": "num_tokens", "batch_size": 7,
-            "report": report, "groups": {
-                "agents": {"sources": list(AGENT_SOURCES), "sampling": "gumbel", "temperature": 0.5,
-                           "retention": 0.5,
-                           "reliability": {"teacher_column": "teacher_scores", "mae_max": 3.0, "spearman_min": -1.0,
-                                           "min_support": 1}},
-                "qa": {"sources": ["swe_qa"], "rubric": "qa5.jsonl", "scorer": {"prompt": str(folder / "qa.jinja")},
-                       "reliability": {"mask": "qa_mask.json"}, "retention": {"min_score": 3}}}}
+    plan = {
+        "data": "data.jsonl",
+        "text_column": "trajectory",
+        "token_column": "num_tokens",
+        "batch_size": 7,
+        "report": report,
+        "groups": {
+            "agents": {
+                "sources": list(AGENT_SOURCES),
+                "sampling": "gumbel",
+                "temperature": 0.5,
+                "retention": 0.5,
+                "reliability": {
+                    "teacher_column": "teacher_scores",
+                    "mae_max": 3.0,
+                    "spearman_min": -1.0,
+                    "min_support": 1,
+                },
+            },
+            "qa": {
+                "sources": ["swe_qa"],
+                "rubric": "qa5.jsonl",
+                "scorer": {"prompt": str(folder / "qa.jinja")},
+                "reliability": {"mask": "qa_mask.json"},
+                "retention": {"min_score": 3},
+            },
+        },
+    }
     (folder / "plan.yaml").write_text(json.dumps(plan, indent=1))
 
 
@@ -271,12 +332,14 @@ class Edit:
 def _group(key: str, value: Any, group: str = "agents") -> Callable[[Path, dict[str, Any]], None]:
     def apply(folder: Path, plan: dict[str, Any]) -> None:
         plan["groups"][group][key] = value
+
     return apply
 
 
 def _top(key: str, value: Any) -> Callable[[Path, dict[str, Any]], None]:
     def apply(folder: Path, plan: dict[str, Any]) -> None:
         plan[key] = value
+
     return apply
 
 
@@ -290,6 +353,7 @@ def _replace_in(name: str, old: str, new: str) -> Callable[[Path, dict[str, Any]
         text = (folder / name).read_text(encoding="utf-8")
         assert old in text
         (folder / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+
     return apply
 
 
@@ -308,6 +372,7 @@ def _same_size_and_mtime(folder: Path, plan: dict[str, Any]) -> None:
 def _scorer_setting(group: str, **settings: Any) -> Callable[[Path, dict[str, Any]], None]:
     def apply(folder: Path, plan: dict[str, Any]) -> None:
         plan["groups"][group].setdefault("scorer", {}).update(settings)
+
     return apply
 
 
@@ -324,12 +389,23 @@ EDITS = [
     Edit("token_column", _top("token_column", None), steps("select", **OFF)),
     Edit("id_column", _top("id_column", "id"), steps("select", **OFF), (0, 0)),
     Edit("scorer temperature", _scorer_setting("agents", temperature=0.2), steps("score", **OFF), (24, 0)),
-    Edit("rubric file content", _replace_in("qa5.jsonl", "Whether the answer", "Whether the reply"),
-         steps("score", **OFF), (0, 12)),
-    Edit("prompt file content", _replace_in("qa.jinja", "Score this agent trajectory.", "Score this trajectory."),
-         steps("score", **OFF), (0, 12)),
-    Edit("reliability threshold", lambda folder, plan: plan["groups"]["agents"]["reliability"].update(mae_max=2.0),
-         steps("masks", **OFF)),
+    Edit(
+        "rubric file content",
+        _replace_in("qa5.jsonl", "Whether the answer", "Whether the reply"),
+        steps("score", **OFF),
+        (0, 12),
+    ),
+    Edit(
+        "prompt file content",
+        _replace_in("qa.jinja", "Score this agent trajectory.", "Score this trajectory."),
+        steps("score", **OFF),
+        (0, 12),
+    ),
+    Edit(
+        "reliability threshold",
+        lambda folder, plan: plan["groups"]["agents"]["reliability"].update(mae_max=2.0),
+        steps("masks", **OFF),
+    ),
     Edit("mask file content", _replace_in("qa_mask.json", "true", "false"), steps("masks", **OFF)),
     Edit("data content, same size and mtime", _same_size_and_mtime, steps("score", **OFF), (1, 0)),
     Edit("report on", _top("report", True), steps("report")),
@@ -349,7 +425,8 @@ def test_a_rerun_after_an_edit_runs_what_it_touches_and_ends_as_a_fresh_run(edit
     (work / "plan.yaml").write_text(json.dumps(plan, indent=1))
     engines = folder_engines(work)
     assert run_plan(work / "plan.yaml", work / "out", engines=engines, dry_run=True).steps == {
-        s: "planned" if v == "ran" else v for s, v in edit.steps.items()}
+        s: "planned" if v == "ran" else v for s, v in edit.steps.items()
+    }
     result = run_plan(work / "plan.yaml", work / "out", engines=engines)
     assert result.steps == edit.steps
     if edit.calls is not None:
@@ -358,7 +435,8 @@ def test_a_rerun_after_an_edit_runs_what_it_touches_and_ends_as_a_fresh_run(edit
     fresh = tmp_path / "fresh"
     shutil.copytree(work, fresh, ignore=shutil.ignore_patterns("out"))
     assert run_plan(fresh / "plan.yaml", fresh / "out", engines=folder_engines(fresh)).steps == steps(
-        "score", report="off" if edit.steps["report"] == "off" else "ran")
+        "score", report="off" if edit.steps["report"] == "off" else "ran"
+    )
     assert run_outputs(work / "out") == run_outputs(fresh / "out")
     if edit.name == "davinc_dev moved to qa":
         scored = datasets.load_from_disk(str(work / "out" / "scored"))
@@ -371,7 +449,8 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("finished")
     write_inputs(folder)
     assert run_plan(folder / "plan.yaml", folder / "out", engines=folder_engines(folder)).steps == steps(
-        "score", report="off")
+        "score", report="off"
+    )
     return folder
 
 
@@ -435,12 +514,29 @@ def test_a_plan_gives_the_same_answer_on_every_view_of_the_messy_corpus(tmp_path
     from mira_hf.testing.messy import views, write_messy_corpus
 
     corpus = write_messy_corpus(tmp_path / "corpus", seed=0)
-    plan = {"text_column": "trajectory", "token_column": "num_tokens", "id_column": "id", "batch_size": 16,
-            "report": False, "budget_tokens": 30_000, "seed": 2, "groups": {
-                "agents": {"sources": list(AGENT_SOURCES), "sampling": "gumbel", "temperature": 0.5,
-                           "reliability": {"teacher_column": "teacher_scores", "mae_max": 3.0,
-                                           "spearman_min": -1.0, "min_support": 1}},
-                "qa": {"sources": ["swe_qa", corpus.bad_source], "rubric": str(QA_RUBRIC)}}}
+    plan = {
+        "text_column": "trajectory",
+        "token_column": "num_tokens",
+        "id_column": "id",
+        "batch_size": 16,
+        "report": False,
+        "budget_tokens": 30_000,
+        "seed": 2,
+        "groups": {
+            "agents": {
+                "sources": list(AGENT_SOURCES),
+                "sampling": "gumbel",
+                "temperature": 0.5,
+                "reliability": {
+                    "teacher_column": "teacher_scores",
+                    "mae_max": 3.0,
+                    "spearman_min": -1.0,
+                    "min_support": 1,
+                },
+            },
+            "qa": {"sources": ["swe_qa", corpus.bad_source], "rubric": str(QA_RUBRIC)},
+        },
+    }
 
     def key(row: dict[str, Any]) -> str:  # ids repeat in this corpus; (id, record) does not
         return hashlib.sha256(json.dumps([row["id"], row["trajectory"]]).encode()).hexdigest()
@@ -454,8 +550,9 @@ def test_a_plan_gives_the_same_answer_on_every_view_of_the_messy_corpus(tmp_path
         got[name] = run_outputs(tmp_path / name, key="row_key")
         order = datasets.load_from_disk(str(tmp_path / name / "aggregated"))["row_key"]
         kept = datasets.load_from_disk(str(result.selected_path))["row_key"]
-        assert order == view.map(lambda r: {"row_key": key(r)})["row_key"] and kept == [k for k in order
-                                                                                          if k in set(kept)], name
+        assert order == view.map(lambda r: {"row_key": key(r)})["row_key"] and kept == [
+            k for k in order if k in set(kept)
+        ], name
     first = got.pop("sorted")
     for name, other in got.items():
         assert other == first, name

@@ -19,8 +19,8 @@ import datasets
 import pytest
 
 import mira_hf
-from mira_hf.mixture import Plan
 from mira_hf.answer.parse import format_output
+from mira_hf.mixture import Plan
 from mira_hf.rubric import load_rubric
 from mira_hf.scoring.store import RowStore
 from mira_hf.testing.fake_engine import FakeEngine, card_for
@@ -33,17 +33,29 @@ RUBRICS = {"m15": load_rubric("agent-group4"), "m5": load_rubric(QA_RUBRIC)}
 
 def two_groups(**extra) -> dict:
     """Agents (the card's 15 dimensions) and qa (5), every row kept by half."""
-    return {"data": "rows.jsonl", "text_column": "text", "report": False, **extra, "groups": {
-        "agents": {"sources": ["agent_openhands", "davinc_dev"], "retention": 0.5},
-        "qa": {"sources": ["swe_qa"], "rubric": str(QA_RUBRIC), "retention": 0.5}}}
+    return {
+        "data": "rows.jsonl",
+        "text_column": "text",
+        "report": False,
+        **extra,
+        "groups": {
+            "agents": {"sources": ["agent_openhands", "davinc_dev"], "retention": 0.5},
+            "qa": {"sources": ["swe_qa"], "rubric": str(QA_RUBRIC), "retention": 0.5},
+        },
+    }
 
 
 def served(plan: dict, urls: dict[str, str], max_in_flight: int = 8) -> dict:
     """Each group on its own loopback endpoint: agents as model m15, qa as m5."""
     for group, model in (("agents", "m15"), ("qa", "m5")):
-        plan["groups"][group]["scorer"] = {"model": model, "engine": "openai", "base_urls": [urls[group]],
-                                           "max_model_len": 16384, "max_in_flight": max_in_flight,
-                                           "structured": False}
+        plan["groups"][group]["scorer"] = {
+            "model": model,
+            "engine": "openai",
+            "base_urls": [urls[group]],
+            "max_model_len": 16384,
+            "max_in_flight": max_in_flight,
+            "structured": False,
+        }
     return plan
 
 
@@ -73,8 +85,10 @@ def test_streaming_a_mixture_gives_the_batch_paths_rows_order_columns_and_finger
         def fail(rubric):
             return lambda user: None if "BOOM" in user else format_output(card_for(user, len(rubric)), rubric)
 
-        return {"agents": FakeEngine(respond=fail(RUBRICS["m15"])),
-                "qa": FakeEngine(respond=fail(RUBRICS["m5"]), rubric=str(QA_RUBRIC))}
+        return {
+            "agents": FakeEngine(respond=fail(RUBRICS["m15"])),
+            "qa": FakeEngine(respond=fail(RUBRICS["m5"]), rubric=str(QA_RUBRIC)),
+        }
 
     plan = Plan.model_validate(two_groups())
     streamed_engines = engines()
@@ -107,8 +121,10 @@ def test_both_endpoint_pools_stay_full_at_once_across_batch_and_group_boundaries
 
     texts = [f"$ pytest tests/test_{i}.py\n{i} passed" for i in range(96)]
     ds = datasets.Dataset.from_dict({"source": ["agent_openhands"] * 48 + ["swe_qa"] * 48, "text": texts})
-    with StubServer(handler, model="m15", max_model_len=16384) as a, \
-            StubServer(handler, model="m5", max_model_len=16384) as b:
+    with (
+        StubServer(handler, model="m15", max_model_len=16384) as a,
+        StubServer(handler, model="m5", max_model_len=16384) as b,
+    ):
         servers.update(agents=a, qa=b)
         plan = Plan.model_validate(served(two_groups(), {"agents": a.url, "qa": b.url}))
         batch = ds.map(mira_hf.MixtureScorer(plan), batched=True, batch_size=4, load_from_cache_file=False)
@@ -137,15 +153,30 @@ def test_kill_9_of_mira_hf_run_mid_scoring_loses_only_what_was_in_flight_or_unwr
         return answer(body)
 
     n = 720
-    rows = [{"id": i, "source": "agent_openhands" if i < n // 2 else "swe_qa",
-             "text": f"$ pytest tests/test_{i}.py\n{i} passed"} for i in range(n)]
+    rows = [
+        {
+            "id": i,
+            "source": "agent_openhands" if i < n // 2 else "swe_qa",
+            "text": f"$ pytest tests/test_{i}.py\n{i} passed",
+        }
+        for i in range(n)
+    ]
     (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "MIX_KEY": "sk-mix-test"}
-    cmd = [sys.executable, "-c", "from mira_hf.cli import main; main()", "run", str(tmp_path / "plan.yaml"),
-           "-o", str(out)]
-    with StubServer(handler, model="m15", max_model_len=16384) as a, \
-            StubServer(handler, model="m5", max_model_len=16384) as b:
+    cmd = [
+        sys.executable,
+        "-c",
+        "from mira_hf.cli import main; main()",
+        "run",
+        str(tmp_path / "plan.yaml"),
+        "-o",
+        str(out),
+    ]
+    with (
+        StubServer(handler, model="m15", max_model_len=16384) as a,
+        StubServer(handler, model="m5", max_model_len=16384) as b,
+    ):
         servers.update(agents=a, qa=b)
         plan = served(two_groups(data=str(tmp_path / "rows.jsonl")), {"agents": a.url, "qa": b.url})
         plan["groups"]["agents"]["sources"] = ["agent_openhands"]
@@ -166,7 +197,9 @@ def test_kill_9_of_mira_hf_run_mid_scoring_loses_only_what_was_in_flight_or_unwr
         stored = len(RowStore(out / "cache"))  # one store for every group
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
-        second = [s.body["messages"][-1]["content"] for s in a.chat_requests()[sent[0]:] + b.chat_requests()[sent[1]:]]
+        second = [
+            s.body["messages"][-1]["content"] for s in a.chat_requests()[sent[0] :] + b.chat_requests()[sent[1] :]
+        ]
         assert {s.headers.get("Authorization") for s in b.chat_requests()} == {"Bearer sk-mix-test"}
     assert len(second) == len(set(second)) == n - stored  # no stored row asked again, none twice
     assert len(set(first) | set(second)) == n
@@ -201,8 +234,9 @@ def test_a_group_that_fails_stops_the_others_and_keeps_what_they_finished(tmp_pa
     with StubServer(handler, model="m15", max_model_len=16384) as stub:
         plan = served(two_groups(), {"agents": stub.url, "qa": stub.url})
         del plan["groups"]["qa"]["scorer"]  # qa: the in-process engine (here a double that dies)
-        mixture = mira_hf.MixtureScorer(Plan.model_validate(plan), cache_dir=tmp_path / "cache",
-                                        engines={"qa": Dies(rubric=str(QA_RUBRIC))})
+        mixture = mira_hf.MixtureScorer(
+            Plan.model_validate(plan), cache_dir=tmp_path / "cache", engines={"qa": Dies(rubric=str(QA_RUBRIC))}
+        )
         try:
             mira_hf.score_dataset(ds, mixture)
         except EngineUnavailableError as e:
@@ -221,9 +255,23 @@ def test_a_group_that_fails_stops_the_others_and_keeps_what_they_finished(tmp_pa
 @pytest.mark.slow
 def test_the_mixture_benchmark_prints_both_paths_share_of_the_two_servers():
     """``bench_stream.py --mixture --quick``: the table for ``ds.map(MixtureScorer)`` and for streaming every group."""
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_stream.py"), "--mixture", "--quick",
-                           "--slots", "8", "--in-flight", "8"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_stream.py"),
+            "--mixture",
+            "--quick",
+            "--slots",
+            "8",
+            "--in-flight",
+            "8",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("200 rows sorted by source, two endpoint groups; each server: 8 slots")

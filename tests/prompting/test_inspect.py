@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 import mira_hf
 from mira_hf.cli import app
+from mira_hf.prompting.inspection import BYTES_PER_TOKEN, Inspection
 from mira_hf.prompting.prompt import Budget
 from mira_hf.records import coverage_report, render
-from mira_hf.prompting.inspection import BYTES_PER_TOKEN, Inspection
 from tests.conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "records"
@@ -22,12 +22,17 @@ FIXTURES = REPO / "tests" / "fixtures" / "records"
 def _rows() -> list[dict]:
     """A corpus as users have them: several shapes as JSON strings, plus rows with nothing to score."""
     recs = [json.loads(line) for line in (FIXTURES / "chat_variants.jsonl").read_text().splitlines()]
-    recs += [json.loads((FIXTURES / "swe_agent_0x.traj").read_text()),
-             json.loads((FIXTURES / "mini_swe_agent.traj.json").read_text())]
+    recs += [
+        json.loads((FIXTURES / "swe_agent_0x.traj").read_text()),
+        json.loads((FIXTURES / "mini_swe_agent.traj.json").read_text()),
+    ]
     recs += [json.loads(line)["trajectory"] for line in (FIXTURES / "nebius_swe_agent.jsonl").read_text().splitlines()]
     rows = [{"id": f"r{i}", "trajectory": json.dumps(r)} for i, r in enumerate(recs)]
-    rows += [{"id": "empty", "trajectory": ""}, {"id": "numbers", "trajectory": "[{\"a\": 1}]"},
-             {"id": "blank", "trajectory": "   "}]
+    rows += [
+        {"id": "empty", "trajectory": ""},
+        {"id": "numbers", "trajectory": '[{"a": 1}]'},
+        {"id": "blank", "trajectory": "   "},
+    ]
     return rows
 
 
@@ -84,22 +89,30 @@ def test_inspect_counts_tokens_with_a_tokenizer(corpus):
     fixed = Budget("agent-group4", tokenizer=tok).fixed
     first = next(r for r in corpus if r["trajectory"].strip())
     sample = report.samples[0]
-    assert sample.prompt_tokens == len(tok(render(corpus[sample.index]["trajectory"]).text,
-                                           add_special_tokens=False)["input_ids"]) + fixed
+    assert (
+        sample.prompt_tokens
+        == len(tok(render(corpus[sample.index]["trajectory"]).text, add_special_tokens=False)["input_ids"]) + fixed
+    )
     assert first  # the corpus has rows to count
 
 
 def test_inspect_lists_low_coverage_rows_with_the_fields_not_shown():
-    rows = [{"id": "wrapped", "messages": [{"role": "user", "content": "Fix it."}],
-             "notes": "a long reviewer note that the scorer never reads " * 3}]
+    rows = [
+        {
+            "id": "wrapped",
+            "messages": [{"role": "user", "content": "Fix it."}],
+            "notes": "a long reviewer note that the scorer never reads " * 3,
+        }
+    ]
     report = mira_hf.inspect(rows, n=1, progress=False)  # a list of records (the dicts are the records)
     assert report.below_threshold == 1
     assert report.low_coverage[0].missing == ["notes"]
 
 
 def test_inspect_reads_traj_rows_whole_and_streams_iterable_datasets(tmp_path):
-    ds = datasets.load_dataset("json", data_files=str(FIXTURES / "swe_agent_0x.traj"), split="train",
-                               cache_dir=str(tmp_path / "cache"))
+    ds = datasets.load_dataset(
+        "json", data_files=str(FIXTURES / "swe_agent_0x.traj"), split="train", cache_dir=str(tmp_path / "cache")
+    )
     report = mira_hf.inspect(ds, n=1, progress=False)
     assert report.column is None and report.formats == {"swe_agent": 1}
     assert "### outcome" in report.samples[0].text
@@ -110,14 +123,22 @@ def test_inspect_reads_traj_rows_whole_and_streams_iterable_datasets(tmp_path):
 
 def test_inspect_prints_tables_and_samples(corpus):
     text = str(mira_hf.inspect(corpus, n=1, progress=False))
-    for needle in ("What the scorer reads", "Formats detected", "Rejected rows", "rows the budget shortens",
-                   "coverage mean", "not shown on purpose", "Coverage by field kind", "left out on purpose"):
+    for needle in (
+        "What the scorer reads",
+        "Formats detected",
+        "Rejected rows",
+        "rows the budget shortens",
+        "coverage mean",
+        "not shown on purpose",
+        "Coverage by field kind",
+        "left out on purpose",
+    ):
         assert needle in text
     demo = next(line for line in text.splitlines() if "demonstration" in line and "all of it" in line)
     assert "0.0%" in demo  # the corpus's one demonstration: none of it shown
     html = mira_hf.inspect(corpus, n=1, progress=False).to_html()
     assert html.startswith('<section id="records">') and "<details>" in html
-    assert "<td class=\"name\">demonstration</td><td class=\"name\">1</td><td class=\"name\">0.0%</td>" in html
+    assert '<td class="name">demonstration</td><td class="name">1</td><td class="name">0.0%</td>' in html
 
 
 def test_the_report_has_a_records_section(corpus, tmp_path):

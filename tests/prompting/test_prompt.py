@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mira_hf
-from mira_hf.errors import ConfigurationError, InvalidRecordError
 from mira_hf.answer.contract import FENCE_CLOSE, FENCE_OPEN
+from mira_hf.errors import ConfigurationError, InvalidRecordError
 from mira_hf.prompting.prompt import (
     PROMPT_VERSION,
     Budget,
@@ -28,7 +28,9 @@ def tokenizer(tiny_model_path):
 def test_system_message_is_identical_for_every_record_and_holds_the_calibration():
     rubric = mira_hf.load_rubric("agent-group4")
     a = mira_hf.build_messages("The agent fixed the off-by-one and ran pytest.", rubric)
-    b = mira_hf.build_messages([{"role": "user", "content": "Fix bug #12"}, {"role": "assistant", "content": "Done."}], rubric)
+    b = mira_hf.build_messages(
+        [{"role": "user", "content": "Fix bug #12"}, {"role": "assistant", "content": "Done."}], rubric
+    )
     assert a[0] == b[0] and a[0]["role"] == "system"
     system = a[0]["content"]
     top12 = rubric.calibration()
@@ -44,11 +46,15 @@ def test_user_message_fences_the_record_then_gives_the_template_in_slot_order():
     rubric = mira_hf.load_rubric()
     user = mira_hf.build_messages("RECORD-BODY", rubric)[1]["content"]
     assert user.index(FENCE_OPEN) < user.index("RECORD-BODY") < user.index(FENCE_CLOSE)
-    template = user[user.index(FENCE_CLOSE):]
+    template = user[user.index(FENCE_CLOSE) :]
     positions = [template.index(f"[{d.slot}] {d.dimension}: <score>/10 — <justification>") for d in rubric]
     assert positions == sorted(positions)
-    for line in ("overall: <0-100>", "training_recommendation: <keep | downsample | drop>",
-                 "domain_tag: <short tag>", "brief: <one-sentence summary>"):
+    for line in (
+        "overall: <0-100>",
+        "training_recommendation: <keep | downsample | drop>",
+        "domain_tag: <short tag>",
+        "brief: <one-sentence summary>",
+    ):
         assert line in template
 
 
@@ -92,9 +98,11 @@ def test_long_record_is_cut_in_the_middle_with_a_marker_and_fits_exactly(tokeniz
     user = prompt.messages[1]["content"]
     assert user.count("HEAD-OF-RECORD") >= 40 and user.count("TAIL-OF-RECORD") >= 40
     assert "omitted from the middle of this trajectory" in user
-    n = len(tokenizer.apply_chat_template(prompt.messages, tokenize=True, add_generation_prompt=True)["input_ids"]
-            if hasattr(tokenizer.apply_chat_template(prompt.messages, tokenize=True, add_generation_prompt=True), "keys")
-            else tokenizer.apply_chat_template(prompt.messages, tokenize=True, add_generation_prompt=True))
+    n = len(
+        tokenizer.apply_chat_template(prompt.messages, tokenize=True, add_generation_prompt=True)["input_ids"]
+        if hasattr(tokenizer.apply_chat_template(prompt.messages, tokenize=True, add_generation_prompt=True), "keys")
+        else tokenizer.apply_chat_template(prompt.messages, tokenize=True, add_generation_prompt=True)
+    )
     assert n <= 8192 - 1024
 
 
@@ -131,9 +139,11 @@ def test_prompts_kept_as_token_ids_are_tokenized_once_and_match_the_chat_templat
     the cuts are those of the text path."""
     from mira_hf.prompting.prompt import build_prompts, chat_token_ids
 
-    records = {"REC-SHORT": "REC-SHORT the agent ran pytest",  # fits by bytes: never measured on its own
-               "REC-MID": "REC-MID " + "the agent ran the tests again " * 600,  # > byte budget, < token budget
-               "REC-LONG": "REC-LONG " + "lorem ipsum dolor sit amet " * 8_000}  # cut to fit
+    records = {
+        "REC-SHORT": "REC-SHORT the agent ran pytest",  # fits by bytes: never measured on its own
+        "REC-MID": "REC-MID " + "the agent ran the tests again " * 600,  # > byte budget, < token budget
+        "REC-LONG": "REC-LONG " + "lorem ipsum dolor sit amet " * 8_000,
+    }  # cut to fit
     counting = _Counting(tokenizer, list(records))
     kept = Budget("agent-group4", max_model_len=8192, max_tokens=1024, tokenizer=counting, token_ids=True)
     assert len(records["REC-MID"].encode()) > kept.record_budget
@@ -142,8 +152,11 @@ def test_prompts_kept_as_token_ids_are_tokenized_once_and_match_the_chat_templat
     assert prompts[0].token_ids is None and counting.seen["REC-SHORT"] == 0  # fits by bytes: tokenized if sent
     (short_ids,) = kept.prompt_token_ids([prompts[0].messages])  # as the scorer does for a prompt it sends
     assert counting.seen["REC-SHORT"] == 1 and counting.seen["REC-MID"] == 1  # once: the whole prompt
-    plain = build_prompts(list(records.values()), kept.rubric,
-                          Budget("agent-group4", max_model_len=8192, max_tokens=1024, tokenizer=tokenizer))
+    plain = build_prompts(
+        list(records.values()),
+        kept.rubric,
+        Budget("agent-group4", max_model_len=8192, max_tokens=1024, tokenizer=tokenizer),
+    )
     assert [p.truncated for p in prompts] == [False, False, True]
     for p, q, ids in zip(prompts, plain, [short_ids] + [p.token_ids for p in prompts[1:]]):
         assert p.messages == q.messages and q.token_ids is None  # same prompts; ids only when asked for
@@ -160,8 +173,9 @@ def test_a_tokenizer_without_chat_template_keeps_no_token_ids(tokenizer):
         def apply_chat_template(self, conversations, **kwargs):
             raise ValueError("Cannot use chat template functions because tokenizer.chat_template is not set")
 
-    budget = Budget("agent-group4", max_model_len=8192, max_tokens=1024, tokenizer=NoTemplate(tokenizer, []),
-                    token_ids=True)
+    budget = Budget(
+        "agent-group4", max_model_len=8192, max_tokens=1024, tokenizer=NoTemplate(tokenizer, []), token_ids=True
+    )
     (prompt,) = build_prompts(["the agent ran pytest"], budget.rubric, budget)
     assert prompt.token_ids is None and not prompt.truncated  # the engine templates it, as before
     assert budget.prompt_token_ids([prompt.messages]) is None
@@ -193,8 +207,10 @@ def test_empty_records_are_invalid(bad):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(min_size=1, max_size=30_000).filter(lambda s: s.strip()),
-       max_tokens=st.integers(min_value=64, max_value=2048))
+@given(
+    text=st.text(min_size=1, max_size=30_000).filter(lambda s: s.strip()),
+    max_tokens=st.integers(min_value=64, max_value=2048),
+)
 def test_random_records_never_exceed_the_budget(tokenizer, text, max_tokens):
     max_model_len = 4096
     prompt = build_prompt(text, max_model_len=max_model_len, max_tokens=max_tokens, tokenizer=tokenizer)

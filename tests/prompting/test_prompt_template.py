@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import mira_hf
-from mira_hf.errors import PromptTemplateError
 from mira_hf.answer.contract import FENCE_CLOSE
+from mira_hf.errors import PromptTemplateError
 from mira_hf.prompting.prompt import build_prompt
 from mira_hf.prompting.template import load_prompt
 from mira_hf.rubric import load_rubric, parse_rubric
@@ -26,11 +26,14 @@ CUSTOM = """{% block system %}Grade {{ rubric_name }} on {{ n }} dimensions: \
 def test_default_template_gives_byte_identical_messages_to_the_former_builder():
     # The golden messages were written by the builder before the prompt became a template.
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    rubrics = {"agent-group4": load_rubric("agent-group4"),
-               "tiny-group": parse_rubric(golden["rubric_jsonl_tiny"], name="tiny-group")}
+    rubrics = {
+        "agent-group4": load_rubric("agent-group4"),
+        "tiny-group": parse_rubric(golden["rubric_jsonl_tiny"], name="tiny-group"),
+    }
     for case in golden["cases"]:
-        p = build_prompt(case["record"], rubrics[case["rubric"]], max_model_len=case["max_model_len"],
-                         max_tokens=case["max_tokens"])
+        p = build_prompt(
+            case["record"], rubrics[case["rubric"]], max_model_len=case["max_model_len"], max_tokens=case["max_tokens"]
+        )
         assert p.messages == case["messages"]
         assert p.truncated == case["truncated"]
 
@@ -48,15 +51,20 @@ def test_a_users_template_replaces_both_messages_and_keeps_fence_escape_and_budg
     assert load_prompt(path).content_hash != load_prompt().content_hash
 
 
-@pytest.mark.parametrize("source, message", [
-    ("{% block system %}x{% endblock %}", "no {% block user %}"),
-    ("{% block system %}{{ nope }}{% endblock %}{% block user %}{{ record }}{% endblock %}", "'nope' is undefined"),
-    ("{% block system %}x{% endblock %}{% block user %}{{ record }}{{ record }}{% endblock %}", "exactly once"),
-    ("{% block system %}{{ record }}{% endblock %}{% block user %}{{ record }}{% endblock %}", "system block"),
-    ("{% block system %}{{ ''.__class__.__mro__ }}{% endblock %}{% block user %}{{ record }}{% endblock %}",
-     "unsafe"),
-    ("{% block system %}{% if %}{% endblock %}", "line 1"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("{% block system %}x{% endblock %}", "no {% block user %}"),
+        ("{% block system %}{{ nope }}{% endblock %}{% block user %}{{ record }}{% endblock %}", "'nope' is undefined"),
+        ("{% block system %}x{% endblock %}{% block user %}{{ record }}{{ record }}{% endblock %}", "exactly once"),
+        ("{% block system %}{{ record }}{% endblock %}{% block user %}{{ record }}{% endblock %}", "system block"),
+        (
+            "{% block system %}{{ ''.__class__.__mro__ }}{% endblock %}{% block user %}{{ record }}{% endblock %}",
+            "unsafe",
+        ),
+        ("{% block system %}{% if %}{% endblock %}", "line 1"),
+    ],
+)
 def test_a_broken_template_fails_with_its_name_and_the_reason(tmp_path, source, message):
     path = tmp_path / "bad.jinja"
     path.write_text(source, encoding="utf-8")

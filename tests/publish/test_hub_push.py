@@ -71,7 +71,7 @@ def run_client(hub: HubServer, tmp_path: Path, body: str, *, login: bool = False
     logs = proc.stdout + proc.stderr
     assert proc.returncode == 0, logs[-6000:]
     line = next(line for line in reversed(proc.stdout.splitlines()) if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):]), logs
+    return json.loads(line[len("RESULT ") :]), logs
 
 
 def assert_no_token_leak(hub: HubServer, logs: str, *extra: bytes) -> None:
@@ -83,13 +83,17 @@ def assert_no_token_leak(hub: HubServer, logs: str, *extra: bytes) -> None:
 
 
 def test_push_then_load_dataset_reads_the_same_rows(hub, tmp_path):
-    out, logs = run_client(hub, tmp_path, f"""
+    out, logs = run_client(
+        hub,
+        tmp_path,
+        f"""
         kept, report = mira_hf.filter_by_retention(ds, RETENTION, scorer=SCORER, reliability=MASK,
                                                    push_to_hub="mira-org/agent-mix", token={TOKEN!r})
         back = datasets.load_dataset("mira-org/agent-mix", split="train")
         out.update(kept_ids=kept["id"], back_ids=back["id"], back_text=back["text"], columns=back.column_names,
                    report=report.model_dump_json(), push=report.push.model_dump())
-    """)
+    """,
+    )
     assert out["back_ids"] == out["kept_ids"] and len(out["kept_ids"]) > 0
     assert out["back_text"] == [f"trajectory {i}" for i in out["kept_ids"]]
     assert out["columns"] == ["id", "source", "mira_quality", "text"]
@@ -111,12 +115,17 @@ def test_push_then_load_dataset_reads_the_same_rows(hub, tmp_path):
     assert json.loads(files["reliability.json"])["mask"]["swe_qa"][:2] == [False, False]
     # two commits: datasets' data commit, then the card + JSON files
     assert [c.title for c in hub.history("mira-org/agent-mix")][:2] == [
-        "Add MIRA selection card and report", "Upload MIRA selection"]
+        "Add MIRA selection card and report",
+        "Upload MIRA selection",
+    ]
     assert_no_token_leak(hub, logs)
 
 
 def test_per_source_splits_and_configs_with_the_login_token(hub, tmp_path):
-    out, logs = run_client(hub, tmp_path, """
+    out, logs = run_client(
+        hub,
+        tmp_path,
+        """
         kept, report = mira_hf.filter_by_retention(ds, RETENTION, push_to_hub="mira-org/by-split", push_by="split")
         dd = datasets.load_dataset("mira-org/by-split")
         out["splits"] = {name: dd[name]["id"] for name in dd}
@@ -125,7 +134,9 @@ def test_per_source_splits_and_configs_with_the_login_token(hub, tmp_path):
         out["config"] = datasets.load_dataset("mira-org/by-config", "swe_qa", split="train")["id"]
         out["config_expected"] = [i for i, src in zip(kept["id"], kept["source"]) if src == "swe_qa"]
         out["layout"] = report.push.layout
-    """, login=True)
+    """,
+        login=True,
+    )
     assert out["splits"] == out["expected"]
     assert out["config"] == out["config_expected"]
     assert out["layout"] == {"agent_openhands": "agent_openhands", "davinc_dev": "davinc_dev", "swe_qa": "swe_qa"}
@@ -136,14 +147,18 @@ def test_per_source_splits_and_configs_with_the_login_token(hub, tmp_path):
 
 
 def test_create_pr_leaves_main_untouched(hub, tmp_path):
-    out, logs = run_client(hub, tmp_path, f"""
+    out, logs = run_client(
+        hub,
+        tmp_path,
+        f"""
         kept, report = mira_hf.filter_by_retention(ds, 0.5, push_to_hub="mira-org/pr", create_pr=True,
                                                    private=True, token={TOKEN!r})
         out["push"] = report.push.model_dump()
         out["back"] = datasets.load_dataset("mira-org/pr", split="train", revision=report.push.revision,
                                             token={TOKEN!r})["id"]
         out["kept"] = kept["id"]
-    """)
+    """,
+    )
     assert out["push"]["revision"] == "refs/pr/1" and out["push"]["pr_url"].endswith("/discussions/1")
     assert sorted(hub.files("mira-org/pr", "main")) == [".gitattributes"]
     assert {"README.md", "selection_report.json"} <= set(hub.files("mira-org/pr", "refs/pr/1"))
@@ -154,7 +169,10 @@ def test_create_pr_leaves_main_untouched(hub, tmp_path):
 
 def test_a_push_failing_halfway_keeps_the_selection_and_can_be_retried(hub, tmp_path):
     hub.inject_failure("commit", status=500, nth=2)  # datasets' data commit passes, the card commit fails
-    out, logs = run_client(hub, tmp_path, f"""
+    out, logs = run_client(
+        hub,
+        tmp_path,
+        f"""
         expected, _ = mira_hf.filter_by_retention(ds, RETENTION)
         try:
             mira_hf.filter_by_retention(ds, RETENTION, push_to_hub="mira-org/flaky", token={TOKEN!r})
@@ -165,7 +183,8 @@ def test_a_push_failing_halfway_keeps_the_selection_and_can_be_retried(hub, tmp_
             out["retry_commit"] = info.commit_url
         out["expected"] = expected["id"]
         out["back"] = datasets.load_dataset("mira-org/flaky", split="train")["id"]
-    """)
+    """,
+    )
     assert out["step"] == "upload the dataset card and JSON files" and out["status"] == 500
     assert "'mira-org/flaky'" in out["message"] and "500" in out["message"]
     assert "data files were pushed" in out["message"] and "err.selection" in out["message"]
@@ -177,24 +196,32 @@ def test_a_push_failing_halfway_keeps_the_selection_and_can_be_retried(hub, tmp_
 
 def test_a_rejected_token_is_a_clear_error_without_the_token(hub, tmp_path):
     wrong = "hf_wrongTokenXYZ987654321"
-    out, logs = run_client(hub, tmp_path, f"""
+    out, logs = run_client(
+        hub,
+        tmp_path,
+        f"""
         try:
             mira_hf.filter_by_retention(ds, 0.5, push_to_hub="mira-org/denied", token={wrong!r})
         except HubPushError as err:
             out.update(message=str(err), step=err.step, status=err.status_code, rows=len(err.selection))
-    """)
+    """,
+    )
     assert out["step"] == "push the data" and out["status"] == 401 and out["rows"] > 0
     assert wrong not in out["message"] and "'mira-org/denied'" in out["message"]
     assert ("dataset", "mira-org/denied") not in hub.repos
 
 
 def test_push_to_a_branch_in_several_shards(hub, tmp_path):
-    out, logs = run_client(hub, tmp_path, f"""
+    out, logs = run_client(
+        hub,
+        tmp_path,
+        f"""
         kept, report = mira_hf.filter_by_retention(ds, 1.0, push_to_hub="mira-org/branch", revision="v1",
                                                    max_shard_size="4KB", split="validation", token={TOKEN!r})
         out["back"] = datasets.load_dataset("mira-org/branch", split="validation", revision="v1")["id"]
         out["kept"] = kept["id"]
-    """)
+    """,
+    )
     files = hub.files("mira-org/branch", "v1")
     shards = sorted(p for p in files if p.startswith("data/validation-"))
     assert len(shards) > 1 and out["back"] == out["kept"]
@@ -212,8 +239,9 @@ def test_server_speaks_the_download_protocol(hub, monkeypatch):
 
     api = HfApi(endpoint=hub.endpoint, token=TOKEN)
     api.create_repo("mira-org/raw", repo_type="dataset")
-    info = api.upload_file(path_or_fileobj=b"0123456789", path_in_repo="dir/a.txt", repo_id="mira-org/raw",
-                           repo_type="dataset")
+    info = api.upload_file(
+        path_or_fileobj=b"0123456789", path_in_repo="dir/a.txt", repo_id="mira-org/raw", repo_type="dataset"
+    )
     url = f"{hub.endpoint}/datasets/mira-org/raw/resolve/main/dir/a.txt"
     head = httpx.head(url)
     assert head.status_code == 200 and head.headers["content-length"] == "10"
@@ -221,10 +249,14 @@ def test_server_speaks_the_download_protocol(hub, monkeypatch):
     part = httpx.get(url, headers={"Range": "bytes=2-4"})
     assert part.status_code == 206 and part.content == b"234"
     assert [f.path for f in api.list_repo_tree("mira-org/raw", repo_type="dataset", recursive=True)] == [
-        ".gitattributes", "dir", "dir/a.txt"]
+        ".gitattributes",
+        "dir",
+        "dir/a.txt",
+    ]
     assert httpx.head(url.replace("a.txt", "b.txt")).headers["x-error-code"] == "EntryNotFound"
     from huggingface_hub.errors import HfHubHTTPError
 
     with pytest.raises(HfHubHTTPError, match="401"):
         HfApi(endpoint=hub.endpoint, token="hf_wrong").upload_file(
-            path_or_fileobj=b"x", path_in_repo="b.txt", repo_id="mira-org/raw", repo_type="dataset")
+            path_or_fileobj=b"x", path_in_repo="b.txt", repo_id="mira-org/raw", repo_type="dataset"
+        )

@@ -39,20 +39,28 @@ def _scored(name: str, record: Any) -> Any:
 # ----------------------------------------------------------------------------- not shown means not counted
 def test_a_field_never_rendered_is_not_shown_because_its_lines_repeat_elsewhere():
     answer = "Fixed the off-by-one in bucket_count.\nAll 9 tests pass now."
-    record = {"messages": [{"role": "user", "content": "resample() drops the last bucket; fix it."},
-                           {"role": "assistant", "content": answer}],
-              "reviewer_notes": answer}  # the wrapper's other keys are never rendered
+    record = {
+        "messages": [
+            {"role": "user", "content": "resample() drops the last bucket; fix it."},
+            {"role": "assistant", "content": answer},
+        ],
+        "reviewer_notes": answer,
+    }  # the wrapper's other keys are never rendered
     report = coverage_report(record)
     assert report.ratio < 0.75 and report.missing == ("reviewer_notes",)
-    draft = [{"role": "user", "content": "Run the test suite.\nThen fix what fails."},
-             {"role": "assistant", "content": "Running it.", "draft": "Run the test suite.\nThen fix what fails."}]
+    draft = [
+        {"role": "user", "content": "Run the test suite.\nThen fix what fails."},
+        {"role": "assistant", "content": "Running it.", "draft": "Run the test suite.\nThen fix what fails."},
+    ]
     assert "draft" not in render(draft).text.lower()
     assert coverage_report(draft).missing == ("[].draft",)  # a chat message's unknown key is not rendered
 
 
 def test_short_lines_found_elsewhere_do_not_count_for_a_field_not_shown():
-    record = [{"role": "user", "content": "Check the config:\n{\n  \"debug\": true\n}\nok"},
-              {"role": "assistant", "content": "The config is fine.", "scratch": "ok\n}\nok\n}"}]
+    record = [
+        {"role": "user", "content": 'Check the config:\n{\n  "debug": true\n}\nok'},
+        {"role": "assistant", "content": "The config is fine.", "scratch": "ok\n}\nok\n}"},
+    ]
     text = render(record).text
     assert "ok" in text and "}" in text and "scratch" not in text
     report = coverage_report(record)
@@ -68,8 +76,13 @@ def test_a_line_is_found_as_whole_words_not_inside_another_word():
 
 def test_the_coverage_exclusions_are_not_the_renderers_drop_list():
     """The generic reader does not show ``extra_info``; coverage counts it all the same (it is agent text)."""
-    record = [{"type": "note", "content": "Investigated the resampler.",
-               "extra_info": "The agent suspected an off-by-one in bucket_count."}]
+    record = [
+        {
+            "type": "note",
+            "content": "Investigated the resampler.",
+            "extra_info": "The agent suspected an off-by-one in bucket_count.",
+        }
+    ]
     assert "suspected" not in render(record).text
     assert coverage(record) < 0.75
 
@@ -80,9 +93,11 @@ def _thinking_blocks(text: str) -> list[dict]:
 
 
 def test_an_assistant_turn_of_thinking_blocks_only_is_rendered_and_counted():
-    record = [{"role": "user", "content": "resample('1h') drops the last bucket."},
-              {"role": "assistant", "content": "", "thinking_blocks": _thinking_blocks(THOUGHT)},
-              {"role": "assistant", "content": "Fixed: bucket_count uses math.ceil."}]
+    record = [
+        {"role": "user", "content": "resample('1h') drops the last bucket."},
+        {"role": "assistant", "content": "", "thinking_blocks": _thinking_blocks(THOUGHT)},
+        {"role": "assistant", "content": "Fixed: bucket_count uses math.ceil."},
+    ]
     text = render(record).text
     assert f"### assistant\n(thinking) {THOUGHT}" in text
     report = coverage_report(record)
@@ -90,11 +105,14 @@ def test_an_assistant_turn_of_thinking_blocks_only_is_rendered_and_counted():
 
 
 def test_reasoning_the_renderer_does_not_show_is_counted_as_missing():
-    record = [{"role": "user", "content": "resample('1h') drops the last bucket."},
-              {"role": "assistant", "content": "Fixed.", "thinking_blocks": _thinking_blocks(THOUGHT)}]
+    record = [
+        {"role": "user", "content": "resample('1h') drops the last bucket."},
+        {"role": "assistant", "content": "Fixed.", "thinking_blocks": _thinking_blocks(THOUGHT)},
+    ]
     rendering = render(record)
-    hidden = type(rendering)(rendering.text.replace(f"(thinking) {THOUGHT}\n", ""), rendering.format,
-                             rendering.attribution)
+    hidden = type(rendering)(
+        rendering.text.replace(f"(thinking) {THOUGHT}\n", ""), rendering.format, rendering.attribution
+    )
     report = coverage_report(record, hidden)
     assert report.by_kind["reasoning"] == (0, len(THOUGHT)) and report.missing == ("[].thinking_blocks[].thinking",)
 
@@ -122,21 +140,37 @@ def _with_reasoning_swe_agent(record: Any) -> Any:
 
 # Each reader, with reasoning in the place its framework stores it.
 REASONING = {
-    "chat reasoning_content": [{"role": "user", "content": "Fix it."},
-                               {"role": "assistant", "content": "On it.", "reasoning_content": THOUGHT}],
-    "chat thinking key": [{"role": "user", "content": "Fix it."},
-                          {"role": "assistant", "content": "On it.", "thinking": THOUGHT}],
-    "anthropic thinking part": [{"role": "user", "content": "Fix it."},
-                                {"role": "assistant", "content": [{"type": "thinking", "thinking": THOUGHT,
-                                                                   "signature": "sig"},
-                                                                  {"type": "text", "text": "On it."}]}],
+    "chat reasoning_content": [
+        {"role": "user", "content": "Fix it."},
+        {"role": "assistant", "content": "On it.", "reasoning_content": THOUGHT},
+    ],
+    "chat thinking key": [
+        {"role": "user", "content": "Fix it."},
+        {"role": "assistant", "content": "On it.", "thinking": THOUGHT},
+    ],
+    "anthropic thinking part": [
+        {"role": "user", "content": "Fix it."},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": THOUGHT, "signature": "sig"},
+                {"type": "text", "text": "On it."},
+            ],
+        },
+    ],
     "litellm reasoning_content and thinking_blocks": [
         {"role": "user", "content": "Fix it."},
-        {"role": "assistant", "content": "On it.", "reasoning_content": THOUGHT,
-         "thinking_blocks": _thinking_blocks(THOUGHT)}],
-    "sharegpt reasoning part": [{"from": "human", "value": "Fix it."},
-                                {"from": "gpt", "value": [{"type": "reasoning", "value": THOUGHT},
-                                                          {"type": "text", "value": "On it."}]}],
+        {
+            "role": "assistant",
+            "content": "On it.",
+            "reasoning_content": THOUGHT,
+            "thinking_blocks": _thinking_blocks(THOUGHT),
+        },
+    ],
+    "sharegpt reasoning part": [
+        {"from": "human", "value": "Fix it."},
+        {"from": "gpt", "value": [{"type": "reasoning", "value": THOUGHT}, {"type": "text", "value": "On it."}]},
+    ],
     "openhands v0 model_response": _with_reasoning_v0(_fixture("openhands_v0_events.json")[0]),
     "openhands v1 thinking_blocks": _with_reasoning_v1(_fixture("openhands_v1_events.json")[0]),
     "swe-agent history thinking_blocks": _with_reasoning_swe_agent(_fixture("swe_agent_1x.traj")[0]),
@@ -156,24 +190,65 @@ def test_reasoning_is_rendered_and_counted_in_every_shape(shape):
 
 def test_one_response_with_two_calls_shows_its_reasoning_once_and_counts_each_copy():
     """OpenHands V0 copies the model's response onto each of its actions and observations."""
-    response = {"id": "chatcmpl-1", "choices": [{"message": {
-        "role": "assistant", "content": "Look, then test.", "reasoning_content": THOUGHT,
-        "tool_calls": [{"id": "t1", "function": {"name": "execute_bash", "arguments": '{"command": "ls src"}'}},
-                       {"id": "t2", "function": {"name": "execute_bash",
-                                                 "arguments": '{"command": "pytest -q tests/test_resample.py"}'}}]}}]}
+    response = {
+        "id": "chatcmpl-1",
+        "choices": [
+            {
+                "message": {
+                    "role": "assistant",
+                    "content": "Look, then test.",
+                    "reasoning_content": THOUGHT,
+                    "tool_calls": [
+                        {"id": "t1", "function": {"name": "execute_bash", "arguments": '{"command": "ls src"}'}},
+                        {
+                            "id": "t2",
+                            "function": {
+                                "name": "execute_bash",
+                                "arguments": '{"command": "pytest -q tests/test_resample.py"}',
+                            },
+                        },
+                    ],
+                }
+            }
+        ],
+    }
 
     def metadata(call_id: str) -> dict:
         return {"function_name": "execute_bash", "tool_call_id": call_id, "model_response": copy.deepcopy(response)}
 
-    events = [{"id": 1, "source": "user", "action": "message", "args": {"content": "Fix resample."}},
-              {"id": 2, "source": "agent", "action": "run", "tool_call_metadata": metadata("t1"),
-               "args": {"command": "ls src", "thought": "Look, then test."}},
-              {"id": 3, "source": "agent", "action": "run", "tool_call_metadata": metadata("t2"),
-               "args": {"command": "pytest -q tests/test_resample.py", "thought": ""}},
-              {"id": 4, "cause": 2, "observation": "run", "content": "resample.py",
-               "tool_call_metadata": metadata("t1"), "extras": {"command": "ls src", "metadata": {"exit_code": 0}}},
-              {"id": 5, "cause": 3, "observation": "run", "content": "9 passed", "tool_call_metadata": metadata("t2"),
-               "extras": {"command": "pytest -q tests/test_resample.py", "metadata": {"exit_code": 0}}}]
+    events = [
+        {"id": 1, "source": "user", "action": "message", "args": {"content": "Fix resample."}},
+        {
+            "id": 2,
+            "source": "agent",
+            "action": "run",
+            "tool_call_metadata": metadata("t1"),
+            "args": {"command": "ls src", "thought": "Look, then test."},
+        },
+        {
+            "id": 3,
+            "source": "agent",
+            "action": "run",
+            "tool_call_metadata": metadata("t2"),
+            "args": {"command": "pytest -q tests/test_resample.py", "thought": ""},
+        },
+        {
+            "id": 4,
+            "cause": 2,
+            "observation": "run",
+            "content": "resample.py",
+            "tool_call_metadata": metadata("t1"),
+            "extras": {"command": "ls src", "metadata": {"exit_code": 0}},
+        },
+        {
+            "id": 5,
+            "cause": 3,
+            "observation": "run",
+            "content": "9 passed",
+            "tool_call_metadata": metadata("t2"),
+            "extras": {"command": "pytest -q tests/test_resample.py", "metadata": {"exit_code": 0}},
+        },
+    ]
     text = render(events).text
     assert text.count(THOUGHT) == 1 and text.index(THOUGHT) < text.index("→ run [2]")
     report = coverage_report(events)
@@ -181,12 +256,22 @@ def test_one_response_with_two_calls_shows_its_reasoning_once_and_counts_each_co
 
 
 def test_an_openhands_v1_action_run_otherwise_than_its_call_says_shows_both():
-    events = [{"kind": "MessageEvent", "source": "user",
-               "llm_message": {"role": "user", "content": [{"type": "text", "text": "Fix walk()."}]}},
-              {"kind": "ActionEvent", "source": "agent", "tool_name": "finish", "tool_call_id": "t9",
-               "thought": [{"type": "text", "text": "Done."}],
-               "action": {"kind": "FinishAction", "message": "Fixed pathkit/walk.py and its test."},
-               "tool_call": {"id": "t9", "name": "finish", "arguments": '{"message": "done"}'}}]
+    events = [
+        {
+            "kind": "MessageEvent",
+            "source": "user",
+            "llm_message": {"role": "user", "content": [{"type": "text", "text": "Fix walk()."}]},
+        },
+        {
+            "kind": "ActionEvent",
+            "source": "agent",
+            "tool_name": "finish",
+            "tool_call_id": "t9",
+            "thought": [{"type": "text", "text": "Done."}],
+            "action": {"kind": "FinishAction", "message": "Fixed pathkit/walk.py and its test."},
+            "tool_call": {"id": "t9", "name": "finish", "arguments": '{"message": "done"}'},
+        },
+    ]
     text = render(events).text
     assert '→ call finish [t9]: {"message": "done"}' in text and "Fixed pathkit/walk.py and its test." in text
     assert coverage(events) == 1.0
@@ -294,21 +379,57 @@ def test_the_fixtures_hold_reasoning_and_every_kind_of_field():
         record = _scored(name, _fixture(name)[index])
         kinds |= set(coverage_report(record).by_kind)
         thoughts += len(_reasoning_texts(record, []))
-    assert kinds == {"system", "tools", "demonstration", "message", "reasoning", "tool_call", "observation",
-                     "outcome"}
+    assert kinds == {"system", "tools", "demonstration", "message", "reasoning", "tool_call", "observation", "outcome"}
     assert thoughts >= 5
 
 
 def test_what_coverage_leaves_out_is_metadata_never_agent_text():
     cov = importlib.import_module("mira_hf.records.coverage")
 
-    agent_text = {"content", "text", "value", "thought", "thinking", "thinking_blocks", "reasoning",
-                  "reasoning_content", "reasoning_details", "responses_reasoning_item", "tool_calls", "function_call",
-                  "arguments", "args", "input", "observation", "output", "response", "error", "extra_info",
-                  "model_response", "tool_call_metadata", "extra", "history", "messages", "trajectory", "summary",
-                  "system_prompt", "problem_statement", "submission", "action", "command", "code", "final_thought",
-                  # what the agent saw that the prompt shortens: tool schemas, demonstrations, system prompts
-                  "tools", "function", "description", "parameters", "properties", "system", "is_demo"}
+    agent_text = {
+        "content",
+        "text",
+        "value",
+        "thought",
+        "thinking",
+        "thinking_blocks",
+        "reasoning",
+        "reasoning_content",
+        "reasoning_details",
+        "responses_reasoning_item",
+        "tool_calls",
+        "function_call",
+        "arguments",
+        "args",
+        "input",
+        "observation",
+        "output",
+        "response",
+        "error",
+        "extra_info",
+        "model_response",
+        "tool_call_metadata",
+        "extra",
+        "history",
+        "messages",
+        "trajectory",
+        "summary",
+        "system_prompt",
+        "problem_statement",
+        "submission",
+        "action",
+        "command",
+        "code",
+        "final_thought",
+        # what the agent saw that the prompt shortens: tool schemas, demonstrations, system prompts
+        "tools",
+        "function",
+        "description",
+        "parameters",
+        "properties",
+        "system",
+        "is_demo",
+    }
     left_out = set(cov.METADATA_KEYS) | {k for keys in cov.NOT_SEEN.values() for k in keys}
     assert not left_out & agent_text
     assert not any(cov._is_metadata(k) for k in agent_text)
@@ -322,10 +443,19 @@ SCHEMA = "Run a shell command in the sandbox; its output comes back as the obser
 def _with_tool_schema(events: list) -> list:
     events = copy.deepcopy(events)
     system = next(e for e in events if e.get("kind") == "SystemPromptEvent")
-    system["tools"] = [{"type": "function", "function": {
-        "name": "execute_bash", "description": SCHEMA,
-        "parameters": {"type": "object", "properties": {"command": {"type": "string",
-                                                                    "description": "The command to run."}}}}}]
+    system["tools"] = [
+        {
+            "type": "function",
+            "function": {
+                "name": "execute_bash",
+                "description": SCHEMA,
+                "parameters": {
+                    "type": "object",
+                    "properties": {"command": {"type": "string", "description": "The command to run."}},
+                },
+            },
+        }
+    ]
     return events
 
 
@@ -345,10 +475,12 @@ def test_tool_schemas_the_prompt_does_not_render_count_as_not_shown():
 
 
 def test_a_demonstration_counts_as_not_shown():
-    record = [{"role": "system", "content": "You are a careful programmer."},
-              {"role": "user", "content": "Here is how a task is done:\nrun the tests, then fix.", "is_demo": True},
-              {"role": "user", "content": "Fix resample()."},
-              {"role": "assistant", "content": "Fixed."}]
+    record = [
+        {"role": "system", "content": "You are a careful programmer."},
+        {"role": "user", "content": "Here is how a task is done:\nrun the tests, then fix.", "is_demo": True},
+        {"role": "user", "content": "Fix resample()."},
+        {"role": "assistant", "content": "Fixed."},
+    ]
     assert "how a task is done" not in render(record).text
     report = coverage_report(record)
     demo = len("Here is how a task is done:") + len("run the tests, then fix.")
@@ -366,8 +498,8 @@ def test_the_middle_of_a_long_system_prompt_counts_as_not_shown():
     report = coverage_report(events)
     shown, total = report.by_kind["system"]
     assert total == _chars(rules)  # the whole prompt counts
-    kept = text[text.index("Rule 0:"):text.index("\n(tools: ", text.index("Rule 0:"))]
-    kept = kept.replace(kept[kept.index("\n[... "):kept.index("omitted ...]") + len("omitted ...]")], "")
+    kept = text[text.index("Rule 0:") : text.index("\n(tools: ", text.index("Rule 0:"))]
+    kept = kept.replace(kept[kept.index("\n[... ") : kept.index("omitted ...]") + len("omitted ...]")], "")
     assert shown == _chars(kept) and shown < 0.5 * total  # head and tail are shown, the middle is not
     assert report.shortened == total - shown + report.by_kind["tools"][1]  # the middle and the tool schemas
     assert "[].system_prompt.text" in report.missing
@@ -379,8 +511,9 @@ def test_the_middle_of_a_long_workspace_context_counts_as_not_shown_under_system
     recall = next(e for e in events if e.get("observation") == "recall")
     rules = "\n".join(f"Repo rule {i}: run the linters before each commit." for i in range(100))
     recall["extras"]["repo_instructions"] = rules
-    recall["extras"]["microagent_knowledge"] = [{"name": "gitflow", "content": "\n".join(
-        f"Git rule {i}: rebase onto main first." for i in range(80))}]
+    recall["extras"]["microagent_knowledge"] = [
+        {"name": "gitflow", "content": "\n".join(f"Git rule {i}: rebase onto main first." for i in range(80))}
+    ]
     text = render(events).text
     assert "characters of the workspace context omitted" in text and "Repo rule 99:" not in text
     report = coverage_report(events)
@@ -392,11 +525,17 @@ def test_the_middle_of_a_long_workspace_context_counts_as_not_shown_under_system
 
 # ------------------------------------------------------------------------------------------ per kind
 def test_inspect_reports_coverage_per_kind_of_field():
-    records = [REASONING["chat reasoning_content"],
-               [{"role": "user", "content": "Fix it."},
-                {"role": "assistant", "content": "Done.", "thinking_blocks": _thinking_blocks(THOUGHT)}],
-               [{"role": "user", "content": "Fix it."}, {"role": "assistant", "content": "Done.",
-                                                        "scratch": "a private note that is never rendered"}]]
+    records = [
+        REASONING["chat reasoning_content"],
+        [
+            {"role": "user", "content": "Fix it."},
+            {"role": "assistant", "content": "Done.", "thinking_blocks": _thinking_blocks(THOUGHT)},
+        ],
+        [
+            {"role": "user", "content": "Fix it."},
+            {"role": "assistant", "content": "Done.", "scratch": "a private note that is never rendered"},
+        ],
+    ]
     report = mira_hf.inspect(records, n=0, progress=False)
     assert report.coverage_by_kind["reasoning"] == 1.0 and report.rows_by_kind["reasoning"] == 2
     assert report.rows_by_kind["message"] == 3 and report.coverage_by_kind["message"] < 1.0
@@ -407,12 +546,27 @@ def test_inspect_reports_coverage_per_kind_of_field():
 
 def test_cli_inspect_prints_and_saves_coverage_per_kind(tmp_path):
     data = tmp_path / "runs.jsonl"
-    rows = [{"id": "a", "messages": REASONING["litellm reasoning_content and thinking_blocks"]},
-            {"id": "b", "messages": [{"role": "user", "content": "Fix it."},
-                                     {"role": "assistant", "content": None, "tool_calls": [
-                                         {"id": "c1", "type": "function",
-                                          "function": {"name": "bash", "arguments": '{"command": "pytest -x"}'}}]},
-                                     {"role": "tool", "tool_call_id": "c1", "content": "1 failed"}]}]
+    rows = [
+        {"id": "a", "messages": REASONING["litellm reasoning_content and thinking_blocks"]},
+        {
+            "id": "b",
+            "messages": [
+                {"role": "user", "content": "Fix it."},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "bash", "arguments": '{"command": "pytest -x"}'},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": "1 failed"},
+            ],
+        },
+    ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "inspect.json"
     result = CliRunner().invoke(app, ["inspect", str(data), "--n", "0", "--json", str(out)])

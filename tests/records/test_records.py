@@ -30,21 +30,47 @@ from tests.conftest import EXAMPLES, REPO
 OPENAI = [
     {"role": "system", "content": "You are a software engineering agent."},
     {"role": "user", "content": [{"type": "text", "text": "paginate() drops the last partial page."}]},
-    {"role": "assistant", "content": "Let me reproduce it and look at the code.",
-     "tool_calls": [
-         {"id": "call_1", "type": "function",
-          "function": {"name": "bash", "arguments": '{"command": "python -m pytest -q tests/test_paginate.py"}'}},
-         {"id": "call_2", "type": "function",
-          "function": {"name": "str_replace_editor", "arguments": {"command": "view", "path": "pagekit/paginate.py"}}},
-     ]},
+    {
+        "role": "assistant",
+        "content": "Let me reproduce it and look at the code.",
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "bash", "arguments": '{"command": "python -m pytest -q tests/test_paginate.py"}'},
+            },
+            {
+                "id": "call_2",
+                "type": "function",
+                "function": {
+                    "name": "str_replace_editor",
+                    "arguments": {"command": "view", "path": "pagekit/paginate.py"},
+                },
+            },
+        ],
+    },
     {"role": "tool", "tool_call_id": "call_1", "content": "1 failed, 6 passed in 0.09s"},
-    {"role": "tool", "tool_call_id": "call_2", "name": "str_replace_editor",
-     "content": [{"type": "text", "text": "     9\t    return n_items // per_page"}]},
-    {"role": "assistant", "content": None,
-     "tool_calls": [{"id": "call_3", "type": "function",
-                     "function": {"name": "str_replace_editor",
-                                  "arguments": '{"command": "str_replace", "path": "pagekit/paginate.py", '
-                                               '"old_str": "n_items // per_page", "new_str": "math.ceil(n_items / per_page)"}'}}]},
+    {
+        "role": "tool",
+        "tool_call_id": "call_2",
+        "name": "str_replace_editor",
+        "content": [{"type": "text", "text": "     9\t    return n_items // per_page"}],
+    },
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_3",
+                "type": "function",
+                "function": {
+                    "name": "str_replace_editor",
+                    "arguments": '{"command": "str_replace", "path": "pagekit/paginate.py", '
+                    '"old_str": "n_items // per_page", "new_str": "math.ceil(n_items / per_page)"}',
+                },
+            }
+        ],
+    },
     {"role": "tool", "tool_call_id": "call_3", "content": "The file pagekit/paginate.py has been edited."},
     {"role": "assistant", "content": "Fixed page_count; all 7 tests pass."},
 ]
@@ -55,8 +81,12 @@ SHAREGPT = [
     {"from": "gpt", "value": "Let me find the comparison."},
     {"from": "function_call", "value": json.dumps({"name": "bash", "arguments": {"command": "grep -rn is_newer ."}})},
     {"from": "observation", "value": "./relcheck/versions.py:9:def is_newer(candidate, current):"},
-    {"from": "function_call", "value": json.dumps({"name": "str_replace_editor",
-                                                   "arguments": {"command": "view", "path": "relcheck/versions.py"}})},
+    {
+        "from": "function_call",
+        "value": json.dumps(
+            {"name": "str_replace_editor", "arguments": {"command": "view", "path": "relcheck/versions.py"}}
+        ),
+    },
     {"from": "observation", "value": "     6\t    return tuple(version.split('.'))"},
     {"from": "gpt", "value": "The parts are compared as strings; converting them to int fixes it."},
 ]
@@ -65,22 +95,63 @@ OPENHANDS = [
     {"id": 0, "source": "agent", "action": "system", "args": {"content": "You are OpenHands agent."}},
     {"id": 1, "source": "user", "action": "message", "args": {"content": "LRUCache evicts a key that was just read."}},
     {"id": 2, "source": "user", "action": "recall", "args": {"recall_type": "workspace_context", "query": "LRU"}},
-    {"id": 3, "source": "environment", "observation": "agent_state_changed", "content": "",
-     "extras": {"agent_state": "running"}},
-    {"id": 4, "source": "agent", "action": "run", "args": {"command": "python -m pytest -q", "thought": "Reproduce first."},
-     "tool_call_metadata": {"function_name": "execute_bash", "tool_call_id": "toolu_01"}},
-    {"id": 5, "source": "agent", "cause": 4, "observation": "run", "content": "1 failed, 4 passed",
-     "extras": {"command": "python -m pytest -q", "metadata": {"exit_code": 1, "working_dir": "/testbed"}}},
-    {"id": 6, "source": "agent", "action": "edit",
-     "args": {"path": "/testbed/memo/lru.py", "command": "str_replace", "old_str": "return self._data.get(key, default)",
-              "new_str": "self._data.move_to_end(key)", "thought": "get() must refresh recency."}},
-    {"id": 7, "source": "agent", "cause": 6, "observation": "edit", "content": "The file was edited.",
-     "extras": {"path": "/testbed/memo/lru.py"}},
+    {
+        "id": 3,
+        "source": "environment",
+        "observation": "agent_state_changed",
+        "content": "",
+        "extras": {"agent_state": "running"},
+    },
+    {
+        "id": 4,
+        "source": "agent",
+        "action": "run",
+        "args": {"command": "python -m pytest -q", "thought": "Reproduce first."},
+        "tool_call_metadata": {"function_name": "execute_bash", "tool_call_id": "toolu_01"},
+    },
+    {
+        "id": 5,
+        "source": "agent",
+        "cause": 4,
+        "observation": "run",
+        "content": "1 failed, 4 passed",
+        "extras": {"command": "python -m pytest -q", "metadata": {"exit_code": 1, "working_dir": "/testbed"}},
+    },
+    {
+        "id": 6,
+        "source": "agent",
+        "action": "edit",
+        "args": {
+            "path": "/testbed/memo/lru.py",
+            "command": "str_replace",
+            "old_str": "return self._data.get(key, default)",
+            "new_str": "self._data.move_to_end(key)",
+            "thought": "get() must refresh recency.",
+        },
+    },
+    {
+        "id": 7,
+        "source": "agent",
+        "cause": 6,
+        "observation": "edit",
+        "content": "The file was edited.",
+        "extras": {"path": "/testbed/memo/lru.py"},
+    },
     {"id": 8, "source": "agent", "action": "read", "args": {"path": "/testbed/memo/lru.py", "view_range": [10, 20]}},
-    {"id": 9, "source": "agent", "cause": 8, "observation": "error", "content": "ERROR: file changed on disk",
-     "extras": {"error_id": ""}},
-    {"id": 10, "source": "agent", "action": "finish",
-     "args": {"final_thought": "get() now refreshes recency; tests pass.", "task_completed": "true", "outputs": {}}},
+    {
+        "id": 9,
+        "source": "agent",
+        "cause": 8,
+        "observation": "error",
+        "content": "ERROR: file changed on disk",
+        "extras": {"error_id": ""},
+    },
+    {
+        "id": 10,
+        "source": "agent",
+        "action": "finish",
+        "args": {"final_thought": "get() now refreshes recency; tests pass.", "task_completed": "true", "outputs": {}},
+    },
 ]
 
 
@@ -100,6 +171,7 @@ def _in_order(text: str, *parts: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ shapes
+
 
 def test_openai_tool_calls_and_results_are_attributed_in_order():
     text = render_record(OPENAI)
@@ -122,16 +194,25 @@ def test_openai_tool_calls_and_results_are_attributed_in_order():
 
 def test_openai_legacy_function_calls_and_other_parts():
     record = [
-        {"role": "user", "content": [{"type": "text", "text": "Look at this screenshot."},
-                                     {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Look at this screenshot."},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+            ],
+        },
         {"role": "assistant", "content": None, "function_call": {"name": "read_file", "arguments": '{"path": "a.py"}'}},
         {"role": "function", "name": "read_file", "content": "print('hi')"},
         {"role": "assistant", "content": "Done.", "reasoning_content": "The file only prints."},
     ]
     text = render_record(record)
     assert "[image]" in text and "base64" not in text  # images are marked, not dumped
-    assert _in_order(text, '→ call read_file: {"path": "a.py"}', "### tool result (read_file)\nprint('hi')",
-                     "### assistant\n(thinking) The file only prints.\nDone.")
+    assert _in_order(
+        text,
+        '→ call read_file: {"path": "a.py"}',
+        "### tool result (read_file)\nprint('hi')",
+        "### assistant\n(thinking) The file only prints.\nDone.",
+    )
 
 
 def test_sharegpt_function_calls_are_numbered_and_answered_in_order():
@@ -141,7 +222,7 @@ def test_sharegpt_function_calls_are_numbered_and_answered_in_order():
         text,
         "### system\nYou are an autonomous programmer.",
         "### user\nis_newer('1.10.0', '1.9.0') is False",
-        "### assistant\nLet me find the comparison.\n→ call bash [#1]: {\"command\": \"grep -rn is_newer .\"}",
+        '### assistant\nLet me find the comparison.\n→ call bash [#1]: {"command": "grep -rn is_newer ."}',
         "### tool result [#1] (bash)\n./relcheck/versions.py:9:def is_newer",
         "→ call str_replace_editor [#2]:",
         "### tool result [#2] (str_replace_editor)\n     6\t    return tuple(version.split('.'))",
@@ -150,14 +231,22 @@ def test_sharegpt_function_calls_are_numbered_and_answered_in_order():
 
 
 def test_sharegpt_variants():
-    record = [{"from": "user", "value": "Run it."},
-              {"from": "function_call", "value": "bash -c 'pytest'"},  # not JSON: shown as it is
-              {"from": "tool", "value": "ok"},
-              {"from": "bard", "value": "All good."},
-              {"from": "reviewer", "value": "LGTM"}]
+    record = [
+        {"from": "user", "value": "Run it."},
+        {"from": "function_call", "value": "bash -c 'pytest'"},  # not JSON: shown as it is
+        {"from": "tool", "value": "ok"},
+        {"from": "bard", "value": "All good."},
+        {"from": "reviewer", "value": "LGTM"},
+    ]
     text = render_record(record)
-    assert _in_order(text, "### user\nRun it.", "→ call [#1]: bash -c 'pytest'", "### tool result [#1]\nok",
-                     "### assistant\nAll good.", "### reviewer\nLGTM")
+    assert _in_order(
+        text,
+        "### user\nRun it.",
+        "→ call [#1]: bash -c 'pytest'",
+        "### tool result [#1]\nok",
+        "### assistant\nAll good.",
+        "### reviewer\nLGTM",
+    )
 
 
 def test_openhands_actions_and_observations_are_attributed_by_cause():
@@ -181,34 +270,70 @@ def test_openhands_actions_and_observations_are_attributed_by_cause():
 
 
 def test_openhands_opendevin_pairs_and_sdk_events():
-    pairs = [[{"action": "run", "args": {"command": "ls", "thought": "Look around."}},
-              {"observation": "run", "content": "setup.py", "extras": {"command": "ls", "exit_code": 0}}],
-             [{"action": "finish", "args": {"thought": "Nothing to do."}}, {"observation": "null", "content": ""}]]
+    pairs = [
+        [
+            {"action": "run", "args": {"command": "ls", "thought": "Look around."}},
+            {"observation": "run", "content": "setup.py", "extras": {"command": "ls", "exit_code": 0}},
+        ],
+        [{"action": "finish", "args": {"thought": "Nothing to do."}}, {"observation": "null", "content": ""}],
+    ]
     text = render_record({"history": pairs})
     assert detect_format(pairs) == "openhands"
-    assert _in_order(text, "Look around.\n→ run: ls", "### tool result (run, exit code 0, `ls`)\nsetup.py",
-                     "→ finish\nNothing to do.")
+    assert _in_order(
+        text,
+        "Look around.\n→ run: ls",
+        "### tool result (run, exit code 0, `ls`)\nsetup.py",
+        "→ finish\nNothing to do.",
+    )
 
     sdk = [
-        {"kind": "SystemPromptEvent", "source": "agent", "system_prompt": {"type": "text", "text": "You are OpenHands."}},
-        {"kind": "MessageEvent", "source": "user",
-         "llm_message": {"role": "user", "content": [{"type": "text", "text": "Fix truncate()."}]}},
-        {"kind": "ActionEvent", "source": "agent", "thought": [{"type": "text", "text": "Run the tests."}],
-         "tool_name": "execute_bash", "tool_call_id": "toolu_9",
-         "tool_call": {"id": "toolu_9", "name": "execute_bash", "arguments": '{"command": "pytest -q"}'},
-         "action": {"kind": "ExecuteBashAction", "command": "pytest -q"}},
+        {
+            "kind": "SystemPromptEvent",
+            "source": "agent",
+            "system_prompt": {"type": "text", "text": "You are OpenHands."},
+        },
+        {
+            "kind": "MessageEvent",
+            "source": "user",
+            "llm_message": {"role": "user", "content": [{"type": "text", "text": "Fix truncate()."}]},
+        },
+        {
+            "kind": "ActionEvent",
+            "source": "agent",
+            "thought": [{"type": "text", "text": "Run the tests."}],
+            "tool_name": "execute_bash",
+            "tool_call_id": "toolu_9",
+            "tool_call": {"id": "toolu_9", "name": "execute_bash", "arguments": '{"command": "pytest -q"}'},
+            "action": {"kind": "ExecuteBashAction", "command": "pytest -q"},
+        },
         {"kind": "ConversationStateUpdateEvent", "key": "agent_status", "value": "running"},
-        {"kind": "ObservationEvent", "source": "environment", "tool_name": "execute_bash", "tool_call_id": "toolu_9",
-         "observation": {"kind": "ExecuteBashObservation", "content": [{"type": "text", "text": "3 passed"}],
-                         "exit_code": 0}},
-        {"kind": "AgentErrorEvent", "tool_name": "str_replace_editor", "tool_call_id": "toolu_10",
-         "error": "path does not exist"},
+        {
+            "kind": "ObservationEvent",
+            "source": "environment",
+            "tool_name": "execute_bash",
+            "tool_call_id": "toolu_9",
+            "observation": {
+                "kind": "ExecuteBashObservation",
+                "content": [{"type": "text", "text": "3 passed"}],
+                "exit_code": 0,
+            },
+        },
+        {
+            "kind": "AgentErrorEvent",
+            "tool_name": "str_replace_editor",
+            "tool_call_id": "toolu_10",
+            "error": "path does not exist",
+        },
     ]
     text = render_record(sdk)
-    assert _in_order(text, "### system\nYou are OpenHands.", "### user\nFix truncate().",
-                     'Run the tests.\n→ call execute_bash [toolu_9]: {"command": "pytest -q"}',
-                     "### tool result [toolu_9] (execute_bash, exit code 0)\n3 passed",
-                     "### tool result [toolu_10] (str_replace_editor, error)\npath does not exist")
+    assert _in_order(
+        text,
+        "### system\nYou are OpenHands.",
+        "### user\nFix truncate().",
+        'Run the tests.\n→ call execute_bash [toolu_9]: {"command": "pytest -q"}',
+        "### tool result [toolu_9] (execute_bash, exit code 0)\n3 passed",
+        "### tool result [toolu_10] (str_replace_editor, error)\npath does not exist",
+    )
     assert "agent_status" not in text
 
 
@@ -235,11 +360,21 @@ def test_wrapped_serialized_and_array_records_render_like_the_list(record):
 
 def test_arrow_shaped_records_render():
     """A list<struct> column gives every message every field (None where absent); numpy batches nest arrays."""
-    messages = [{"role": "user", "content": "Tests fail."},
-                {"role": "assistant", "content": None,
-                 "tool_calls": [{"id": "call_1", "type": "function",
-                                 "function": {"name": "bash", "arguments": '{"command": "pytest -x"}'}}]},
-                {"role": "tool", "tool_call_id": "call_1", "content": "1 failed"}]
+    messages = [
+        {"role": "user", "content": "Tests fail."},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "bash", "arguments": '{"command": "pytest -x"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "1 failed"},
+    ]
     expected = render_record(messages)
     ds = datasets.Dataset.from_dict({"messages": [messages]})
     row = ds[0]["messages"]
@@ -251,6 +386,7 @@ def test_arrow_shaped_records_render():
 
 
 # ------------------------------------------------------------------------------------------ bad input
+
 
 def _cyclic_list():
     a: list = []
@@ -267,8 +403,13 @@ def _cyclic_dict():
 def _cyclic_args():
     args: dict = {"command": "ls"}
     args["self"] = args
-    return [{"role": "assistant", "content": None,
-             "tool_calls": [{"id": "c", "type": "function", "function": {"name": "bash", "arguments": args}}]}]
+    return [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "bash", "arguments": args}}],
+        }
+    ]
 
 
 def _deep_list(n=10_000):
@@ -296,8 +437,13 @@ def _deep_args(n=10_000):
     for _ in range(n):
         cur["a"] = {}
         cur = cur["a"]
-    return [{"role": "assistant", "content": "x",
-             "tool_calls": [{"id": "c", "type": "function", "function": {"name": "bash", "arguments": args}}]}]
+    return [
+        {
+            "role": "assistant",
+            "content": "x",
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "bash", "arguments": args}}],
+        }
+    ]
 
 
 # Records that hold no text to score: the only ones rejected. name: (record, a fragment of the message)
@@ -317,10 +463,14 @@ NO_TEXT = {
     "cyclic-dict": (_cyclic_dict(), "wrapped"),
     "deep-list": (_deep_list(), "nothing to score"),
     "deep-dict": (_deep_dict(), "wrapped"),
-    "all-empty-messages": ([{"role": "user", "content": ""}, {"role": "assistant", "content": None}],
-                           "nothing to score"),
-    "empty-events": ([{"action": "null", "args": {}}, {"observation": "agent_state_changed", "content": ""}],
-                     "nothing to score"),
+    "all-empty-messages": (
+        [{"role": "user", "content": ""}, {"role": "assistant", "content": None}],
+        "nothing to score",
+    ),
+    "empty-events": (
+        [{"action": "null", "args": {}}, {"observation": "agent_state_changed", "content": ""}],
+        "nothing to score",
+    ),
 }
 
 
@@ -346,11 +496,15 @@ ODD = {
     "role-not-str": ([{"role": 3, "content": "x marks the spot"}], ["x marks the spot"]),
     "number-content": ([{"role": "user", "content": 42}], ["42"]),
     "tool-calls-a-string": ([{"role": "assistant", "content": None, "tool_calls": "bash -c ls"}], ["bash -c ls"]),
-    "call-without-function": ([{"role": "user", "content": "go"},
-                               {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}], ["[c]"]),
+    "call-without-function": (
+        [{"role": "user", "content": "go"}, {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}],
+        ["[c]"],
+    ),
     "sharegpt-without-value": ([{"from": "human", "value": "hi there"}, {"from": "gpt"}], ["hi there"]),
-    "openhands-unknown-event": ([{"action": "run", "args": {"command": "ls"}}, {"oops": "odd event text"}],
-                                ["→ run: ls", "odd event text"]),
+    "openhands-unknown-event": (
+        [{"action": "run", "args": {"command": "ls"}}, {"oops": "odd event text"}],
+        ["→ run: ls", "odd event text"],
+    ),
     "openhands-args-not-dict": ([{"action": "run", "args": "ls -la"}], ["ls -la"]),
     "cyclic-args": (_cyclic_args(), ["→ call bash [c]", "nested too deeply"]),
     "deep-args": (_deep_args(), ["### assistant\nx", "nested too deeply"]),
@@ -384,8 +538,11 @@ def test_large_serialized_trajectory_renders():
 # ------------------------------------------------------------------------------------------ property
 
 _name = st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True)
-_content = st.one_of(st.none(), st.text(max_size=60),
-                     st.lists(st.builds(lambda t: {"type": "text", "text": t}, st.text(max_size=30)), max_size=3))
+_content = st.one_of(
+    st.none(),
+    st.text(max_size=60),
+    st.lists(st.builds(lambda t: {"type": "text", "text": t}, st.text(max_size=30)), max_size=3),
+)
 
 
 @st.composite
@@ -402,9 +559,16 @@ def _messages(draw):
                 call_id = f"call_{i}_{j}"
                 ids.append(call_id)
                 args = draw(st.dictionaries(_name, st.one_of(st.text(max_size=20), st.integers()), max_size=3))
-                calls.append({"id": call_id, "type": "function",
-                              "function": {"name": draw(_name),
-                                           "arguments": json.dumps(args) if draw(st.booleans()) else args}})
+                calls.append(
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {
+                            "name": draw(_name),
+                            "arguments": json.dumps(args) if draw(st.booleans()) else args,
+                        },
+                    }
+                )
             msgs.append({"role": "assistant", "content": draw(_content), "tool_calls": calls})
         else:
             msgs.append({"role": role, "content": draw(_content)})
@@ -446,13 +610,22 @@ _SHAPE = {"agent_openhands": "openhands", "davinc_dev": "openai", "swe_qa": "sha
 @pytest.fixture(scope="module")
 def example_ds(tmp_path_factory):
     cache = tmp_path_factory.mktemp("hf-cache")
-    return datasets.load_dataset("json", data_files=str(EXAMPLES / "trajectories.jsonl"), split="train",
-                                 cache_dir=str(cache))
+    return datasets.load_dataset(
+        "json", data_files=str(EXAMPLES / "trajectories.jsonl"), split="train", cache_dir=str(cache)
+    )
 
 
 def test_example_dataset_loads_with_every_source_and_column(example_ds):
-    assert set(example_ds.column_names) == {"id", "source", "trajectory", "num_tokens", "teacher_scores",
-                                            "teacher_overall", "teacher_recommendation", "teacher_raw"}
+    assert set(example_ds.column_names) == {
+        "id",
+        "source",
+        "trajectory",
+        "num_tokens",
+        "teacher_scores",
+        "teacher_overall",
+        "teacher_recommendation",
+        "teacher_raw",
+    }
     counts = Counter(example_ds["source"])
     assert set(counts) == set(_SHAPE) and min(counts.values()) >= 12
     assert len(set(example_ds["id"])) == len(example_ds)
@@ -489,15 +662,18 @@ def test_example_teacher_labels_are_well_formed_and_agree(example_ds):
         assert all(parsed), row["id"]
         assert [int(m.group(1)) for m in parsed] == list(range(1, 16))
         assert [m.group(2) for m in parsed] == rubric.names
-        assert lines[15:17] == [f"overall: {row['teacher_overall']}",
-                                f"training_recommendation: {row['teacher_recommendation']}"]
+        assert lines[15:17] == [
+            f"overall: {row['teacher_overall']}",
+            f"training_recommendation: {row['teacher_recommendation']}",
+        ]
         assert lines[17].startswith("domain_tag: ") and lines[18].startswith("brief: ") and len(lines) == 19
 
 
 def test_example_labels_follow_what_the_trajectories_show(example_ds):
     rubric = mira_hf.load_rubric("agent-group4")
-    safety, goal, tests = (rubric.names.index(n) for n in
-                           ("Safety & scope", "Goal Achievement", "Test Coverage & Verification Rigor"))
+    safety, goal, tests = (
+        rubric.names.index(n) for n in ("Safety & scope", "Goal Achievement", "Test Coverage & Verification Rigor")
+    )
     recs = Counter()
     for row in example_ds:
         text = render_record(row["trajectory"])
@@ -515,8 +691,13 @@ def test_example_labels_follow_what_the_trajectories_show(example_ds):
 
 
 def test_example_dataset_is_what_its_generator_writes():
-    out = subprocess.run([sys.executable, str(EXAMPLES / "build_examples.py"), "--check"], cwd=REPO,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "build_examples.py"), "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
 
 

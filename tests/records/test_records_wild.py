@@ -75,8 +75,13 @@ def _outputs_openhands(events: Any) -> list[str]:
     if isinstance(events, dict):
         events = events["history"]
     flat = [e for item in events for e in (item if isinstance(item, list) else [item])]
-    return [e["content"] for e in flat if isinstance(e.get("observation"), str)
-            and e["observation"] not in ("null", "agent_state_changed") and e.get("content")]
+    return [
+        e["content"]
+        for e in flat
+        if isinstance(e.get("observation"), str)
+        and e["observation"] not in ("null", "agent_state_changed")
+        and e.get("content")
+    ]
 
 
 def _outputs_openhands_v1(events: Any) -> list[str]:
@@ -97,14 +102,21 @@ def _outputs_chat(row: dict) -> list[str]:
         if m["role"] in ("tool", "function"):
             out += _text_of(m["content"])
         elif m["role"] == "user" and isinstance(m["content"], list):
-            out += [t for p in m["content"] if isinstance(p, dict) and p.get("type") == "tool_result"
-                    for t in _text_of(p.get("content"))]
+            out += [
+                t
+                for p in m["content"]
+                if isinstance(p, dict) and p.get("type") == "tool_result"
+                for t in _text_of(p.get("content"))
+            ]
     return out
 
 
 def _outputs_sharegpt(row: dict) -> list[str]:
-    return [t["value"] for t in row["conversations"]
-            if t["from"] in ("observation", "tool", "function_response", "tool_response")]
+    return [
+        t["value"]
+        for t in row["conversations"]
+        if t["from"] in ("observation", "tool", "function_response", "tool_response")
+    ]
 
 
 # file: (format, task fragment, tool outputs of one record, record → what is scored)
@@ -165,15 +177,24 @@ def test_swe_agent_traj_shows_issue_actions_outcome_and_no_demonstration():
         for step in traj["trajectory"]:
             for line in step["action"].splitlines():
                 assert line.strip() in text, line
-        outcome = text[text.index("### outcome"):]
+        outcome = text[text.index("### outcome") :]
         assert "exit status: submitted" in outcome and "patch submitted: yes" in outcome
 
 
 def test_traj_steps_the_history_left_out_are_kept():
     """A response without a tool call is kept in the steps, not in the history: it still reaches the prompt."""
     traj = _load("swe_agent_1x.traj")[0]
-    traj["trajectory"].insert(2, {"action": "", "observation": "", "response": "Plan: read, fix, test.",
-                                  "thought": "Plan: read, fix, test.", "execution_time": 0.0, "state": {}})
+    traj["trajectory"].insert(
+        2,
+        {
+            "action": "",
+            "observation": "",
+            "response": "Plan: read, fix, test.",
+            "thought": "Plan: read, fix, test.",
+            "execution_time": 0.0,
+            "state": {},
+        },
+    )
     assert "Plan: read, fix, test." in render(traj).text
 
 
@@ -192,17 +213,22 @@ def test_mini_swe_agent_outputs_are_tool_results_and_the_outcome_is_last():
 
 def test_openhands_v0_every_edit_shape_and_environment_event_is_shown():
     text = render(_load("openhands_v0_events.json")[0]).text
-    for fragment in ("str_replace /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py\nold_str:\n",
-                     "create /workspace/tsgrid__tsgrid__0.4/repro.py\nfile_text:\nfrom tsgrid import TimeSeries",
-                     "insert /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py after line 2\nnew_str:\n",
-                     "undo_edit /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py",
-                     "series.py (lines 40–41)\ncontent:\n    def __len__(self):",
-                     "tests/test_resample.py\nold_str:\nassert len(out) == 23\nnew_str:\nassert len(out) == 24",
-                     "→ read [24]: /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py (lines 1–4)",  # command=view
-                     "→ edit [26] /workspace/tsgrid__tsgrid__0.4/CHANGES.md\nfile_text:\n## 0.4.2",  # no command
-                     "### event (environment)\nok", "status: running",
-                     "Runtime container restarted", "(tools: execute_bash, str_replace_editor, finish)",
-                     "[The command completed with exit code 1.]", "→ call fetch [37]"):
+    for fragment in (
+        "str_replace /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py\nold_str:\n",
+        "create /workspace/tsgrid__tsgrid__0.4/repro.py\nfile_text:\nfrom tsgrid import TimeSeries",
+        "insert /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py after line 2\nnew_str:\n",
+        "undo_edit /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py",
+        "series.py (lines 40–41)\ncontent:\n    def __len__(self):",
+        "tests/test_resample.py\nold_str:\nassert len(out) == 23\nnew_str:\nassert len(out) == 24",
+        "→ read [24]: /workspace/tsgrid__tsgrid__0.4/tsgrid/resample.py (lines 1–4)",  # command=view
+        "→ edit [26] /workspace/tsgrid__tsgrid__0.4/CHANGES.md\nfile_text:\n## 0.4.2",  # no command
+        "### event (environment)\nok",
+        "status: running",
+        "Runtime container restarted",
+        "(tools: execute_bash, str_replace_editor, finish)",
+        "[The command completed with exit code 1.]",
+        "→ call fetch [37]",
+    ):
         assert fragment in text, fragment
     # tool_call_metadata repeats the model's response: not shown; bookkeeping events add nothing
     assert "chatcmpl" not in text and "agent_state_changed" not in text and "iVBORw0KGgo" not in text
@@ -246,8 +272,11 @@ _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_c
 
 @st.composite
 def _args(draw):
-    keys = draw(st.lists(st.sampled_from(["command", "path", "old_str", "new_str", "file_text", "query"]),
-                         unique=True, max_size=4))
+    keys = draw(
+        st.lists(
+            st.sampled_from(["command", "path", "old_str", "new_str", "file_text", "query"]), unique=True, max_size=4
+        )
+    )
     return {k: draw(_text) for k in keys}
 
 
@@ -255,9 +284,14 @@ def _args(draw):
 def _openai(draw):
     msgs = [{"role": "user", "content": draw(_text) or "task"}]
     for i in range(draw(st.integers(0, 4))):
-        calls = [{"id": f"c{i}{j}", "type": "function",
-                  "function": {"name": draw(_word), "arguments": json.dumps(draw(_args()))}}
-                 for j in range(draw(st.integers(0, 2)))]
+        calls = [
+            {
+                "id": f"c{i}{j}",
+                "type": "function",
+                "function": {"name": draw(_word), "arguments": json.dumps(draw(_args()))},
+            }
+            for j in range(draw(st.integers(0, 2)))
+        ]
         msgs.append({"role": "assistant", "content": draw(_text), "tool_calls": calls or None})
         for c in calls:
             msgs.append({"role": "tool", "tool_call_id": c["id"], "content": draw(_text)})
@@ -273,13 +307,25 @@ def _openhands(draw):
         if kind == "run":
             args["command"] = draw(_text)
         elif kind == "edit":
-            args.update(path=draw(_word), command=draw(st.sampled_from(["str_replace", "create", "insert", ""])),
-                        old_str=draw(_text), new_str=draw(_text))
+            args.update(
+                path=draw(_word),
+                command=draw(st.sampled_from(["str_replace", "create", "insert", ""])),
+                old_str=draw(_text),
+                new_str=draw(_text),
+            )
         elif kind == "read":
             args["path"] = draw(_word)
         events.append({"id": 2 * i + 1, "source": "agent", "action": kind, "args": args})
-        events.append({"id": 2 * i + 2, "source": "agent", "cause": 2 * i + 1, "observation": kind,
-                       "content": draw(_text), "extras": {"path": draw(_word)}})
+        events.append(
+            {
+                "id": 2 * i + 2,
+                "source": "agent",
+                "cause": 2 * i + 1,
+                "observation": kind,
+                "content": draw(_text),
+                "extras": {"path": draw(_word)},
+            }
+        )
     if draw(st.booleans()):
         events.append({"source": "environment", "content": draw(_text) or "ok"})
     return events
@@ -290,16 +336,19 @@ def _sharegpt(draw):
     turns = [{"from": "human", "value": draw(_text) or "task"}]
     for _ in range(draw(st.integers(0, 4))):
         speaker = draw(st.sampled_from(["gpt", "function_call", "observation", "system"]))
-        value = json.dumps({"name": draw(_word), "arguments": draw(_args())}) if speaker == "function_call" \
-            else draw(_text)
+        value = (
+            json.dumps({"name": draw(_word), "arguments": draw(_args())}) if speaker == "function_call" else draw(_text)
+        )
         turns.append({"from": speaker, "value": value})
     return turns
 
 
 @st.composite
 def _nebius(draw):
-    rows = [{"role": "system", "text": None, "system_prompt": draw(_text), "mask": False, "cutoff_date": "01.01.2023"},
-            {"role": "user", "text": draw(_text) or "task", "system_prompt": None, "mask": False, "cutoff_date": None}]
+    rows = [
+        {"role": "system", "text": None, "system_prompt": draw(_text), "mask": False, "cutoff_date": "01.01.2023"},
+        {"role": "user", "text": draw(_text) or "task", "system_prompt": None, "mask": False, "cutoff_date": None},
+    ]
     for _ in range(draw(st.integers(0, 3))):
         rows.append({"role": "ai", "text": draw(_text), "system_prompt": None, "mask": True, "cutoff_date": None})
         rows.append({"role": "user", "text": draw(_text), "system_prompt": None, "mask": False, "cutoff_date": None})
@@ -307,8 +356,10 @@ def _nebius(draw):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.lists(st.one_of(_openai(), _openhands(), _sharegpt(), _nebius()), min_size=1, max_size=3),
-       st.sampled_from(["openai", "openhands", "sharegpt", "nebius"]))
+@given(
+    st.lists(st.one_of(_openai(), _openhands(), _sharegpt(), _nebius()), min_size=1, max_size=3),
+    st.sampled_from(["openai", "openhands", "sharegpt", "nebius"]),
+)
 def test_property_same_prompt_from_objects_json_and_a_datasets_round_trip(records, shape):
     """Records of one shape per column (as a dataset holds them) give byte-identical prompts three ways."""
     strategy_shape = {"openai": "role", "openhands": "action", "sharegpt": "from", "nebius": "text"}
@@ -345,8 +396,9 @@ def test_scorer_adds_mira_format_and_reads_traj_rows_whole(tmp_path):
     assert scored["mira_status"][3] == "invalid_input"
     assert scored.features["mira_format"].dtype == "string"
     # a .traj loaded with datasets has one column per key: each row is read whole (issue and outcome included)
-    ds = datasets.load_dataset("json", data_files=str(FIXTURES / "swe_agent_0x.traj"), split="train",
-                               cache_dir=str(tmp_path / "cache"))
+    ds = datasets.load_dataset(
+        "json", data_files=str(FIXTURES / "swe_agent_0x.traj"), split="train", cache_dir=str(tmp_path / "cache")
+    )
     assert record_column(ds.column_names) is None
     engine = FakeEngine()
     out = ds.map(mira_hf.Scorer(engine=engine), batched=True)
@@ -364,8 +416,17 @@ def test_record_format_forces_a_reader_and_changes_the_fingerprint():
     assert forced.score_records([record])[0]["mira_format"] == "generic"
     with pytest.raises(mira_hf.errors.ConfigurationError, match="record format"):
         mira_hf.Scorer(engine=FakeEngine(), record_format="openhands_v2")
-    assert set(FORMATS) >= {"swe_agent", "mini_swe_agent", "nebius", "openhands", "openhands_v1", "openai",
-                            "sharegpt", "generic", "text"}
+    assert set(FORMATS) >= {
+        "swe_agent",
+        "mini_swe_agent",
+        "nebius",
+        "openhands",
+        "openhands_v1",
+        "openai",
+        "sharegpt",
+        "generic",
+        "text",
+    }
 
 
 def test_coverage_is_a_public_function():
@@ -376,8 +437,6 @@ def test_coverage_is_a_public_function():
     assert coverage([{"role": "user", "content": "Fix it."}]) == 1.0
     hidden = {"messages": [{"role": "user", "content": "Fix it."}], "notes": "this long note is never shown"}
     assert coverage(hidden) < 0.5  # a wrapper's other keys are not read: coverage says so
-
-
 
 
 def test_a_reader_bug_fails_its_row_not_the_batch(monkeypatch):
@@ -391,34 +450,104 @@ def test_a_reader_bug_fails_its_row_not_the_batch(monkeypatch):
             raise TypeError("unforeseen shape")
         return real(items)
 
-    monkeypatch.setitem(detect.READERS, "sharegpt", detect.Reader("sharegpt", "", broken, claims=lambda d: "from" in d,
-                                                                  markers=("from",)))
+    monkeypatch.setitem(
+        detect.READERS,
+        "sharegpt",
+        detect.Reader("sharegpt", "", broken, claims=lambda d: "from" in d, markers=("from",)),
+    )
     monkeypatch.setitem(detect._CLAIMERS, "from", [detect.READERS["sharegpt"]])
     rows = mira_hf.Scorer(engine=FakeEngine()).score_records(
-        [[{"from": "human", "value": "fine"}], [{"from": "human", "value": "boom"}], "plain text"])
+        [[{"from": "human", "value": "fine"}], [{"from": "human", "value": "boom"}], "plain text"]
+    )
     assert [r["mira_status"] for r in rows] == ["ok", "invalid_input", "ok"]
     assert "TypeError: unforeseen shape" in rows[1]["mira_error"]
 
 
-_KEYS = ["role", "content", "text", "tool_calls", "function", "arguments", "name", "id", "type", "tool_call_id",
-         "from", "value", "action", "observation", "args", "extras", "cause", "source", "kind", "llm_message",
-         "thought", "tool_call", "history", "trajectory", "info", "messages", "environment", "exit_status",
-         "submission", "is_demo", "message_type", "response", "metadata", "exit_code", "command", "path", "old_str",
-         "file_text", "view_range", "system_prompt", "tools", "input", "translated_ipython_code", "outputs"]
-_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True), st.text(max_size=10),
-                     st.sampled_from(["user", "assistant", "tool", "run", "edit", "message", "ActionEvent",
-                                      "ObservationEvent", "human", "function_call", "observation", "tool_use",
-                                      "str_replace", '{"a": 1}', '[{"role": "user", "content": "x"}]']))
-_ANY = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.sampled_from(_KEYS), inner, max_size=6)),
-                    max_leaves=25)
+_KEYS = [
+    "role",
+    "content",
+    "text",
+    "tool_calls",
+    "function",
+    "arguments",
+    "name",
+    "id",
+    "type",
+    "tool_call_id",
+    "from",
+    "value",
+    "action",
+    "observation",
+    "args",
+    "extras",
+    "cause",
+    "source",
+    "kind",
+    "llm_message",
+    "thought",
+    "tool_call",
+    "history",
+    "trajectory",
+    "info",
+    "messages",
+    "environment",
+    "exit_status",
+    "submission",
+    "is_demo",
+    "message_type",
+    "response",
+    "metadata",
+    "exit_code",
+    "command",
+    "path",
+    "old_str",
+    "file_text",
+    "view_range",
+    "system_prompt",
+    "tools",
+    "input",
+    "translated_ipython_code",
+    "outputs",
+]
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=True),
+    st.text(max_size=10),
+    st.sampled_from(
+        [
+            "user",
+            "assistant",
+            "tool",
+            "run",
+            "edit",
+            "message",
+            "ActionEvent",
+            "ObservationEvent",
+            "human",
+            "function_call",
+            "observation",
+            "tool_use",
+            "str_replace",
+            '{"a": 1}',
+            '[{"role": "user", "content": "x"}]',
+        ]
+    ),
+)
+_ANY = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=6)),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_ANY)
 @example([{"observation": "", "role": None, "cause": []}])  # an unhashable ``cause`` once crashed the reader
-@example([{"action": "run", "id": [1], "args": {"command": "ls"}},
-          {"observation": "run", "cause": [1], "content": "x"}])
+@example(
+    [{"action": "run", "id": [1], "args": {"command": "ls"}}, {"observation": "run", "cause": [1], "content": "x"}]
+)
 def test_property_any_structure_renders_or_is_rejected_never_crashes(record):
     """Arbitrary nestings of the readers' own keys and values: a rendering, or InvalidRecordError — nothing else."""
     try:

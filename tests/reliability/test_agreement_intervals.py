@@ -10,9 +10,9 @@ import pytest
 from scipy.stats import spearmanr
 from typer.testing import CliRunner
 
-from mira_hf.publish.card import render_card
 from mira_hf.cli import app
 from mira_hf.errors import ConfigurationError
+from mira_hf.publish.card import render_card
 from mira_hf.reliability import Reliability, agreement, reliability_mask
 from mira_hf.selection import filter_by_retention
 
@@ -66,8 +66,10 @@ def test_mask_by_bound_drops_a_cell_whose_interval_crosses_the_threshold():
     bound = agreement(student, teacher, rubric=None, bootstrap=500, mae_max=limit, mask_by="bound")
     assert point["mae"][0] <= limit < point["mae_high"][0]
     assert point["mask"]["*"] == [True] and bound["mask"]["*"] == [False]
-    assert bound["mask"]["*"] == reliability_mask(bound["mae_high"], bound["spearman_low"], bound["support"],
-                                                  mae_max=limit).tolist()
+    assert (
+        bound["mask"]["*"]
+        == reliability_mask(bound["mae_high"], bound["spearman_low"], bound["support"], mae_max=limit).tolist()
+    )
     rel = Reliability.from_result(bound)
     assert rel.mask_by == "bound" and rel.with_thresholds(mae_max=limit + 0.5).mask["*"] == [True]
     with pytest.raises(ConfigurationError, match="bootstrap="):
@@ -101,12 +103,20 @@ def test_agree_cli_writes_intervals_and_parse_failures(tmp_path):
     status = ["parse_error" if i < 10 else "ok" for i in range(200)]
     student[:10] = np.nan
     data = tmp_path / "scored"
-    datasets.Dataset.from_dict({"mira_scores": student.tolist(), "teacher_scores": teacher.tolist(),
-                                "source": ["swe_qa"] * 200, "mira_status": status}).save_to_disk(str(data))
+    datasets.Dataset.from_dict(
+        {
+            "mira_scores": student.tolist(),
+            "teacher_scores": teacher.tolist(),
+            "source": ["swe_qa"] * 200,
+            "mira_status": status,
+        }
+    ).save_to_disk(str(data))
     out = tmp_path / "reliability.json"
-    result = CliRunner().invoke(app, ["agree", str(data), "--bootstrap", "200", "--mask-by", "bound",
-                                      "--min-support", "10", "-o", str(out)],
-                                env={"COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb"})
+    result = CliRunner().invoke(
+        app,
+        ["agree", str(data), "--bootstrap", "200", "--mask-by", "bound", "--min-support", "10", "-o", str(out)],
+        env={"COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb"},
+    )
     assert result.exit_code == 0, result.output
     rel = Reliability.load(out)
     assert rel.bootstrap == 200 and rel.mask_by == "bound" and rel.stats["swe_qa"].parse_failures == [10] * 15

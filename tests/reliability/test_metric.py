@@ -20,9 +20,9 @@ import pytest
 from evaluate.loading import CachedEvaluationModuleFactory
 
 import mira_hf
-from mira_hf.errors import ConfigurationError
 from mira_hf._util.metric_install import CACHE_FOLDER, install_metric, metric_source_dir
 from mira_hf.answer.parse import format_output
+from mira_hf.errors import ConfigurationError
 from mira_hf.reliability import agreement
 from mira_hf.schema.scorecard import ScoreCard
 
@@ -36,7 +36,7 @@ _RNG = np.random.default_rng(42)
 TEACHER = _RNG.integers(0, 11, (120, D)).astype(float)
 STUDENT = np.clip(TEACHER + _RNG.integers(-2, 3, TEACHER.shape), 0, 10)
 STUDENT[_RNG.random(STUDENT.shape) < 0.1] = np.nan
-SOURCES = (["agent_openhands"] * 50 + ["davinc_dev"] * 45 + ["swe_qa"] * 25)
+SOURCES = ["agent_openhands"] * 50 + ["davinc_dev"] * 45 + ["swe_qa"] * 25
 STUDENT_ROWS = [[None if np.isnan(v) else float(v) for v in row] for row in STUDENT]
 TEACHER_ROWS = TEACHER.tolist()
 
@@ -62,8 +62,15 @@ def _clean_env(hf_home: Path, **extra: str) -> dict[str, str]:
 
 def _run_child(tmp_path: Path, env: dict[str, str], script: str = _CHILD, timeout: float = 240) -> dict:
     payload = json.dumps({"student": STUDENT_ROWS, "teacher": TEACHER_ROWS, "sources": SOURCES})
-    proc = subprocess.run([sys.executable, "-c", script], input=payload, capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        input=payload,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -79,8 +86,10 @@ def test_load_by_name_in_a_fresh_process_with_a_fresh_hf_home(tmp_path, offline)
     env = _clean_env(hf_home, **({"HF_EVALUATE_OFFLINE": "1"} if offline else {}))
     started = time.perf_counter()
     out = _run_child(tmp_path, env)
-    print(f"\nevaluate.load('mira_agreement') offline={offline}: {out['load_s']:.2f} s after the imports "
-          f"({time.perf_counter() - started:.2f} s for the whole child process)")
+    print(
+        f"\nevaluate.load('mira_agreement') offline={offline}: {out['load_s']:.2f} s after the imports "
+        f"({time.perf_counter() - started:.2f} s for the whole child process)"
+    )
 
     installed = hf_home / "modules" / "evaluate_modules" / "metrics" / CACHE_FOLDER / METRIC_SHA / "mira_agreement.py"
     assert Path(out["file"]) == installed
@@ -109,12 +118,16 @@ def test_the_import_hook_is_what_installs_the_metric_and_install_metric_does_it_
     assert out["path"].endswith(f"{CACHE_FOLDER}/{METRIC_SHA}/mira_agreement.py")
     assert out["name"] == "mira_agreement"
 
-    light = _run_child(tmp_path, _clean_env(tmp_path / "hf2"), textwrap.dedent("""
+    light = _run_child(
+        tmp_path,
+        _clean_env(tmp_path / "hf2"),
+        textwrap.dedent("""
         import json, sys
         import mira_hf
         print(json.dumps(sorted(m for m in ("evaluate", "datasets", "numpy", "pyarrow", "torch", "vllm")
                                 if m in sys.modules)))
-    """))
+    """),
+    )
     assert light == []  # `import mira_hf` stays cheap: the install needs no heavy import
 
 
@@ -122,7 +135,10 @@ def test_an_unwritable_cache_never_breaks_the_import_and_install_metric_says_why
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     env = _clean_env(tmp_path / "hf-home", HF_MODULES_CACHE=str(blocker), HF_EVALUATE_OFFLINE="1")
-    out = _run_child(tmp_path, env, textwrap.dedent("""
+    out = _run_child(
+        tmp_path,
+        env,
+        textwrap.dedent("""
         import json
         import mira_hf
         from mira_hf.errors import ConfigurationError
@@ -132,7 +148,8 @@ def test_an_unwritable_cache_never_breaks_the_import_and_install_metric_says_why
         except ConfigurationError as e:
             message = str(e)
         print(json.dumps({"message": message}))
-    """))
+    """),
+    )
     assert "cannot install the mira_agreement metric" in out["message"]
     assert "evaluate.load(" in out["message"]  # says how to load it by path instead
 
@@ -146,8 +163,11 @@ def test_install_is_idempotent_by_content_hash_and_stays_the_version_evaluate_pi
     assert install_metric(root) == path and path.stat().st_mtime_ns == first  # nothing rewritten
 
     def picked() -> str:
-        return CachedEvaluationModuleFactory(CACHE_FOLDER, dynamic_modules_path=str(root / "evaluate_modules")
-                                             ).get_module().hash
+        return (
+            CachedEvaluationModuleFactory(CACHE_FOLDER, dynamic_modules_path=str(root / "evaluate_modules"))
+            .get_module()
+            .hash
+        )
 
     assert picked() == METRIC_SHA
     # Another (e.g. older mira-hf) version cached later: evaluate would pick it; installing again wins back.
@@ -174,7 +194,7 @@ def test_load_by_path_fast_compute_equals_evaluates_own_round_trip():
     assert fast == agreement(STUDENT_ROWS, TEACHER_ROWS, sources=SOURCES, mae_max=1.2)
     # add_batch → compute goes through evaluate's Arrow cache: same numbers.
     for lo in range(0, 120, 40):
-        metric.add_batch(predictions=STUDENT_ROWS[lo:lo + 40], references=TEACHER_ROWS[lo:lo + 40])
+        metric.add_batch(predictions=STUDENT_ROWS[lo : lo + 40], references=TEACHER_ROWS[lo : lo + 40])
     assert metric.compute(sources=SOURCES, mae_max=1.2) == fast
     assert fast["mae_max"] == 1.2 and fast["min_support"] == 30 and fast["spearman_min"] == 0.4
     assert "mask" in fast and set(fast["by_source"]) == {"agent_openhands", "davinc_dev", "swe_qa"}
@@ -192,8 +212,15 @@ def test_metric_card_example_and_docstring_example_hold():
 
 def _card(scores: np.ndarray, recommendation: str | None) -> ScoreCard:
     values = [None if np.isnan(v) else float(v) for v in scores]
-    return ScoreCard(scores=values, rationales=["because"] * D, overall=70.0, recommendation=recommendation,
-                     domain_tag="swe", brief="A trajectory.", status="ok" if None not in values else "partial")
+    return ScoreCard(
+        scores=values,
+        rationales=["because"] * D,
+        overall=70.0,
+        recommendation=recommendation,
+        domain_tag="swe",
+        brief="A trajectory.",
+        status="ok" if None not in values else "partial",
+    )
 
 
 def test_text_config_parses_raw_outputs_and_their_recommendations():
@@ -211,10 +238,17 @@ def test_text_config_parses_raw_outputs_and_their_recommendations():
 
     metric = evaluate.load(str(METRIC_DIR), "text")
     result = metric.compute(predictions=student_texts, references=teacher_texts, sources=SOURCES)
-    statuses = ["parse_error" if i == 7 else "partial" if np.isnan(row).any() else "ok"
-                for i, row in enumerate(STUDENT)]
-    want = agreement(expected_student, TEACHER, sources=SOURCES, prediction_recommendations=s_recs,
-                     reference_recommendations=t_recs, statuses=statuses)
+    statuses = [
+        "parse_error" if i == 7 else "partial" if np.isnan(row).any() else "ok" for i, row in enumerate(STUDENT)
+    ]
+    want = agreement(
+        expected_student,
+        TEACHER,
+        sources=SOURCES,
+        prediction_recommendations=s_recs,
+        reference_recommendations=t_recs,
+        statuses=statuses,
+    )
     assert result == want
     # the unparseable row is counted in every dimension of its source, beside the partial outputs' gaps
     gaps = np.isnan(STUDENT[[i for i, s in enumerate(SOURCES) if s == SOURCES[7] and i != 7]]).sum(0)
@@ -235,8 +269,23 @@ def test_the_wheel_ships_the_metric_and_install_works_from_it(tmp_path):
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO / "mira_hf", src / "mira_hf", ignore=ignore)
     shutil.copytree(REPO / "metrics", src / "metrics", ignore=ignore)
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = (tmp_path / "dist").glob("mira_hf-*.whl")
     with zipfile.ZipFile(wheel) as zf:
@@ -251,17 +300,25 @@ def test_the_wheel_ships_the_metric_and_install_works_from_it(tmp_path):
 
     site = tmp_path / "site"
     env = _clean_env(tmp_path / "hf-home", HF_EVALUATE_OFFLINE="1", PYTHONPATH=str(site))
-    out = _run_child(tmp_path, env, _CHILD.replace(
-        'print(json.dumps({', 'from mira_hf._util.metric_install import metric_source_dir\n'
-        'print(json.dumps({"source": str(metric_source_dir()), '))
+    out = _run_child(
+        tmp_path,
+        env,
+        _CHILD.replace(
+            "print(json.dumps({",
+            "from mira_hf._util.metric_install import metric_source_dir\n"
+            'print(json.dumps({"source": str(metric_source_dir()), ',
+        ),
+    )
     assert Path(out["mira_hf"]).is_relative_to(site)
     assert Path(out["source"]) == site / "mira_hf" / "metric"
     assert out["result"] == json.loads(json.dumps(_expected()))
 
 
 def test_metric_source_is_the_checkout_folder_here():
-    assert metric_source_dir() == METRIC_DIR or (metric_source_dir() / "mira_agreement.py").read_bytes() == (
-        METRIC_DIR / "mira_agreement.py").read_bytes()
+    assert (
+        metric_source_dir() == METRIC_DIR
+        or (metric_source_dir() / "mira_agreement.py").read_bytes() == (METRIC_DIR / "mira_agreement.py").read_bytes()
+    )
 
 
 def test_bad_inputs_raise_clear_errors_through_the_metric():

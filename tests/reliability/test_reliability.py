@@ -95,8 +95,12 @@ def test_inputs_as_arrow_dataset_column_and_numpy_agree():
     expected = agreement(student, teacher, sources=["swe_qa"] * 200)
     assert agreement(ds["s"], ds["t"], sources=ds["source"]) == expected
     assert agreement(ds.data.column("s"), ds.data.column("t"), sources=ds.data.column("source")) == expected
-    assert agreement(pa.array(rows, pa.list_(pa.float32())), teacher.astype(np.float32),
-                     sources=np.array(["swe_qa"] * 200)) == expected
+    assert (
+        agreement(
+            pa.array(rows, pa.list_(pa.float32())), teacher.astype(np.float32), sources=np.array(["swe_qa"] * 200)
+        )
+        == expected
+    )
 
 
 def test_null_and_empty_rows_are_missing_and_wrong_length_is_an_error():
@@ -220,10 +224,12 @@ def _row(*values: float | None) -> list[float | None]:
 def test_aggregate_methods_on_hand_checkable_rows():
     cluster = np.array(mira_hf.load_rubric().cluster_sizes, dtype=float)
     all15 = [float(v) for v in range(1, 16)]  # 1..15
-    ds = Dataset.from_dict({
-        "mira_scores": [all15, _row(2.0, 4.0, 9.0), _row(None, 6.0)],
-        "source": ["swe_qa", "swe_qa", "swe_qa"],
-    })
+    ds = Dataset.from_dict(
+        {
+            "mira_scores": [all15, _row(2.0, 4.0, 9.0), _row(None, 6.0)],
+            "source": ["swe_qa", "swe_qa", "swe_qa"],
+        }
+    )
     mask = {"swe_qa": [True] * D}
 
     mean = aggregate(ds, mask, method="mean")["mira_quality"]
@@ -260,10 +266,12 @@ def test_trimmed_mean_matches_scipy_over_each_rows_reliable_values():
 
 
 def test_rows_without_a_reliable_scored_dimension_get_null_and_a_reason():
-    ds = Dataset.from_dict({
-        "mira_scores": [[None] * D, _row(None, 5.0), _row(8.0, 5.0), _row(7.0)],
-        "source": ["swe_qa", "swe_qa", "davinc_dev", "swe_qa"],
-    })
+    ds = Dataset.from_dict(
+        {
+            "mira_scores": [[None] * D, _row(None, 5.0), _row(8.0, 5.0), _row(7.0)],
+            "source": ["swe_qa", "swe_qa", "davinc_dev", "swe_qa"],
+        }
+    )
     mask = {"swe_qa": [True] + [False] * (D - 1), "davinc_dev": [False] * D}
     out = aggregate(ds, mask)
     assert out["mira_quality"] == [None, None, None, 7.0]
@@ -275,8 +283,9 @@ def test_rows_without_a_reliable_scored_dimension_get_null_and_a_reason():
 
 
 def test_sources_missing_from_the_mask_raise_unless_a_default_is_given():
-    ds = Dataset.from_dict({"mira_scores": [_row(4.0), _row(6.0), _row(8.0)],
-                            "source": ["swe_qa", "new_source", "other"]})
+    ds = Dataset.from_dict(
+        {"mira_scores": [_row(4.0), _row(6.0), _row(8.0)], "source": ["swe_qa", "new_source", "other"]}
+    )
     mask = {"swe_qa": [True] * D}
     with pytest.raises(ConfigurationError, match=r"2 source\(s\).*'new_source', 'other'.*default='all'"):
         aggregate(ds, mask)
@@ -300,14 +309,20 @@ def test_aggregate_on_a_memory_mapped_dataset_with_a_saved_mask(tmp_path):
     rel.save(tmp_path / "mask.json")
     rows = [[None if np.isnan(v) else float(v) for v in row] for row in student]
     features = Features({"mira_scores": List(Value("float32")), "source": Value("string"), "text": Value("string")})
-    Dataset.from_dict({"mira_scores": rows, "source": sources, "text": ["x" * 50] * 300},
-                      features=features).save_to_disk(tmp_path / "ds")
+    Dataset.from_dict(
+        {"mira_scores": rows, "source": sources, "text": ["x" * 50] * 300}, features=features
+    ).save_to_disk(tmp_path / "ds")
     ds = load_from_disk(tmp_path / "ds")
     assert ds.cache_files  # memory-mapped from disk
 
     out = aggregate(ds, tmp_path / "mask.json")
-    assert out.cache_files and out.column_names == ["mira_scores", "source", "text", "mira_quality",
-                                                    "mira_quality_reason"]
+    assert out.cache_files and out.column_names == [
+        "mira_scores",
+        "source",
+        "text",
+        "mira_quality",
+        "mira_quality_reason",
+    ]
     got = np.array([np.nan if v is None else v for v in out["mira_quality"]])
     want = np.full(300, np.nan)
     for i in range(300):
@@ -319,8 +334,10 @@ def test_aggregate_on_a_memory_mapped_dataset_with_a_saved_mask(tmp_path):
     again = aggregate(out, rel, method="mean")
     assert again.column_names == out.column_names
     order = rng.permutation(300).tolist()
-    np.testing.assert_array_equal(np.array(aggregate(ds.select(order), rel)["mira_quality"], dtype=float),
-                                  np.array(out.select(order)["mira_quality"], dtype=float))
+    np.testing.assert_array_equal(
+        np.array(aggregate(ds.select(order), rel)["mira_quality"], dtype=float),
+        np.array(out.select(order)["mira_quality"], dtype=float),
+    )
 
 
 def test_aggregate_accepts_the_metric_result_as_the_mask():

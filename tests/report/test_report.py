@@ -33,8 +33,12 @@ from mira_hf.schema.scorecard import STATUSES
 
 N_DIMS = 15
 #: source → (share of rows, mean score): three sources of the card plus one with HTML-special characters.
-SOURCES = {"agent_openhands": (0.40, 6.5), "davinc_dev": (0.30, 5.0), "swe_qa": (0.22, 4.0),
-           'odd <b>&"name"</b>': (0.08, 7.0)}
+SOURCES = {
+    "agent_openhands": (0.40, 6.5),
+    "davinc_dev": (0.30, 5.0),
+    "swe_qa": (0.22, 4.0),
+    'odd <b>&"name"</b>': (0.08, 7.0),
+}
 STATUS_P = [0.78, 0.10, 0.05, 0.04, 0.03]
 SECRET = "hf_" + "A1b2C3d4E5f6G7h8I9j0K1l2"
 
@@ -46,8 +50,7 @@ def scored_dataset(n: int = 3000, seed: int = 0, *, quality: bool = True) -> Dat
     src = rng.choice(names, size=n, p=[SOURCES[s][0] for s in names])
     status = rng.choice(list(STATUSES), size=n, p=STATUS_P)
     level = np.array([SOURCES[s][1] for s in src])
-    scores = np.clip(np.rint(level[:, None] + np.linspace(-1.5, 1.5, N_DIMS) + rng.normal(0, 1.6, (n, N_DIMS))),
-                     0, 10)
+    scores = np.clip(np.rint(level[:, None] + np.linspace(-1.5, 1.5, N_DIMS) + rng.normal(0, 1.6, (n, N_DIMS))), 0, 10)
     scores[(status == "partial")[:, None] & (rng.random((n, N_DIMS)) < 0.3)] = np.nan
     failed = np.isin(status, ["parse_error", "invalid_input", "engine_error"])
     scores[failed] = np.nan
@@ -59,8 +62,9 @@ def scored_dataset(n: int = 3000, seed: int = 0, *, quality: bool = True) -> Dat
     columns = {
         "text": pa.array([f"trajectory {i}" for i in range(n)]),
         "source": pa.array(src.tolist()),
-        "mira_scores": pa.ListArray.from_arrays(pa.array(np.arange(0, n * N_DIMS + 1, N_DIMS), pa.int32()),
-                                                pa.array(flat, mask=np.isnan(flat))),
+        "mira_scores": pa.ListArray.from_arrays(
+            pa.array(np.arange(0, n * N_DIMS + 1, N_DIMS), pa.int32()), pa.array(flat, mask=np.isnan(flat))
+        ),
         "mira_overall": pa.array(overall.astype(np.float32), mask=np.isnan(overall)),
         "mira_status": pa.array(status.tolist()),
         "mira_truncated": pa.array(truncated),
@@ -143,14 +147,25 @@ def ds() -> Dataset:
 @pytest.fixture(scope="module")
 def full_report(ds: Dataset, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     _, selection = mira_hf.filter_by_retention(
-        ds, retention={"agent_openhands": 0.5, "davinc_dev": 0.5, "swe_qa": {"min_score": 4.5},
-                       'odd <b>&"name"</b>': 0.25},
-        scorer={"model": "whw06/MIRA-Agent-Group4", "prompt_version": "mira-anchored-v1"}, rubric="agent-group4")
-    path = build_report(ds, agreement=real_agreement(ds), selection=selection,
-                        path=tmp_path_factory.mktemp("report") / "sub" / "report.html",
-                        parameters={"model": "whw06/MIRA-Agent-Group4", "api_key": "sk-verysecretvalue123456",
-                                    "base_url": "http://user:pw@127.0.0.1:8000/v1", "note": f"token {SECRET}",
-                                    "max_tokens": 2048, "hub": {"token": SECRET}})
+        ds,
+        retention={"agent_openhands": 0.5, "davinc_dev": 0.5, "swe_qa": {"min_score": 4.5}, 'odd <b>&"name"</b>': 0.25},
+        scorer={"model": "whw06/MIRA-Agent-Group4", "prompt_version": "mira-anchored-v1"},
+        rubric="agent-group4",
+    )
+    path = build_report(
+        ds,
+        agreement=real_agreement(ds),
+        selection=selection,
+        path=tmp_path_factory.mktemp("report") / "sub" / "report.html",
+        parameters={
+            "model": "whw06/MIRA-Agent-Group4",
+            "api_key": "sk-verysecretvalue123456",
+            "base_url": "http://user:pw@127.0.0.1:8000/v1",
+            "note": f"token {SECRET}",
+            "max_tokens": 2048,
+            "hub": {"token": SECRET},
+        },
+    )
     return path, selection
 
 
@@ -168,7 +183,7 @@ def test_report_is_self_contained_and_every_plot_is_a_valid_png(full_report):
     for img in page.images:
         prefix = "data:image/png;base64,"
         assert img["src"].startswith(prefix), img.get("data-plot")
-        png = Image.open(io.BytesIO(base64.b64decode(img["src"][len(prefix):])))
+        png = Image.open(io.BytesIO(base64.b64decode(img["src"][len(prefix) :])))
         png.load()
         assert png.format == "PNG" and png.width > 300 and png.height > 150
     # Nothing is fetched: no link, script, stylesheet, font or image outside the file.
@@ -260,8 +275,11 @@ def test_filtered_dataset_reports_only_the_rows_it_holds(ds, tmp_path):
 
 
 def test_selection_as_a_plain_dict_and_a_mask_it_carries(ds, tmp_path):
-    selection = {"by": "source", "sources": [{"source": "swe_qa", "rows": 660, "kept": 330, "cut_score": 4.25}],
-                 "reliability": {"mask": {"swe_qa": [True] * 14 + [False]}}}
+    selection = {
+        "by": "source",
+        "sources": [{"source": "swe_qa", "rows": 660, "kept": 330, "cut_score": 4.25}],
+        "reliability": {"mask": {"swe_qa": [True] * 14 + [False]}},
+    }
     view = read_selection(selection)
     assert view.entries["swe_qa"].cut_score == 4.25 and view.parameters == {"by": "source"}
     html = build_report(ds, selection=selection, path=tmp_path / "r.html").read_text(encoding="utf-8")
@@ -293,6 +311,7 @@ def _as_svg(fig) -> str:
 @pytest.mark.parametrize("returns", ["figure", "png", "svg", "path"])
 def test_reliability_heatmap_is_embedded_whatever_plot_reliability_returns(ds, tmp_path, monkeypatch, returns):
     """``mira_hf.report.heatmap.plot_reliability`` may return a Figure, PNG bytes, SVG text or a file path."""
+
     def plot_reliability(result):
         fig = _heatmap_figure(result)
         if returns == "figure":
@@ -381,8 +400,9 @@ def test_bad_inputs_raise_clear_errors(ds, tmp_path):
     with pytest.raises(ConfigurationError, match="no per-source entries"):
         build_report(ds, selection={"by": "source"}, path=tmp_path / "r.html")
     with pytest.raises(ConfigurationError, match="pass the matching `rubric=`"):
-        build_report(ds.select_columns(["source", "mira_scores"]), rubric=_short_rubric(tmp_path),
-                     path=tmp_path / "r.html")
+        build_report(
+            ds.select_columns(["source", "mira_scores"]), rubric=_short_rubric(tmp_path), path=tmp_path / "r.html"
+        )
     assert not (tmp_path / "r.html").exists()
 
 
@@ -415,16 +435,30 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.fail("headless Chromium is needed to check that the report renders: install the Debian package with "
-                "`apt-get update && apt-get install -y chromium`")
+    pytest.fail(
+        "headless Chromium is needed to check that the report renders: install the Debian package with "
+        "`apt-get update && apt-get install -y chromium`"
+    )
 
 
 def run_chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-           "--hide-scrollbars", f"--user-data-dir={profile}",
-           # The page must render with no network at all.
-           "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", *args]
+    cmd = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        # The page must render with no network at all.
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
@@ -433,8 +467,7 @@ def test_report_renders_in_headless_chromium(full_report, tmp_path):
     path, _ = full_report
     n_images = len(parse(path).images)
     probe = tmp_path / "probe.html"
-    probe.write_text(path.read_text(encoding="utf-8").replace("</body>", _CHECK_SCRIPT + "</body>"),
-                     encoding="utf-8")
+    probe.write_text(path.read_text(encoding="utf-8").replace("</body>", _CHECK_SCRIPT + "</body>"), encoding="utf-8")
     dom = run_chromium(["--virtual-time-budget=10000", "--dump-dom", probe.as_uri()], tmp_path / "profile-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     found = re.search(r'<pre id="mira-image-check">(.*?)</pre>', dom.stdout, re.S)
@@ -445,8 +478,10 @@ def test_report_renders_in_headless_chromium(full_report, tmp_path):
         assert img["complete"] and img["width"] > 300 and img["height"] > 150, img
 
     shot = tmp_path / "report.png"
-    res = run_chromium([f"--screenshot={shot}", "--window-size=1300,2400", "--virtual-time-budget=10000",
-                        path.as_uri()], tmp_path / "profile-shot")
+    res = run_chromium(
+        [f"--screenshot={shot}", "--window-size=1300,2400", "--virtual-time-budget=10000", path.as_uri()],
+        tmp_path / "profile-shot",
+    )
     assert res.returncode == 0 and shot.exists(), res.stderr[-2000:]
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
     assert pixels.shape[:2] == (2400, 1300)

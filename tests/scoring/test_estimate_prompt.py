@@ -12,8 +12,10 @@ from mira_hf.prompting.prompt import chat_token_ids
 from mira_hf.testing.fake_engine import FakeEngine
 
 #: A template whose fixed part is a quarter of the built-in one's: it leaves far more room for the record.
-SHORT = ("{% block system %}Grade {{ rubric_name }} on {{ n }} dimensions.{% endblock %}\n"
-         "{% block user %}{{ fence_open }}{{ record }}{{ fence_close }}\n{{ answer_template }}{% endblock %}\n")
+SHORT = (
+    "{% block system %}Grade {{ rubric_name }} on {{ n }} dimensions.{% endblock %}\n"
+    "{% block user %}{{ fence_open }}{{ record }}{{ fence_close }}\n{{ answer_template }}{% endblock %}\n"
+)
 #: Record lengths (in words) on both sides of the short template's record budget and the built-in one's; 1,395
 #: words fit the prompt budget only without the tokens the scorer keeps free for the chat framing.
 WORDS = (20, 100, 300, 600, 1_000, 1_300, 1_395, 1_500, 2_000, 3_000)
@@ -71,8 +73,7 @@ def test_estimate_and_inspect_agree_on_the_rows_the_budget_shortens(tok, short):
     ds = _corpus()
     scorer = mira_hf.Scorer(engine=FakeEngine(), tokenizer=tok, prompt=short, max_model_len=2_048, max_tokens=256)
     est = scorer.estimate(ds, sample=len(ds), records_per_s=1.0)
-    report = mira_hf.inspect(ds, n=0, tokenizer=tok, prompt=short, max_model_len=2_048, max_tokens=256,
-                             progress=False)
+    report = mira_hf.inspect(ds, n=0, tokenizer=tok, prompt=short, max_model_len=2_048, max_tokens=256, progress=False)
     truncated = ds.map(scorer, batched=True, batch_size=4)["mira_truncated"]
     assert report.lengths.shortened == sum(truncated) > 0  # what inspect says is what scoring does
     assert est.shortened_rows == sum(truncated)

@@ -12,22 +12,30 @@ import pytest
 from datasets.fingerprint import Hasher
 
 import mira_hf
-from mira_hf.schema.columns import SCORE_SCHEMA
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
+from mira_hf.schema.columns import SCORE_SCHEMA
 from mira_hf.testing.fake_engine import FakeEngine, card_for
 
-GOOD = [{"role": "user", "content": "Fix the failing test in utils.py"},
-        {"role": "assistant", "content": "I ran pytest, fixed the comparison and the test passes now."}]
+GOOD = [
+    {"role": "user", "content": "Fix the failing test in utils.py"},
+    {"role": "assistant", "content": "I ran pytest, fixed the comparison and the test passes now."},
+]
 
 
 def _records(n: int = 6) -> list:
-    return [[{"role": "user", "content": f"Issue #{i}: fix the bug"}, {"role": "assistant", "content": f"patch {i}"}]
-            for i in range(n)]
+    return [
+        [{"role": "user", "content": f"Issue #{i}: fix the bug"}, {"role": "assistant", "content": f"patch {i}"}]
+        for i in range(n)
+    ]
 
 
 def _ds(records) -> datasets.Dataset:
-    return datasets.Dataset.from_dict({"trajectory": [json.dumps(r) if not isinstance(r, str) else r for r in records],
-                                       "source": ["swe_qa"] * len(records)})
+    return datasets.Dataset.from_dict(
+        {
+            "trajectory": [json.dumps(r) if not isinstance(r, str) else r for r in records],
+            "source": ["swe_qa"] * len(records),
+        }
+    )
 
 
 def test_map_adds_every_declared_column_with_its_type():
@@ -44,8 +52,14 @@ def test_map_adds_every_declared_column_with_its_type():
 
 def test_rows_stay_in_order_and_bad_rows_are_isolated():
     engine = FakeEngine()
-    records = ["A first good record about fixing a bug", None, "", "   ", json.dumps([{"foo": 1}]),
-               "A last good record about running the tests"]
+    records = [
+        "A first good record about fixing a bug",
+        None,
+        "",
+        "   ",
+        json.dumps([{"foo": 1}]),
+        "A last good record about running the tests",
+    ]
     out = datasets.Dataset.from_dict({"text": records}).map(mira_hf.Scorer(engine=engine), batched=True)
     assert out["mira_status"] == ["ok", "invalid_input", "invalid_input", "invalid_input", "invalid_input", "ok"]
     assert all(e for e in out["mira_error"][1:5])
@@ -79,10 +93,14 @@ def test_a_whole_batch_failure_marks_the_batch_and_the_map_goes_on():
 
 
 def test_unparseable_and_partial_outputs_keep_the_raw_text():
-    answers = {"junk": "I think this trajectory is great!",
-               "half": "[A1] Plan Quality / Reasoning Transparency (Goal Achievement): 7/10 — fine\noverall: 70"}
+    answers = {
+        "junk": "I think this trajectory is great!",
+        "half": "[A1] Plan Quality / Reasoning Transparency (Goal Achievement): 7/10 — fine\noverall: 70",
+    }
     engine = FakeEngine(respond=lambda u: answers["junk"] if "junk" in u else answers["half"])
-    out = datasets.Dataset.from_dict({"text": ["junk record", "half record"]}).map(mira_hf.Scorer(engine=engine), batched=True)
+    out = datasets.Dataset.from_dict({"text": ["junk record", "half record"]}).map(
+        mira_hf.Scorer(engine=engine), batched=True
+    )
     assert out["mira_status"] == ["parse_error", "partial"]
     assert out["mira_raw"] == [answers["junk"], answers["half"]]
     assert out["mira_scores"][1][0] == 7.0 and out["mira_scores"][1][1] is None
@@ -93,7 +111,8 @@ def test_unknown_text_column_raises_before_any_engine_work():
     engine = FakeEngine()
     with pytest.raises(ColumnNotFoundError, match=r"columns are \['prompt', 'source'\]"):
         datasets.Dataset.from_dict({"prompt": ["x"], "source": ["a"]}).map(
-            mira_hf.Scorer(engine=engine, text_column="messages"), batched=True)
+            mira_hf.Scorer(engine=engine, text_column="messages"), batched=True
+        )
     with pytest.raises(ColumnNotFoundError, match="text_column"):
         datasets.Dataset.from_dict({"prompt": ["x"]}).map(mira_hf.Scorer(engine=engine), batched=True)
     assert engine.calls == []
@@ -120,13 +139,21 @@ def _fp(**kw):
 def test_fingerprint_is_stable_and_changes_with_what_decides_the_output(monkeypatch, tmp_path):
     base = _fp()
     assert base == _fp()  # a new, equal Scorer hashes the same
-    changed = [_fp(temperature=0.2), _fp(top_p=0.5), _fp(max_tokens=512), _fp(seed=7), _fp(n=3),
-               _fp(structured=False), _fp(max_model_len=32768), _fp(revision="abc123"),
-               Hasher.hash(mira_hf.Scorer(model="org/other"))]
+    changed = [
+        _fp(temperature=0.2),
+        _fp(top_p=0.5),
+        _fp(max_tokens=512),
+        _fp(seed=7),
+        _fp(n=3),
+        _fp(structured=False),
+        _fp(max_model_len=32768),
+        _fp(revision="abc123"),
+        Hasher.hash(mira_hf.Scorer(model="org/other")),
+    ]
     assert base not in changed and len(set(changed)) == len(changed)
     rubric = mira_hf.load_rubric()
     path = tmp_path / "custom_dim_anchors.jsonl"
-    path.write_text(rubric.to_jsonl().replace("Goal Achievement\"", "Goal Reached\"", 1))
+    path.write_text(rubric.to_jsonl().replace('Goal Achievement"', 'Goal Reached"', 1))
     assert _fp(rubric=str(path)) != base
     monkeypatch.setattr("mira_hf.scoring.scorer.PROMPT_VERSION", "mira-anchored-v999")
     assert _fp() != base
@@ -186,7 +213,8 @@ def test_structured_decoding_sends_the_template_regex():
     engine = FakeEngine()
     datasets.Dataset.from_dict({"text": ["fix"]}).map(mira_hf.Scorer(engine=engine), batched=True)
     assert engine.samplings[0].regex == mira_hf.template_regex(
-        mira_hf.load_rubric(), max_rationale_chars=None, max_tag_chars=None, max_brief_chars=None)
+        mira_hf.load_rubric(), max_rationale_chars=None, max_tag_chars=None, max_brief_chars=None
+    )
     engine2 = FakeEngine()
     datasets.Dataset.from_dict({"text": ["fix"]}).map(mira_hf.Scorer(engine=engine2, structured=False), batched=True)
     assert engine2.samplings[0].regex is None
@@ -221,8 +249,12 @@ def test_progress_counts_rows_tokens_and_statuses():
 
 def test_where_requests_go_does_not_change_the_resume_keys():
     a = mira_hf.Scorer(model="org/scorer", engine="openai", base_url="http://node1:8000/v1")
-    b = mira_hf.Scorer(model="org/scorer", engine="openai", base_url=["http://node2:8000/v1", "http://node3:8000/v1"],
-                       engine_kwargs={"timeout": 30, "max_retries": 2})
+    b = mira_hf.Scorer(
+        model="org/scorer",
+        engine="openai",
+        base_url=["http://node2:8000/v1", "http://node3:8000/v1"],
+        engine_kwargs={"timeout": 30, "max_retries": 2},
+    )
     assert a.fingerprint == b.fingerprint  # a job restarted against other nodes finds its finished rows
     assert a.row_key("record") == b.row_key("record")
 
@@ -234,8 +266,9 @@ def test_shutdown_engines_stops_each_started_engine_once():
 
     calls: list[str] = []
     engine = vllm_engines.get_engine(vllm_engines.VLLMSettings(model="shutdown-test-model"))
-    engine._llm = SimpleNamespace(llm_engine=SimpleNamespace(engine_core=SimpleNamespace(
-        shutdown=lambda: calls.append("shutdown"))))
+    engine._llm = SimpleNamespace(
+        llm_engine=SimpleNamespace(engine_core=SimpleNamespace(shutdown=lambda: calls.append("shutdown")))
+    )
     assert engine.started
     vllm_engines.shutdown_engines()
     vllm_engines.shutdown_engines()  # idempotent: a stopped engine is not stopped again
@@ -256,8 +289,9 @@ def test_a_duplicated_record_is_sent_once_and_gets_the_same_row_wherever_it_stan
     for text, raw, status in zip(out["text"], out["mira_raw"], out["mira_status"]):
         assert by_text.setdefault(text, (raw, status)) == (raw, status)
     streamed_engine = FakeEngine()
-    streamed = mira_hf.score_dataset(ds, mira_hf.Scorer(engine=streamed_engine, cache_dir=str(tmp_path / "c")),
-                                     chunk_rows=4)
+    streamed = mira_hf.score_dataset(
+        ds, mira_hf.Scorer(engine=streamed_engine, cache_dir=str(tmp_path / "c")), chunk_rows=4
+    )
     assert len(streamed_engine.seen) == 3  # the whole streamed run sends each distinct prompt once
     assert streamed["mira_raw"] == out["mira_raw"] and streamed["mira_status"] == out["mira_status"]
 

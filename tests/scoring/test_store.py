@@ -12,12 +12,12 @@ import textwrap
 import datasets
 import pytest
 
-from mira_hf.errors import ConfigurationError
 from mira_hf._util.progress import ScoreProgress
+from mira_hf.errors import ConfigurationError
 from mira_hf.scoring.sharding import merge_shards, shard, shard_path, write_shard
 from mira_hf.scoring.store import RowStore
 
-ROW_CODE = textwrap.dedent('''
+ROW_CODE = textwrap.dedent("""
     def row(i):
         scores = [float((i + k) % 11) for k in range(15)]
         scores[i % 15] = None
@@ -25,8 +25,10 @@ ROW_CODE = textwrap.dedent('''
                 "mira_rationales": [f"because {i}-{k}" for k in range(15)], "mira_overall": i / 3,
                 "mira_recommendation": "keep", "mira_truncated": bool(i % 2), "mira_prompt_tokens": i,
                 "mira_raw": ("[A1] Goal Achievement: 7/10 — fixed the failing test. " * 40) + str(i)}
-''')
-exec(ROW_CODE)  # defines row(i) here exactly as in the subprocesses
+""")
+_NAMESPACE: dict = {}
+exec(ROW_CODE, _NAMESPACE)  # defines row(i) here exactly as in the subprocesses
+row = _NAMESPACE["row"]
 
 
 def test_round_trip_misses_and_engine_errors_are_not_kept(tmp_path):
@@ -51,8 +53,15 @@ def test_numpy_values_from_ray_batches_are_stored_as_plain_values(tmp_path):
     import numpy as np
 
     store = RowStore(tmp_path)
-    store.put_many({"k": {"mira_status": "ok", "mira_scores": np.array([1.5, 2.0], dtype=np.float32),
-                          "mira_prompt_tokens": np.int32(7)}})
+    store.put_many(
+        {
+            "k": {
+                "mira_status": "ok",
+                "mira_scores": np.array([1.5, 2.0], dtype=np.float32),
+                "mira_prompt_tokens": np.int32(7),
+            }
+        }
+    )
     assert store.get_many(["k"])["k"] == {"mira_status": "ok", "mira_scores": [1.5, 2.0], "mira_prompt_tokens": 7}
 
 
@@ -96,7 +105,7 @@ def test_refuses_a_directory_of_foreign_parquet_files(tmp_path):
         RowStore(tmp_path)
 
 
-WRITER = ROW_CODE + textwrap.dedent('''
+WRITER = ROW_CODE + textwrap.dedent("""
     import sys
     from mira_hf.scoring.store import RowStore
     store = RowStore(sys.argv[1])
@@ -105,7 +114,7 @@ WRITER = ROW_CODE + textwrap.dedent('''
         store.put_many({f"k{i:06d}": row(i)})
         print(i, flush=True)  # acknowledged: put_many returned
         i += 1
-''')
+""")
 
 
 @pytest.mark.parametrize("acked_before_kill", [5, 40])
@@ -131,7 +140,7 @@ def test_kill_9_mid_write_leaves_a_readable_prefix_of_the_writes(tmp_path, acked
     assert len(store) == n + 1
 
 
-CONCURRENT = ROW_CODE + textwrap.dedent('''
+CONCURRENT = ROW_CODE + textwrap.dedent("""
     import random, sys
     from mira_hf.scoring.store import RowStore
     path, worker, n_workers, compact = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
@@ -145,13 +154,19 @@ CONCURRENT = ROW_CODE + textwrap.dedent('''
             assert value == row(int(key[1:])), key  # never a torn or wrong row
         if compact and batch % 10 == 9:
             store.compact()
-''')
+""")
 
 
 def test_concurrent_writers_readers_and_compaction_from_several_processes(tmp_path):
     n = 4
-    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(tmp_path), str(w), str(n), str(int(w == 0))],
-                              stderr=subprocess.PIPE, text=True) for w in range(n)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT, str(tmp_path), str(w), str(n), str(int(w == 0))],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(n)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
@@ -164,11 +179,17 @@ def test_concurrent_writers_readers_and_compaction_from_several_processes(tmp_pa
 
 # ------------------------------------------------------------------ sharding
 def _scored(n: int) -> datasets.Dataset:
-    features = datasets.Features({"id": datasets.Value("int64"),
-                                  "mira_scores": datasets.Sequence(datasets.Value("float32")),
-                                  "mira_status": datasets.Value("string")})
-    return datasets.Dataset.from_dict({"id": list(range(n)), "mira_scores": [[i / 2, None] for i in range(n)],
-                                       "mira_status": ["ok"] * n}, features=features)
+    features = datasets.Features(
+        {
+            "id": datasets.Value("int64"),
+            "mira_scores": datasets.Sequence(datasets.Value("float32")),
+            "mira_status": datasets.Value("string"),
+        }
+    )
+    return datasets.Dataset.from_dict(
+        {"id": list(range(n)), "mira_scores": [[i / 2, None] for i in range(n)], "mira_status": ["ok"] * n},
+        features=features,
+    )
 
 
 def test_shards_are_contiguous_and_merge_back_in_order(tmp_path):
@@ -181,8 +202,9 @@ def test_shards_are_contiguous_and_merge_back_in_order(tmp_path):
     merged = merge_shards(tmp_path)
     assert merged["id"] == ds["id"] and merged["mira_scores"] == ds["mira_scores"]
     assert merged.features == ds.features
-    folder = datasets.load_dataset("parquet", data_dir=str(tmp_path), split="train",
-                                   cache_dir=str(tmp_path / "hf-cache"))
+    folder = datasets.load_dataset(
+        "parquet", data_dir=str(tmp_path), split="train", cache_dir=str(tmp_path / "hf-cache")
+    )
     assert folder["id"] == ds["id"]  # loading the folder gives the same order
 
 

@@ -48,6 +48,7 @@ def test_streaming_gives_the_batch_paths_rows_columns_and_fingerprint_and_bad_ro
 
 def test_the_endpoint_pool_keeps_max_in_flight_requests_across_batch_boundaries():
     """One slow request per batch of 8 holds ``ds.map`` back; streaming keeps sending the other rows meanwhile."""
+
     def slow_every_8th(body, nth):
         return Reply(delay=0.4 if "slow" in body["messages"][-1]["content"] else 0.01)
 
@@ -85,8 +86,12 @@ def test_kill_9_mid_stream_then_rerun_loses_and_duplicates_nothing(tmp_path):
     n = 400
     cache = tmp_path / "cache"
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(cache), str(n)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(cache), str(n)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
@@ -120,9 +125,25 @@ def test_cli_score_streams_by_default_and_no_stream_writes_the_same_rows(tmp_pat
     out = {}
     with StubServer(max_model_len=16384) as stub:
         for flag in ("--stream", "--no-stream"):
-            result = CliRunner().invoke(app, ["score", str(data), "-o", str(tmp_path / flag), "--engine", "openai",
-                                              "--base-url", stub.url, "--model", "stub-model", "--no-structured",
-                                              "--batch-size", "4", flag])
+            result = CliRunner().invoke(
+                app,
+                [
+                    "score",
+                    str(data),
+                    "-o",
+                    str(tmp_path / flag),
+                    "--engine",
+                    "openai",
+                    "--base-url",
+                    stub.url,
+                    "--model",
+                    "stub-model",
+                    "--no-structured",
+                    "--batch-size",
+                    "4",
+                    flag,
+                ],
+            )
             assert result.exit_code == 0, result.output
             out[flag] = datasets.load_from_disk(str(tmp_path / flag)).to_list()
         assert len(stub.chat_requests()) == 12

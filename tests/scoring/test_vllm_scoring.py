@@ -20,6 +20,7 @@ SAMPLING = dict(max_tokens=1024, max_rationale_chars=24)
 def make_scorer(tiny_model_path):
     def make(**kw):
         return mira_hf.Scorer(model=str(tiny_model_path), **ENGINE_SETTINGS, **{**SAMPLING, **kw})
+
     return make
 
 
@@ -28,8 +29,9 @@ def example_ds(tmp_path_factory):
     from tests.conftest import EXAMPLES
 
     cache = tmp_path_factory.mktemp("hf-cache")
-    return datasets.load_dataset("json", data_files=str(EXAMPLES / "trajectories.jsonl"), split="train",
-                                 cache_dir=str(cache))
+    return datasets.load_dataset(
+        "json", data_files=str(EXAMPLES / "trajectories.jsonl"), split="train", cache_dir=str(cache)
+    )
 
 
 @pytest.fixture
@@ -62,7 +64,8 @@ def test_a_500kb_record_is_truncated_to_fit_and_scored(make_scorer):
     record = ("$ pytest tests/test_parser.py -x\n" + "E   AssertionError: expected 3 got 4\n" * 40) * 400
     assert len(record.encode()) > 500_000
     out = datasets.Dataset.from_dict({"text": [record, "A short trajectory: the agent fixed the bug."]}).map(
-        make_scorer(), batched=True)
+        make_scorer(), batched=True
+    )
     assert out["mira_truncated"] == [True, False]
     assert out["mira_status"] == ["ok", "ok"], out["mira_error"]
     assert out["mira_prompt_tokens"][0] <= ENGINE_SETTINGS["max_model_len"] - SAMPLING["max_tokens"]
@@ -121,14 +124,15 @@ def test_the_default_structured_path_keeps_the_template_but_not_max_tokens(make_
     out = example_ds.select(range(3)).map(scorer, batched=True, load_from_cache_file=False)
     rubric = scorer.rubric
     line = re.compile(r"\[A(\d+)\] (.+?): (10(\.0)?|[0-9](\.[0-9])?)/10 — [^\n<]*")
-    for raw, status, error, used in zip(out["mira_raw"], out["mira_status"], out["mira_error"],
-                                        out["mira_completion_tokens"]):
+    for raw, status, error, used in zip(
+        out["mira_raw"], out["mira_status"], out["mira_error"], out["mira_completion_tokens"]
+    ):
         lines = raw.split("\n")
-        finished = [l for l in lines[:-1]] if used >= max_tokens else lines
-        slots = [line.fullmatch(l) for l in finished[:len(rubric)]]
+        finished = list(lines[:-1]) if used >= max_tokens else lines
+        slots = [line.fullmatch(text) for text in finished[: len(rubric)]]
         assert all(slots), f"a line off the template: {finished}"
         assert [int(m[1]) for m in slots] == list(range(1, len(slots) + 1))
-        assert [m[2] for m in slots] == rubric.names[:len(slots)]
+        assert [m[2] for m in slots] == rubric.names[: len(slots)]
         if status == "ok":
             assert error is None
         else:

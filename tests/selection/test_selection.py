@@ -14,21 +14,33 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mira_hf
-from mira_hf.publish.card import merge_metadata, render_card, size_category, split_front_matter
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
+from mira_hf.publish.card import merge_metadata, render_card, size_category, split_front_matter
 from mira_hf.selection import RetentionRule, SelectionReport, cut_rows, parse_rule
 
-FEATURES = datasets.Features({
-    "id": datasets.Value("int64"), "source": datasets.Value("string"), "mira_quality": datasets.Value("float32"),
-    "tokens": datasets.Value("int64"), "mira_recommendation": datasets.Value("string")})
+FEATURES = datasets.Features(
+    {
+        "id": datasets.Value("int64"),
+        "source": datasets.Value("string"),
+        "mira_quality": datasets.Value("float32"),
+        "tokens": datasets.Value("int64"),
+        "mira_recommendation": datasets.Value("string"),
+    }
+)
 
 
 def make(scores, sources, tokens=None, recs=None) -> datasets.Dataset:
     n = len(scores)
-    return datasets.Dataset.from_dict({
-        "id": list(range(n)), "source": list(sources), "mira_quality": list(scores),
-        "tokens": list(tokens) if tokens is not None else [100] * n,
-        "mira_recommendation": list(recs) if recs is not None else ["keep"] * n}, features=FEATURES)
+    return datasets.Dataset.from_dict(
+        {
+            "id": list(range(n)),
+            "source": list(sources),
+            "mira_quality": list(scores),
+            "tokens": list(tokens) if tokens is not None else [100] * n,
+            "mira_recommendation": list(recs) if recs is not None else ["keep"] * n,
+        },
+        features=FEATURES,
+    )
 
 
 def id_ties(n: int) -> list[int]:
@@ -47,11 +59,12 @@ def reference(scores, sources, rules, tokens, by_key=None, ties=None) -> list[in
     kept: list[int] = []
     for key in set(key_of.values()):
         rows = [i for i, s in enumerate(sources) if key_of[s] == key]
-        ranked = sorted((i for i in rows if scores[i] is not None),
-                        key=lambda i: (-scores[i], ties[i] if ties is not None else i))
+        ranked = sorted(
+            (i for i in rows if scores[i] is not None), key=lambda i: (-scores[i], ties[i] if ties is not None else i)
+        )
         rule = rules[key]
         if rule.kind == "fraction":
-            kept += ranked[:math.ceil(Fraction(str(rule.value)) * len(rows))]
+            kept += ranked[: math.ceil(Fraction(str(rule.value)) * len(rows))]
         elif rule.kind == "min_score":
             kept += [i for i in ranked if scores[i] >= rule.value]
         else:
@@ -148,15 +161,17 @@ def test_group_and_global_cuts_pool_their_sources():
     scores = [9.0, 8.0, 7.0, 1.0, 2.0, 3.0]
     sources = ["a", "a", "a", "b", "b", "c"]
     ds = make(scores, sources)
-    kept, report = mira_hf.filter_by_retention(ds, {"ab": 0.4, "rest": 1.0}, by="group",
-                                               groups={"ab": ["a", "b"], "rest": ["c"]})
+    kept, report = mira_hf.filter_by_retention(
+        ds, {"ab": 0.4, "rest": 1.0}, by="group", groups={"ab": ["a", "b"], "rest": ["c"]}
+    )
     assert kept["id"] == [0, 1, 5]  # ceil(0.4·5) = 2 best of a∪b, then all of c
     assert report.sources["b"].key == "ab" and report.cuts["ab"].sources == ["a", "b"]
     assert report.sources["b"].kept == 0
     kept, report = mira_hf.filter_by_retention(ds, 0.5, by="global")
     assert kept["id"] == [0, 1, 2] and list(report.cuts) == ["global"]
-    assert kept["id"] == reference(scores, sources, {"g": RetentionRule(kind="fraction", value=0.5)}, None,
-                                   by_key={s: "g" for s in sources})
+    assert kept["id"] == reference(
+        scores, sources, {"g": RetentionRule(kind="fraction", value=0.5)}, None, by_key=dict.fromkeys(sources, "g")
+    )
 
 
 def test_drop_recommendation_removes_rows_first():
@@ -174,8 +189,10 @@ def test_bucketed_token_cut_equals_a_full_sort(data, n, bins):
     """The O(n) bucketed token cut keeps exactly the best-first prefix a full stable sort gives."""
     from mira_hf.selection import _best_first_prefix, _token_cut
 
-    scores = np.array(data.draw(st.lists(st.one_of(st.just(np.nan), st.integers(0, 6).map(lambda v: v / 2)),
-                                         min_size=n, max_size=n)), dtype=np.float32)
+    scores = np.array(
+        data.draw(st.lists(st.one_of(st.just(np.nan), st.integers(0, 6).map(lambda v: v / 2)), min_size=n, max_size=n)),
+        dtype=np.float32,
+    )
     tokens = np.array(data.draw(st.lists(st.integers(0, 30), min_size=n, max_size=n)), dtype=np.int64)
     budget = data.draw(st.integers(0, int(tokens.sum()) + 5))
     eligible = ~np.isnan(scores)
@@ -193,8 +210,9 @@ def test_large_token_budget_matches_brute_force():
     sources = rng.choice(["a", "b"], n).tolist()
     spec = {"a": {"tokens": 9_000_000}, "b": {"tokens": 123_457}}
     kept, report = mira_hf.filter_by_retention(make(scores, sources, tokens), spec, token_column="tokens")
-    assert kept["id"] == reference(scores, sources, {k: parse_rule(v, key=k) for k, v in spec.items()}, tokens,
-                                   ties=id_ties(n))
+    assert kept["id"] == reference(
+        scores, sources, {k: parse_rule(v, key=k) for k, v in spec.items()}, tokens, ties=id_ties(n)
+    )
     assert report.sources["b"].tokens_kept <= 123_457 < report.sources["b"].tokens_kept + 5_000
 
 
@@ -236,25 +254,31 @@ def test_missing_source_names_it(small):
         mira_hf.filter_by_retention(small, {"agent_openhands": 0.5})
 
 
-@pytest.mark.parametrize("kwargs, pattern", [
-    ({"retention": {"agent_openhand": 0.5}, "default": 0.5}, r"'agent_openhand'.*not in the data.*'agent_openhands'"),
-    ({"retention": 6.5}, r"not a fraction.*\{'min_score': 6\.5\}"),
-    ({"retention": {"tokens": 10}}, r"token_column="),
-    ({"retention": {"swe_qa": {"max": 3}}, "default": 0.5}, r"one of"),
-    ({"retention": True}, r"fraction like 0\.5"),
-    ({"retention": 0.5, "by": "sources"}, r"'source' \(MIRA-Source\)"),
-    ({"retention": 0.5, "by": "group", "groups": {"g": ["swe_qa"]}}, r"'agent_openhands'.*in no group"),
-    ({"retention": 0.5, "by": "group", "groups": {"g": ["swe_qa"], "h": ["swe_qa"]}}, r"two groups"),
-    ({"retention": 0.5, "groups": {"g": ["swe_qa"]}}, r"only used with by='group'"),
-    ({"retention": {"a": 0.5}, "by": "global"}, r"one rule"),
-    ({"retention": 0.5, "push_by": "split"}, r"push_by= only applies"),
-    ({"retention": 0.5, "drop_recommendation": "remove"}, r"'remove'"),
-    ({"retention": 0.5, "scorer": 42}, r"identity\(\) -> dict"),
-    ({"retention": 0.5, "reliability": 42}, r"reliability="),
-    ({"retention": 0.5, "push_to_hub": "org/bad name"}, r"not a valid repo id"),
-    ({"retention": 0.5, "save_to": "unused", "split": "train-2"}, r"not a valid split name"),
-    ({"retention": 0.5, "save_to": "unused", "card_metadata": {"configs": []}}, r"datasets writes them"),
-])
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        (
+            {"retention": {"agent_openhand": 0.5}, "default": 0.5},
+            r"'agent_openhand'.*not in the data.*'agent_openhands'",
+        ),
+        ({"retention": 6.5}, r"not a fraction.*\{'min_score': 6\.5\}"),
+        ({"retention": {"tokens": 10}}, r"token_column="),
+        ({"retention": {"swe_qa": {"max": 3}}, "default": 0.5}, r"one of"),
+        ({"retention": True}, r"fraction like 0\.5"),
+        ({"retention": 0.5, "by": "sources"}, r"'source' \(MIRA-Source\)"),
+        ({"retention": 0.5, "by": "group", "groups": {"g": ["swe_qa"]}}, r"'agent_openhands'.*in no group"),
+        ({"retention": 0.5, "by": "group", "groups": {"g": ["swe_qa"], "h": ["swe_qa"]}}, r"two groups"),
+        ({"retention": 0.5, "groups": {"g": ["swe_qa"]}}, r"only used with by='group'"),
+        ({"retention": {"a": 0.5}, "by": "global"}, r"one rule"),
+        ({"retention": 0.5, "push_by": "split"}, r"push_by= only applies"),
+        ({"retention": 0.5, "drop_recommendation": "remove"}, r"'remove'"),
+        ({"retention": 0.5, "scorer": 42}, r"identity\(\) -> dict"),
+        ({"retention": 0.5, "reliability": 42}, r"reliability="),
+        ({"retention": 0.5, "push_to_hub": "org/bad name"}, r"not a valid repo id"),
+        ({"retention": 0.5, "save_to": "unused", "split": "train-2"}, r"not a valid split name"),
+        ({"retention": 0.5, "save_to": "unused", "card_metadata": {"configs": []}}, r"datasets writes them"),
+    ],
+)
 def test_bad_arguments_fail_before_any_work(small, kwargs, pattern):
     with pytest.raises(ConfigurationError, match=pattern):
         mira_hf.filter_by_retention(small, **kwargs)
@@ -292,17 +316,32 @@ class FakeReliability:
     """Stands in for mira_hf.Reliability: anything with model_dump()."""
 
     def model_dump(self, mode: str = "python") -> dict:
-        return {"mask": {"agent_openhands": [True] * 14 + [False], "swe_qa": [True] * 15,
-                         "davinc_dev": [False] + [True] * 14},
-                "mae_max": 0.8, "spearman_min": 0.4, "min_support": 30, "api_key": "sk-do-not-store"}
+        return {
+            "mask": {
+                "agent_openhands": [True] * 14 + [False],
+                "swe_qa": [True] * 15,
+                "davinc_dev": [False] + [True] * 14,
+            },
+            "mae_max": 0.8,
+            "spearman_min": 0.4,
+            "min_support": 30,
+            "api_key": "sk-do-not-store",
+        }
 
 
 class FakeScorer:
     def identity(self) -> dict:
-        return {"model": "whw06/MIRA-Agent-Group4", "rubric": "agent-group4", "prompt_version": "mira-anchored-v1",
-                "max_tokens": 2048, "temperature": 0.7, "base_url": ["http://user:s3cret@gpu-node:8000/v1"],
-                "api_key": "sk-do-not-store", "hf_token": "hf_do_not_store",
-                "headers": {"X-Auth": "Bearer sk-in-a-value-0123456789abcdef"}}
+        return {
+            "model": "whw06/MIRA-Agent-Group4",
+            "rubric": "agent-group4",
+            "prompt_version": "mira-anchored-v1",
+            "max_tokens": 2048,
+            "temperature": 0.7,
+            "base_url": ["http://user:s3cret@gpu-node:8000/v1"],
+            "api_key": "sk-do-not-store",
+            "hf_token": "hf_do_not_store",
+            "headers": {"X-Auth": "Bearer sk-in-a-value-0123456789abcdef"},
+        }
 
 
 def test_report_round_trips_prints_and_holds_no_secret(small, tmp_path):
@@ -348,12 +387,17 @@ def test_reliability_accepts_a_bare_mask_or_an_object_with_save(small):
 
 # ------------------------------------------------------------------------------------------ the card
 def test_card_keeps_datasets_metadata_and_describes_the_selection(small):
-    _, report = mira_hf.filter_by_retention(small, {"agent_openhands": 0.5, "swe_qa": {"min_score": 1},
-                                                    "davinc_dev": 1.0},
-                                            scorer=FakeScorer(), reliability=FakeReliability())
-    existing = ("---\ndataset_info:\n  features:\n  - name: id\n    dtype: int64\n  splits:\n  - name: train\n"
-                "    num_examples: 3\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n"
-                "    path: data/train-*\ntags:\n- agents\nlicense: mit\n---\n")
+    _, report = mira_hf.filter_by_retention(
+        small,
+        {"agent_openhands": 0.5, "swe_qa": {"min_score": 1}, "davinc_dev": 1.0},
+        scorer=FakeScorer(),
+        reliability=FakeReliability(),
+    )
+    existing = (
+        "---\ndataset_info:\n  features:\n  - name: id\n    dtype: int64\n  splits:\n  - name: train\n"
+        "    num_examples: 3\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n"
+        "    path: data/train-*\ntags:\n- agents\nlicense: mit\n---\n"
+    )
     card = render_card(report, existing=existing, repo_id="org/agent-mix", metadata={"license": "apache-2.0"})
     meta, body = split_front_matter(card)
     before, _ = split_front_matter(existing)
@@ -363,27 +407,38 @@ def test_card_keeps_datasets_metadata_and_describes_the_selection(small):
     from huggingface_hub import DatasetCard
 
     assert DatasetCard(card).data.to_dict()["configs"] == before["configs"]  # the Hub's own parser reads it
-    for needle in ("whw06/MIRA-Agent-Group4", report.rubric.hash, "mira-anchored-v1", "mae_max",
-                   "A15 Tool Selection (Safety & Scope)", "| agent_openhands |", "score ≥ 1",
-                   "load_dataset('org/agent-mix', split='train')", "filter_by_retention(", "selection_report.json"):
+    for needle in (
+        "whw06/MIRA-Agent-Group4",
+        report.rubric.hash,
+        "mira-anchored-v1",
+        "mae_max",
+        "A15 Tool Selection (Safety & Scope)",
+        "| agent_openhands |",
+        "score ≥ 1",
+        "load_dataset('org/agent-mix', split='train')",
+        "filter_by_retention(",
+        "selection_report.json",
+    ):
         assert needle in body, needle
     assert "sk-do-not-store" not in card
 
 
 def test_card_reproduction_snippet_runs(small):
     """The card's call, executed, selects the same rows."""
-    kept, report = mira_hf.filter_by_retention(small, {"agent_openhands": 0.5, "swe_qa": {"min_score": 2},
-                                                       "davinc_dev": 0.0})
+    kept, report = mira_hf.filter_by_retention(
+        small, {"agent_openhands": 0.5, "swe_qa": {"min_score": 2}, "davinc_dev": 0.0}
+    )
     body = render_card(report, repo_id="org/x")
-    call = body[body.index("kept, report = mira_hf.filter_by_retention("):body.index("print(report)")]
+    call = body[body.index("kept, report = mira_hf.filter_by_retention(") : body.index("print(report)")]
     scope = {"mira_hf": mira_hf, "scored": small}
     exec(call, scope)
     assert scope["kept"]["id"] == kept["id"]
 
 
 def test_metadata_merge_rules():
-    merged = merge_metadata({"configs": [1], "tags": ["x"], "license": "mit"}, {"tags": ["mira"], "license": "cc"},
-                            {"pretty_name": "P"})
+    merged = merge_metadata(
+        {"configs": [1], "tags": ["x"], "license": "mit"}, {"tags": ["mira"], "license": "cc"}, {"pretty_name": "P"}
+    )
     assert merged == {"tags": ["mira", "x"], "license": "mit", "pretty_name": "P", "configs": [1]}
     with pytest.raises(ConfigurationError, match="configs"):
         merge_metadata({}, {}, {"configs": []})
@@ -444,7 +499,7 @@ def test_id_hashes_are_stable_distinct_and_the_same_for_every_id_type_layout():
     assert id_hashes(pa.array(["r1", "r2"])).tolist() == [12198596097399044324, 6545374013533750544]
     assert id_hashes(pa.array([0, 1], type=pa.int64())).tolist() == [16294208416658607535, 10451216379200822465]
     g = gumbel_from_ties(whole, seed=0, key="swe_qa")  # noise per id: standard Gumbel (mean γ, var π²/6)
-    assert abs(g.mean() - 0.5772) < 0.03 and abs(g.var() - math.pi ** 2 / 6) < 0.06
+    assert abs(g.mean() - 0.5772) < 0.03 and abs(g.var() - math.pi**2 / 6) < 0.06
     assert not np.allclose(g, gumbel_from_ties(whole, seed=1, key="swe_qa"))
 
 
@@ -457,11 +512,18 @@ def test_ties_and_gumbel_noise_follow_the_ids_on_any_view():
     sources = rng.choice(["a", "b"], n).tolist()
     tokens = rng.integers(1, 50, n).tolist()
     ds = make(scores, sources, tokens)
-    views = [ds.shuffle(seed=1), ds.shuffle(seed=2).flatten_indices(),
-             datasets.concatenate_datasets([ds.shard(3, i) for i in (2, 0, 1)])]
-    cases = [dict(retention=0.3), dict(retention={"tokens": 900}, token_column="tokens"),
-             dict(budget_tokens=3000, token_column="tokens"), dict(retention=0.3, sampling="gumbel", temperature=1.0),
-             dict(retention=0.3, by="global", sampling="gumbel", temperature=0.5, seed=7)]
+    views = [
+        ds.shuffle(seed=1),
+        ds.shuffle(seed=2).flatten_indices(),
+        datasets.concatenate_datasets([ds.shard(3, i) for i in (2, 0, 1)]),
+    ]
+    cases = [
+        dict(retention=0.3),
+        dict(retention={"tokens": 900}, token_column="tokens"),
+        dict(budget_tokens=3000, token_column="tokens"),
+        dict(retention=0.3, sampling="gumbel", temperature=1.0),
+        dict(retention=0.3, by="global", sampling="gumbel", temperature=0.5, seed=7),
+    ]
     for case in cases:
         kept = set(mira_hf.filter_by_retention(ds, **case)[0]["id"])
         for view in views:

@@ -119,9 +119,15 @@ class _Stream:
         wall = time.perf_counter() - self._start
         fed = (occ.fed_until or time.perf_counter()) - occ.start
         self.stats = StreamStats(
-            rows=self.rows, sent=self.sink.rows, slots=occ.slots, wall_s=wall, fed_s=fed, idle_s=occ.idle_s,
+            rows=self.rows,
+            sent=self.sink.rows,
+            slots=occ.slots,
+            wall_s=wall,
+            fed_s=fed,
+            idle_s=occ.idle_s,
             occupancy=occ.busy_slot_s / max(occ.slots * wall, 1e-9),
-            occupancy_fed=occ.busy_slot_s_fed / max(occ.slots * fed, 1e-9))
+            occupancy_fed=occ.busy_slot_s_fed / max(occ.slots * fed, 1e-9),
+        )
         return self.stats
 
     @contextmanager
@@ -148,15 +154,22 @@ def _check_dataset(ds: Any) -> None:
     """Refuse what is not one ``datasets.Dataset`` (a ``DatasetDict``, an ``IterableDataset``), saying what to do."""
     from mira_hf.errors import ConfigurationError
 
-    if not hasattr(ds, "__getitem__") or not hasattr(ds, "__len__") or not hasattr(ds, "column_names") \
-            or isinstance(ds.column_names, dict):
-        raise ConfigurationError(f"score_dataset takes one datasets.Dataset, not a {type(ds).__name__}; score each "
-                                 "split of a DatasetDict, and use ds.map(scorer, batched=True) for an "
-                                 "IterableDataset.")
+    if (
+        not hasattr(ds, "__getitem__")
+        or not hasattr(ds, "__len__")
+        or not hasattr(ds, "column_names")
+        or isinstance(ds.column_names, dict)
+    ):
+        raise ConfigurationError(
+            f"score_dataset takes one datasets.Dataset, not a {type(ds).__name__}; score each "
+            "split of a DatasetDict, and use ds.map(scorer, batched=True) for an "
+            "IterableDataset."
+        )
 
 
-def score_dataset(ds: Any, scorer: Any, *, batch_size: int = 1000, depth: int | None = None,
-                  chunk_rows: int = 256, **map_kwargs: Any) -> Any:
+def score_dataset(
+    ds: Any, scorer: Any, *, batch_size: int = 1000, depth: int | None = None, chunk_rows: int = 256, **map_kwargs: Any
+) -> Any:
     """Score ``ds`` keeping the engine busy across batch boundaries; returns what ``ds.map(scorer)`` returns.
 
     ``scorer`` is a :class:`~mira_hf.scoring.scorer.Scorer` or a :class:`~mira_hf.mixture.MixtureScorer` (then every

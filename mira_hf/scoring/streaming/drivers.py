@@ -69,8 +69,9 @@ class Running:
     engines run in the caller's thread, inside :meth:`wait`.
     """
 
-    def __init__(self, occ: Occupancy | None = None, future: Future | None = None,
-                 run: Callable[[], Occupancy] | None = None):
+    def __init__(
+        self, occ: Occupancy | None = None, future: Future | None = None, run: Callable[[], Occupancy] | None = None
+    ):
         self._occ, self._future, self._run = occ, future, run
 
     def wait(self) -> Occupancy:

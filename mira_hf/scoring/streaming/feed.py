@@ -29,16 +29,20 @@ def pending_rows(ds: Any, scorer: Scorer, column: str | None, chunk_rows: int) -
     start = 0
     while start < len(ds):
         size = min(FIRST_CHUNK, chunk_rows) if start == 0 else chunk_rows  # the engine starts after a few rows
-        plan = scorer.plan_records(batch_records(ds[start:start + size], column))
+        plan = scorer.plan_records(batch_records(ds[start : start + size], column))
         start += size
         todo = [p for p in plan.todo if p.key not in sent]
         sent.update(p.key for p in todo)
         known = [r for r in plan.rows if r is not None]
         repeats = len(plan.copies) + len(plan.todo) - len(todo)  # answered with a request sent for another row
         if (known or repeats) and progress is not None:
-            progress.update(rows=len(known) + repeats, prompt_tokens=sum(r["mira_prompt_tokens"] for r in known),
-                            completion_tokens=sum(r["mira_completion_tokens"] for r in known),
-                            statuses=[r["mira_status"] for r in known], stored=plan.stored + repeats)
+            progress.update(
+                rows=len(known) + repeats,
+                prompt_tokens=sum(r["mira_prompt_tokens"] for r in known),
+                completion_tokens=sum(r["mira_completion_tokens"] for r in known),
+                statuses=[r["mira_status"] for r in known],
+                stored=plan.stored + repeats,
+            )
         yield from todo
 
 

@@ -72,9 +72,12 @@ class Sink:
         self.rows += len(rows)
         progress = self.scorer.progress
         if progress is not None:
-            progress.update(rows=len(rows), prompt_tokens=sum(r["mira_prompt_tokens"] for r in rows),
-                            completion_tokens=sum(r["mira_completion_tokens"] for r in rows),
-                            statuses=[r["mira_status"] for r in rows])
+            progress.update(
+                rows=len(rows),
+                prompt_tokens=sum(r["mira_prompt_tokens"] for r in rows),
+                completion_tokens=sum(r["mira_completion_tokens"] for r in rows),
+                statuses=[r["mira_status"] for r in rows],
+            )
 
     def close(self) -> None:
         """Write what is left and wait for every write; re-raises a failed write (e.g. a full disk)."""
