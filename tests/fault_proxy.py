@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests._server_loopback import LoopbackServer
+from mira_hf.testing.loopback import LoopbackServer
 
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"}
 

@@ -58,7 +58,7 @@ PYTHON_LANGS = {"python", "py", "python3"}
 BASH_LANGS = {"bash", "sh", "shell"}
 NO_TEST = re.compile(r"^\s*<!--\s*no-test:\s*(?P<reason>.*?)\s*-->\s*$", re.S)
 #: A reason a block cannot run in the tests (any test file it names must exist).
-GOOD_REASON = re.compile(r"\bGPUs?\b|\bHub\b|\btest suite\b|\bnetwork\b|\bcluster\b|tests/test_\w+\.py", re.I)
+GOOD_REASON = re.compile(r"\bGPUs?\b|\bHub\b|\btest suite\b|\bnetwork\b|\bcluster\b|tests/(?:\w+/)?test_\w+\.py", re.I)
 #: Topics the README and the docs pages must cover, each under a heading of its own somewhere (issue 7, point 4;
 #: since issue 14 the README is a front page and the detail is in docs/): (what, pattern over the headings).
 REQUIRED_SECTIONS = [
@@ -146,9 +146,9 @@ def bad_reasons(blocks: list[Block], repo: Path = REPO) -> list[str]:
         if GOOD_REASON.search(b.skip) is None:
             out.append(
                 f"line {b.line}: no-test reason {b.skip!r} does not say it needs a GPU, the Hub, the network "
-                "or a cluster, runs the test suite, or which tests/test_*.py covers it"
+                "or a cluster, runs the test suite, or which tests/**/test_*.py covers it"
             )
-        for named in re.findall(r"tests/test_\w+\.py", b.skip):
+        for named in re.findall(r"tests/(?:\w+/)?test_\w+\.py", b.skip):
             if not (repo / named).is_file():
                 out.append(f"line {b.line}: no-test reason names {named}, which does not exist")
     return out
