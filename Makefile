@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.mira-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast demo docs bench clean system-deps
+.PHONY: install lint test test-fast demo docs bench clean system-deps
 
 install: $(STAMP)
 
@@ -23,7 +23,15 @@ $(STAMP): pyproject.toml requirements/test.txt
 	$(BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec
 	@touch $@
 
-test: $(STAMP) system-deps
+# Lint, format, types and the import contracts (layers, no circles): seconds, so `make test` runs them first.
+LINTED := mira_hf tests benchmarks metrics examples
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
@@ -41,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) mira-demo site .pytest_cache
+	rm -rf $(VENV) mira-demo site .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -33,8 +33,8 @@ _LAZY: dict[str, str] = {
     "Prompt": "mira_hf.prompting.prompt",
     "PROMPT_VERSION": "mira_hf.prompting.prompt",
     "parse_output": "mira_hf.answer.parse",
-    "template_regex": "mira_hf.answer.parse",
-    "format_output": "mira_hf.answer.parse",
+    "template_regex": "mira_hf.answer.regex",
+    "format_output": "mira_hf.answer.format",
     "ScoreCard": "mira_hf.schema.scorecard",
     "Engine": "mira_hf.engines.base",
     "Completion": "mira_hf.engines.base",
@@ -86,7 +86,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mira_hf import discover, distill
-    from mira_hf.answer.parse import format_output, parse_output, template_regex
+    from mira_hf.answer.format import format_output
+    from mira_hf.answer.parse import parse_output
+    from mira_hf.answer.regex import template_regex
     from mira_hf.demo import run_demo
     from mira_hf.discover.grouping import SourceGroups, group_sources
     from mira_hf.engines.base import Completion, Engine, Sampling

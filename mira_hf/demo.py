@@ -8,9 +8,13 @@ random-weight model) → agreement against the bundled teacher labels → mask �
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mira_hf.scoring.scorer import Scorer
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +78,7 @@ def run_demo(
     model: str | None = None,
     cpu: bool | None = None,
     retention: float = 0.5,
-    say=print,
+    say: Callable[[str], Any] = print,
 ) -> DemoResult:
     """Run the pipeline on the example dataset and write ``selected/`` and ``report.html`` under ``out_dir``.
 
@@ -82,11 +86,6 @@ def run_demo(
         >>> result = run_demo("mira-demo")   # doctest: +SKIP
     """
     import datasets
-
-    from mira_hf.reliability import Reliability, aggregate, agreement
-    from mira_hf.report import build_report
-    from mira_hf.scoring.scorer import Scorer
-    from mira_hf.selection import filter_by_retention
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -97,81 +96,116 @@ def run_demo(
     finally:
         datasets.enable_progress_bars()
     use_cpu = (not gpu_available()) if cpu is None else cpu
-    if use_cpu:
-        from mira_hf._util.logs import quiet_cpu_engine
-        from mira_hf.testing.tiny_model import build_tiny_model
-
-        quiet_cpu_engine()  # the stand-in's expected CPU warnings are not news to the reader
-
-        say(
-            "No GPU here: scoring with the real vLLM engine on the CPU and a tiny random-weight model.\n"
-            "Its scores are NOT meaningful — this run shows the pipeline, not a real selection.\n"
-            "On a GPU machine the same command uses the card's scorer (whw06/MIRA-Agent-Group4)."
-        )
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # "Writing model shards": not a step the reader needs
-        try:
-            model_path = build_tiny_model(out / "tiny-model")
-        finally:
-            transformers_logging.enable_progress_bar()
-        scorer = Scorer(
-            model=str(model_path),
-            text_column="trajectory",
-            source_column="source",
-            id_column="id",
-            cache_dir=str(out / "cache"),
-            **CPU_SETTINGS,
-        )
-        thresholds = CPU_THRESHOLDS
-    else:
-        scorer = Scorer(
-            model=model, text_column="trajectory", source_column="source", id_column="id", cache_dir=str(out / "cache")
-        )
-        thresholds = {}
-
-    from mira_hf._util.progress import ScoreProgress
-
+    scorer, thresholds = _cpu_scorer(out, say) if use_cpu else _card_scorer(out, model)
     say(f"Scoring {len(ds)} records of {path} (rows already in {out / 'cache'} are read back, not scored again)")
-    scorer.progress = ScoreProgress(total=len(ds), desc="scoring")  # rows, tokens/s, errors, ETA
     datasets.disable_progress_bars()  # our bar and our lines, not one bar per datasets step
     try:
-        try:
-            scored = ds.map(scorer, batched=True, batch_size=len(ds), load_from_cache_file=False)
-        finally:
-            scorer.progress.close()
-        say(scorer.progress.summary_line())
+        scored = _score(ds, scorer, say)
         say("Measuring teacher–student agreement, masking unreliable cells, selecting, writing the report")
-        result = agreement(
-            scored["mira_scores"],
-            scored["teacher_scores"],
-            sources=scored["source"],
-            prediction_recommendations=scored["mira_recommendation"],
-            reference_recommendations=scored["teacher_recommendation"],
-            **thresholds,
-        )
-        if thresholds:
-            say(f"Reliability thresholds relaxed for the tiny model: {thresholds}")
-        reliability = Reliability.from_result(result)
-        reliability.save(out / "reliability.json")
-        aggregated = aggregate(scored, mask=reliability)
-        kept, report = filter_by_retention(
-            aggregated, retention=retention, scorer=scorer, reliability=reliability, rubric=scorer.rubric
-        )
-        selected = out / "selected"
-        kept.save_to_disk(str(selected))
-        (out / "selection_report.json").write_text(report.model_dump_json(indent=2))
-        report_path = build_report(
-            aggregated,
-            agreement=result,
-            reliability=reliability,
-            selection=report,
-            path=out / "report.html",
-            parameters=scorer.identity(),
-            inspection=True,
+        return _select_and_report(
+            scored, scorer, out, retention=retention, thresholds=thresholds, real_scorer=not use_cpu, say=say
         )
     finally:
         datasets.enable_progress_bars()
+
+
+def _card_scorer(out: Path, model: str | None) -> tuple[Scorer, dict[str, Any]]:
+    """The card's scorer (or ``model``) on the example's columns, and no relaxed thresholds."""
+    from mira_hf.scoring.scorer import Scorer
+
+    scorer = Scorer(
+        model=model, text_column="trajectory", source_column="source", id_column="id", cache_dir=str(out / "cache")
+    )
+    return scorer, {}
+
+
+def _cpu_scorer(out: Path, say: Callable[[str], Any]) -> tuple[Scorer, dict[str, Any]]:
+    """The CPU stand-in: the real vLLM engine on a tiny random-weight model, and the relaxed thresholds."""
+    from mira_hf._util.logs import quiet_cpu_engine
+    from mira_hf.scoring.scorer import Scorer
+    from mira_hf.testing.tiny_model import build_tiny_model
+
+    quiet_cpu_engine()  # the stand-in's expected CPU warnings are not news to the reader
+
+    say(
+        "No GPU here: scoring with the real vLLM engine on the CPU and a tiny random-weight model.\n"
+        "Its scores are NOT meaningful — this run shows the pipeline, not a real selection.\n"
+        "On a GPU machine the same command uses the card's scorer (whw06/MIRA-Agent-Group4)."
+    )
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # "Writing model shards": not a step the reader needs
+    try:
+        model_path = build_tiny_model(out / "tiny-model")
+    finally:
+        transformers_logging.enable_progress_bar()
+    scorer = Scorer(
+        model=str(model_path),
+        text_column="trajectory",
+        source_column="source",
+        id_column="id",
+        cache_dir=str(out / "cache"),
+        **CPU_SETTINGS,
+    )
+    return scorer, CPU_THRESHOLDS
+
+
+def _score(ds: Any, scorer: Scorer, say: Callable[[str], Any]) -> Any:
+    """Every example row through ``scorer`` in one batch, with the progress bar and its summary line."""
+    from mira_hf._util.progress import ScoreProgress
+
+    scorer.progress = ScoreProgress(total=len(ds), desc="scoring")  # rows, tokens/s, errors, ETA
+    try:
+        scored = ds.map(scorer, batched=True, batch_size=len(ds), load_from_cache_file=False)
+    finally:
+        scorer.progress.close()
+    say(scorer.progress.summary_line())
+    return scored
+
+
+def _select_and_report(
+    scored: Any,
+    scorer: Scorer,
+    out: Path,
+    *,
+    retention: float,
+    thresholds: dict[str, Any],
+    real_scorer: bool,
+    say: Callable[[str], Any],
+) -> DemoResult:
+    """Agreement against the teacher labels → mask → aggregate → select → ``selected/`` and ``report.html``."""
+    from mira_hf.reliability import Reliability, aggregate, agreement
+    from mira_hf.report import build_report
+    from mira_hf.selection import filter_by_retention
+
+    result = agreement(
+        scored["mira_scores"],
+        scored["teacher_scores"],
+        sources=scored["source"],
+        prediction_recommendations=scored["mira_recommendation"],
+        reference_recommendations=scored["teacher_recommendation"],
+        **thresholds,
+    )
+    if thresholds:
+        say(f"Reliability thresholds relaxed for the tiny model: {thresholds}")
+    reliability = Reliability.from_result(result)
+    reliability.save(out / "reliability.json")
+    aggregated = aggregate(scored, mask=reliability)
+    kept, report = filter_by_retention(
+        aggregated, retention=retention, scorer=scorer, reliability=reliability, rubric=scorer.rubric
+    )
+    selected = out / "selected"
+    kept.save_to_disk(str(selected))
+    (out / "selection_report.json").write_text(report.model_dump_json(indent=2))
+    report_path = build_report(
+        aggregated,
+        agreement=result,
+        reliability=reliability,
+        selection=report,
+        path=out / "report.html",
+        parameters=scorer.identity(),
+        inspection=True,
+    )
     return DemoResult(
         out_dir=out,
         scored=aggregated,
@@ -179,5 +213,5 @@ def run_demo(
         report=report,
         selected_path=selected,
         report_path=Path(report_path),
-        real_scorer=not use_cpu,
+        real_scorer=real_scorer,
     )

@@ -26,7 +26,7 @@ def _traj_files(path: Path) -> list[Path]:
     return []
 
 
-def _load_traj_files(files: list[Path], root: Path):
+def _load_traj_files(files: list[Path], root: Path) -> Any:
     """One row per run file: ``id`` (its path under ``root``) and ``trajectory`` (the file's JSON text)."""
     import datasets
 

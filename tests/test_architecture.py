@@ -199,3 +199,23 @@ def test_every_package_folder_is_shipped():
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     folders = {".".join(p.parent.relative_to(REPO).parts) for p in PACKAGE.rglob("__init__.py")}
     assert folders - listed == set()
+
+
+def test_the_development_map_lists_the_layers_of_the_import_contract_in_order():
+    """docs/development.md's map is the contract `lint-imports` checks, layer by layer (it cannot drift)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    contract = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    layers = [sorted(part.strip() for part in layer.split("|")) for layer in contract["layers"]]
+    page = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
+    table = page[page.index("| layer (high → low) |") :].split("\n\n")[0].splitlines()[2:]
+    documented = [
+        sorted(name.strip().strip("`").removesuffix("/").removesuffix(".py") for name in row.split("|")[1].split("·"))
+        for row in table
+    ]
+    assert documented == layers
+    folders = {p.parent.name for p in PACKAGE.glob("*/__init__.py")} | {p.stem for p in PACKAGE.glob("*.py")}
+    assert folders - {"__init__"} - {n for layer in layers for n in layer} == set()  # every part has a layer

@@ -9,10 +9,11 @@ path: a zero-copy slice when there is no indices mapping, one ``take`` when ther
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mira_hf.errors import ConfigurationError
 
@@ -69,30 +70,52 @@ def estimated_nbytes(ds: Any) -> float:
     return table.nbytes * (len(ds) / max(table.num_rows, 1))
 
 
-def source_codes(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, list[str]]:
-    """Integer codes (sorted-name order) and names of a string-like column, in one hashing pass; nulls refused.
+def source_codes(
+    column: pa.Array | pa.ChunkedArray,
+    name: str = "source",
+    *,
+    nulls: Literal["raise", "last"] = "raise",
+    order: Sequence[str] = (),
+    sort: bool = True,
+) -> tuple[np.ndarray, list[str]]:
+    """Integer code per row (int32) and the names the codes index, from a string-like column in one hashing pass.
+
+    The names are ``order`` first (always listed, found or not), then the other values found: sorted, or in the
+    order first seen with ``sort=False``. Nulls are refused (``nulls="raise"``: every row needs a source) or get
+    the code one past the last name (``nulls="last"``), for the caller to name. The one place rows become codes,
+    so selection, agreement, aggregation and the report group rows alike.
 
     Example:
         >>> codes, names = source_codes(pa.chunked_array([["b", "a", "b"]]), "source")
         >>> codes.tolist(), names
         ([1, 0, 1], ['a', 'b'])
+        >>> codes, names = source_codes(pa.array(["b", None, "c"]), nulls="last", order=["c"])
+        >>> codes.tolist(), names
+        ([1, 2, 0], ['c', 'b'])
     """
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = column.cast(pa.string())
-    if column.null_count:
+    if column.null_count and nulls == "raise":
         raise ConfigurationError(
             f"column {name!r} has {column.null_count:,} null value(s); every row needs a source. Fill them "
             f"first, e.g. ds.map(lambda r: {{{name!r}: r[{name!r}] or 'unknown'}})"
         )
     encoded = column.dictionary_encode()
-    if encoded.num_chunks == 0 or len(encoded) == 0:
-        return np.zeros(0, dtype=np.int32), []
-    dictionary = encoded.chunk(0).dictionary
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]).astype(np.int32)
-    names = dictionary.to_pylist()
-    rank = np.argsort(np.array(names, dtype=object), kind="stable")
-    remap = np.empty(len(names), dtype=np.int32)
-    remap[rank] = np.arange(len(names), dtype=np.int32)
-    return remap[codes], [names[i] for i in rank]
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    if not chunks or len(encoded) == 0:
+        return np.zeros(0, dtype=np.int32), list(order)
+    found = [str(v) for v in chunks[0].dictionary.to_pylist()]  # every chunk shares the one dictionary
+    raw = np.concatenate(
+        [
+            (pc.fill_null(c.indices, len(found)) if c.null_count else c.indices).to_numpy(zero_copy_only=False)
+            for c in chunks
+        ]
+    )
+    listed = set(order)
+    rest = [n for n in found if n not in listed]
+    names = list(order) + (sorted(rest) if sort else rest)
+    position = {n: i for i, n in enumerate(names)}
+    remap = np.array([position[n] for n in found] + [len(names)], dtype=np.int32)
+    return remap[raw], names

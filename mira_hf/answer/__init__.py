@@ -1,1 +1,2 @@
-"""The scorer's output contract: the answer template, the structured-decoding regex, parsing and formatting."""
+"""The scorer's output contract: the answer template and fences (:mod:`.contract`), parsing (:mod:`.parse`),
+formatting (:mod:`.format`) and the structured-decoding regex (:mod:`.regex`)."""

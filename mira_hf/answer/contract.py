@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from mira_hf.rubric import Rubric
 
+#: The three training recommendations, in the template's order.
+RECOMMENDATIONS: tuple[str, ...] = ("keep", "downsample", "drop")
+#: The separator the template puts between a score and its justification.
+JUSTIFICATION_SEPARATOR = " — "
+
 FENCE_OPEN = "<trajectory>"
 FENCE_CLOSE = "</trajectory>"
 _FENCE_ESCAPED = "<\\/trajectory>"
@@ -32,10 +37,10 @@ def answer_template(rubric: Rubric) -> str:
         >>> answer_template(load_rubric()).splitlines()[-1]
         'brief: <one-sentence summary>'
     """
-    lines = [f"[{d.slot}] {d.dimension}: <score>/10 — <justification>" for d in rubric]
+    lines = [f"[{d.slot}] {d.dimension}: <score>/10{JUSTIFICATION_SEPARATOR}<justification>" for d in rubric]
     lines += [
         "overall: <0-100>",
-        "training_recommendation: <keep | downsample | drop>",
+        f"training_recommendation: <{' | '.join(RECOMMENDATIONS)}>",
         "domain_tag: <short tag>",
         "brief: <one-sentence summary>",
     ]

@@ -1,4 +1,4 @@
-"""Read a scorer's answer into a :class:`ScoreCard`, write the canonical answer, and constrain decoding to it.
+"""Read a scorer's answer into a :class:`ScoreCard`, leniently: models drift from the template.
 
 The scorer answers with one line per rubric slot and four metadata lines::
 
@@ -9,31 +9,21 @@ The scorer answers with one line per rubric slot and four metadata lines::
     domain_tag: <short tag>
     brief: <one-sentence summary>
 
-:func:`parse_output` reads that leniently (models drift from the template) and never raises on the text;
-:func:`format_output` writes it exactly; :func:`template_regex` is the regular expression a structured-output
-backend (xgrammar, outlines, guidance) uses to force the template.
+:func:`parse_output` reads that and never raises on the text. The exact template is written by
+:func:`mira_hf.answer.format.format_output` and forced at decoding by :func:`mira_hf.answer.regex.template_regex`.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-from mira_hf.errors import ConfigurationError
+from mira_hf.answer.contract import JUSTIFICATION_SEPARATOR, RECOMMENDATIONS
 from mira_hf.rubric import Rubric, load_rubric
 from mira_hf.schema.scorecard import ScoreCard
 
-__all__ = ["parse_output", "format_output", "template_regex", "RECOMMENDATIONS"]
-
-#: The three training recommendations, in the template's order.
-RECOMMENDATIONS: tuple[str, ...] = ("keep", "downsample", "drop")
-
-#: The separator the template puts between a score and its justification.
-JUSTIFICATION_SEPARATOR = " — "
+__all__ = ["parse_output"]
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
@@ -230,51 +220,9 @@ def _parse(text: str, parser: _Parser) -> ScoreCard:
 
     m = parser.canonical.fullmatch(text.strip(" \t\n"))
     if m is not None:
-        return _canonical_card(m.groups(), n)
+        return _canonical_card(m, n)
 
-    by_slot: dict[int, tuple[float | None, str | None]] = {}
-    by_name: dict[int, tuple[float | None, str | None]] = {}
-    meta: dict[str, Any] = {}
-    match = parser.pattern.match
-    for line in text.split("\n"):
-        m = match(line)
-        if m is None:
-            continue
-        kind = m.lastgroup
-        if kind == "S":
-            slot, num, den, why = m.group("slot", "s_num", "s_den", "s_why")
-            i = int(slot) - 1
-            if 0 <= i < n and i not in by_slot:
-                by_slot[i] = (_slot_score(num, den), _why(why))
-        elif kind == "K":
-            field = _KEY_FIELD[m.group("key").lower()]
-            if field in meta:
-                continue
-            value, key_bold, bold = m.group("val", "kb", "vb")
-            if bold is not None:
-                marker = bold.rstrip(" \t")
-                if value.rstrip().endswith(marker):  # "domain_tag: **swe-repair**"
-                    value = value.rstrip()[: -len(marker)]
-                elif key_bold is None:  # a literal "**" that closes nothing
-                    value = bold + value
-            if field == "overall":
-                claimed, score = _overall(value)
-                if claimed:
-                    meta[field] = score
-            elif field == "recommendation":
-                rec = _recommendation(value)
-                if rec is not None:
-                    meta[field] = rec
-            else:
-                txt = _text(value)
-                if txt is not None:
-                    meta[field] = txt
-        elif kind == "N":
-            i = parser.by_name.get(m.group("dim").lower(), -1)
-            if i >= 0 and i not in by_name:
-                num, den, why = m.group("n_num", "n_den", "n_why")
-                by_name[i] = (_slot_score(num, den), _why(why))
-
+    by_slot, by_name, meta = _read_lines(text, parser)
     if by_name:
         for i, value in by_name.items():
             by_slot.setdefault(i, value)
@@ -288,7 +236,66 @@ def _parse(text: str, parser: _Parser) -> ScoreCard:
     )
 
 
-def _canonical_card(groups: tuple[str | None, ...], n: int) -> ScoreCard:
+_Slots = dict[int, tuple[float | None, str | None]]
+
+
+def _read_lines(text: str, parser: _Parser) -> tuple[_Slots, _Slots, dict[str, Any]]:
+    """``(by slot, by name, metadata)``: each line read as a slot line, a metadata line or a name line; the first
+    line for a slot (or a metadata field) wins."""
+    n = parser.n_slots
+    by_slot: _Slots = {}
+    by_name: _Slots = {}
+    meta: dict[str, Any] = {}
+    match = parser.pattern.match
+    for line in text.split("\n"):
+        m = match(line)
+        if m is None:
+            continue
+        kind = m.lastgroup
+        if kind == "S":
+            slot, num, den, why = m.group("slot", "s_num", "s_den", "s_why")
+            i = int(slot) - 1
+            if 0 <= i < n and i not in by_slot:
+                by_slot[i] = (_slot_score(num, den), _why(why))
+        elif kind == "K":
+            _read_key(m, meta)
+        elif kind == "N":
+            i = parser.by_name.get(m.group("dim").lower(), -1)
+            if i >= 0 and i not in by_name:
+                num, den, why = m.group("n_num", "n_den", "n_why")
+                by_name[i] = (_slot_score(num, den), _why(why))
+    return by_slot, by_name, meta
+
+
+def _read_key(m: re.Match[str], meta: dict[str, Any]) -> None:
+    """A metadata line (``overall``, ``training_recommendation``, ``domain_tag``, ``brief``) into ``meta``."""
+    field = _KEY_FIELD[m.group("key").lower()]
+    if field in meta:
+        return
+    value, key_bold, bold = m.group("val", "kb", "vb")
+    if bold is not None:
+        marker = bold.rstrip(" \t")
+        if value.rstrip().endswith(marker):  # "domain_tag: **swe-repair**"
+            value = value.rstrip()[: -len(marker)]
+        elif key_bold is None:  # a literal "**" that closes nothing
+            value = bold + value
+    if field == "overall":
+        claimed, score = _overall(value)
+        if claimed:
+            meta[field] = score
+    elif field == "recommendation":
+        rec = _recommendation(value)
+        if rec is not None:
+            meta[field] = rec
+    else:
+        txt = _text(value)
+        if txt is not None:
+            meta[field] = txt
+
+
+def _canonical_card(m: re.Match[str], n: int) -> ScoreCard:
+    """The card of an answer that is exactly the template: every score and metadata group matched."""
+    groups = m.groups()
     scores: list[float | None] = []
     for num in groups[0 : 2 * n : 2]:
         value = float(num)
@@ -368,136 +375,3 @@ def parse_output(text: str | bytes | None, rubric: Rubric | str = "agent-group4"
         return _parse(text, parser)
     except Exception:  # a parser must not take a whole batch down; the raw text is kept by the caller
         return _empty_card(parser.n_slots)
-
-
-def _number(value: float) -> str:
-    """Shortest positional text that reads back as the same float (``7``, ``7.5``, ``0.00001``)."""
-    if not math.isfinite(value):
-        return "N/A"
-    if float(value).is_integer():
-        return str(int(value))
-    return format(Decimal(repr(value)), "f")
-
-
-def _one_line(value: str) -> str:
-    if "\n" in value or "\r" in value:
-        value = " ".join(value.splitlines())
-    return value.strip()
-
-
-def format_output(card: ScoreCard, rubric: Rubric | str = "agent-group4") -> str:
-    """The canonical template text for ``card``: what a well-behaved scorer answers.
-
-    ``parse_output(format_output(card, rubric), rubric) == card`` for every ``ok`` card whose texts are
-    single-line and stripped. Missing scores are written ``N/A``; missing metadata lines are left out.
-
-    Example:
-        >>> card = parse_output(format_output(ScoreCard(scores=[7.0] * 15, rationales=["ok"] * 15,
-        ...     overall=70, recommendation="keep", domain_tag="swe", brief="Fine.", status="ok")))
-        >>> card.status, card.scores[0]
-        ('ok', 7.0)
-    """
-    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    lines = []
-    for i, dim in enumerate(rubric):
-        score = card.scores[i] if i < len(card.scores) else None
-        why = card.rationales[i] if i < len(card.rationales) else None
-        line = f"[{dim.slot}] {dim.dimension}: " + ("N/A" if score is None else f"{_number(score)}/10")
-        if why is not None and why.strip():
-            line += JUSTIFICATION_SEPARATOR + _one_line(why)
-        lines.append(line)
-    if card.overall is not None:
-        lines.append(f"overall: {_number(card.overall)}")
-    if card.recommendation is not None:
-        lines.append(f"training_recommendation: {card.recommendation}")
-    if card.domain_tag is not None and card.domain_tag.strip():
-        lines.append(f"domain_tag: {_one_line(card.domain_tag)}")
-    if card.brief is not None and card.brief.strip():
-        lines.append(f"brief: {_one_line(card.brief)}")
-    return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- structured decoding
-# Characters every regex dialect treats as syntax: escaped with a backslash (a recognised escape everywhere).
-_META = set("\\.^$|?*+()[]{}/-")
-_PLAIN = set(" :,;'\"!%@=_<>")
-# Free text: no control characters (so no newline), and no "<" so "<think>" can never be emitted.
-_FREE = r"[^\x00-\x1f\x7f<]"
-_EDGE = r"[^\x00-\x20\x7f<]"  # first and last character: not blank either
-_SCORE_RE = r"(10(\.0)?|[0-9](\.[0-9])?)"
-_OVERALL_RE = r"(100|[1-9]?[0-9])"
-
-
-def _literal(text: str) -> str:
-    """``text`` as a regex literal using only syntax every structured-output backend accepts."""
-    out = []
-    for ch in text:
-        if ch in _META:
-            out.append("\\" + ch)
-        elif ch.isalnum() or ch in _PLAIN or ord(ch) > 127:
-            out.append(ch)
-        else:  # & # ~ ` (special in some dialects' classes or modes): a one-character class is always a literal
-            out.append(f"[{ch}]")
-    return "".join(out)
-
-
-def _bounded_text(max_chars: int | None) -> str:
-    """1 to ``max_chars`` characters of single-line text that does not start or end blank."""
-    if max_chars is None:
-        return f"{_EDGE}({_FREE}*{_EDGE})?"
-    if max_chars == 1:
-        return _EDGE
-    return f"{_EDGE}({_FREE}{{0,{max_chars - 2}}}{_EDGE})?"
-
-
-@lru_cache(maxsize=64)
-def _template_regex(
-    rubric: Rubric, max_rationale_chars: int | None, max_tag_chars: int | None, max_brief_chars: int | None
-) -> str:
-    why = _bounded_text(max_rationale_chars)
-    lines = [
-        rf"\[{dim.slot}\] {_literal(dim.dimension)}: {_SCORE_RE}\/10{JUSTIFICATION_SEPARATOR}{why}" for dim in rubric
-    ]
-    lines += [
-        f"overall: {_OVERALL_RE}",
-        "training_recommendation: (" + "|".join(RECOMMENDATIONS) + ")",
-        f"domain_tag: {_bounded_text(max_tag_chars)}",
-        f"brief: {_bounded_text(max_brief_chars)}",
-    ]
-    return "\n".join(lines)
-
-
-def template_regex(
-    rubric: Rubric | str = "agent-group4",
-    *,
-    max_rationale_chars: int | None = 300,
-    max_tag_chars: int | None = 40,
-    max_brief_chars: int | None = 300,
-) -> str:
-    """The regular expression that forces a model to answer with exactly the template (structured decoding).
-
-    Scores are 0–10 with at most one decimal, overall an integer 0–100, the recommendation one of
-    ``keep``/``downsample``/``drop``; free texts are single-line and bounded so even a random model
-    terminates (``None`` leaves a text unbounded: the cheapest regex to compile, limited by ``max_tokens``
-    alone). Plain syntax only (no lookarounds, backreferences or ``\\d``), so vLLM's xgrammar,
-    outlines and guidance backends all compile it. Every string it accepts parses to status ``ok``.
-
-    Example:
-        >>> regex = template_regex("agent-group4", max_rationale_chars=80)
-        >>> regex.splitlines()[2].startswith(r"\\[A3\\] Goal Achievement: (10(\\.0)?|[0-9](\\.[0-9])?)\\/10 — ")
-        True
-    """
-    for name, value in (
-        ("max_rationale_chars", max_rationale_chars),
-        ("max_tag_chars", max_tag_chars),
-        ("max_brief_chars", max_brief_chars),
-    ):
-        if value is None:
-            continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigurationError(
-                f"{name} must be a positive integer, got {value!r}; "
-                "pass the longest text the scorer may write, e.g. 300."
-            )
-    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-    return _template_regex(rubric, max_rationale_chars, max_tag_chars, max_brief_chars)

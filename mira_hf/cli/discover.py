@@ -1,7 +1,8 @@
 """The CLI of stage 1: ``mira-hf group-sources``, ``mira-hf discover judge`` and ``mira-hf discover cluster``.
 
 Thin layers over :func:`~mira_hf.discover.grouping.group_sources`, :func:`~mira_hf.discover.judging.judge` and
-:func:`~mira_hf.discover.clustering.cluster_dimensions`; errors print one line and exit non-zero.
+:func:`~mira_hf.discover.clustering.cluster_dimensions`; errors print one line and exit non-zero
+(:class:`~mira_hf.cli._shared.MiraGroup`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from typing import Any, Optional
 
 import typer
 
+from mira_hf.cli._shared import DataArgument, SplitOption, TextColumnOption, fail
+from mira_hf.io import load_any
+
 discover_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -18,21 +22,13 @@ discover_app = typer.Typer(
 )
 
 
-def _cli() -> Any:
-    from mira_hf.cli import commands as cli
-
-    return cli
-
-
 def group_sources_cmd(
-    data: str = typer.Argument(..., help="Hub dataset name, local data file, or save_to_disk folder."),
+    data: DataArgument,
     k: int = typer.Option(..., "--k", help="How many groups."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the groups (JSON)."),
-    split: str = typer.Option("train", help="Split to read."),
+    split: SplitOption = "train",
     source_column: str = typer.Option("source", help="Source column."),
-    text_column: Optional[str] = typer.Option(
-        None, envvar="MIRA_TEXT_COLUMN", help="Record column (detected when omitted)."
-    ),
+    text_column: TextColumnOption = None,
     embedder: str = typer.Option("tfidf", help="'tfidf', an OpenAI-compatible /v1 URL, or a model folder."),
     sample_per_source: int = typer.Option(200, help="Records embedded per source (0: all)."),
     seed: int = typer.Option(0, help="Seed of the sample and of KMeans."),
@@ -43,25 +39,20 @@ def group_sources_cmd(
     from rich.table import Table
 
     from mira_hf.discover.grouping import group_sources
-    from mira_hf.errors import MiraError
 
-    cli = _cli()
-    ds = cli.load_any(data, split)
-    try:
-        groups = group_sources(
-            ds,
-            k,
-            source_column=source_column,
-            text_column=text_column,
-            embedder=embedder,
-            sample_per_source=sample_per_source or None,
-            seed=seed,
-        )
-        groups.save(output)
-        if plot is not None:
-            groups.plot(plot)
-    except MiraError as e:
-        cli._fail(str(e))
+    ds = load_any(data, split)
+    groups = group_sources(
+        ds,
+        k,
+        source_column=source_column,
+        text_column=text_column,
+        embedder=embedder,
+        sample_per_source=sample_per_source or None,
+        seed=seed,
+    )
+    groups.save(output)
+    if plot is not None:
+        groups.plot(plot)
     table = Table(title=f"{len(groups.sources)} sources in {k} groups")
     for col in ("group", "sources", "records", "intra_cosine", "members"):
         table.add_column(col)
@@ -73,7 +64,7 @@ def group_sources_cmd(
 
 @discover_app.command("judge")
 def judge_cmd(
-    data: str = typer.Argument(..., help="Hub dataset name, local data file, or save_to_disk folder."),
+    data: DataArgument,
     model: str = typer.Option(..., "--model", envvar="MIRA_TEACHER_MODEL", help="The teacher model's name."),
     base_url: list[str] = typer.Option(
         ...,
@@ -82,10 +73,8 @@ def judge_cmd(
         help="OpenAI-compatible endpoint(s) of the teacher; repeat for a pool.",
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for the records and proposals (save_to_disk)."),
-    split: str = typer.Option("train", help="Split to read."),
-    text_column: Optional[str] = typer.Option(
-        None, envvar="MIRA_TEXT_COLUMN", help="Record column (detected when omitted)."
-    ),
+    split: SplitOption = "train",
+    text_column: TextColumnOption = None,
     source_column: str = typer.Option("source", help="Source column."),
     id_column: str = typer.Option("id", help="Id column (row numbers when absent)."),
     api_key: Optional[str] = typer.Option(
@@ -104,29 +93,24 @@ def judge_cmd(
 ) -> None:
     """Ask a teacher to propose its own dimensions (name, definition, 0-10 score, rationale) per record."""
     from mira_hf.discover.judging import judge
-    from mira_hf.errors import MiraError
 
-    cli = _cli()
-    ds = cli.load_any(data, split)
-    try:
-        out = judge(
-            ds,
-            model=model,
-            base_url=base_url,
-            text_column=text_column,
-            source_column=source_column,
-            id_column=id_column,
-            api_key=api_key,
-            structured=structured,
-            store=str(cache_dir) if cache_dir else None,
-            sample_per_source=sample_per_source or None,
-            seed=seed,
-            max_in_flight=max_in_flight,
-            max_tokens=max_tokens,
-            progress=True,
-        )
-    except MiraError as e:
-        cli._fail(str(e))
+    ds = load_any(data, split)
+    out = judge(
+        ds,
+        model=model,
+        base_url=base_url,
+        text_column=text_column,
+        source_column=source_column,
+        id_column=id_column,
+        api_key=api_key,
+        structured=structured,
+        store=str(cache_dir) if cache_dir else None,
+        sample_per_source=sample_per_source or None,
+        seed=seed,
+        max_in_flight=max_in_flight,
+        max_tokens=max_tokens,
+        progress=True,
+    )
     out.save_to_disk(str(output))
     statuses = out["records"].to_pandas()["status"].value_counts().to_dict()
     typer.echo(
@@ -139,17 +123,16 @@ def load_proposals(path: Path) -> Any:
     """Proposals from a ``discover judge`` folder, a saved Dataset, or a JSON Lines file."""
     import datasets
 
-    cli = _cli()
     if path.is_file():
         if path.suffix.lower() not in (".jsonl", ".json"):
-            cli._fail(f"{path}: proposals are a `mira-hf discover judge` folder or a .jsonl file")
+            fail(f"{path}: proposals are a `mira-hf discover judge` folder or a .jsonl file")
         return datasets.load_dataset("json", data_files=str(path), split="train")
     if not path.is_dir():
-        cli._fail(f"{path} does not exist; pass the --output folder of `mira-hf discover judge`")
+        fail(f"{path} does not exist; pass the --output folder of `mira-hf discover judge`")
     loaded = datasets.load_from_disk(str(path))
     if isinstance(loaded, datasets.DatasetDict):
         if "proposals" not in loaded:
-            cli._fail(f"{path} has no 'proposals' split; its splits are {list(loaded)}")
+            fail(f"{path} has no 'proposals' split; its splits are {list(loaded)}")
         return loaded["proposals"]
     return loaded
 
@@ -169,19 +152,14 @@ def cluster_cmd(
     from rich.table import Table
 
     from mira_hf.discover.clustering import cluster_dimensions
-    from mira_hf.errors import MiraError
 
-    cli = _cli()
     rows = load_proposals(proposals)
-    try:
-        found = cluster_dimensions(rows, k=k, embedder=embedder, seed=seed)
-        found.save(output)
-        if report is not None:
-            found.save_report(report)
-        if plot is not None:
-            found.plot(plot)
-    except MiraError as e:
-        cli._fail(str(e))
+    found = cluster_dimensions(rows, k=k, embedder=embedder, seed=seed)
+    found.save(output)
+    if report is not None:
+        found.save_report(report)
+    if plot is not None:
+        found.plot(plot)
     table = Table(
         title=f"{len(rows):,} proposals in {k} dimensions (silhouette "
         f"{'n/a' if found.silhouette is None else f'{found.silhouette:.2f}'})"
@@ -192,9 +170,3 @@ def cluster_cmd(
         table.add_row(d.slot, d.dimension, f"{d.cluster_size:,}", f"{d.anchor.score:g}")
     Console().print(table)
     typer.echo(f"wrote {output}", err=True)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``group-sources`` and ``discover`` to the ``mira-hf`` app."""
-    app.command("group-sources")(group_sources_cmd)
-    app.add_typer(discover_app, name="discover")

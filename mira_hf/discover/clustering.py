@@ -125,11 +125,11 @@ class Discovery:
         """A 2-D map (PCA of the embeddings) of the proposals, coloured by slot; a PNG/SVG/PDF when ``path``."""
         from sklearn.decomposition import PCA
 
-        from mira_hf.report.heatmap import _figure, save_figure
+        from mira_hf._util.figures import new_figure, save_figure
 
         emb = self._embeddings if self._embeddings is not None else np.zeros((len(self.proposals), 2))
         xy = PCA(n_components=2, random_state=0).fit_transform(emb) if emb.shape[1] > 2 else emb
-        fig = _figure(7.5, 6.0)
+        fig = new_figure(7.5, 6.0)
         ax = fig.add_subplot()
         slot_index = {s: i for i, s in enumerate(self.rubric.slots)}
         codes = np.array([slot_index[s] for s in self.assignments])
@@ -228,29 +228,9 @@ def cluster_dimensions(
         members = np.flatnonzero(labels == c)
         centre = normalize_rows(km.cluster_centers_[c][None, :])[0]
         central = _most_central(rows, members, emb[members] @ centre)
-        best = rows[int(central[0])]
         examples[f"A{i + 1}"] = [{f: rows[int(j)].get(f) for f in EXAMPLE_FIELDS} for j in central[:N_EXAMPLES]]
-        description = str(best["definition"]).strip() or str(best["dimension"])
-        reason = " ".join(str(best.get("rationale") or "").split()) or "(no rationale given)"
-        score = float(min(max(float(best["score"]), 0.0), 10.0))
-        dims.append(
-            Dimension(
-                slot=f"A{i + 1}",
-                dimension=names[i],
-                cluster_size=int(sizes[c]),
-                description=description,
-                anchor=Anchor(score=score, reason=reason),
-            )
-        )
-    silhouette = None
-    if 1 < k < len(rows):
-        from sklearn.metrics import silhouette_score
-
-        silhouette = float(
-            silhouette_score(
-                emb, labels, metric="cosine", sample_size=min(len(rows), SILHOUETTE_SAMPLE), random_state=seed
-            )
-        )
+        dims.append(_anchored(f"A{i + 1}", names[i], int(sizes[c]), rows[int(central[0])]))
+    silhouette = _silhouette(emb, labels, k, seed)
     t3 = time.perf_counter()
     rubric = Rubric(name=name, dimensions=tuple(dims))
     assignments = [f"A{slot_of[int(c)] + 1}" for c in labels]
@@ -264,6 +244,26 @@ def cluster_dimensions(
         examples=examples,
         _embeddings=emb,
     )
+
+
+def _anchored(slot: str, name: str, size: int, best: dict[str, Any]) -> Dimension:
+    """The slot's dimension, described and anchored by its most central proposal ``best``."""
+    description = str(best["definition"]).strip() or str(best["dimension"])
+    reason = " ".join(str(best.get("rationale") or "").split()) or "(no rationale given)"
+    score = float(min(max(float(best["score"]), 0.0), 10.0))
+    return Dimension(
+        slot=slot, dimension=name, cluster_size=size, description=description, anchor=Anchor(score=score, reason=reason)
+    )
+
+
+def _silhouette(emb: np.ndarray, labels: np.ndarray, k: int, seed: int) -> float | None:
+    """The cosine silhouette of the clustering on a sample (``None`` when ``k`` is 1 or every row is a cluster)."""
+    if not 1 < k < len(emb):
+        return None
+    from sklearn.metrics import silhouette_score
+
+    sample = min(len(emb), SILHOUETTE_SAMPLE)
+    return float(silhouette_score(emb, labels, metric="cosine", sample_size=sample, random_state=seed))
 
 
 def adjusted_rand(truth: Sequence[Any], found: Sequence[Any]) -> float:

@@ -110,14 +110,14 @@ class SourceGroups:
 
     def plot(self, path: str | Path | None = None) -> Figure | Path:
         """Heatmap of the sources' cosine similarities, ordered by group, with group boundaries drawn."""
-        from mira_hf.report.heatmap import _figure, save_figure
+        from mira_hf._util.figures import new_figure, save_figure
 
         order = [s for members in self.groups.values() for s in members]
         index = {s: i for i, s in enumerate(self.sources)}
         idx = [index[s] for s in order]
         m = np.asarray(self.matrix)[np.ix_(idx, idx)]
         size = 2.5 + 0.35 * len(order)
-        fig = _figure(size + 1.5, size)
+        fig = new_figure(size + 1.5, size)
         ax = fig.add_subplot()
         im = ax.imshow(m, cmap="viridis", vmin=min(0.0, float(m.min())), vmax=1.0)
         ax.set_xticks(range(len(order)), order, rotation=90, fontsize=8)

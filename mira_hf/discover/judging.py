@@ -119,7 +119,8 @@ def parse_proposals(text: str | None) -> list[dict[str, Any]]:
             continue
         name = " ".join(str(item.get("name") or item.get("dimension") or "").split())
         try:
-            score = float(item.get("score"))
+            raw: Any = item.get("score")
+            score = float(raw)
         except (TypeError, ValueError):
             continue
         if not name or not 0 <= score <= 10:
@@ -263,45 +264,11 @@ def judge(
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             texts = record_texts(ds, chunk, text_column)
-            convs = [messages_for(t) for t in texts]
-            keys = [_key(model, structured, c) for c in convs]
-            done = rows_store.get_many(keys) if rows_store is not None else {}
-            todo = [j for j, (t, k) in enumerate(zip(texts, keys)) if t and k not in done]
-            fresh = dict(zip(todo, (_outcome(c) for c in engine.generate([convs[j] for j in todo], sampling))))
-            if rows_store is not None:
-                keep = {
-                    keys[j]: {**row, "mira_status": row["status"]}
-                    for j, row in fresh.items()
-                    if row["status"] != "error"
-                }
-                rows_store.put_many(keep)
-            outcomes = []
+            outcomes, fresh = _judge_batch(engine, texts, model, structured, sampling, rows_store)
             for j, i in enumerate(chunk):
-                row = (
-                    fresh.get(j)
-                    or done.get(keys[j])
-                    or {
-                        "status": "error",
-                        "error": "the record has no readable text",
-                        "raw": None,
-                        "prompt_tokens": 0,
-                        "completion_tokens": 0,
-                        "proposals": [],
-                    }
-                )
-                outcomes.append(row)
+                row = outcomes[j]
                 rid = str(ids[i]) if ids is not None else str(i)
-                records.append(
-                    {
-                        "id": rid,
-                        "source": str(sources[i]),
-                        "status": row["status"],
-                        "error": row["error"],
-                        "raw": row["raw"],
-                        "prompt_tokens": int(row["prompt_tokens"]),
-                        "completion_tokens": int(row["completion_tokens"]),
-                    }
-                )
+                records.append(_record_row(rid, str(sources[i]), row))
                 excerpt = " ".join(texts[j][: EXCERPT_CHARS * 2].split())[:EXCERPT_CHARS]
                 proposals.extend(
                     {"record_id": rid, "source": str(sources[i]), **p, "excerpt": excerpt} for p in row["proposals"]
@@ -322,6 +289,47 @@ def judge(
             "proposals": datasets.Dataset.from_list(proposals, features=proposal_features()),
         }
     )
+
+
+def _judge_batch(
+    engine: Any, texts: list[str], model: str, structured: bool, sampling: Sampling, rows_store: Any
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Each text's outcome (stored, fresh or "no readable text") and the fresh ones by position; stores them."""
+    convs = [messages_for(t) for t in texts]
+    keys = [_key(model, structured, c) for c in convs]
+    done = rows_store.get_many(keys) if rows_store is not None else {}
+    todo = [j for j, (t, k) in enumerate(zip(texts, keys)) if t and k not in done]
+    fresh = dict(zip(todo, (_outcome(c) for c in engine.generate([convs[j] for j in todo], sampling))))
+    if rows_store is not None:
+        keep = {keys[j]: {**row, "mira_status": row["status"]} for j, row in fresh.items() if row["status"] != "error"}
+        rows_store.put_many(keep)
+    outcomes = [
+        fresh.get(j)
+        or done.get(keys[j])
+        or {
+            "status": "error",
+            "error": "the record has no readable text",
+            "raw": None,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "proposals": [],
+        }
+        for j in range(len(texts))
+    ]
+    return outcomes, fresh
+
+
+def _record_row(rid: str, source: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The ``records`` split's row of one judged record."""
+    return {
+        "id": rid,
+        "source": source,
+        "status": row["status"],
+        "error": row["error"],
+        "raw": row["raw"],
+        "prompt_tokens": int(row["prompt_tokens"]),
+        "completion_tokens": int(row["completion_tokens"]),
+    }
 
 
 def record_features():

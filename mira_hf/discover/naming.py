@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 
 def _ranked(counts: Mapping[str, int]) -> list[str]:
@@ -29,13 +30,13 @@ def name_slots(name_counts: Sequence[Mapping[str, int]]) -> list[str]:
         ['Tests (2)', 'Tests']
     """
     tops = [(_ranked(c) or ["Dimension"])[0] for c in name_counts]
-    names = list(tops)
+    names: list[str | None] = list(tops)
     for top, members in _collisions(tops).items():
         # the keeper holds the most records labelled `top`; ties go to the earlier (larger) cluster
         keeper = max(members, key=lambda i: (name_counts[i].get(top, 0), -i))
         for i in members:
             if i != keeper:
-                names[i] = None  # type: ignore[call-overload]
+                names[i] = None
     taken = {n for n in names if n is not None}
     for i, name in enumerate(names):
         if name is not None:
@@ -49,7 +50,7 @@ def name_slots(name_counts: Sequence[Mapping[str, int]]) -> list[str]:
             label, k = f"{top} ({k})", k + 1
         names[i] = label
         taken.add(label)
-    return names  # type: ignore[return-value]
+    return cast("list[str]", names)  # every slot is named now
 
 
 def _collisions(tops: Sequence[str]) -> dict[str, list[int]]:

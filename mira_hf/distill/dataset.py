@@ -2,7 +2,7 @@
 
 Each row's ``messages`` are ``[system, user, assistant]``: the system and user messages are built by the same code
 as :class:`~mira_hf.Scorer` (template, fence, token budget), and the assistant turn is the teacher's answer
-re-written in the canonical output format (:func:`mira_hf.answer.parse.format_output`). Rows the teacher did not answer
+re-written in the canonical output format (:func:`mira_hf.answer.format.format_output`). Rows the teacher did not answer
 ``ok`` are left out and counted. The ``held_out`` split keeps ``record`` (the text the prompt fences) and
 ``teacher_scores``, so the trained student can score it and ``mira_agreement`` can measure it. The rows are in
 TRL's conversational format: ``SFTTrainer(train_dataset=ds["train"])`` trains on them as they are.
@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mira_hf.answer.parse import format_output, parse_output
+from mira_hf.answer.format import format_output
+from mira_hf.answer.parse import parse_output
 from mira_hf.defaults import CARD_MAX_MODEL_LEN, DEFAULT_MAX_TOKENS
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
 from mira_hf.prompting.prompt import PROMPT_VERSION, Budget, PromptLike, Tokenizer, build_prompts
@@ -119,41 +120,12 @@ def sft_dataset_and_summary(
     ids = _column(ds, id_column, "id") or [str(i) for i in range(len(ds))]
     column = record_column([c for c in ds.column_names if c not in (teacher_column, status_column)], text_column)
     records = batch_records(ds[:] if column is None else {column: ds[column]}, column)
-    left_out: Counter[str] = Counter()
-    kept: list[dict[str, Any]] = []
-    for i, p in enumerate(build_prompts(records, rubric, budget, record_format)):
-        if statuses is not None and statuses[i] != "ok":
-            left_out[str(statuses[i])] += 1
-            continue
-        card = parse_output(teacher[i], rubric)  # type: ignore[index]
-        if card.status != "ok":
-            left_out[f"teacher_{card.status}"] += 1
-            continue
-        if isinstance(p, Exception):
-            left_out["invalid_input"] += 1
-            continue
-        kept.append(
-            {
-                "messages": [*p.messages, {"role": "assistant", "content": format_output(card, rubric)}],
-                "source": str(sources[i]),
-                "id": str(ids[i]),
-                "record": p.messages[1]["content"],
-                "teacher_scores": card.scores,
-                "teacher_overall": card.overall,
-                "teacher_recommendation": card.recommendation,
-                "_truncated": p.truncated,
-            }
-        )
+    prompts = build_prompts(records, rubric, budget, record_format)
+    kept, left_out = _kept_rows(prompts, rubric, teacher, statuses, sources, ids)
     head, tail = budget.prompt.user_parts(rubric)
     for row in kept:  # the record as fenced (escaped, shortened): the student's Scorer rebuilds the same prompt
         row["record"] = row["record"][len(head) : len(row["record"]) - len(tail)]
-    flags = split_per_source([r["source"] for r in kept], held_out, seed)
-    splits: dict[str, list[dict[str, Any]]] = {"train": [], "held_out": []}
-    per_source: dict[str, dict[str, int]] = {}
-    for row, out in zip(kept, flags):
-        name = "held_out" if out else "train"
-        splits[name].append(row)
-        per_source.setdefault(row["source"], {"train": 0, "held_out": 0})[name] += 1
+    splits, per_source = _split(kept, held_out, seed)
     truncated = sum(r.pop("_truncated") for r in kept)
     dd = DatasetDict(
         {
@@ -178,6 +150,57 @@ def sft_dataset_and_summary(
         seed=seed,
     )
     return dd, summary
+
+
+def _kept_rows(
+    prompts: Sequence[Any],
+    rubric: Rubric,
+    teacher: list[Any] | None,
+    statuses: list[Any] | None,
+    sources: list[Any],
+    ids: list[Any],
+) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """The SFT rows of the records whose teacher answer parses, and why each other record was left out."""
+    left_out: Counter[str] = Counter()
+    kept: list[dict[str, Any]] = []
+    for i, p in enumerate(prompts):
+        if statuses is not None and statuses[i] != "ok":
+            left_out[str(statuses[i])] += 1
+            continue
+        card = parse_output(teacher[i], rubric)  # type: ignore[index]
+        if card.status != "ok":
+            left_out[f"teacher_{card.status}"] += 1
+            continue
+        if isinstance(p, Exception):
+            left_out["invalid_input"] += 1
+            continue
+        kept.append(
+            {
+                "messages": [*p.messages, {"role": "assistant", "content": format_output(card, rubric)}],
+                "source": str(sources[i]),
+                "id": str(ids[i]),
+                "record": p.messages[1]["content"],
+                "teacher_scores": card.scores,
+                "teacher_overall": card.overall,
+                "teacher_recommendation": card.recommendation,
+                "_truncated": p.truncated,
+            }
+        )
+    return kept, left_out
+
+
+def _split(
+    kept: list[dict[str, Any]], held_out: float, seed: int
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, int]]]:
+    """The rows of each split (``held_out`` per source) and each source's count per split."""
+    flags = split_per_source([r["source"] for r in kept], held_out, seed)
+    splits: dict[str, list[dict[str, Any]]] = {"train": [], "held_out": []}
+    per_source: dict[str, dict[str, int]] = {}
+    for row, out in zip(kept, flags):
+        name = "held_out" if out else "train"
+        splits[name].append(row)
+        per_source.setdefault(row["source"], {"train": 0, "held_out": 0})[name] += 1
+    return splits, per_source
 
 
 def sft_dataset(ds: Any, **kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -276,7 +276,7 @@ class VLLMEngine:
                 # The engine process died: forget it so that the next batch starts a fresh one.
                 self._discard()
                 raise
-            if not _is_request_error(e):
+            if not is_request_error(e):
                 raise
             # A request-level rejection (e.g. prompt longer than max_model_len) aborts the whole call:
             # bisect so that only the offending conversations fail.
@@ -284,7 +284,7 @@ class VLLMEngine:
                 return [Completion(error=f"{type(e).__name__}: {e}")]
             mid = len(prompts) // 2
             return self._run(llm, prompts[:mid], params, tokens) + self._run(llm, prompts[mid:], params, tokens)
-        return [_completion(out) for out in outputs]
+        return [completion_of(out) for out in outputs]
 
 
 def token_prompts(token_ids: list[list[int]]) -> list[Any]:
@@ -296,11 +296,17 @@ def token_prompts(token_ids: list[list[int]]) -> list[Any]:
     """
     from vllm.inputs import TokensPrompt
 
-    return [TokensPrompt(prompt_token_ids=ids) for ids in token_ids]
+    make = cast(Any, TokensPrompt)  # a TypedDict whose other keys vLLM treats as optional
+    return [make(prompt_token_ids=ids) for ids in token_ids]
 
 
-def _is_request_error(e: BaseException) -> bool:
-    """A rejection of one request's input (too long, bad parameter), not a failure of the engine."""
+def is_request_error(e: BaseException) -> bool:
+    """A rejection of one request's input (too long, bad parameter), not a failure of the engine.
+
+    Example:
+        >>> is_request_error(ValueError("prompt too long")), is_request_error(RuntimeError("engine died"))
+        (True, False)
+    """
     if isinstance(e, (ValueError, TypeError)):
         return True
     try:
@@ -310,7 +316,14 @@ def _is_request_error(e: BaseException) -> bool:
     return isinstance(e, VLLMClientError)
 
 
-def _completion(out: Any) -> Completion:
+def completion_of(out: Any) -> Completion:
+    """The :class:`Completion` of one vLLM ``RequestOutput`` (every sample's text when ``n`` > 1).
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> completion_of(NS(outputs=[NS(text="ok", token_ids=[7, 8])], prompt_token_ids=[1, 2, 3]))
+        Completion(text='ok', prompt_tokens=3, completion_tokens=2, error=None, samples=None)
+    """
     texts = [o.text for o in out.outputs]
     completion_tokens = sum(len(o.token_ids) for o in out.outputs)
     prompt_tokens = len(out.prompt_token_ids or ())

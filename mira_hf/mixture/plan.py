@@ -11,9 +11,10 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from pydantic import (
     BaseModel,
@@ -80,13 +81,21 @@ class _ScorerKeys(BaseModel):
         return {**own, **self._plan_settings}
 
 
-#: One group's scorer: the model, how it is served, and any :class:`~mira_hf.config.ScorerConfig` setting.
-ScorerPlan = create_model(
-    "ScorerPlan",
-    __base__=_ScorerKeys,
-    __doc__="One group's scorer: model, engine, endpoints and engine settings.",
-    **{k: (Optional[ScorerConfig.model_fields[k].annotation], None) for k in SCORER_SETTINGS},
-)
+if TYPE_CHECKING:  # the settings are fields made from ScorerConfig's at run time; to a type checker, any of them
+
+    class ScorerPlan(_ScorerKeys):
+        """One group's scorer: model, engine, endpoints and engine settings."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    #: One group's scorer: the model, how it is served, and any :class:`~mira_hf.config.ScorerConfig` setting.
+    ScorerPlan = create_model(
+        "ScorerPlan",
+        __base__=_ScorerKeys,
+        __doc__="One group's scorer: model, engine, endpoints and engine settings.",
+        **{k: (Optional[ScorerConfig.model_fields[k].annotation], None) for k in SCORER_SETTINGS},
+    )
 
 
 class ReliabilityPlan(BaseModel):
@@ -182,7 +191,7 @@ class Plan(BaseModel):
             extra: dict[str, Any] = {}
             if self.id_column is not None:  # the Scorer checks it is a column of every batch
                 extra["id_column"] = self.id_column
-            prompt = group.scorer.prompt  # type: ignore[attr-defined]
+            prompt = group.scorer.prompt
             if prompt is not None and prompt != "default":  # a template file, read relative to the plan file
                 extra["prompt"] = str(self.path(prompt))
             if extra:
@@ -242,7 +251,7 @@ def plan_error_message(error: ValidationError, root: Any, where: str) -> str:
     return "\n".join(lines)
 
 
-def load_plan(path: str | Path) -> Plan:
+def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read and check a plan file (YAML); a mistake raises :class:`~mira_hf.errors.PlanError` with key and line.
 
     Example:

@@ -83,9 +83,9 @@ class MixtureScorer:
 
     def __init__(
         self,
-        plan: Plan | str | os.PathLike,
+        plan: Plan | str | os.PathLike[str],
         *,
-        cache_dir: str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         engines: Mapping[str, Any] | None = None,
     ):
         if not isinstance(plan, Plan):
@@ -110,7 +110,7 @@ class MixtureScorer:
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(Plan.model_validate(state["plan"]), cache_dir=state["cache_dir"])
+        MixtureScorer.__init__(self, Plan.model_validate(state["plan"]), cache_dir=state["cache_dir"])
 
     def __repr__(self) -> str:
         return f"MixtureScorer(groups={list(self.scorers)})"

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mira_hf._util.arrow import rows_table
 from mira_hf.errors import PlanError
+from mira_hf.mixture.manifests import Manifests, digest
 from mira_hf.mixture.plan import Plan, load_plan
 
 logger = logging.getLogger(__name__)
@@ -41,11 +41,6 @@ class RunResult:
     @property
     def report_path(self) -> Path:
         return self.output_dir / "report.html"
-
-
-def _hash(*parts: Any) -> str:
-    blob = json.dumps(parts, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:32]
 
 
 #: Bytes read at a time when hashing a data file.
@@ -117,24 +112,6 @@ def _file_identity(path: Path, hashes: _ContentHashes) -> Any:
     return ["name", path.as_posix()]  # a Hub name
 
 
-class _Manifests:
-    """``manifests/<step>.json``: the hash a step last finished with."""
-
-    def __init__(self, out: Path):
-        self.dir = out / "manifests"
-
-    def done(self, step: str, digest: str) -> bool:
-        path = self.dir / f"{step}.json"
-        return path.is_file() and json.loads(path.read_text()).get("hash") == digest
-
-    def write(self, step: str, digest: str, **extra: Any) -> None:
-        from mira_hf._util.atomic import atomic_path
-
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.dir / f"{step}.json") as tmp:
-            tmp.write_text(json.dumps({"step": step, "hash": digest, **extra}, indent=2) + "\n")
-
-
 def _one_row_store(cache: Path) -> None:
     """Fold the per-group row stores an earlier release kept (``cache/<group>``) into the one store every group
     now shares, so a run started before the change resumes without re-sending a row."""
@@ -176,11 +153,6 @@ def _load_data(plan: Plan, digest: str | None = None) -> Any:
     return load_any(str(data) if data.exists() else plan.data, plan.split)
 
 
-def _retention(plan: Plan) -> dict[str, Any]:
-    """Each source's rule: its group's retention."""
-    return {s: g.retention for g in plan.groups.values() for s in g.sources}
-
-
 def _check_columns(plan: Plan, ds: Any) -> None:
     """Every column and file the plan names exists, checked before any engine work (not after hours of scoring)."""
     named = {"source_column": plan.source_column, "id_column": plan.id_column, "token_column": plan.token_column}
@@ -216,7 +188,7 @@ def step_hashes(plan: Plan, identities: Mapping[str, Any], hashes: _ContentHashe
     data = plan.path(plan.data)
     data_identity = _file_identity(data if data.exists() else Path(plan.data), hashes)  # a Hub name as written
     chain = {
-        "score": _hash(
+        "score": digest(
             "score",
             data_identity,
             plan.split,
@@ -231,15 +203,15 @@ def step_hashes(plan: Plan, identities: Mapping[str, Any], hashes: _ContentHashe
         rel = g.reliability
         mask = _file_identity(plan.path(rel.mask), hashes) if rel.mask else None
         masks[name] = [rel.teacher_column, rel.teacher_recommendation_column, rel.thresholds, mask]
-    chain["masks"] = _hash("masks", chain["score"], masks)
-    chain["aggregate"] = _hash("aggregate", chain["masks"])
+    chain["masks"] = digest("masks", chain["score"], masks)
+    chain["aggregate"] = digest("aggregate", chain["masks"])
     budget = [plan.budget_tokens, plan.budget_split] if plan.budget_tokens is not None else None
     sampled = any(g.sampling == "gumbel" for g in plan.groups.values())
     rules = {
         name: [None if budget else g.retention, g.sampling, g.temperature if g.sampling == "gumbel" else None]
         for name, g in plan.groups.items()
     }
-    chain["select"] = _hash(
+    chain["select"] = digest(
         "select",
         chain["aggregate"],
         budget,
@@ -249,7 +221,7 @@ def step_hashes(plan: Plan, identities: Mapping[str, Any], hashes: _ContentHashe
         plan.seed if sampled else None,
         rules,
     )
-    chain["report"] = _hash("report", chain["select"])
+    chain["report"] = digest("report", chain["select"])
     return chain
 
 
@@ -284,7 +256,7 @@ def run_plan(
     forced = _check_force(force)
     out = Path(output_dir)
     result = RunResult(output_dir=out)
-    manifests = _Manifests(out)
+    manifests = Manifests(out)
     hashes = _ContentHashes(manifests.dir)
     identity = _file_identity(plan.path(plan.data), hashes)  # before loading: a data file's load is keyed by it
     ds = _load_data(plan, identity[1] if identity[0] == "file" else None)
@@ -328,7 +300,7 @@ def _run_steps(
     ds: Any,
     scorer: Any,
     result: RunResult,
-    manifests: _Manifests,
+    manifests: Manifests,
     chain: dict[str, str],
     outputs: dict[str, Path],
     todo: Callable[[str], bool],
@@ -340,19 +312,9 @@ def _run_steps(
     out = result.output_dir
     scored = aggregated = None
     if todo("score"):
-        rows = len(ds)
-        say(f"scoring {rows:,} rows in {len(plan.groups)} group(s) (rows already in {out / 'cache'} are read back)")
-        from mira_hf._util.progress import ScoreProgress
-        from mira_hf.mixture.streaming import score_mixture
-
-        scorer.progress = ScoreProgress(total=rows, desc="scoring")  # rows, tokens/s, errors, ETA over every group
-        try:  # every group streams, its rows stored as they finish; the final ds.map only reads the stores
-            scored = score_mixture(ds, scorer, batch_size=batch_size or plan.batch_size, load_from_cache_file=False)
-        finally:
-            scorer.progress.close()
-        say(scorer.progress.summary_line())
+        scored = _score(plan, ds, scorer, out, batch_size, say)
         _save(scored, outputs["score"])
-        manifests.write("score", chain["score"], rows=rows)
+        manifests.write("score", chain["score"], rows=len(ds))
         result.steps["score"] = "ran"
     else:
         result.steps["score"] = "skipped"
@@ -371,7 +333,9 @@ def _run_steps(
 
     if todo("select"):
         aggregated = aggregated if aggregated is not None else datasets.load_from_disk(str(outputs["aggregate"]))
-        kept, report = _select(plan, aggregated)
+        from mira_hf.mixture.select import select_mixture
+
+        kept, report = select_mixture(plan, aggregated)
         _save(kept, outputs["select"])
         report.save(outputs["select"] / "selection_report.json")
         manifests.write("select", chain["select"], kept=len(kept))
@@ -398,6 +362,22 @@ def _run_steps(
         result.steps["report"] = "skipped"
 
 
+def _score(plan: Plan, ds: Any, scorer: Any, out: Path, batch_size: int | None, say: Callable[[str], None]) -> Any:
+    """Score every group, each streaming its rows into the run's row store; one progress line over them all."""
+    from mira_hf._util.progress import ScoreProgress
+    from mira_hf.mixture.streaming import score_mixture
+
+    rows = len(ds)
+    say(f"scoring {rows:,} rows in {len(plan.groups)} group(s) (rows already in {out / 'cache'} are read back)")
+    scorer.progress = ScoreProgress(total=rows, desc="scoring")  # rows, tokens/s, errors, ETA over every group
+    try:  # every group streams, its rows stored as they finish; the final ds.map only reads the stores
+        scored = score_mixture(ds, scorer, batch_size=batch_size or plan.batch_size, load_from_cache_file=False)
+    finally:
+        scorer.progress.close()
+    say(scorer.progress.summary_line())
+    return scored
+
+
 def _save(ds: Any, path: Path) -> None:
     """``save_to_disk`` beside, then swap in: a killed step never leaves half a folder where the next run looks."""
     import shutil
@@ -407,140 +387,3 @@ def _save(ds: Any, path: Path) -> None:
     ds.save_to_disk(str(tmp))
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
-
-
-def _sampling_of(group: Any) -> tuple[str, float | None]:
-    """A group's sampling and τ (τ only counts for Gumbel sampling)."""
-    return group.sampling, group.temperature if group.sampling == "gumbel" else None
-
-
-def _select(plan: Plan, ds: Any) -> tuple[Any, Any]:
-    """Keep each source's share by its group's rule, or one token budget for the whole mixture.
-
-    Groups that sample alike are selected in one ``filter_by_retention`` call; when groups differ (a hard cut here,
-    Gumbel sampling there) each group is selected apart, the budget first split over the sources exactly as one
-    call would split it, and the kept rows come back in input order. Either way the report records each group's
-    own parameters (``parameters.per_group``).
-    """
-    import numpy as np
-
-    from mira_hf.selection import filter_by_retention
-
-    common: dict[str, Any] = dict(
-        by="source", source_column=plan.source_column, token_column=plan.token_column, seed=plan.seed
-    )
-    if plan.id_column is not None:  # ties and Gumbel noise follow the ids: the same rows however the data is ordered
-        common["id_column"] = plan.id_column
-    kinds = {_sampling_of(g) for g in plan.groups.values()}
-    if len(kinds) == 1:
-        sampling, temperature = kinds.pop()
-        budget = dict(budget_tokens=plan.budget_tokens, budget_split=plan.budget_split) if plan.budget_tokens else {}
-        merged, report = filter_by_retention(
-            ds,
-            retention=None if budget else _retention(plan),
-            sampling=sampling,
-            temperature=1.0 if temperature is None else temperature,
-            **budget,
-            **common,
-        )
-        report = report.model_copy(
-            update={"parameters": report.parameters.model_copy(update={"per_group": _group_parameters(plan, report)})}
-        )
-    else:
-        rules = _budget_rules(plan, ds) if plan.budget_tokens else _retention(plan)
-        from mira_hf.mixture.steps import group_rows
-
-        numbered = ds.add_column("__mira_row", list(range(len(ds))))
-        kept, reports = [], {}
-        for name, g in plan.groups.items():
-            sub = numbered.select(group_rows(numbered, name))
-            part, reports[name] = filter_by_retention(
-                sub,
-                retention={s: rules[s] for s in g.sources},
-                sampling=g.sampling,
-                temperature=g.temperature,
-                **common,
-            )
-            kept.append(part)
-        import datasets
-
-        merged = datasets.concatenate_datasets(kept)
-        order = np.argsort(np.asarray(merged["__mira_row"]), kind="stable")
-        merged = merged.select(order).flatten_indices().remove_columns("__mira_row")
-        report = _merge_reports(plan, reports, ds)
-    if plan.push_to_hub:
-        from mira_hf.publish.hub import push_selection
-
-        push_selection(merged, report, plan.push_to_hub)
-    return merged, report
-
-
-def _budget_rules(plan: Plan, ds: Any) -> dict[str, Any]:
-    """The mixture's token budget as one ``{tokens: n}`` rule per source (the split one call would make)."""
-    import numpy as np
-
-    from mira_hf.selection.budget import budget_rules
-
-    table = rows_table(ds, [plan.source_column, plan.token_column])
-    sums = table.group_by(plan.source_column).aggregate([(plan.token_column, "sum")])
-    per = dict(zip(sums.column(plan.source_column).to_pylist(), sums.column(f"{plan.token_column}_sum").to_pylist()))
-    keys = sorted(per, key=str)
-    rules = budget_rules(
-        int(plan.budget_tokens), plan.budget_split, keys, np.array([per[k] for k in keys]), what="source"
-    )
-    return {k: r.to_spec() for k, r in rules.items()}
-
-
-def _group_parameters(plan: Plan, report: Any) -> dict[str, Any]:
-    """Each group's parameters as the selection applied them: its sources' rules, sampling, budget share."""
-    from mira_hf.schema.selection import GroupParameters
-
-    out = {}
-    for name, g in plan.groups.items():
-        rules = {s: report.parameters.retention[s] for s in g.sources if s in report.parameters.retention}
-        share = None
-        if plan.budget_tokens is not None:
-            share = sum(int(report.cuts[s].target or 0) for s in g.sources if s in report.cuts)
-        gumbel = g.sampling == "gumbel"
-        out[name] = GroupParameters(
-            sources=list(g.sources),
-            retention=rules,
-            sampling=g.sampling,
-            temperature=g.temperature if gumbel else None,
-            seed=plan.seed if gumbel else None,
-            budget_tokens=share,
-        )
-    return out
-
-
-def _merge_reports(plan: Plan, reports: Mapping[str, Any], ds: Any) -> Any:
-    """One report for groups selected apart: their sources and cuts together, each group's own parameters, and
-    the plan-wide ones (``sampling="per group"``, the budget, the token column)."""
-    from mira_hf.schema.selection import SelectionReport
-    from mira_hf.selection.budget import budget_spec
-
-    parts = list(reports.values())
-    sources = {k: v for r in parts for k, v in r.sources.items()}
-    cuts = {k: v for r in parts for k, v in r.cuts.items()}
-    gumbel = any(g.sampling == "gumbel" for g in plan.groups.values())
-    params = parts[0].parameters.model_copy(
-        update=dict(  # the columns every call shared; the rest plan-wide
-            retention={k: v for r in parts for k, v in r.parameters.retention.items()},
-            sampling="per group",
-            temperature=None,
-            seed=plan.seed if gumbel else None,
-            budget_tokens=plan.budget_tokens,
-            budget_split=None if plan.budget_tokens is None else budget_spec(plan.budget_split),
-        )
-    )
-    merged = SelectionReport(parameters=params, input_rows=len(ds), sources=sources, cuts=cuts)
-    per_group = _group_parameters(plan, merged)
-    fingerprint = getattr(ds, "_fingerprint", None)
-    out_fp = _hash(fingerprint, [r.output_fingerprint for r in parts])[:16]
-    return merged.model_copy(
-        update={
-            "parameters": params.model_copy(update={"per_group": per_group}),
-            "input_fingerprint": fingerprint,
-            "output_fingerprint": out_fp,
-        }
-    )

@@ -16,7 +16,7 @@ from typing import Any
 from mira_hf._util.arrow import rows_column
 from mira_hf.errors import ColumnNotFoundError
 from mira_hf.records.batches import record_column
-from mira_hf.scoring.streaming import StreamStats, _check_dataset, _Stream
+from mira_hf.scoring.streaming import Stream, StreamStats, check_dataset
 from mira_hf.scoring.streaming.feed import pending_rows
 
 __all__ = ["score_mixture"]
@@ -66,20 +66,20 @@ def score_mixture(
         >>> {g: s.sent for g, s in mixture.stream_stats.items()}                      # doctest: +SKIP
         {'agents': 24, 'qa': 12}
     """
-    _check_dataset(ds)
+    check_dataset(ds)
     positions = group_positions(ds, mixture)
     column = record_column(list(ds.column_names), mixture.plan.text_column)
     served = [g for g in positions if mixture.scorers[g].config.engine == "openai"]
     local = [g for g in positions if g not in served]
-    streams: dict[str, _Stream] = {}
+    streams: dict[str, Stream] = {}
 
-    def stream(group: str) -> _Stream:
+    def stream(group: str) -> Stream:
         scorer = mixture.scorers[group]
         rows = ds.select(positions[group])
-        streams[group] = _Stream(scorer, pending_rows(rows, scorer, column, chunk_rows), len(rows), depth)
+        streams[group] = Stream(scorer, pending_rows(rows, scorer, column, chunk_rows), len(rows), depth)
         return streams[group].start()
 
-    stats: dict[str, StreamStats] = {}
+    stats: dict[str, StreamStats | None] = {}
     try:
         try:
             for g in served:  # each pool on its own event loop, all at once

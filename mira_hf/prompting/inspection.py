@@ -19,11 +19,11 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mira_hf.errors import InvalidRecordError
-from mira_hf.records.coverage import KINDS, coverage_report
+from mira_hf.prompting.tokens import BYTES_PER_TOKEN, as_tokenizer, byte_tokens
+from mira_hf.records.coverage import coverage_report
 from mira_hf.records.detect import render
+from mira_hf.records.measure import KINDS
 
-#: Bytes per token used to estimate lengths when no tokenizer is given (code and logs tokenize at ~3.5–4.5).
-BYTES_PER_TOKEN = 4.0
 _SAMPLE_CHARS = 4_000  # a shown sample is cut to this many characters (display only)
 _KEPT = 20  # rejected rows and low-coverage rows listed
 
@@ -152,13 +152,12 @@ def inspect(
         >>> report.formats, report.rejected
         ({'openai': 1, 'text': 1}, 1)
     """
-    from mira_hf.answer.contract import escape_fences
     from mira_hf.prompting.prompt import _SAFETY_TOKENS, Budget
 
     column, ids, records, total = _records(ds, text_column, id_column, sample, seed)
     # measures the prompt's fixed part (and tokenizes); the budget itself is max_model_len − max_tokens
     budget = Budget(
-        rubric, max_model_len=1 << 30, max_tokens=max_tokens, tokenizer=_tokenizer(tokenizer), prompt=prompt
+        rubric, max_model_len=1 << 30, max_tokens=max_tokens, tokenizer=as_tokenizer(tokenizer), prompt=prompt
     )
     exact = budget.tokenizer is not None
     fixed = budget.fixed if exact else math.ceil(budget.fixed / BYTES_PER_TOKEN)
@@ -166,123 +165,157 @@ def inspect(
     # The scorer's own rule (``Budget.fit_many``): a record is shortened when its fenced text takes more than the
     # budget less the prompt's fixed part and the tokens kept free for the chat framing.
     room = allowed - fixed - _SAFETY_TOKENS
-    formats: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    rejected: list[Rejected] = []
-    low: list[LowCoverage] = []
-    covs: list[float] = []
-    cut: list[float] = []  # share of each record's counted text shortened on purpose
-    cov_by_format: dict[str, list[float]] = {}
-    cov_by_kind: dict[str, list[float]] = {}
-    lengths: list[int] = []
-    texts: list[tuple[int, str, float, str]] = []  # rows that rendered, for samples
-    rng = random.Random(seed)
-    rendered = 0
+    tally = _Tally(budget if exact else None, ids, record_format, coverage_threshold, n, random.Random(seed))
     bar = _bar(total, progress)
-    pending: list[tuple[int, str]] = []  # (row, text) waiting to be tokenized in a batch
+    seen = 0
     for row, record in records:
         bar.update(1)
+        tally.add(row, record)
+        seen += 1
+    tally.flush()
+    bar.close()
+    covs = np.asarray(tally.covs) if tally.covs else None
+    return Inspection(
+        rows=total if total is not None else seen,  # a stream without ``sample``: the rows it held
+        column=column,
+        formats=dict(tally.formats.most_common()),
+        rejected=sum(tally.reasons.values()),
+        reasons=dict(tally.reasons.most_common()),
+        rejected_rows=tally.rejected,
+        coverage_threshold=coverage_threshold,
+        coverage=_coverage_summary(covs),
+        coverage_by_format={k: round(float(np.mean(v)), 4) for k, v in tally.cov_by_format.items()},
+        coverage_by_kind={k: round(float(np.mean(tally.cov_by_kind[k])), 4) for k in KINDS if k in tally.cov_by_kind},
+        rows_by_kind={k: len(tally.cov_by_kind[k]) for k in KINDS if k in tally.cov_by_kind},
+        coverage_shortened=round(float(np.mean(tally.cut)), 4) if tally.cut else 0.0,
+        below_threshold=int((covs < coverage_threshold).sum()) if covs is not None else 0,
+        low_coverage=tally.low,
+        lengths=_length_stats(tally.lengths, fixed=fixed, room=room, allowed=allowed, exact=exact),
+        samples=[
+            Sample(
+                index=row,
+                id=ids(row),
+                format=fmt,
+                coverage=round(cov, 4),
+                prompt_tokens=_tokens(budget, text, exact) + fixed,
+                text=_cut(text),
+            )
+            for row, fmt, cov, text in sorted(tally.texts)
+        ],
+    )
+
+
+class _Tally:
+    """What the rows read so far add up to: formats, rejects, coverage, record lengths and a reservoir sample.
+
+    ``budget`` (``None``: estimate from bytes) tokenizes the records 256 at a time.
+    """
+
+    def __init__(
+        self, budget: Any, ids: Any, record_format: str | None, threshold: float, n: int, rng: random.Random
+    ) -> None:
+        self.budget, self.ids, self.record_format = budget, ids, record_format
+        self.threshold, self.n, self.rng = threshold, n, rng
+        self.formats: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.rejected: list[Rejected] = []
+        self.low: list[LowCoverage] = []
+        self.covs: list[float] = []
+        self.cut: list[float] = []  # share of each record's counted text shortened on purpose
+        self.cov_by_format: dict[str, list[float]] = {}
+        self.cov_by_kind: dict[str, list[float]] = {}
+        self.lengths: list[int] = []
+        self.texts: list[tuple[int, str, float, str]] = []  # rows that rendered, for samples
+        self.rendered = 0
+        self.pending: list[tuple[int, str]] = []  # (row, text) waiting to be tokenized in a batch
+
+    def add(self, row: int, record: Any) -> None:
+        """Read one record: rejected with its reason, or counted (format, coverage, length, sample)."""
+        from mira_hf.answer.contract import escape_fences
+
         try:
-            rendering = render(record, record_format)
+            rendering = render(record, self.record_format)
         except (InvalidRecordError, RecursionError) as e:
             reason = str(e) if isinstance(e, InvalidRecordError) else "record is nested too deeply to read"
-            reasons[_reason_kind(reason)] += 1
-            if len(rejected) < _KEPT:
-                rejected.append(Rejected(index=row, id=ids(row), reason=reason))
-            continue
-        formats[rendering.format] += 1
+            self.reasons[_reason_kind(reason)] += 1
+            if len(self.rejected) < _KEPT:
+                self.rejected.append(Rejected(index=row, id=self.ids(row), reason=reason))
+            return
+        self.formats[rendering.format] += 1
+        cov = self._coverage(row, record, rendering)
+        if self.budget is not None:
+            self.pending.append((len(self.lengths), escape_fences(rendering.text)))
+            self.lengths.append(0)
+            if len(self.pending) >= 256:
+                self.flush()
+        else:
+            self.lengths.append(byte_tokens(escape_fences(rendering.text)))
+        self.rendered += 1  # reservoir sample of the rendered rows
+        item = (row, rendering.format, cov, rendering.text)
+        if len(self.texts) < self.n:
+            self.texts.append(item)
+        elif self.n and self.rng.random() < self.n / self.rendered:
+            self.texts[self.rng.randrange(self.n)] = item
+
+    def _coverage(self, row: int, record: Any, rendering: Any) -> float:
+        """Count the record's coverage (overall, by format and kind; listed when low); returns its ratio."""
         cov = coverage_report(record, rendering)
-        covs.append(cov.ratio)
-        cut.append(cov.shortened / cov.total if cov.total else 0.0)
-        cov_by_format.setdefault(rendering.format, []).append(cov.ratio)
+        self.covs.append(cov.ratio)
+        self.cut.append(cov.shortened / cov.total if cov.total else 0.0)
+        self.cov_by_format.setdefault(rendering.format, []).append(cov.ratio)
         for kind, ratio in cov.ratio_by_kind.items():
-            cov_by_kind.setdefault(kind, []).append(ratio)
-        if cov.ratio < coverage_threshold and len(low) < _KEPT:
-            low.append(
+            self.cov_by_kind.setdefault(kind, []).append(ratio)
+        if cov.ratio < self.threshold and len(self.low) < _KEPT:
+            self.low.append(
                 LowCoverage(
                     index=row,
-                    id=ids(row),
+                    id=self.ids(row),
                     format=rendering.format,
                     coverage=round(cov.ratio, 4),
                     missing=list(cov.missing),
                 )
             )
-        if exact:
-            pending.append((len(lengths), escape_fences(rendering.text)))
-            lengths.append(0)
-            if len(pending) >= 256:
-                _count(budget, pending, lengths)
-        else:
-            lengths.append(math.ceil(len(escape_fences(rendering.text).encode("utf-8")) / BYTES_PER_TOKEN))
-        rendered += 1  # reservoir sample of the rendered rows
-        item = (row, rendering.format, cov.ratio, rendering.text)
-        if len(texts) < n:
-            texts.append(item)
-        elif n and rng.random() < n / rendered:
-            texts[rng.randrange(n)] = item
-    if pending:
-        _count(budget, pending, lengths)
-    bar.close()
+        return cov.ratio
 
-    length_stats = None
-    if lengths:
-        arr = np.asarray(lengths, dtype=np.int64) + fixed
-        record_tokens = np.asarray(lengths, dtype=np.float64)
-        over = record_tokens[record_tokens > room]
-        shares = (over - room) / np.maximum(over, 1)
-        length_stats = Lengths(
-            unit="tokens" if exact else "estimated tokens",
-            budget=allowed,
-            fixed=fixed,
-            quantiles={q: int(np.percentile(arr, p)) for q, p in (("p50", 50), ("p90", 90), ("p99", 99))}
-            | {"max": int(arr.max())},
-            shortened=int(over.size),
-            omitted_mean=float(shares.mean()) if over.size else 0.0,
-            omitted_max=float(shares.max()) if over.size else 0.0,
-        )
-    cov_arr = np.asarray(covs) if covs else None
-    samples = []
-    for row, fmt, cov, text in sorted(texts):
-        tokens = _tokens(budget, text, exact) + fixed
-        samples.append(
-            Sample(index=row, id=ids(row), format=fmt, coverage=round(cov, 4), prompt_tokens=tokens, text=_cut(text))
-        )
-    return Inspection(
-        rows=total,
-        column=column,
-        formats=dict(formats.most_common()),
-        rejected=sum(reasons.values()),
-        reasons=dict(reasons.most_common()),
-        rejected_rows=rejected,
-        coverage_threshold=coverage_threshold,
-        coverage={}
-        if cov_arr is None
-        else {
-            "mean": round(float(cov_arr.mean()), 4),
-            "min": round(float(cov_arr.min()), 4),
-            "p5": round(float(np.percentile(cov_arr, 5)), 4),
-            "p50": round(float(np.percentile(cov_arr, 50)), 4),
-        },
-        coverage_by_format={k: round(float(np.mean(v)), 4) for k, v in cov_by_format.items()},
-        coverage_by_kind={k: round(float(np.mean(cov_by_kind[k])), 4) for k in KINDS if k in cov_by_kind},
-        rows_by_kind={k: len(cov_by_kind[k]) for k in KINDS if k in cov_by_kind},
-        coverage_shortened=round(float(np.mean(cut)), 4) if cut else 0.0,
-        below_threshold=int((cov_arr < coverage_threshold).sum()) if cov_arr is not None else 0,
-        low_coverage=low,
-        lengths=length_stats,
-        samples=samples,
+    def flush(self) -> None:
+        """Tokenize the records waiting, in one batch."""
+        if self.pending:
+            _count(self.budget, self.pending, self.lengths)
+
+
+def _coverage_summary(covs: np.ndarray | None) -> dict[str, float]:
+    """Mean, min, p5 and p50 of the rows' coverage (empty when no row rendered)."""
+    if covs is None:
+        return {}
+    return {
+        "mean": round(float(covs.mean()), 4),
+        "min": round(float(covs.min()), 4),
+        "p5": round(float(np.percentile(covs, 5)), 4),
+        "p50": round(float(np.percentile(covs, 50)), 4),
+    }
+
+
+def _length_stats(lengths: list[int], *, fixed: int, room: int, allowed: int, exact: bool) -> Lengths | None:
+    """Prompt length quantiles and what the budget shortens, from each record's length (``None``: no record)."""
+    if not lengths:
+        return None
+    arr = np.asarray(lengths, dtype=np.int64) + fixed
+    record_tokens = np.asarray(lengths, dtype=np.float64)
+    over = record_tokens[record_tokens > room]
+    shares = (over - room) / np.maximum(over, 1)
+    return Lengths(
+        unit="tokens" if exact else "estimated tokens",
+        budget=allowed,
+        fixed=fixed,
+        quantiles={q: int(np.percentile(arr, p)) for q, p in (("p50", 50), ("p90", 90), ("p99", 99))}
+        | {"max": int(arr.max())},
+        shortened=int(over.size),
+        omitted_mean=float(shares.mean()) if over.size else 0.0,
+        omitted_max=float(shares.max()) if over.size else 0.0,
     )
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-def _tokenizer(tokenizer: Any) -> Any:
-    if isinstance(tokenizer, str):
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(tokenizer)
-    return tokenizer
-
-
 def _count(budget: Any, pending: list[tuple[int, str]], lengths: list[int]) -> None:
     for (slot, _), ids in zip(pending, budget._encode_many([t for _, t in pending])):
         lengths[slot] = len(ids)
@@ -292,7 +325,7 @@ def _count(budget: Any, pending: list[tuple[int, str]], lengths: list[int]) -> N
 def _tokens(budget: Any, text: str, exact: bool) -> int:
     if exact:
         return len(budget._encode_many([text])[0])
-    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+    return byte_tokens(text)
 
 
 def _cut(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from mira_hf.prompting.inspection import Inspection
@@ -61,7 +61,7 @@ def to_rich(r: Inspection):
     from rich.panel import Panel
     from rich.table import Table
 
-    parts = []
+    parts: list[Any] = []
     summary = Table(title="What the scorer reads", show_header=False, title_justify="left")
     summary.add_column(style="bold")
     summary.add_column()
@@ -98,8 +98,8 @@ def to_rich(r: Inspection):
         low = Table(title=f"Rows below {_pct(r.coverage_threshold)} coverage", title_justify="left")
         for col in ("row", "id", "format", "coverage", "text not shown (fields)"):
             low.add_column(col)
-        for x in r.low_coverage[:10]:
-            low.add_row(str(x.index), x.id or "", x.format, _pct(x.coverage), ", ".join(x.missing))
+        for lc in r.low_coverage[:10]:
+            low.add_row(str(lc.index), lc.id or "", lc.format, _pct(lc.coverage), ", ".join(lc.missing))
         parts.append(low)
     for s in r.samples:
         title = (
@@ -116,7 +116,7 @@ _KIND_COLUMNS = ("kind", "rows", "mean coverage", "left out on purpose")
 
 def _kind_rows(r: Inspection) -> list[tuple[str, str, str, str]]:
     """``(kind, rows holding it, mean coverage, what the rendering leaves out on purpose)`` for each kind found."""
-    from mira_hf.records.coverage import KIND_NOTES
+    from mira_hf.records.measure import KIND_NOTES
 
     return [(k, f"{r.rows_by_kind.get(k, 0):,}", _pct(v), KIND_NOTES.get(k, "")) for k, v in r.coverage_by_kind.items()]
 

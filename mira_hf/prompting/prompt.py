@@ -23,6 +23,7 @@ from mira_hf.answer.contract import escape_fences
 from mira_hf.defaults import CARD_MAX_MODEL_LEN, DEFAULT_MAX_TOKENS
 from mira_hf.errors import ConfigurationError, InvalidRecordError
 from mira_hf.prompting.template import PromptTemplate, load_prompt
+from mira_hf.prompting.tokens import framed_bytes
 from mira_hf.rubric import Rubric, load_rubric
 from mira_hf.schema.messages import Conversation
 
@@ -155,8 +156,8 @@ class Budget:
     def _fixed_cost(self) -> int:
         empty = messages_for("", self.rubric, self.prompt)
         if self.tokenizer is None:
-            # Byte-level BPE never yields more tokens than bytes; 16 bytes per message covers the chat framing.
-            return sum(len(m["content"].encode("utf-8")) + 16 for m in empty)
+            # Byte-level BPE never yields more tokens than bytes; FRAMING_BYTES per message covers the chat framing.
+            return framed_bytes(empty)
         if getattr(self.tokenizer, "chat_template", None) or hasattr(self.tokenizer, "apply_chat_template"):
             try:
                 return _apply_chat_template_len(self.tokenizer, empty)
@@ -167,7 +168,7 @@ class Budget:
     def count(self, messages: Conversation) -> int:
         """Exact prompt length of ``messages`` (tokens with a tokenizer, UTF-8 bytes + framing without)."""
         if self.tokenizer is None:
-            return sum(len(m["content"].encode("utf-8")) + 16 for m in messages)
+            return framed_bytes(messages)
         try:
             return _apply_chat_template_len(self.tokenizer, messages)
         except Exception:
@@ -197,10 +198,11 @@ class Budget:
                     )
                     precut.add(i)
                 long.append(i)
-        if long:
+        tokenizer = self.tokenizer
+        if long and tokenizer is not None:  # records are only left long with a tokenizer
             for i, ids in zip(long, self._encode_many([texts[i] for i in long])):
                 fits = len(ids) <= limit
-                out[i] = (texts[i], i in precut, 0) if fits else _cut_tokens(self.tokenizer, ids, limit)
+                out[i] = (texts[i], i in precut, 0) if fits else _cut_tokens(tokenizer, ids, limit)
         return out  # type: ignore[return-value]
 
     def fit_with_ids(self, texts: list[str]) -> list[tuple[Conversation, bool, int, list[int] | None]] | None:
@@ -240,10 +242,11 @@ class Budget:
             return None
 
     def _encode_many(self, texts: list[str]) -> list[list[int]]:
+        tok: Any = self.tokenizer  # a Hugging Face tokenizer is called on a batch (the Tokenizer protocol is not)
         try:  # a fast tokenizer encodes a batch on every core
-            return list(self.tokenizer(texts, add_special_tokens=False)["input_ids"])  # type: ignore[operator]
+            return list(tok(texts, add_special_tokens=False)["input_ids"])
         except Exception:
-            return [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
+            return [tok.encode(t, add_special_tokens=False) for t in texts]
 
 
 def _join_marker(head: str, tail: str, omitted: int, unit: str) -> str:

@@ -21,7 +21,7 @@ import yaml
 from mira_hf.errors import ConfigurationError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mira_hf.schema.selection import SelectionReport
+    from mira_hf.schema.selection import SelectionParameters, SelectionReport
 
 #: Tags every selection card carries (merged with any already on the card).
 CARD_TAGS: tuple[str, ...] = ("mira", "data-selection", "mid-training", "agent-trajectories")
@@ -319,7 +319,40 @@ def _load_section(report: SelectionReport, repo_id: str | None, path: str | None
 
 
 def _reproduce_section(report: SelectionReport, repo_id: str | None) -> list[str]:
-    p = report.parameters
+    """The card's "Reproduce it" code: score, aggregate with the mask, and select with the same arguments."""
+    args = _selection_args(report.parameters)
+    lines = [
+        "## Reproduce it",
+        "",
+        f"The input had {report.input_rows:,} rows"
+        + (f" (datasets fingerprint `{report.input_fingerprint}`)" if report.input_fingerprint else "")
+        + " scored by the scorer above. With `mira-hf` installed:",
+        "",
+        "```python",
+        "import mira_hf",
+        "",
+    ]
+    lines += _score_lines(report, repo_id)
+    if report.parameters.sampling == "per group":  # a mixture: each group was selected apart, by its own rule
+        lines += _per_group_lines(report.parameters, args)
+    else:
+        call = ",\n    ".join(a.replace("\n", "\n    ") for a in args)
+        lines += [
+            "",
+            f"kept, report = mira_hf.filter_by_retention(\n    scored,\n    {call},\n)",
+            "print(report)",
+            "```",
+        ]
+    lines += [
+        "",
+        f"[`{REPORT_FILE}`]({REPORT_FILE}) holds every figure above (`mira_hf.SelectionReport.load` reads it back).",
+        "",
+    ]
+    return lines
+
+
+def _selection_args(p: SelectionParameters) -> list[str]:
+    """The keyword arguments of ``filter_by_retention`` that reproduce the selection, as Python source."""
     retention: Any
     specs = {k: r.to_spec() for k, r in p.retention.items()}
     distinct = {repr(v) for v in specs.values()}
@@ -346,29 +379,22 @@ def _reproduce_section(report: SelectionReport, repo_id: str | None) -> list[str
             f"drop_recommendation={_py(p.drop_recommendation)}",
             f"recommendation_column={p.recommendation_column!r}",
         ]
-    call = ",\n    ".join(a.replace("\n", "\n    ") for a in args)
-    lines = [
-        "## Reproduce it",
-        "",
-        f"The input had {report.input_rows:,} rows"
-        + (f" (datasets fingerprint `{report.input_fingerprint}`)" if report.input_fingerprint else "")
-        + " scored by the scorer above. With `mira-hf` installed:",
-        "",
-        "```python",
-        "import mira_hf",
-        "",
-    ]
+    return args
+
+
+def _score_lines(report: SelectionReport, repo_id: str | None) -> list[str]:
+    """Code that scores the trajectories and aggregates them with the reliability mask (the Hub's copy if pushed)."""
     if report.scorer and report.scorer.get("model"):
-        lines += [
+        lines = [
             f"scorer = mira_hf.Scorer(model={report.scorer['model']!r}"
             + (f", rubric={report.scorer['rubric']!r}" if report.scorer.get("rubric") else "")
             + ")",
             "scored = ds.map(scorer, batched=True)  # ds: the trajectories, with a source column",
         ]
     else:
-        lines += ["scored = ds.map(mira_hf.score, batched=True)  # ds: the trajectories, with a source column"]
+        lines = ["scored = ds.map(mira_hf.score, batched=True)  # ds: the trajectories, with a source column"]
     if report.reliability_mask is not None and repo_id:
-        lines += [
+        return lines + [
             "",
             "import json",
             "from huggingface_hub import hf_hub_download",
@@ -376,42 +402,31 @@ def _reproduce_section(report: SelectionReport, repo_id: str | None) -> list[str
             f"mask = json.load(open(hf_hub_download({repo_id!r}, {RELIABILITY_FILE!r}, repo_type='dataset')))['mask']",
             "scored = mira_hf.aggregate(scored, mask=mask)",
         ]
-    elif report.reliability_mask is not None:
-        lines += [
+    if report.reliability_mask is not None:
+        return lines + [
             "",
             "import json",
             "",
             f"mask = json.load(open({RELIABILITY_FILE!r}))['mask']",
             "scored = mira_hf.aggregate(scored, mask=mask)",
         ]
-    else:
-        lines += ["scored = mira_hf.aggregate(scored, mask=mask)  # mask: the reliability mask you used"]
-    if p.sampling == "per group":  # a mixture: each group was selected apart, by its own rule
-        lines += ["", "# each group of the mixture plan was selected apart (`mira-hf run PLAN` does all of this)"]
-        for name, g in (p.per_group or {}).items():
-            group_args = [f"retention={_py({k: r.to_spec() for k, r in g.retention.items()})}"]
-            if g.sampling != "cut":
-                group_args.append(f"sampling={g.sampling!r}, temperature={g.temperature!r}, seed={g.seed!r}")
-            common = [a for a in args[1:] if not a.startswith("budget_")]  # the budget is in each share
-            group_call = ",\n    ".join(a.replace("\n", "\n    ") for a in common + group_args)
-            lines += [
-                f"part = scored.filter(lambda r: r[{p.source_column!r}] in {sorted(g.sources)!r})",
-                f"kept_{_identifier(name)}, _ = mira_hf.filter_by_retention(\n    part,\n    {group_call},\n)",
-            ]
-        lines += ["```"]
-    else:
+    return lines + ["scored = mira_hf.aggregate(scored, mask=mask)  # mask: the reliability mask you used"]
+
+
+def _per_group_lines(p: SelectionParameters, args: list[str]) -> list[str]:
+    """A mixture's selection: each group's rows filtered and selected apart, by the group's own rule."""
+    lines = ["", "# each group of the mixture plan was selected apart (`mira-hf run PLAN` does all of this)"]
+    for name, g in (p.per_group or {}).items():
+        group_args = [f"retention={_py({k: r.to_spec() for k, r in g.retention.items()})}"]
+        if g.sampling != "cut":
+            group_args.append(f"sampling={g.sampling!r}, temperature={g.temperature!r}, seed={g.seed!r}")
+        common = [a for a in args[1:] if not a.startswith("budget_")]  # the budget is in each share
+        group_call = ",\n    ".join(a.replace("\n", "\n    ") for a in common + group_args)
         lines += [
-            "",
-            f"kept, report = mira_hf.filter_by_retention(\n    scored,\n    {call},\n)",
-            "print(report)",
-            "```",
+            f"part = scored.filter(lambda r: r[{p.source_column!r}] in {sorted(g.sources)!r})",
+            f"kept_{_identifier(name)}, _ = mira_hf.filter_by_retention(\n    part,\n    {group_call},\n)",
         ]
-    lines += [
-        "",
-        f"[`{REPORT_FILE}`]({REPORT_FILE}) holds every figure above (`mira_hf.SelectionReport.load` reads it back).",
-        "",
-    ]
-    return lines
+    return lines + ["```"]
 
 
 def _identifier(name: str) -> str:

@@ -185,68 +185,33 @@ def push_selection(
         >>> info = push_selection(kept, report, "my-org/agent-mix-selected", private=True)  # doctest: +SKIP
         >>> info.commit_url                                                                # doctest: +SKIP
     """
-    from datasets import DatasetDict
-    from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
+    from huggingface_hub import CommitOperationAdd, HfApi
 
     source_column, names = _layout(report, push_by, split)
     secrets = _known_secrets(token)
-    parts = split_by_source(selection, source_column, names) if push_by else {}
-    common = {"private": private, "token": token, "max_shard_size": max_shard_size}
-
-    step, done = "push the data", ""
+    parts = split_by_source(selection, source_column, names) if push_by and source_column else {}
+    at = _Step("push the data")
     try:
-        message = "Upload MIRA selection"
-        if push_by is None:
-            commit = selection.push_to_hub(
-                repo_id,
-                config_name=config_name,
-                split=split,
-                revision=revision,
-                create_pr=create_pr,
-                commit_message=message,
-                **common,
-            )
-        elif push_by == "split":
-            commit = DatasetDict(parts).push_to_hub(
-                repo_id,
-                config_name=config_name,
-                revision=revision,
-                create_pr=create_pr,
-                commit_message=message,
-                **common,
-            )
-        else:
-            commit, target = None, revision
-            for name, part in parts.items():
-                step = f"push config {name!r}"
-                info = part.push_to_hub(
-                    repo_id,
-                    config_name=name,
-                    split=split,
-                    revision=target,
-                    create_pr=create_pr and commit is None,
-                    commit_message=f"{message} ({name})",
-                    **common,
-                )
-                commit = commit or info
-                target = info.pr_revision or target
-                done = "Some configs were pushed; "
-            if commit is None:
-                raise ConfigurationError("nothing to push: the selection kept no row")
+        commit = _push_data(
+            selection,
+            parts,
+            repo_id,
+            at,
+            push_by=push_by,
+            config_name=config_name,
+            split=split,
+            revision=revision,
+            create_pr=create_pr,
+            common={"private": private, "token": token, "max_shard_size": max_shard_size},
+        )
         repo_id = commit.repo_url.repo_id if commit is not None else repo_id
         target = (commit.pr_revision if create_pr and commit is not None else None) or revision or "main"
-        done = f"The data files were pushed to {target!r} but the card and JSON files were not. "
+        at.done = f"The data files were pushed to {target!r} but the card and JSON files were not. "
 
-        step = "read the dataset card datasets wrote"
-        try:
-            existing = Path(
-                hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=target, token=token)
-            ).read_text(encoding="utf-8")
-        except EntryNotFoundError:
-            existing = None
+        at.step = "read the dataset card datasets wrote"
+        existing = _hub_card(repo_id, target, token)
 
-        step = "upload the dataset card and JSON files"
+        at.step = "upload the dataset card and JSON files"
         pushed = PushInfo(
             repo_id=repo_id,
             path=report.push.path if report.push else None,
@@ -270,10 +235,84 @@ def push_selection(
     except ConfigurationError:
         raise
     except Exception as exc:
-        raise _push_error(repo_id, step, exc, done, selection, report, secrets) from exc
+        raise _push_error(repo_id, at.step, exc, at.done, selection, report, secrets) from exc
     report.push = pushed.model_copy(update={"commit_url": final.commit_url})
     logger.info("pushed %s rows to %s (%s)", f"{len(selection):,}", repo_id, target)
     return report.push
+
+
+class _Step:
+    """Where a push is (``step``) and what it already did (``done``), for the error if the next call fails."""
+
+    def __init__(self, step: str) -> None:
+        self.step, self.done = step, ""
+
+
+def _push_data(
+    selection: Dataset,
+    parts: dict[str, Dataset],
+    repo_id: str,
+    at: _Step,
+    *,
+    push_by: PushBy | None,
+    config_name: str,
+    split: str,
+    revision: str | None,
+    create_pr: bool,
+    common: dict[str, Any],
+) -> Any:
+    """Push the rows with ``datasets``: one split, a split per source, or one config per source (one commit each).
+
+    Returns the first commit's info (``None`` only when a per-config push had nothing to push, which raises).
+    """
+    from datasets import DatasetDict
+
+    message = "Upload MIRA selection"
+    if push_by is None:
+        return selection.push_to_hub(
+            repo_id,
+            config_name=config_name,
+            split=split,
+            revision=revision,
+            create_pr=create_pr,
+            commit_message=message,
+            **common,
+        )
+    if push_by == "split":
+        return DatasetDict(parts).push_to_hub(
+            repo_id, config_name=config_name, revision=revision, create_pr=create_pr, commit_message=message, **common
+        )
+    commit, target = None, revision
+    for name, part in parts.items():
+        at.step = f"push config {name!r}"
+        info = part.push_to_hub(
+            repo_id,
+            config_name=name,
+            split=split,
+            revision=target,
+            create_pr=create_pr and commit is None,
+            commit_message=f"{message} ({name})",
+            **common,
+        )
+        commit = commit or info
+        target = info.pr_revision or target
+        at.done = "Some configs were pushed; "
+    if commit is None:
+        raise ConfigurationError("nothing to push: the selection kept no row")
+    return commit
+
+
+def _hub_card(repo_id: str, revision: str, token: str | None) -> str | None:
+    """The README.md ``datasets`` wrote at ``revision`` (its YAML lists the configs), or ``None`` if there is none."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        return Path(
+            hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=revision, token=token)
+        ).read_text(encoding="utf-8")
+    except EntryNotFoundError:
+        return None
 
 
 # ----------------------------------------------------------------------------------------------- save_to
@@ -285,6 +324,56 @@ def _num_shards(ds: Dataset, max_shard_size: int | str | None) -> int:
 
     estimate = estimated_nbytes(ds)
     return max(1, min(len(ds), math.ceil(estimate / limit))) if len(ds) else 1
+
+
+def _pieces(
+    selection: Dataset, parts: dict[str, Dataset], push_by: PushBy | None, config_name: str, split: str
+) -> list[tuple[str, str, str, Dataset]]:
+    """(config, split, folder, rows) of every piece the layout writes, as the Hub layout names them."""
+    data_dir = "data" if config_name == "default" else config_name
+    if push_by is None:
+        return [(config_name, split, data_dir, selection)]
+    if push_by == "split":
+        return [(config_name, name, data_dir, part) for name, part in parts.items()]
+    return [(name, split, name, part) for name, part in parts.items()]
+
+
+def _write_parquet(
+    fs: Any, root: str, pieces: list[tuple[str, str, str, Dataset]], max_shard_size: int | str | None
+) -> str:
+    """Write each piece as Parquet shards (replacing stale ones); returns the card front matter listing configs."""
+    configs: dict[str, list[dict[str, str]]] = {}
+    for config, split_name, folder, part in pieces:
+        for stale in fs.glob(f"{root}/{folder}/{split_name}-*.parquet"):
+            fs.rm(stale)
+        fs.makedirs(f"{root}/{folder}", exist_ok=True)
+        n = _num_shards(part, max_shard_size)
+        for i in range(n):
+            with fs.open(f"{root}/{folder}/{split_name}-{i:05d}-of-{n:05d}.parquet", "wb") as fh:
+                part.shard(num_shards=n, index=i, contiguous=True).to_parquet(fh)
+        configs.setdefault(config, []).append({"split": split_name, "path": f"{folder}/{split_name}-*"})
+    front = [{"config_name": c, "data_files": files} for c, files in configs.items()]
+    return "---\n" + json.dumps({"configs": front}) + "\n---\n"
+
+
+def _write_arrow(
+    selection: Dataset,
+    parts: dict[str, Dataset],
+    root: str,
+    push_by: PushBy | None,
+    options: dict[str, Any] | None,
+    max_shard_size: int | str | None,
+) -> None:
+    """``save_to_disk`` the rows: ``data/`` (one split or a DatasetDict of one split per source) or one per config."""
+    from datasets import DatasetDict
+
+    if push_by is None:
+        selection.save_to_disk(f"{root}/data", storage_options=options, max_shard_size=max_shard_size)
+    elif push_by == "split":
+        DatasetDict(parts).save_to_disk(f"{root}/data", storage_options=options, max_shard_size=max_shard_size)
+    else:
+        for name, part in parts.items():
+            part.save_to_disk(f"{root}/{name}", storage_options=options, max_shard_size=max_shard_size)
 
 
 def save_selection(
@@ -309,7 +398,6 @@ def save_selection(
         >>> save_selection(kept, report, "s3://bucket/agent-mix-selected")   # doctest: +SKIP
     """
     import fsspec
-    from datasets import DatasetDict
 
     source_column, names = _layout(report, push_by, split)
     if push_by is None and not _SPLIT_RE.match(split):
@@ -317,41 +405,13 @@ def save_selection(
     options = dict(storage_options or {})
     fs, root = fsspec.core.url_to_fs(str(path), **options)
     root = root.rstrip("/")
-    parts = split_by_source(selection, source_column, names) if push_by else {}
-    data_dir = "data" if config_name == "default" else config_name
-    # (config, split, folder, dataset) for every piece
-    pieces: list[tuple[str, str, str, Dataset]]
-    if push_by is None:
-        pieces = [(config_name, split, data_dir, selection)]
-    elif push_by == "split":
-        pieces = [(config_name, name, data_dir, part) for name, part in parts.items()]
-    else:
-        pieces = [(name, split, name, part) for name, part in parts.items()]
-
+    parts = split_by_source(selection, source_column, names) if push_by and source_column else {}
     existing = None
     if save_format == "parquet":
-        configs: dict[str, list[dict[str, str]]] = {}
-        for config, split_name, folder, part in pieces:
-            for stale in fs.glob(f"{root}/{folder}/{split_name}-*.parquet"):
-                fs.rm(stale)
-            fs.makedirs(f"{root}/{folder}", exist_ok=True)
-            n = _num_shards(part, max_shard_size)
-            for i in range(n):
-                with fs.open(f"{root}/{folder}/{split_name}-{i:05d}-of-{n:05d}.parquet", "wb") as fh:
-                    part.shard(num_shards=n, index=i, contiguous=True).to_parquet(fh)
-            configs.setdefault(config, []).append({"split": split_name, "path": f"{folder}/{split_name}-*"})
-        front = [{"config_name": c, "data_files": files} for c, files in configs.items()]
-        existing = "---\n" + json.dumps({"configs": front}) + "\n---\n"
+        pieces = _pieces(selection, parts, push_by, config_name, split)
+        existing = _write_parquet(fs, root, pieces, max_shard_size)
     else:
-        if push_by is None:
-            selection.save_to_disk(f"{root}/data", storage_options=options or None, max_shard_size=max_shard_size)
-        elif push_by == "split":
-            DatasetDict(parts).save_to_disk(
-                f"{root}/data", storage_options=options or None, max_shard_size=max_shard_size
-            )
-        else:
-            for name, part in parts.items():
-                part.save_to_disk(f"{root}/{name}", storage_options=options or None, max_shard_size=max_shard_size)
+        _write_arrow(selection, parts, root, push_by, options or None, max_shard_size)
 
     saved = PushInfo(
         repo_id=report.push.repo_id if report.push else None,

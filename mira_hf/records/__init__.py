@@ -1,8 +1,9 @@
 """Records: turn one trajectory, in whatever shape its agent framework wrote it, into the text the scorer reads.
 
 One module per family of shapes (:mod:`.chat`, :mod:`.sharegpt`, :mod:`.openhands`, :mod:`.openhands_sdk`,
-:mod:`.swe_agent`, :mod:`.generic`), recognition in :mod:`.detect`, :mod:`.coverage` to measure how much of a
-record reaches the prompt, and :mod:`.inspection` to look at a whole dataset before scoring it.
+:mod:`.swe_agent`, :mod:`.generic`) on the blocks they share (:mod:`.common`, :mod:`.fields`), recognition in
+:mod:`.detect` (returning a :mod:`.rendering`), :mod:`.coverage` to measure how much of a record reaches the
+prompt (what counts: :mod:`.measure`), and :mod:`.batches` for the record column of a batch.
 
 Example:
     >>> from mira_hf.records import render
@@ -18,11 +19,11 @@ from mira_hf.records.detect import (
     WRAPPER_KEYS,
     Format,
     Reader,
-    Rendering,
     detect_format,
     render,
     render_record,
 )
+from mira_hf.records.rendering import Rendering
 
 #: Version of the rendering; folded into the scorer's fingerprint, so a change of rendering misses the cache.
 RENDER_VERSION = "records-v3"

@@ -17,6 +17,7 @@ from mira_hf.records.common import (
     args_text,
     as_list,
     call_line,
+    call_lines,
     content_text,
     first_str,
     is_seq,
@@ -79,8 +80,6 @@ def _message(t: Transcript, m: dict, text_key: str, call_names: dict[str, str]) 
     if not text and role == "system":
         text = first_str(m, "system_prompt")
     if role in CALL_ROLES:
-        from mira_hf.records.sharegpt import call_lines
-
         t.add("assistant", call_lines(m.get(text_key)))
         return
     if role in TOOL_ROLES:

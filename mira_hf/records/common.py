@@ -1,4 +1,5 @@
-"""Pieces every reader shares: message text, tool-call arguments, the transcript being built, errors.
+"""Pieces every reader shares: message text (an unknown element's too), tool calls and their arguments, the
+transcript being built, reasoning, errors. A leaf of the readers: it imports none of them.
 
 ``None`` means *absent* everywhere: a ``datasets`` round trip gives every element every key of its
 column (``None`` where it had none), so a reader never tells a missing key from a ``None`` value.
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 import json
 from itertools import islice
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
 from mira_hf.errors import InvalidRecordError
+from mira_hf.records.fields import KIND_KEYS, is_label, is_non_text_key
 
 #: System prompts and other text given to the agent longer than this are shortened (head + tail, said so).
 BOILERPLATE_CHARS = 6_000
@@ -35,10 +37,11 @@ _ARG_ORDER = (
 _ARG_RANK = {k: i for i, k in enumerate(_ARG_ORDER)}
 #: Content parts that are pictures or other media: shown as a marker, never dumped.
 _MEDIA_PARTS = frozenset({"image_url", "image", "input_image", "audio", "input_audio", "video", "file", "document"})
+_MAX_DEPTH = 32  # nesting followed when looking for an unknown element's text fields
 
 
 # ------------------------------------------------------------------------------------------ values
-def is_seq(x: Any) -> bool:
+def is_seq(x: Any) -> TypeGuard[list[Any] | tuple[Any, ...] | np.ndarray]:
     """A list-like element: list, tuple or 1-D numpy array (Ray Data and ``datasets``' numpy format)."""
     return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim == 1)
 
@@ -48,6 +51,17 @@ def as_list(x: Any) -> list:
     if isinstance(x, np.ndarray):
         return x.tolist() if x.dtype != object else list(x)
     return list(x)
+
+
+def dict_at(d: dict, key: str) -> dict:
+    """``d[key]`` when it is a dict (the very object), else ``{}``: absent, ``None`` or of another shape.
+
+    Example:
+        >>> dict_at({"extras": {"exit_code": 0}}, "extras"), dict_at({"extras": None}, "extras")
+        ({'exit_code': 0}, {})
+    """
+    value = d.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def scalar(value: Any) -> Any:
@@ -145,8 +159,6 @@ def _part_text(part: Any) -> str:
     if isinstance(text, str) and kind == "reasoning":
         return f"(thinking) {trim(text)}"
     if isinstance(text, str) and kind == "tool_call":
-        from mira_hf.records.sharegpt import call_lines
-
         return call_lines(text)
     if isinstance(text, str):
         return trim(text)
@@ -166,9 +178,43 @@ def _part_text(part: Any) -> str:
     inner = part.get("content")
     if inner is not None and inner is not part:
         return content_text(inner)
-    from mira_hf.records.generic import element_text
-
     return element_text(part)
+
+
+def element_text(element: Any) -> str:
+    """The text-bearing fields of an element no reader knows (one field: its text; several: ``field: text`` each).
+
+    Example:
+        >>> print(element_text({"kind": "note", "text": "Run the tests.", "detail": {"why": "CI is red"}}))
+        text: Run the tests.
+        detail.why: CI is red
+    """
+    found: list[tuple[str, str]] = []
+    _texts(element, "", found, 0)
+    if len(found) == 1:
+        return found[0][1]
+    return "\n".join((f"{path}: {text}" if path else text) for path, text in found)
+
+
+def _texts(value: Any, prefix: str, out: list[tuple[str, str]], depth: int) -> None:
+    """``(field path, text)`` of every text-bearing string under ``value``."""
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(value, str):
+        if value.strip():
+            out.append((prefix, trim(value)))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if (
+                v is None
+                or is_non_text_key(k)
+                or (depth == 0 and k in KIND_KEYS and isinstance(v, str) and is_label(v))
+            ):
+                continue
+            _texts(v, f"{prefix}.{k}" if prefix else str(k), out, depth + 1)
+    elif is_seq(value):
+        for v in as_list(value):
+            _texts(v, prefix, out, depth + 1)
 
 
 # ------------------------------------------------------------------------------------ tool arguments
@@ -279,6 +325,40 @@ def call_line(head: str, args: str) -> str:
     if "\n" in args and not args.startswith(("{", "[")):
         return f"{head}:\n{args}"
     return f"{head}: {args}"
+
+
+def call_lines(value: Any) -> str:
+    """``→ call name: {...}`` lines for a call turn's value (JSON ``{"name", "arguments"}``, a list, or text).
+
+    Example:
+        >>> call_lines('{"name": "bash", "arguments": {"command": "ls"}}')
+        '→ call bash: {"command": "ls"}'
+    """
+    return "\n".join(call_line(f"→ call {name}" if name else "→ call", args) for name, args in calls_of(value))
+
+
+def calls_of(value: Any) -> list[tuple[str, str]]:
+    """``(name, arguments)`` of each call in a function_call turn or message; raw text when it is not JSON."""
+    parsed = value
+    if isinstance(value, str):
+        stripped = value.strip()
+        if not stripped:
+            return [("", "")]
+        if stripped[0] not in "[{":
+            return [("", stripped)]
+        try:
+            parsed = json.loads(stripped)
+        except (ValueError, RecursionError):
+            return [("", stripped)]
+    calls = as_list(parsed) if is_seq(parsed) else [parsed]
+    out = []
+    for call in calls:
+        if isinstance(call, dict) and isinstance(call.get("name"), str):
+            args = call.get("arguments", call.get("parameters"))
+            out.append((call["name"], args_text(args)))
+        else:
+            out.append(("", args_text(call)))
+    return out
 
 
 def boilerplate(text: str, what: str) -> str:

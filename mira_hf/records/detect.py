@@ -3,7 +3,7 @@
 A record may arrive as Python objects, a JSON string, a ``datasets`` row (every key present, ``None`` where
 absent), tuples or numpy object arrays; all give the same text. A list's elements vote for the format whose
 signature they carry; when several formats could read a record, the reading that keeps more of it (higher
-:func:`~mira_hf.records.coverage.coverage`) wins. ``format=`` forces one reader.
+coverage, :func:`~mira_hf.records.measure.measure`) wins. ``format=`` forces one reader.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from mira_hf.errors import InvalidRecordError
 from mira_hf.records import chat, generic, openhands, openhands_sdk, sharegpt, swe_agent
-from mira_hf.records.common import Attribution, as_list, describe, first_str, is_seq, keys_of
+from mira_hf.records.common import Attribution, as_list, describe, dict_at, first_str, is_seq, keys_of
+from mira_hf.records.measure import measure
+from mira_hf.records.rendering import Rendering
 
 Format = Literal[
     "openai", "nebius", "sharegpt", "openhands", "openhands_v1", "swe_agent", "mini_swe_agent", "generic", "text"
@@ -109,19 +111,6 @@ FORMATS: tuple[str, ...] = (*READERS, "text")
 _MARKERS = ("role", "from", "kind")
 #: For each marker key, the readers whose elements may carry it, most specific first.
 _CLAIMERS = {m: [r for r in READERS.values() if r.claims is not None and m in r.markers] for m in (*_MARKERS, None)}
-
-
-@dataclass(frozen=True)
-class Rendering:
-    """A rendered record: the text the scorer reads and the format it was read as.
-
-    ``attribution`` says which element of the record each part of the text was rendered for (coverage looks for
-    a field's text only there); ``None`` for plain text.
-    """
-
-    text: str
-    format: str
-    attribution: Attribution | None = field(default=None, compare=False, repr=False)
 
 
 def _rendered(text: str, fmt: str) -> Rendering:
@@ -295,7 +284,7 @@ def _with_context(record: dict, rendering: Rendering) -> Rendering:
         head.append(f"### task\n{task}")
     elif task:
         shown.append((record, task))
-    result = record.get("test_result") if isinstance(record.get("test_result"), dict) else {}
+    result = dict_at(record, "test_result")
     patch = first_str(record, *PATCH_KEYS) or first_str(result, *PATCH_KEYS)
     status = first_str(record, "exit_status")
     if (patch or status) and "### outcome\n" not in rendering.text:
@@ -374,7 +363,7 @@ def _votes(items: list) -> Counter:
                 else None
             )
             for reader in _CLAIMERS[marker]:
-                if reader.claims(item):
+                if reader.claims is not None and reader.claims(item):  # every claimer has a signature
                     votes[reader.name] += 1
                     break
         elif openhands.is_pair(item):
@@ -384,9 +373,7 @@ def _votes(items: list) -> Counter:
 
 def _most_kept(record: Any, options: list[Rendering]) -> Rendering:
     """Of several readings of ``record``, the one that keeps the most of its text (the first on a tie)."""
-    from mira_hf.records.coverage import coverage
-
-    return max(options, key=lambda r: coverage(record, r))
+    return max(options, key=lambda r: measure(record, r).ratio)
 
 
 __all__ = [
@@ -394,7 +381,6 @@ __all__ = [
     "Format",
     "READERS",
     "Reader",
-    "Rendering",
     "TASK_KEYS",
     "WRAPPER_KEYS",
     "detect_format",

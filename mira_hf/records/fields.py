@@ -81,6 +81,8 @@ NON_TEXT_KEYS = frozenset(
         "dom_object",
     }
 )
+#: Keys whose one-word value names what an element is (its kind), in the order the generic reader shows them.
+KIND_KEYS = ("kind", "type", "event", "action", "observation", "role", "from", "source", "agent", "status", "name")
 _NON_TEXT_SUFFIXES = ("_id", "_ids", "_at", "_time", "_timestamp", "_tokens", "_cost", "_hash")
 #: A label: one word (no whitespace) of at most this many characters: roles, kinds, statuses, names, paths, URLs.
 LABEL_CHARS = 200

@@ -8,33 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mira_hf.records.common import Transcript, as_list, is_seq, scalar, trim
-from mira_hf.records.fields import is_label, is_non_text_key
-
-#: Keys whose one-word value names what an element is, in the order they are shown.
-KIND_KEYS = ("kind", "type", "event", "action", "observation", "role", "from", "source", "agent", "status", "name")
-_MAX_DEPTH = 32
-
-
-def _texts(value: Any, prefix: str, out: list[tuple[str, str]], depth: int) -> None:
-    """``(field path, text)`` of every text-bearing string under ``value``."""
-    if depth > _MAX_DEPTH:
-        return
-    if isinstance(value, str):
-        if value.strip():
-            out.append((prefix, trim(value)))
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            if (
-                v is None
-                or is_non_text_key(k)
-                or (depth == 0 and k in KIND_KEYS and isinstance(v, str) and is_label(v))
-            ):
-                continue
-            _texts(v, f"{prefix}.{k}" if prefix else str(k), out, depth + 1)
-    elif is_seq(value):
-        for v in as_list(value):
-            _texts(v, prefix, out, depth + 1)
+from mira_hf.records.common import Transcript, element_text, scalar, trim
+from mira_hf.records.fields import KIND_KEYS, is_label, is_non_text_key
 
 
 def kind_label(element: dict) -> str:
@@ -53,15 +28,6 @@ def kind_label(element: dict) -> str:
         if isinstance(value, (bool, int, float)) and not is_non_text_key(key) and key not in KIND_KEYS:
             parts.append(f"{key}: {value}")
     return ", ".join(dict.fromkeys(parts))
-
-
-def element_text(element: Any) -> str:
-    """The text-bearing fields of an unknown element (one field: its text; several: ``field: text`` each)."""
-    found: list[tuple[str, str]] = []
-    _texts(element, "", found, 0)
-    if len(found) == 1:
-        return found[0][1]
-    return "\n".join((f"{path}: {text}" if path else text) for path, text in found)
 
 
 def element_block(element: Any) -> str:

@@ -186,16 +186,7 @@ def _action(t: Transcript, ev: dict, action: str, i: int) -> None:
         return
     thinking = reasoning_text(_response_message(ev), t)  # the model's reasoning, once per response
     if action in ("message", "system"):
-        text = content_text(args.get("content")) or opt(ev.get("message"))
-        if action == "system":
-            tools = _tool_names(args.get("tools"))
-            text = boilerplate(text, "system prompt") + (f"\n(tools: {tools})" if tools else "")
-            t.add("system", text)
-        elif ev.get("source") == "user":
-            t.add("user", _with_images(text, args))
-            t.seen.setdefault(text, ev)
-        else:
-            t.agent("\n".join(x for x in (thinking, _with_images(text, args)) if x), new_block=True)
+        _message(t, ev, action, args, thinking)
         return
     event_id = scalar(ev.get("id"))
     ref = f" [{event_id}]" if event_id is not None else ""
@@ -203,40 +194,67 @@ def _action(t: Transcript, ev: dict, action: str, i: int) -> None:
     if action == "think":
         t.agent("\n".join(x for x in (thinking, thought) if x))
         return
+    step, thought = _step(action, args, ref, thought)
+    t.agent("\n".join(x for x in (thinking, thought, step) if x))
+
+
+def _message(t: Transcript, ev: dict, action: str, args: dict, thinking: str) -> None:
+    """A ``message`` or ``system`` action: the system prompt, the user's message or the agent's own words."""
+    text = content_text(args.get("content")) or opt(ev.get("message"))
+    if action == "system":
+        tools = _tool_names(args.get("tools"))
+        text = boilerplate(text, "system prompt") + (f"\n(tools: {tools})" if tools else "")
+        t.add("system", text)
+    elif ev.get("source") == "user":
+        t.add("user", _with_images(text, args))
+        t.seen.setdefault(text, ev)
+    else:
+        t.agent("\n".join(x for x in (thinking, _with_images(text, args)) if x), new_block=True)
+
+
+def _step(action: str, args: dict, ref: str, thought: str) -> tuple[str, str]:
+    """``(step line, thought)`` of a tool action; the thought is dropped when the step already shows it."""
     if action == "run":
         verb = "input" if args.get("is_input") in (True, "true") else "run"
-        step = _inline(f"→ {verb}{ref}", opt(args.get("command")))
-    elif action == "run_ipython":
-        step = _inline(f"→ python{ref}", opt(args.get("code")))
-    elif action == "read":
-        step = f"→ read{ref}: {opt(args.get('path'))}{_line_range(args)}"
-    elif action == "edit":
-        step = _edit(args, ref)
-    elif action == "write":
-        step = _inline(f"→ write{ref} {opt(args.get('path'))}", trim(args.get("content") or ""))
-    elif action == "browse":
-        step = f"→ browse{ref}: {opt(args.get('url'))}"
-    elif action == "browse_interactive":
-        step = _inline(f"→ browse{ref}", opt(args.get("browser_actions")))
-    elif action == "call_tool_mcp":
-        step = call_line(f"→ call {opt(args.get('name')) or 'mcp'}{ref}", args_text(args.get("arguments")))
-    elif action in ("finish", "reject"):
-        outputs = args.get("outputs") if isinstance(args.get("outputs"), dict) else {}
-        final = (
-            first_str(args, "final_thought", "content")
-            or first_str(outputs, "content", "reason")
-            or (thought if action == "finish" else "")
-        )
-        if final == thought:
-            thought = ""
-        status = scalar(args.get("task_completed"))
-        step = f"→ {action}{ref}" + (f" (task_completed: {status})" if status not in (None, "") else "")
-        rest = args_text({k: v for k, v in outputs.items() if k not in ("content", "reason")})
-        step += "".join(f"\n{x}" for x in (final, rest) if x)
-    else:  # delegate, summarize, task tracking and anything newer: name and every argument
-        rest = {k: v for k, v in args.items() if k not in ("thought", "security_risk", "confirmation_state")}
-        step = call_line(f"→ {action}{ref}", args_text(rest))
-    t.agent("\n".join(x for x in (thinking, thought, step) if x))
+        return _inline(f"→ {verb}{ref}", opt(args.get("command"))), thought
+    if action == "run_ipython":
+        return _inline(f"→ python{ref}", opt(args.get("code"))), thought
+    if action == "read":
+        return f"→ read{ref}: {opt(args.get('path'))}{_line_range(args)}", thought
+    if action == "edit":
+        return _edit(args, ref), thought
+    if action == "write":
+        return _inline(f"→ write{ref} {opt(args.get('path'))}", trim(args.get("content") or "")), thought
+    if action == "browse":
+        return f"→ browse{ref}: {opt(args.get('url'))}", thought
+    if action == "browse_interactive":
+        return _inline(f"→ browse{ref}", opt(args.get("browser_actions"))), thought
+    if action == "call_tool_mcp":
+        return call_line(f"→ call {opt(args.get('name')) or 'mcp'}{ref}", args_text(args.get("arguments"))), thought
+    if action in ("finish", "reject"):
+        return _finish(action, args, ref, thought)
+    # delegate, summarize, task tracking and anything newer: name and every argument
+    rest = {k: v for k, v in args.items() if k not in ("thought", "security_risk", "confirmation_state")}
+    return call_line(f"→ {action}{ref}", args_text(rest)), thought
+
+
+def _finish(action: str, args: dict, ref: str, thought: str) -> tuple[str, str]:
+    """A ``finish`` / ``reject`` step: its status, final words and other outputs (the thought once)."""
+    outputs = args.get("outputs")
+    if not isinstance(outputs, dict):
+        outputs = {}
+    final = (
+        first_str(args, "final_thought", "content")
+        or first_str(outputs, "content", "reason")
+        or (thought if action == "finish" else "")
+    )
+    if final == thought:
+        thought = ""
+    status = scalar(args.get("task_completed"))
+    step = f"→ {action}{ref}" + (f" (task_completed: {status})" if status not in (None, "") else "")
+    rest = args_text({k: v for k, v in outputs.items() if k not in ("content", "reason")})
+    step += "".join(f"\n{x}" for x in (final, rest) if x)
+    return step, thought
 
 
 def _with_images(text: str, args: dict) -> str:
@@ -251,7 +269,9 @@ def _tool_names(tools: Any) -> str:
     names = []
     for tool in as_list(tools):
         if isinstance(tool, dict):
-            fn = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+            fn = tool.get("function")
+            if not isinstance(fn, dict):  # flattened {"name", ...} tools
+                fn = tool
             if isinstance(fn.get("name"), str):
                 names.append(fn["name"])
     return ", ".join(names)

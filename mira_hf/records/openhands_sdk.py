@@ -18,6 +18,7 @@ from mira_hf.records.common import (
     boilerplate,
     call_line,
     content_text,
+    dict_at,
     first_str,
     opt,
     parse_json_args,
@@ -57,7 +58,7 @@ def _event(t: Transcript, ev: dict, kind: str, i: int) -> None:
     if kind in _SKIP:
         return
     if kind == "MessageEvent":
-        msg = ev.get("llm_message") if isinstance(ev.get("llm_message"), dict) else {}
+        msg = dict_at(ev, "llm_message")
         text = content_text(msg.get("content"))
         thinking = reasoning_text(msg, t)
         role = opt(msg.get("role")) or opt(ev.get("source")) or "user"
@@ -82,7 +83,7 @@ def _event(t: Transcript, ev: dict, kind: str, i: int) -> None:
             t.refs[ref] = ev  # its observation names it by the call id
         return
     if kind == "ObservationEvent":
-        obs = ev.get("observation") if isinstance(ev.get("observation"), dict) else {}
+        obs = dict_at(ev, "observation")
         t.answers(obs, ref or None)  # the observation repeats the action's command and path
         text = content_text(obs.get("content")) or first_str(obs, "output", "text", "error", "message")
         details = [tool] if tool else []
@@ -93,7 +94,7 @@ def _event(t: Transcript, ev: dict, kind: str, i: int) -> None:
             details.append(f"exit code {code}")
         if obs.get("is_error") is True or obs.get("error") not in (None, "", False):
             details.append("error")
-        metadata = obs.get("metadata") if isinstance(obs.get("metadata"), dict) else {}
+        metadata = dict_at(obs, "metadata")
         text = "\n".join(x for x in (opt(metadata.get("prefix")), text, opt(metadata.get("suffix"))) if x)
         t.result(ref, ", ".join(details), text)
         return
@@ -116,7 +117,7 @@ def _action(t: Transcript, ev: dict, tool: str, ref: str) -> str:
     thought = content_text(ev.get("thought"))
     if thought:
         lines.append(thought)
-    call = ev.get("tool_call") if isinstance(ev.get("tool_call"), dict) else {}
+    call = dict_at(ev, "tool_call")
     args = call.get("arguments")
     if args is None and isinstance(ev.get("action"), dict):
         args = {k: v for k, v in ev["action"].items() if k != "kind"}

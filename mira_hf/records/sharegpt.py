@@ -8,10 +8,9 @@ answers the oldest unanswered call. Other speaker names are shown as they are.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from mira_hf.records.common import Transcript, args_text, as_list, call_line, content_text, is_seq
+from mira_hf.records.common import Transcript, call_line, calls_of, content_text
 from mira_hf.records.generic import element_block
 
 _USER = frozenset({"human", "user"})
@@ -38,7 +37,7 @@ def render_turns(turns: Any) -> str:
         value = turn.get("value")
         if speaker in _CALL:
             lines = []
-            for name, args in _calls(value):
+            for name, args in calls_of(value):
                 n_calls += 1
                 pending.append((n_calls, name))
                 lines.append(call_line(f"→ call {name} [#{n_calls}]" if name else f"→ call [#{n_calls}]", args))
@@ -55,32 +54,3 @@ def render_turns(turns: Any) -> str:
         else:
             t.add(role, text)
     return t.text("a list of ShareGPT turns")
-
-
-def call_lines(value: Any) -> str:
-    """``→ call name: {...}`` lines for a call turn's value (JSON ``{"name", "arguments"}``, a list, or text)."""
-    return "\n".join(call_line(f"→ call {name}" if name else "→ call", args) for name, args in _calls(value))
-
-
-def _calls(value: Any) -> list[tuple[str, str]]:
-    """``(name, arguments)`` of each call in a function_call turn; raw text when it is not JSON."""
-    parsed = value
-    if isinstance(value, str):
-        stripped = value.strip()
-        if not stripped:
-            return [("", "")]
-        if stripped[0] not in "[{":
-            return [("", stripped)]
-        try:
-            parsed = json.loads(stripped)
-        except (ValueError, RecursionError):
-            return [("", stripped)]
-    calls = as_list(parsed) if is_seq(parsed) else [parsed]
-    out = []
-    for call in calls:
-        if isinstance(call, dict) and isinstance(call.get("name"), str):
-            args = call.get("arguments", call.get("parameters"))
-            out.append((call["name"], args_text(args)))
-        else:
-            out.append(("", args_text(call)))
-    return out

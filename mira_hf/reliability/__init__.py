@@ -17,16 +17,8 @@ every statistic and bootstrap resample is computed from those tables; other scor
 from __future__ import annotations
 
 from mira_hf.reliability.aggregate import aggregate, quality_scores
-from mira_hf.reliability.agreement import (
-    _macro,
-    _rubric_or_none,
-    _stats_dict,
-    agreement,
-    agreement_from_texts,
-    texts_to_scores,
-)
+from mira_hf.reliability.agreement import agreement, agreement_from_texts, texts_to_scores
 from mira_hf.reliability.constants import (
-    _TOLERANCE,
     ANY_SOURCE,
     DEFAULT_MAE_MAX,
     DEFAULT_MIN_SUPPORT,
@@ -35,20 +27,9 @@ from mira_hf.reliability.constants import (
     Default,
     Method,
 )
-from mira_hf.reliability.matrices import _arrow_of, _encode_sources, _list_array_to_matrix, score_matrix
+from mira_hf.reliability.matrices import score_matrix
 from mira_hf.reliability.model import Reliability, SourceStats, as_reliability
-from mira_hf.reliability.stats import (
-    _MAX_LEVELS,
-    _cell_stats,
-    _column_corr,
-    _constant,
-    _level_codes,
-    _ranks,
-    _slice_codes,
-    cell_stats,
-    recommendation_agreement,
-    reliability_mask,
-)
+from mira_hf.reliability.stats import cell_stats, recommendation_agreement, reliability_mask
 
 __all__ = [
     "ANY_SOURCE",

@@ -10,12 +10,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mira_hf._util.arrow import rows_table
+from mira_hf._util.arrow import rows_table, source_codes
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
 from mira_hf.reliability.agreement import _rubric_or_none
 from mira_hf.reliability.constants import ANY_SOURCE, Default, Method
 from mira_hf.reliability.matrices import score_matrix
-from mira_hf.reliability.model import as_reliability
+from mira_hf.reliability.model import Reliability, as_reliability
 from mira_hf.rubric import Rubric
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,6 +88,27 @@ def aggregate(
         >>> out["mira_quality"][:], out["mira_quality_reason"][1][:28]
         ([8.0, None], 'none of the reliable dimensi')
     """
+    rub, rel = _checked_mask(mask, rubric, method, default)
+    n_dims = len(rel.dimensions)
+    scores, codes, names = _read_columns(ds, rel, n_dims, scores_column, source_column, default)
+    has_source = source_column in ds.column_names
+    source_mask, notes = _source_masks(rel, names, codes, n_dims, has_source, default)
+    weights = np.asarray(rub.cluster_sizes, dtype=np.float64) if rub is not None else None
+    quality = quality_scores(scores, source_mask[codes], method=method, trim=trim, weights=weights)
+    reason_arr = _reasons(quality, scores, codes, names, source_mask, notes, has_source)
+    quality_arr = pa.array(quality.astype(np.float32), mask=np.isnan(quality))
+
+    from datasets import Value
+
+    out = ds.remove_columns([c for c in (quality_column, reason_column) if c in ds.column_names])
+    out = out.add_column(quality_column, quality_arr, feature=Value("float32"))
+    return out.add_column(reason_column, reason_arr, feature=Value("string"))
+
+
+def _checked_mask(
+    mask: Any, rubric: str | Path | Rubric | None, method: Method, default: Default | None
+) -> tuple[Rubric | None, Reliability]:
+    """(rubric, mask) once the options are valid and the mask's dimensions are the rubric's."""
     if method not in ("trimmed_mean", "mean", "weighted"):
         raise ConfigurationError(f"unknown method {method!r}; use 'trimmed_mean', 'mean' or 'weighted'.")
     if default not in (None, "all", "none"):
@@ -105,7 +126,16 @@ def aggregate(
             raise ConfigurationError(f"the mask's dimensions ({rel.rubric!r}) differ from rubric {rub.name!r}'s.")
     if method == "weighted" and rub is None:
         raise ConfigurationError("method='weighted' weighs by the rubric's cluster sizes; pass `rubric=`.")
+    return rub, rel
 
+
+def _read_columns(
+    ds: Dataset, rel: Reliability, n_dims: int, scores_column: str, source_column: str, default: Default | None
+) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """(score matrix, source code per row, source names): names in first-seen order, then ``None`` for nulls.
+
+    Without a source column every row has code 0 and the one name ``None``.
+    """
     cols = ds.column_names
     if scores_column not in cols:
         raise ColumnNotFoundError(
@@ -119,20 +149,24 @@ def aggregate(
         )
     table = rows_table(ds, [scores_column] + ([source_column] if has_source else []))
     scores = score_matrix(table.column(scores_column), n_dims, what=scores_column)
-    n = scores.shape[0]
+    if not has_source:
+        return scores, np.zeros(scores.shape[0], dtype=np.int64), [None]
+    codes, found = source_codes(table.column(source_column), source_column, nulls="last", sort=False)
+    return scores, codes, [*found, None]  # null sources get the last code
 
-    # One mask row per distinct source, then gathered per record.
-    if has_source:
-        col = table.column(source_column)
-        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        encoded = pc.dictionary_encode(col.cast(pa.string()))
-        names = encoded.dictionary.to_pylist()
-        codes = pc.fill_null(encoded.indices, len(names)).to_numpy(zero_copy_only=False).astype(np.int64)
-        names.append(None)  # null sources
-    else:
-        names, codes = [None], np.zeros(n, dtype=np.int64)
+
+def _source_masks(
+    rel: Reliability,
+    names: list[str | None],
+    codes: np.ndarray,
+    n_dims: int,
+    has_source: bool,
+    default: Default | None,
+) -> tuple[np.ndarray, list[str | None]]:
+    """One mask row per source name (``(names, dims)``) and a note per name that ``default`` filled in."""
     present = np.bincount(codes, minlength=len(names)) > 0
-    rows, notes = [], []
+    rows: list[list[bool]] = []
+    notes: list[str | None] = []
     missing = []
     for name, used in zip(names, present):
         key = ANY_SOURCE if name is None and not has_source else name
@@ -140,7 +174,7 @@ def aggregate(
             rows.append([False] * n_dims)
             notes.append(None)
         elif key in rel.mask or ANY_SOURCE in rel.mask:
-            rows.append(rel.for_source(key))
+            rows.append(rel.for_source(key))  # type: ignore[arg-type]
             notes.append(None)
         elif default is None:
             missing.append(key)
@@ -158,15 +192,21 @@ def aggregate(
             f"{sorted(rel.mask)}. Measure their agreement, or pass default='all' (trust every dimension) or "
             f"default='none' (no quality for them)."
         )
-    source_mask = np.array(rows, dtype=bool).reshape(len(names), n_dims)
-    reliable = source_mask[codes]
+    return np.array(rows, dtype=bool).reshape(len(names), n_dims), notes
 
-    weights = np.asarray(rub.cluster_sizes, dtype=np.float64) if rub is not None else None
-    quality = quality_scores(scores, reliable, method=method, trim=trim, weights=weights)
 
-    # Reasons: one string per (case, source), gathered with a single Arrow `take`.
+def _reasons(
+    quality: np.ndarray,
+    scores: np.ndarray,
+    codes: np.ndarray,
+    names: list[str | None],
+    source_mask: np.ndarray,
+    notes: list[str | None],
+    has_source: bool,
+) -> pa.Array:
+    """Why each null quality is null (null where there is a quality): one string per (case, source), one take."""
     texts: list[str] = []
-    reason = np.full(n, -1, dtype=np.int64)
+    reason = np.full(len(quality), -1, dtype=np.int64)
     null_rows = np.flatnonzero(np.isnan(quality))
     null_codes = codes[null_rows]
     unscored = np.isnan(scores[null_rows]).all(1)
@@ -182,11 +222,4 @@ def aggregate(
         reason[null_rows[in_source & unscored]] = len(texts) - 1
         texts.append(f"none of the reliable dimensions of {label} were scored in this row")
         reason[null_rows[in_source & ~unscored]] = len(texts) - 1
-    reason_arr = pc.take(pa.array(texts, type=pa.string()), pa.array(reason, mask=reason < 0))
-    quality_arr = pa.array(quality.astype(np.float32), mask=np.isnan(quality))
-
-    from datasets import Value
-
-    out = ds.remove_columns([c for c in (quality_column, reason_column) if c in cols])
-    out = out.add_column(quality_column, quality_arr, feature=Value("float32"))
-    return out.add_column(reason_column, reason_arr, feature=Value("string"))
+    return pc.take(pa.array(texts, type=pa.string()), pa.array(reason, mask=reason < 0))

@@ -22,8 +22,8 @@ from mira_hf.reliability.stats import (
     _cell_stats,
     _level_codes,
     _slice_codes,
+    cell_mask,
     recommendation_agreement,
-    reliability_mask,
 )
 from mira_hf.reliability.tables import (
     MAX_TABLE_LEVELS,
@@ -142,11 +142,6 @@ def _matrix_cells(
     return overall, per
 
 
-def _mask(stats: dict[str, np.ndarray], mask_by: str, thresholds: dict[str, Any]) -> list[bool]:
-    mae, rho = (stats["mae_high"], stats["spearman_low"]) if mask_by == "bound" else (stats["mae"], stats["spearman"])
-    return reliability_mask(mae, rho, stats["support"], **thresholds).tolist()
-
-
 def agreement(
     predictions: Any,
     references: Any,
@@ -191,18 +186,7 @@ def agreement(
         raise ConfigurationError(f"min_support must be at least 1; got {min_support}.")
     _check_interval_options(bootstrap, confidence, seed, mask_by)
     rub = _rubric_or_none(rubric)
-    n_dims = len(rub) if rub is not None else None
-    pred = score_rows(predictions, n_dims, what="predictions")
-    ref = score_rows(references, pred.n_dims if n_dims is None else n_dims, what="references")
-    if pred.n_rows != ref.n_rows:
-        raise ConfigurationError(
-            f"predictions has {pred.n_rows} records and references {ref.n_rows}; they must be paired row by row."
-        )
-    if pred.n_dims != ref.n_dims:
-        raise ConfigurationError(
-            f"predictions have {pred.n_dims} scores per record and references {ref.n_dims}; "
-            "give one value per rubric slot on both sides."
-        )
+    pred, ref = _paired_rows(predictions, references, len(rub) if rub is not None else None)
     n_rows, n_dims = pred.n_rows, pred.n_dims
     names = rub.names if rub is not None else [f"A{i + 1}" for i in range(n_dims)]
     thresholds = {"mae_max": float(mae_max), "spearman_min": float(spearman_min), "min_support": int(min_support)}
@@ -222,15 +206,7 @@ def agreement(
         confidence=float(confidence),
         seed=int(seed),
     )
-    by_source: dict[str, dict[str, Any]] = {}
-    mask: dict[str, list[bool]] = {}
-    if sources is None:
-        mask[ANY_SOURCE] = _mask(overall, mask_by, thresholds)
-    counts = np.bincount(codes, minlength=len(source_names))
-    for i, name in enumerate(source_names):
-        by_source[name] = _stats_dict(per_source[i], int(counts[i]))
-        mask[name] = _mask(per_source[i], mask_by, thresholds)
-
+    by_source, mask = _masks(overall, per_source, source_names, codes, sources is None, mask_by, thresholds)
     result: dict[str, Any] = {
         "dimensions": list(names),
         "slots": [f"A{i + 1}" for i in range(n_dims)],
@@ -247,16 +223,61 @@ def agreement(
     }
     if bootstrap:
         result.update(bootstrap=int(bootstrap), confidence=float(confidence), seed=int(seed), mask_by=mask_by)
-    if (prediction_recommendations is None) != (reference_recommendations is None):
-        raise ConfigurationError("give both prediction_recommendations and reference_recommendations, or neither.")
-    if prediction_recommendations is not None:
-        if len(prediction_recommendations) != n_rows:
-            raise ConfigurationError(
-                f"prediction_recommendations has {len(prediction_recommendations)} values but there are "
-                f"{n_rows} records; give one per record (None where missing)."
-            )
-        result.update(recommendation_agreement(prediction_recommendations, reference_recommendations))
+    result.update(_recommendations(prediction_recommendations, reference_recommendations, n_rows))
     return result
+
+
+def _paired_rows(predictions: Any, references: Any, n_dims: int | None) -> tuple[Rows, Rows]:
+    """Both sides' score rows, checked to pair row by row with one value per slot each."""
+    pred = score_rows(predictions, n_dims, what="predictions")
+    ref = score_rows(references, pred.n_dims if n_dims is None else n_dims, what="references")
+    if pred.n_rows != ref.n_rows:
+        raise ConfigurationError(
+            f"predictions has {pred.n_rows} records and references {ref.n_rows}; they must be paired row by row."
+        )
+    if pred.n_dims != ref.n_dims:
+        raise ConfigurationError(
+            f"predictions have {pred.n_dims} scores per record and references {ref.n_dims}; "
+            "give one value per rubric slot on both sides."
+        )
+    return pred, ref
+
+
+def _masks(
+    overall: dict[str, np.ndarray],
+    per_source: list[dict[str, np.ndarray]],
+    source_names: list[str],
+    codes: np.ndarray,
+    any_source: bool,
+    mask_by: str,
+    thresholds: dict[str, Any],
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[bool]]]:
+    """(statistics per source, mask per source); without sources one ``"*"`` mask row from the overall cells."""
+    by_source: dict[str, dict[str, Any]] = {}
+    mask: dict[str, list[bool]] = {}
+    if any_source:
+        mask[ANY_SOURCE] = cell_mask(overall, mask_by, **thresholds)
+    counts = np.bincount(codes, minlength=len(source_names))
+    for i, name in enumerate(source_names):
+        by_source[name] = _stats_dict(per_source[i], int(counts[i]))
+        mask[name] = cell_mask(per_source[i], mask_by, **thresholds)
+    return by_source, mask
+
+
+def _recommendations(
+    predicted: Sequence[str | None] | None, reference: Sequence[str | None] | None, n_rows: int
+) -> dict[str, Any]:
+    """Accuracy and κ of the training recommendations when both sides give them (none when neither does)."""
+    if (predicted is None) != (reference is None):
+        raise ConfigurationError("give both prediction_recommendations and reference_recommendations, or neither.")
+    if predicted is None or reference is None:
+        return {}
+    if len(predicted) != n_rows:
+        raise ConfigurationError(
+            f"prediction_recommendations has {len(predicted)} values but there are "
+            f"{n_rows} records; give one per record (None where missing)."
+        )
+    return recommendation_agreement(predicted, reference)
 
 
 def texts_to_scores(

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mira_hf._util.arrow import rows_column
+from mira_hf._util.arrow import rows_column, source_codes
 from mira_hf.errors import ConfigurationError
 
 
@@ -88,7 +88,7 @@ def score_matrix(values: Any, n_dims: int | None = None, *, what: str = "scores"
 
 
 def _encode_sources(sources: Any, n_rows: int, what: str = "sources") -> tuple[np.ndarray, list[str]]:
-    """Strings per row → (integer code per row, sorted unique names)."""
+    """Strings per record → (integer code per record, sorted unique names), one per record and none null."""
     arrow = _arrow_of(sources)
     if arrow is None:
         arrow = pa.array(list(sources) if not isinstance(sources, (list, np.ndarray)) else sources)
@@ -99,10 +99,4 @@ def _encode_sources(sources: Any, n_rows: int, what: str = "sources") -> tuple[n
     if arrow.null_count:
         i = int(np.flatnonzero(arrow.is_null().to_numpy(zero_copy_only=False))[0])
         raise ConfigurationError(f"{what}[{i}] is null; every record needs a source name.")
-    arrow = pc.dictionary_encode(arrow.cast(pa.string()))  # also re-encodes a dictionary column's used values
-    names = [str(s) for s in arrow.dictionary.to_pylist()]
-    order = np.argsort(np.array(names, dtype=object), kind="stable")
-    rank = np.empty(len(names), dtype=np.int64)
-    rank[order] = np.arange(len(names))
-    codes = rank[arrow.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
-    return codes, [names[i] for i in order]
+    return source_codes(arrow, what)

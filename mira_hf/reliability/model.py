@@ -18,7 +18,7 @@ from mira_hf.reliability.constants import (
     STAT_NAMES,
     Default,
 )
-from mira_hf.reliability.stats import reliability_mask
+from mira_hf.reliability.stats import cell_mask
 from mira_hf.rubric import Rubric
 
 #: Per-slot lists a cell may carry beside STAT_NAMES: bootstrap bounds and parse failures.
@@ -167,18 +167,12 @@ class Reliability(BaseModel):
         """The same statistics under other thresholds (the mask is recomputed, nothing is re-measured)."""
         if not self.stats:
             raise ConfigurationError("this mask carries no statistics, so its thresholds cannot change.")
-        t = {
+        t: dict[str, Any] = {
             "mae_max": self.mae_max if mae_max is None else float(mae_max),
             "spearman_min": self.spearman_min if spearman_min is None else float(spearman_min),
             "min_support": self.min_support if min_support is None else int(min_support),
         }
-        bound = self.mask_by == "bound"
-        mask = {
-            src: reliability_mask(
-                s.mae_high if bound else s.mae, s.spearman_low if bound else s.spearman, s.support, **t
-            ).tolist()
-            for src, s in self.stats.items()
-        }
+        mask = {src: cell_mask(s, self.mask_by, **t) for src, s in self.stats.items()}
         return self.model_copy(update={**t, "mask": mask})
 
 

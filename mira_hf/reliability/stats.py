@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -129,6 +131,33 @@ def reliability_mask(
     s = np.array(spearman, dtype=np.float64)
     n = np.asarray(support)
     return (m <= mae_max + _TOLERANCE) & (s >= spearman_min - _TOLERANCE) & (n >= min_support)
+
+
+def cell_mask(
+    stats: Mapping[str, Any] | Any,
+    mask_by: str,
+    *,
+    mae_max: float = DEFAULT_MAE_MAX,
+    spearman_min: float = DEFAULT_SPEARMAN_MIN,
+    min_support: int = DEFAULT_MIN_SUPPORT,
+) -> list[bool]:
+    """The mask of one cell group: its bootstrap bounds (``mask_by="bound"``) or its point estimates tested.
+
+    ``stats`` is a dict of arrays or an object with the same attributes (``mae``, ``spearman``, ``support``
+    and, for bounds, ``mae_high`` / ``spearman_low``: the pessimistic side of each interval).
+
+    Example:
+        >>> stats = {"mae": [0.5], "spearman": [0.9], "mae_high": [1.4], "spearman_low": [0.6], "support": [40]}
+        >>> cell_mask(stats, "point"), cell_mask(stats, "bound")
+        ([True], [False])
+    """
+    get = stats.__getitem__ if isinstance(stats, Mapping) else functools.partial(getattr, stats)
+    bound = mask_by == "bound"
+    mae, rho = (get("mae_high"), get("spearman_low")) if bound else (get("mae"), get("spearman"))
+    cells = reliability_mask(
+        mae, rho, get("support"), mae_max=mae_max, spearman_min=spearman_min, min_support=min_support
+    )
+    return [bool(b) for b in cells]
 
 
 def recommendation_agreement(pred: Sequence[str | None], ref: Sequence[str | None]) -> dict[str, float | int | None]:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from mira_hf._util.arrow import rows_table
+from mira_hf._util.arrow import rows_table, source_codes
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
 from mira_hf.rubric import Rubric, load_rubric
 from mira_hf.schema.scorecard import STATUSES
@@ -197,17 +197,8 @@ def encode_labels(arr: pa.Array, null_label: str, order: Sequence[str] = ()) -> 
         >>> codes.tolist(), labels
         ([1, 2, 0, 1], ['a', 'b', '(null)'])
     """
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.cast(arr.type.value_type)
-    enc = pc.dictionary_encode(arr.cast(pa.string()))
-    found = [str(v) for v in enc.dictionary.to_pylist()]
-    raw = pc.fill_null(enc.indices, len(found)).to_numpy(zero_copy_only=False).astype(np.int64)
-    labels = list(order) + sorted(n for n in found if n not in set(order))
-    if enc.null_count:
-        labels.append(null_label)
-    position = {name: i for i, name in enumerate(labels)}
-    remap = np.array([position[n] for n in found] + [position.get(null_label, 0)], dtype=np.int64)
-    return remap[raw], labels
+    codes, labels = source_codes(arr, nulls="last", order=order)  # null rows get the code after the last label
+    return codes, (labels + [null_label] if arr.null_count else labels)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -303,22 +294,9 @@ def summarize(
             f"no column {source_column!r} (columns: {cols}); pass source_column= with the "
             f"column that names each row's source, or source_column=None for one group."
         )
-    if score_column not in cols:
-        if score_column != "mira_quality":
-            raise ColumnNotFoundError(
-                f"no column {score_column!r} (columns: {cols}); pass score_column= with a "
-                f"numeric score column, e.g. 'mira_quality' or 'mira_overall'."
-            )
-        fallback = FALLBACK_SCORE_COLUMN if FALLBACK_SCORE_COLUMN in cols else None
-        notes.append(
-            f"No {score_column!r} column (run mira_hf.aggregate with a reliability mask to add it); "
-            + (f"score plots use {fallback!r} instead." if fallback else "score plots are left out.")
-        )
-        score_column = fallback  # type: ignore[assignment]
+    score = _score_column(cols, score_column, notes)
     wanted = [
-        c
-        for c in (source_column, STATUS_COLUMN, TRUNCATED_COLUMN, score_column, SCORES_COLUMN)
-        if c is not None and c in cols
+        c for c in (source_column, STATUS_COLUMN, TRUNCATED_COLUMN, score, SCORES_COLUMN) if c is not None and c in cols
     ]
     table, n = _read_columns(ds, list(dict.fromkeys(wanted)))
 
@@ -326,13 +304,46 @@ def summarize(
         codes, sources = encode_labels(_array(table, source_column), NULL_SOURCE)
     else:
         codes, sources = np.zeros(n, dtype=np.int64), ["(all rows)"]
-    k = len(sources)
-    rows = np.bincount(codes, minlength=k)
+    rows = np.bincount(codes, minlength=len(sources))
     data = ReportData(n_rows=n, sources=sources, rows=rows, notes=notes, slots=rub.slots, dimensions=rub.names)
     if n == 0:
         notes.append("The dataset has no rows.")
         return data
+    _add_counts(data, table, codes)
+    # Group rows by source once; every statistic below is a slice.
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(sources) + 1))
+    if score is not None:
+        _add_scores(data, _float_column(_array(table, score), score)[order], bounds, score)
+    if SCORES_COLUMN in table.column_names:
+        from mira_hf.reliability import score_matrix
 
+        _add_dimensions(data, score_matrix(_array(table, SCORES_COLUMN), len(rub), what=SCORES_COLUMN)[order], bounds)
+    else:
+        notes.append(f"No {SCORES_COLUMN!r} column: per-dimension plots are left out.")
+    return data
+
+
+def _score_column(cols: list[str], score_column: str, notes: list[str]) -> str | None:
+    """The score column to plot: the one asked for, or ``mira_overall`` (noted) when ``mira_quality`` is absent."""
+    if score_column in cols:
+        return score_column
+    if score_column != "mira_quality":
+        raise ColumnNotFoundError(
+            f"no column {score_column!r} (columns: {cols}); pass score_column= with a "
+            f"numeric score column, e.g. 'mira_quality' or 'mira_overall'."
+        )
+    fallback = FALLBACK_SCORE_COLUMN if FALLBACK_SCORE_COLUMN in cols else None
+    notes.append(
+        f"No {score_column!r} column (run mira_hf.aggregate with a reliability mask to add it); "
+        + (f"score plots use {fallback!r} instead." if fallback else "score plots are left out.")
+    )
+    return fallback
+
+
+def _add_counts(data: ReportData, table: pa.Table, codes: np.ndarray) -> None:
+    """Status counts and truncated rows per source, or a note where their column is absent."""
+    k = len(data.sources)
     if STATUS_COLUMN in table.column_names:
         s_codes, statuses = encode_labels(_array(table, STATUS_COLUMN), "(null)", order=STATUSES)
         data.statuses = statuses
@@ -340,39 +351,34 @@ def summarize(
             k, len(statuses)
         )
     else:
-        notes.append(f"No {STATUS_COLUMN!r} column: status counts are left out.")
+        data.notes.append(f"No {STATUS_COLUMN!r} column: status counts are left out.")
     if TRUNCATED_COLUMN in table.column_names:
         trunc = pc.fill_null(_array(table, TRUNCATED_COLUMN).cast(pa.bool_()), False).to_numpy(zero_copy_only=False)
         data.truncated = np.bincount(codes, weights=trunc, minlength=k).astype(np.int64)
     else:
-        notes.append(f"No {TRUNCATED_COLUMN!r} column: truncation shares are left out.")
+        data.notes.append(f"No {TRUNCATED_COLUMN!r} column: truncation shares are left out.")
 
-    # Group rows by source once; every statistic below is a slice.
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(k + 1))
-    if score_column is not None:
-        values = _float_column(_array(table, score_column), score_column)[order]
-        per_source = []
-        for s in range(k):
-            v = values[bounds[s] : bounds[s + 1]]
-            per_source.append(np.sort(v[np.isfinite(v)]))
-        data.score_column, data.scores = score_column, per_source
-        data.score_range = score_range(per_source)
-    if SCORES_COLUMN in table.column_names:
-        from mira_hf.reliability import score_matrix
 
-        matrix = score_matrix(_array(table, SCORES_COLUMN), len(rub), what=SCORES_COLUMN)[order]
-        d = matrix.shape[1]
-        means, missing = np.full((d, k), np.nan), np.full((d, k), np.nan)
-        quant = np.full((d, k, len(BOX_PERCENTILES)), np.nan)
-        for s in range(k):
-            block = matrix[bounds[s] : bounds[s + 1]]
-            if not len(block):
-                continue
-            means[:, s] = _quiet_nan(np.nanmean, block, axis=0)
-            missing[:, s] = np.isnan(block).mean(0)
-            quant[:, s, :] = _quiet_nan(np.nanpercentile, block, BOX_PERCENTILES, axis=0).T
-        data.dim_means, data.dim_missing, data.dim_quantiles = means, missing, quant
-    else:
-        notes.append(f"No {SCORES_COLUMN!r} column: per-dimension plots are left out.")
-    return data
+def _add_scores(data: ReportData, values: np.ndarray, bounds: np.ndarray, score_column: str) -> None:
+    """Each source's sorted finite scores (``values`` grouped by source, cut at ``bounds``) and their range."""
+    per_source = []
+    for s in range(len(data.sources)):
+        v = values[bounds[s] : bounds[s + 1]]
+        per_source.append(np.sort(v[np.isfinite(v)]))
+    data.score_column, data.scores = score_column, per_source
+    data.score_range = score_range(per_source)
+
+
+def _add_dimensions(data: ReportData, matrix: np.ndarray, bounds: np.ndarray) -> None:
+    """Per (dimension, source): mean, share missing and box percentiles of a score matrix grouped by source."""
+    d, k = matrix.shape[1], len(data.sources)
+    means, missing = np.full((d, k), np.nan), np.full((d, k), np.nan)
+    quant = np.full((d, k, len(BOX_PERCENTILES)), np.nan)
+    for s in range(k):
+        block = matrix[bounds[s] : bounds[s + 1]]
+        if not len(block):
+            continue
+        means[:, s] = _quiet_nan(np.nanmean, block, axis=0)
+        missing[:, s] = np.isnan(block).mean(0)
+        quant[:, s, :] = _quiet_nan(np.nanpercentile, block, BOX_PERCENTILES, axis=0).T
+    data.dim_means, data.dim_missing, data.dim_quantiles = means, missing, quant

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from mira_hf._util.figures import new_figure, save_figure
 from mira_hf.errors import ConfigurationError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,35 +20,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from mira_hf.reliability import Reliability
 
-#: File types ``path=`` may end with.
-FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 _MASKED_HATCH = "////"
 _MISSING_COLOR = "#d9d9d9"
 
 
-def _figure(width: float, height: float) -> Figure:
-    """A Figure bound to the Agg canvas: nothing touches pyplot's global state or a display."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
-    """Save as PNG, SVG or PDF according to the suffix; creates the parent folder."""
-    path = Path(path)
-    if path.suffix.lower() not in FIGURE_SUFFIXES:
-        raise ConfigurationError(
-            f"cannot save a figure as {path.name!r}; use a name ending in {', '.join(FIGURE_SUFFIXES)}."
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    return path
-
-
-def _text_color(rgba: tuple[float, ...]) -> str:
+def _text_color(rgba: Any) -> str:
     r, g, b = rgba[:3]
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.55 else "white"
 
@@ -131,71 +108,19 @@ def plot_reliability(
         raise ConfigurationError("the reliability mask has no source to plot.")
     mask = np.array([rel.mask[s] for s in sources], dtype=bool)
     n_rows, n_cols = mask.shape
-    x_labels = [textwrap.fill(f"A{j + 1} {name}", 24) for j, name in enumerate(rel.dimensions)]
-    y_labels = []
-    for s in sources:
-        name = "all sources" if s == "*" else s
-        stats = rel.stats.get(s)
-        y_labels.append(f"{name}\n(n={stats.n_records:,})" if stats is not None else name)
-
     has_stats = all(s in rel.stats for s in sources)
     panels: list[str] = ["mae", "spearman"] if metric == "both" else [metric]
     if not has_stats:
         panels = ["mask"]
     width = max(8.0, 0.95 * n_cols + 3.0)
     height = sum(0.55 * n_rows + 0.9 for _ in panels) + 2.2
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    support = np.array([rel.stats[s].support for s in sources], dtype=float) if has_stats else None
-
-    def stat(name: str) -> np.ndarray:
-        return np.array(
-            [[np.nan if v is None else v for v in getattr(rel.stats[s], name)] for s in sources], dtype=float
-        )
-
+    y_labels = [_source_label(rel, s) for s in sources]
     for ax, panel in zip(axes, panels):
-        if panel == "mae":
-            values = stat("mae")
-            top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
-            image = _panel(
-                ax,
-                values,
-                mask,
-                support,
-                cmap="RdYlGn_r",
-                vmin=0.0,
-                vmax=max(2.0 * rel.mae_max, top, 1e-9),
-                min_support=rel.min_support,
-                label=f"MAE (teacher vs student; reliable ≤ {rel.mae_max:g})",
-            )
-            fig.colorbar(image, ax=ax, shrink=0.9, label="MAE")
-        elif panel == "spearman":
-            image = _panel(
-                ax,
-                stat("spearman"),
-                mask,
-                support,
-                cmap="RdYlGn",
-                vmin=-0.2,
-                vmax=1.0,
-                min_support=rel.min_support,
-                label=f"Spearman ρ (reliable ≥ {rel.spearman_min:g})",
-            )
-            fig.colorbar(image, ax=ax, shrink=0.9, label="ρ")
-        else:
-            _panel(
-                ax,
-                np.where(mask, 1.0, 0.0),
-                mask,
-                None,
-                cmap="RdYlGn",
-                vmin=0.0,
-                vmax=1.0,
-                min_support=0,
-                label="reliability mask",
-                texts=[["✓" if ok else "✗" for ok in row] for row in mask],
-            )
+        _draw_panel(fig, ax, panel, rel, sources, mask)
         ax.set_yticklabels(y_labels, fontsize=9)
+    x_labels = [textwrap.fill(f"A{j + 1} {name}", 24) for j, name in enumerate(rel.dimensions)]
     axes[-1].set_xticklabels(x_labels, rotation=40, ha="right", rotation_mode="anchor", fontsize=8)
     reliable = int(mask.sum())
     rule = f" (MAE ≤ {rel.mae_max:g}, ρ ≥ {rel.spearman_min:g}, n ≥ {rel.min_support})" if has_stats else ""
@@ -205,3 +130,51 @@ def plot_reliability(
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+def _source_label(rel: Reliability, source: str) -> str:
+    """A row label: the source (``*`` reads "all sources") and its record count when the mask has statistics."""
+    name = "all sources" if source == "*" else source
+    stats = rel.stats.get(source)
+    return f"{name}\n(n={stats.n_records:,})" if stats is not None else name
+
+
+def _draw_panel(fig: Figure, ax: Axes, panel: str, rel: Reliability, sources: list[str], mask: np.ndarray) -> None:
+    """One panel of the heatmap: MAE or Spearman ρ per cell with a colour bar, or the bare mask (✓/✗)."""
+    if panel == "mask":
+        _panel(
+            ax,
+            np.where(mask, 1.0, 0.0),
+            mask,
+            None,
+            cmap="RdYlGn",
+            vmin=0.0,
+            vmax=1.0,
+            min_support=0,
+            label="reliability mask",
+            texts=[["✓" if ok else "✗" for ok in row] for row in mask],
+        )
+        return
+    support = np.array([rel.stats[s].support for s in sources], dtype=float)
+    values = np.array(
+        [[np.nan if v is None else v for v in getattr(rel.stats[s], panel)] for s in sources], dtype=float
+    )
+    if panel == "mae":
+        top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+        vmax, cmap, label = max(2.0 * rel.mae_max, top, 1e-9), "RdYlGn_r", "MAE"
+        title = f"MAE (teacher vs student; reliable ≤ {rel.mae_max:g})"
+    else:
+        vmax, cmap, label = 1.0, "RdYlGn", "ρ"
+        title = f"Spearman ρ (reliable ≥ {rel.spearman_min:g})"
+    image = _panel(
+        ax,
+        values,
+        mask,
+        support,
+        cmap=cmap,
+        vmin=0.0 if panel == "mae" else -0.2,
+        vmax=vmax,
+        min_support=rel.min_support,
+        label=title,
+    )
+    fig.colorbar(image, ax=ax, shrink=0.9, label=label)

@@ -14,7 +14,7 @@ import datetime as _dt
 import html
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -263,7 +263,7 @@ def _png(fig: Any) -> bytes:
 def _dimensions_section(data: ReportData, idx: list[int]) -> str:
     from mira_hf.report.plots import dimension_labels, plot_dimension_boxes, plot_dimension_means
 
-    if data.dim_means is None:
+    if data.dim_means is None or data.dim_quantiles is None or data.dim_missing is None:  # set together
         return _section("dimensions", "Scores per dimension", _note(f"No {SCORES_COLUMN!r} column to plot."))
     names = [data.sources[i] for i in idx]
     labels = dimension_labels(data.slots, data.dimensions)
@@ -305,8 +305,9 @@ def _reliability_section(rel: Any) -> str:
             ),
         )
     body = ""
+    plot_reliability: Callable[..., Any] | None
     try:
-        from mira_hf.report.heatmap import plot_reliability  # type: ignore[attr-defined]
+        from mira_hf.report.heatmap import plot_reliability
     except ImportError:
         plot_reliability = None
         body += _note(
@@ -327,10 +328,10 @@ def _reliability_section(rel: Any) -> str:
             body += _note(f"The reliability heatmap could not be drawn: {type(e).__name__}: {e}")
     slots = [f"A{i + 1}" for i in range(len(rel.dimensions))]
     headers = ["source"] + [f'<span title="{escape(n)}">{s}</span>' for s, n in zip(slots, rel.dimensions)]
-    rows = []
+    rows: list[list[Any]] = []
     for source, mask in rel.mask.items():
         stats = rel.stats.get(source)
-        cells = [escape(source)]
+        cells: list[Any] = [escape(source)]
         for d, ok in enumerate(mask):
             if stats is not None:
                 mae, rho, n = stats.mae[d], stats.spearman[d], stats.support[d]
@@ -421,7 +422,7 @@ def _status_section(data: ReportData, idx: list[int]) -> str:
     names = [data.sources[i] for i in idx]
     rows = data.rows[idx]
     if data.status_counts is not None:
-        counts, statuses = data.status_counts[idx], data.statuses
+        counts, statuses = data.status_counts[idx], data.statuses or []  # set with the counts
     else:  # truncation only
         counts, statuses = rows[:, None], ["rows"]
     trunc = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -88,7 +89,8 @@ class Rubric(BaseModel):
     def __len__(self) -> int:
         return len(self.dimensions)
 
-    def __iter__(self):  # type: ignore[override]
+    # A rubric iterates over its dimensions, not over pydantic's (field, value) pairs: a deliberate override.
+    def __iter__(self) -> Iterator[Dimension]:  # type: ignore[override]
         return iter(self.dimensions)
 
     def __getitem__(self, i: int) -> Dimension:

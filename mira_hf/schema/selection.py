@@ -213,12 +213,14 @@ class SelectionReport(BaseModel):
     @property
     def tokens(self) -> int | None:
         vals = [s.tokens for s in self.sources.values()]
-        return None if any(v is None for v in vals) else sum(vals)  # type: ignore[misc]
+        known = [v for v in vals if v is not None]
+        return None if len(known) < len(vals) else sum(known)
 
     @property
     def tokens_kept(self) -> int | None:
         vals = [s.tokens_kept for s in self.sources.values()]
-        return None if any(v is None for v in vals) else sum(vals)  # type: ignore[misc]
+        known = [v for v in vals if v is not None]
+        return None if len(known) < len(vals) else sum(known)
 
     @property
     def reliability_mask(self) -> dict[str, list[bool]] | None:

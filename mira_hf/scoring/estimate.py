@@ -21,13 +21,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mira_hf.prompting.tokens import BYTES_PER_TOKEN, BytesPerToken, as_tokenizer
+
 #: Records/s of one H200 for 8K-token records and 1.5K-token answers, from published vLLM figures for a
 #: 35B-A3B MoE (no GPU run of ours yet).
 PUBLISHED_RECORDS_PER_S = 3.0
 ANCHOR_COMPLETION_TOKENS = 1500
 #: Where ``benchmarks/gpu_prefill.py --save`` writes its end-to-end figure (override with this variable).
 THROUGHPUT_FILE_ENV = "MIRA_THROUGHPUT_FILE"
-_BYTES_PER_TOKEN = 4
 
 
 def throughput_file() -> Path:
@@ -68,7 +69,7 @@ class Estimate(BaseModel):
 
     def lines(self) -> list[str]:
         """The estimate as short lines for a terminal."""
-        how = "exact" if self.exact_tokens else f"estimated at {_BYTES_PER_TOKEN} bytes per token (no tokenizer)"
+        how = "exact" if self.exact_tokens else f"estimated at {BYTES_PER_TOKEN} bytes per token (no tokenizer)"
         return [
             f"rows: {self.rows:,} (estimated from {self.sampled:,} sampled)",
             f"prompt tokens: {self.prompt_tokens:,} ({self.prompt_tokens_per_row:,.0f} per row, {how})",
@@ -98,7 +99,7 @@ def estimate(
     if sample < 1 or gpus < 1 or (records_per_s is not None and records_per_s <= 0):
         raise ConfigurationError("estimate: sample and gpus must be at least 1 and records_per_s positive.")
     c = scorer.config
-    tokenizer = _tokenizer(scorer)
+    tokenizer = _estimate_tokenizer(scorer)
     exact = tokenizer is not None and not isinstance(tokenizer, BytesPerToken)
     # The scorer's own prompt (template and rubric), budget and record shape: the prompts counted are the ones
     # ``Scorer.plan_records`` sends (the template's fixed part decides how much of each record fits).
@@ -115,7 +116,7 @@ def estimate(
     if tokenizer is not None:  # the stand-in counts 4 bytes per token, framing included
         tokens = [budget.count(p.messages) for p in good]
     else:
-        tokens = [sum(len(m["content"].encode()) for m in p.messages) // _BYTES_PER_TOKEN for p in good]
+        tokens = [sum(len(m["content"].encode()) for m in p.messages) // BYTES_PER_TOKEN for p in good]
     scale = n / max(len(picked), 1)
     per_row = sum(tokens) / max(len(good), 1)
     if records_per_s is not None:
@@ -144,48 +145,9 @@ def estimate(
     )
 
 
-class BytesPerToken:
-    """A stand-in tokenizer of 4 UTF-8 bytes per token, for the budget of a run whose tokenizer is not here.
-
-    Each id holds up to 4 bytes, so ``decode`` gives the text back; the chat framing counts 16 bytes per message,
-    as the byte budget does. ``Budget`` then shortens exactly the records ``mira_hf.inspect`` (without a tokenizer)
-    says it will.
-
-    Example:
-        >>> tok = BytesPerToken()
-        >>> ids = tok.encode("héllo, wörld")
-        >>> len(ids), tok.decode(ids)
-        (4, 'héllo, wörld')
-    """
-
-    chat_template = "4 bytes per token"
-
-    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
-        """The ids of ``text``: one per 4 bytes (the last may hold fewer)."""
-        raw = text.encode("utf-8")
-        return [int.from_bytes(raw[i : i + 4], "big") | (len(raw[i : i + 4]) << 32) for i in range(0, len(raw), 4)]
-
-    def decode(self, ids: list[int]) -> str:
-        """The text of ``ids`` (a character cut between two ids is dropped)."""
-        raw = b"".join((i & 0xFFFFFFFF).to_bytes(i >> 32, "big") for i in ids)
-        return raw.decode("utf-8", "ignore")
-
-    def apply_chat_template(self, conversations: list[list[dict[str, Any]]], **_: Any) -> list[list[int]]:
-        """Ids as long as each conversation's contents plus 16 bytes of framing per message, in tokens."""
-        out = []
-        for conv in conversations:
-            n = sum(len(m["content"].encode("utf-8")) + 16 for m in conv)
-            out.append([0] * -(-n // _BYTES_PER_TOKEN))
-        return out
-
-
-def _tokenizer(scorer: Any) -> Any:
+def _estimate_tokenizer(scorer: Any) -> Any:
     """The tokenizer the scorer would budget with, found without starting an engine (``None``: count bytes)."""
-    tok = scorer._tokenizer
-    if isinstance(tok, str):
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(tok)
+    tok = as_tokenizer(scorer._tokenizer)
     if tok is not None:
         return tok
     if scorer.config.engine == "custom":  # the scorer budgets with the engine's own tokenizer, if it has one

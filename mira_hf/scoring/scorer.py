@@ -20,7 +20,7 @@ import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from mira_hf.records.batches import batch_records, is_numpy_batch, ray_table, re
 from mira_hf.rubric import Rubric, load_rubric, parse_rubric
 from mira_hf.schema.columns import typed_batch
 from mira_hf.schema.scorecard import ScoreCard
+
+if TYPE_CHECKING:
+    from mira_hf._util.progress import ScoreProgress
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ def combine_samples(cards: Sequence[ScoreCard], rubric: Rubric) -> tuple[ScoreCa
     first = next((c for c in cards if c.status != "parse_error"), cards[0])
     scores = [None if math.isnan(v) else float(v) for v in mean]
     parsed = [c for c in cards if c.status != "parse_error"]
-    status = (
+    status: Literal["ok", "partial", "parse_error"] = (
         "parse_error"
         if not parsed
         else ("ok" if all(s is not None for s in scores) and overalls and recs else "partial")
@@ -196,7 +199,7 @@ class Scorer:
                 )
             self._custom_engine = engine
             engine = "custom"
-        self.rubric = load_rubric(rubric)
+        self.rubric = load_rubric(rubric if isinstance(rubric, Rubric) else str(rubric))
         if prompt is not None:
             settings["prompt"] = prompt.name if isinstance(prompt, PromptTemplate) else str(prompt)
         self.prompt = load_prompt(prompt if isinstance(prompt, PromptTemplate) else settings.get("prompt"))
@@ -218,7 +221,7 @@ class Scorer:
         self._api_key = api_key
         self._tokenizer = tokenizer
         self._runtime: _Runtime | None = None
-        self._progress = None
+        self._progress: ScoreProgress | None = None
         self._column: Any = _UNSET
 
     # ------------------------------------------------------------ fingerprint
@@ -286,7 +289,7 @@ class Scorer:
         c = self.config
         regex = None
         if c.structured:
-            from mira_hf.answer.parse import template_regex
+            from mira_hf.answer.regex import template_regex
 
             bound = c.max_rationale_chars
             regex = template_regex(self.rubric, max_rationale_chars=bound, max_tag_chars=bound, max_brief_chars=bound)
@@ -338,11 +341,9 @@ class Scorer:
 
     def _budget_tokenizer(self, engine: Engine) -> Any:
         if self._tokenizer is not None:
-            if isinstance(self._tokenizer, str):
-                from transformers import AutoTokenizer
+            from mira_hf.prompting.tokens import as_tokenizer
 
-                return AutoTokenizer.from_pretrained(self._tokenizer)
-            return self._tokenizer
+            return as_tokenizer(self._tokenizer)
         tok = getattr(engine, "tokenizer", None)
         if tok is None and self.config.engine == "openai":
             from mira_hf._util.offline import load_tokenizer  # the local cache first; the Hub only when it answers
@@ -516,9 +517,9 @@ class Scorer:
             for item in plan.todo:
                 plan.rows[item.index] = item.row
         plan.fill_copies()
-        rows = plan.rows
+        rows = cast("list[dict[str, Any]]", plan.rows)  # every row is known now
         for row, fmt in zip(rows, plan.formats):
-            row["mira_format"] = fmt  # type: ignore[index]
+            row["mira_format"] = fmt
         if rt.progress is not None:
             rt.progress.update(
                 rows=len(rows),
@@ -527,7 +528,7 @@ class Scorer:
                 statuses=[r["mira_status"] for r in rows],
                 stored=plan.stored,
             )
-        return rows  # type: ignore[return-value]
+        return rows
 
     def _generate(self, rt: _Runtime, pending: Sequence[Pending]) -> list[Completion]:
         conversations = [p.messages for p in pending]

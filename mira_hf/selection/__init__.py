@@ -29,32 +29,15 @@ from mira_hf.schema.selection import (
     SelectionParameters,
     SelectionReport,
     SourceStats,
-    _fmt_int,
-    _fmt_score,
     extract_mask,
 )
-from mira_hf.selection.api import _take, filter_by_retention
-from mira_hf.selection.apply import _apply_cuts, _Arrays, _keys_and_rules, _source_stats
+from mira_hf.selection.api import filter_by_retention
 from mira_hf.selection.budget import budget_rules, split_budget
-from mira_hf.selection.checks import (
-    _check_columns,
-    _check_groups,
-    _check_input,
-    _check_options,
-    _dataset_fingerprint,
-    _require_column,
-)
-from mira_hf.selection.cut import (
-    _best_first_prefix,
-    _min_per_code,
-    _positions_by_key,
-    _token_cut,
-    cut_rows,
-)
+from mira_hf.selection.cut import cut_rows
 from mira_hf.selection.gumbel import gumbel_keys
-from mira_hf.selection.identity import _scrub, reliability_payload, rubric_info, scorer_identity
+from mira_hf.selection.identity import reliability_payload, rubric_info, scorer_identity
 from mira_hf.selection.preview import PreviewCell, SelectionPreview, preview
-from mira_hf.selection.rules import GLOBAL_KEY, By, RetentionRule, _is_single_rule, parse_rule, resolve_rules
+from mira_hf.selection.rules import GLOBAL_KEY, By, RetentionRule, parse_rule, resolve_rules
 
 __all__ = [
     "CutStats",

@@ -240,13 +240,62 @@ def filter_by_retention(
         from mira_hf.publish.hub import layout_names
 
         layout_names(decision.arrays.sources, push_by)  # two sources → one split name, or a config named 'data'
+    report = _report(ds, decision, scorer=scorer, rubric=rubric, reliability=reliability)
+    assert report.output_fingerprint is not None  # _report always sets it
+    selection = _take(ds, decision.kept, report.output_fingerprint)
+    _publish(  # after the local selection exists, so a failed push never loses it
+        selection,
+        report,
+        save_to=save_to,
+        push_to_hub=push_to_hub,
+        push_by=push_by,
+        config_name=config_name,
+        split=split,
+        max_shard_size=max_shard_size,
+        card_metadata=card_metadata,
+        save=dict(save_format=save_format, storage_options=storage_options),
+        push=dict(private=private, token=token, revision=revision, create_pr=create_pr),
+    )
+    return selection, report
+
+
+def _publish(
+    selection: Dataset,
+    report: SelectionReport,
+    *,
+    save_to: str | Path | None,
+    push_to_hub: str | None,
+    save: dict[str, Any],
+    push: dict[str, Any],
+    **layout: Any,
+) -> None:
+    """Save the selection to ``save_to`` and / or push it to ``push_to_hub``, with the same ``layout`` options.
+
+    ``save`` and ``push`` are the options only saving or only pushing takes; ``report.push`` records the last.
+    """
+    if save_to is not None:
+        from mira_hf.publish.hub import save_selection
+
+        save_selection(selection, report, save_to, **layout, **save)
+    if push_to_hub is not None:
+        from mira_hf.publish.hub import push_selection
+
+        push_selection(selection, report, push_to_hub, **layout, **push)
+
+
+def _report(ds: Dataset, decision: _Decision, *, scorer: Any, rubric: Any, reliability: Any) -> SelectionReport:
+    """The selection's report: its parameters and figures, who scored it, and the input and output fingerprints.
+
+    The output fingerprint hashes the input's with the parameters, so the same selection of the same data has the
+    same fingerprint (it is also the kept dataset's ``datasets`` fingerprint).
+    """
     ident = scorer_identity(scorer)
     info = rubric_info(rubric, ident)
     fp_in = _dataset_fingerprint(ds)
     fp_out = hashlib.sha256(
         json.dumps([fp_in, decision.params.model_dump(mode="json")], sort_keys=True).encode()
     ).hexdigest()[:16]
-    report = SelectionReport(
+    return SelectionReport(
         parameters=decision.params,
         input_rows=decision.arrays.n,
         input_fingerprint=fp_in,
@@ -258,40 +307,3 @@ def filter_by_retention(
         prompt_version=(ident or {}).get("prompt_version"),
         reliability=reliability_payload(reliability),
     )
-    kept = decision.kept
-    selection = _take(ds, kept, fp_out)
-
-    # ---- publish (after the local selection exists, so a failed push never loses it)
-    if save_to is not None:
-        from mira_hf.publish.hub import save_selection
-
-        save_selection(
-            selection,
-            report,
-            save_to,
-            push_by=push_by,
-            config_name=config_name,
-            split=split,
-            max_shard_size=max_shard_size,
-            card_metadata=card_metadata,
-            save_format=save_format,
-            storage_options=storage_options,
-        )
-    if push_to_hub is not None:
-        from mira_hf.publish.hub import push_selection
-
-        push_selection(
-            selection,
-            report,
-            push_to_hub,
-            push_by=push_by,
-            private=private,
-            token=token,
-            revision=revision,
-            create_pr=create_pr,
-            config_name=config_name,
-            split=split,
-            max_shard_size=max_shard_size,
-            card_metadata=card_metadata,
-        )
-    return selection, report

@@ -155,7 +155,7 @@ def _apply_cuts(
     """
     n, scores, tokens = arrays.n, arrays.eligible_scores, arrays.tokens
     row_key = key_of_src[arrays.src_codes] if len(arrays.sources) else np.zeros(0, dtype=np.int32)
-    positions: list[np.ndarray | None] = [None] if len(keys) == 1 else _positions_by_key(row_key, len(keys))
+    positions: list[np.ndarray | None] = [None] if len(keys) == 1 else list(_positions_by_key(row_key, len(keys)))
     kept = np.zeros(n, dtype=bool)
     cuts: dict[str, CutStats] = {}
     for k, key in enumerate(keys):

@@ -16,6 +16,9 @@ from mira_hf.errors import ConfigurationError
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
 
+    from mira_hf.selection.api import _Decision
+    from mira_hf.selection.apply import _Arrays
+
 Varied = Literal["retention", "budget_tokens", "temperature"]
 #: Options of filter_by_retention that write or describe a selection: a preview takes none of them.
 _PUBLISHING = (
@@ -68,7 +71,8 @@ class SelectionPreview(BaseModel):
     def tokens_kept(self, setting: str, source: str | None = None) -> int | None:
         """Tokens kept under ``setting`` (None without a token column)."""
         vals = [c.tokens_kept for c in self.cells if c.setting == setting and source in (None, c.source)]
-        return None if any(v is None for v in vals) else sum(vals)  # type: ignore[misc]
+        counts = [v for v in vals if v is not None]
+        return None if len(counts) < len(vals) else sum(counts)
 
     def to_table(self) -> Any:
         """A ``rich.table.Table``: one row per source and a total, one column per setting."""
@@ -79,7 +83,7 @@ class SelectionPreview(BaseModel):
         for setting in self.settings:
             table.add_column(setting, justify="right")
         mean = self.varied == "temperature"
-        by_key = {(c.setting, c.source): c for c in self.cells}
+        by_key: dict[tuple[str, str | None], PreviewCell] = {(c.setting, c.source): c for c in self.cells}
         for src in self.sources:
             table.add_row(src, *(_cell(by_key[s, src], mean) for s in self.settings))
         for s in self.settings:
@@ -152,9 +156,38 @@ def preview(
         >>> table.kept("50% of rows"), table.kept("100% of rows", "a")
         (2, 2)
     """
-    from mira_hf.selection.api import _decide
-    from mira_hf.selection.checks import _check_input, _check_options
+    from mira_hf.selection.checks import _check_input
 
+    varied, values = _varied_values(retentions, budgets, temperatures)
+    opts = _preview_options(options, varied)
+    _check_input(ds)
+    labels = [_label(varied, v) for v in values]
+    if len(set(labels)) != len(labels):
+        raise ConfigurationError(f"preview got the same {varied} twice: {list(values)}")
+    cells: list[PreviewCell] = []
+    arrays = None
+    sources: list[str] = []
+    for label, value in zip(labels, values):
+        decision = _decide_one(ds, {**opts, varied: value}, arrays)
+        arrays, sources = decision.arrays, list(decision.sources)
+        cells += [
+            PreviewCell(
+                setting=label,
+                source=s.source,
+                rows=s.rows,
+                kept=s.kept,
+                tokens_kept=s.tokens_kept,
+                mean_score_kept=s.mean_score_kept,
+            )
+            for s in decision.sources.values()
+        ]
+    return SelectionPreview(varied=varied, settings=labels, sources=sources, cells=cells)
+
+
+def _varied_values(
+    retentions: Sequence[Any] | None, budgets: Sequence[int] | None, temperatures: Sequence[float] | None
+) -> tuple[Varied, Sequence[Any]]:
+    """The one setting the preview varies and its values (a non-empty list)."""
     given = {
         name: values
         for name, values in (("retention", retentions), ("budget_tokens", budgets), ("temperature", temperatures))
@@ -168,6 +201,11 @@ def preview(
     ((varied, values),) = given.items()
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
         raise ConfigurationError(f"preview needs a non-empty list of values for {varied}; got {values!r}")
+    return varied, values  # type: ignore[return-value]
+
+
+def _preview_options(options: dict[str, Any], varied: Varied) -> dict[str, Any]:
+    """``filter_by_retention``'s row-choosing options, defaults filled in; publishing and varied ones refused."""
     publishing = [k for k in options if k in _PUBLISHING]
     if publishing:
         raise ConfigurationError(f"preview writes nothing; drop {', '.join(publishing)} (use filter_by_retention)")
@@ -198,41 +236,26 @@ def preview(
             f"preview got unknown option(s) {', '.join(unknown)}; it takes those of "
             "filter_by_retention that choose rows"
         )
-    opts = {**defaults, **options}
-    _check_input(ds)
-    labels = [_label(varied, v) for v in values]  # type: ignore[arg-type]
-    if len(set(labels)) != len(labels):
-        raise ConfigurationError(f"preview got the same {varied} twice: {list(values)}")
-    cells: list[PreviewCell] = []
-    arrays = None
-    sources: list[str] = []
-    for label, value in zip(labels, values):
-        run = {**opts, varied: value}
-        _check_options(
-            retention=0.0 if run["retention"] is None else run["retention"],
-            by=run["by"],
-            groups=run["groups"],
-            default=run["default"],
-            source_column=run["source_column"],
-            push_to_hub=None,
-            push_by=None,
-            save_to=None,
-            save_format="parquet",
-            split="train",
-            card_metadata=None,
-        )
-        retention = run.pop("retention")
-        decision = _decide(ds, retention, arrays=arrays, **run)
-        arrays, sources = decision.arrays, list(decision.sources)
-        cells += [
-            PreviewCell(
-                setting=label,
-                source=s.source,
-                rows=s.rows,
-                kept=s.kept,
-                tokens_kept=s.tokens_kept,
-                mean_score_kept=s.mean_score_kept,
-            )
-            for s in decision.sources.values()
-        ]
-    return SelectionPreview(varied=varied, settings=labels, sources=sources, cells=cells)
+    return {**defaults, **options}
+
+
+def _decide_one(ds: Dataset, run: dict[str, Any], arrays: _Arrays | None) -> _Decision:
+    """One setting's decision, its options checked as ``filter_by_retention`` checks them (columns read once)."""
+    from mira_hf.selection.api import _decide
+    from mira_hf.selection.checks import _check_options
+
+    _check_options(
+        retention=0.0 if run["retention"] is None else run["retention"],
+        by=run["by"],
+        groups=run["groups"],
+        default=run["default"],
+        source_column=run["source_column"],
+        push_to_hub=None,
+        push_by=None,
+        save_to=None,
+        save_format="parquet",
+        split="train",
+        card_metadata=None,
+    )
+    retention = run.pop("retention")
+    return _decide(ds, retention, arrays=arrays, **run)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from mira_hf.answer.parse import format_output
+from mira_hf.answer.format import format_output
 from mira_hf.engines.base import Completion, Sampling
 from mira_hf.rubric import load_rubric
 from mira_hf.schema.scorecard import ScoreCard
@@ -17,7 +17,7 @@ from mira_hf.schema.scorecard import ScoreCard
 def card_for(text: str, n_slots: int = 15) -> ScoreCard:
     """A deterministic valid score card derived from the prompt text."""
     digest = hashlib.sha256(text.encode()).digest()
-    scores = [float(b % 11) for b in digest[:n_slots]]
+    scores: list[float | None] = [float(b % 11) for b in digest[:n_slots]]
     return ScoreCard(
         scores=scores,
         rationales=[f"reason {i}" for i in range(n_slots)],

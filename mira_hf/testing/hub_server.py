@@ -29,7 +29,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
@@ -196,7 +196,7 @@ class HubServer:
     # ------------------------------------------------------------------ lifecycle
     @property
     def endpoint(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        host, port = cast("tuple[str, int]", self._httpd.server_address[:2])
         return f"http://{host}:{port}"
 
     def start(self) -> HubServer:
@@ -337,7 +337,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --------------------------------------------------------------- plumbing
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -589,7 +589,7 @@ class _Handler(BaseHTTPRequestHandler):
         repo = self._repo(match, headers, write=True)
         revision = match.group("rev")
         lines = [json.loads(line) for line in body.splitlines() if line.strip()]
-        header = next((item["value"] for item in lines if item["key"] == "header"), {})
+        header: dict[str, Any] = next((item["value"] for item in lines if item["key"] == "header"), {})
         with hub._lock:
             base = self._commit(repo, revision)
             if revision not in repo.refs:

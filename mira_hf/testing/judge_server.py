@@ -207,14 +207,15 @@ def anchored_answer(record: str, rubric: Any) -> str:
         >>> parse_output(anchored_answer("pytest fails", rubric), rubric).status
         'ok'
     """
-    from mira_hf.answer.parse import format_output
+    from mira_hf.answer.format import format_output
     from mira_hf.rubric import load_rubric
     from mira_hf.schema.scorecard import ScoreCard
 
     rubric = load_rubric(rubric)
     shown = {p["name"] for p in propose(record, max_dims=len(FAMILIES))}
     family_of = {name: fam for fam in FAMILIES for name in fam.names}
-    scores, reasons = [], []
+    scores: list[float] = []
+    reasons: list[str | None] = []
     for dim in rubric:
         fam = family_of.get(dim.dimension.split(" (")[0])
         hit = fam is not None and any(n in shown for n in fam.names)
@@ -223,7 +224,7 @@ def anchored_answer(record: str, rubric: Any) -> str:
         reasons.append("the record shows it" if hit else "not shown in the record")
     overall = round(10 * sum(scores) / len(scores), 1)
     card = ScoreCard(
-        scores=scores,
+        scores=list[float | None](scores),
         rationales=reasons,
         overall=overall,
         recommendation="keep" if overall >= 50 else "drop",

@@ -52,7 +52,8 @@ class LoopbackServer:
         self._thread.join(timeout=10)
 
     async def _stop(self) -> None:
-        await self._runner.cleanup()
+        if self._runner is not None:
+            await self._runner.cleanup()
         others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in others:  # handlers still stalling on purpose
             task.cancel()

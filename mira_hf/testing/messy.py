@@ -179,7 +179,25 @@ def _issue(task: _Task) -> str:
 def _openhands_v0(task: _Task, steps: list, rng: random.Random) -> list[dict]:
     """An OpenHands V0 event stream: ``action``/``args`` events and ``observation`` events with ``cause``."""
     ts = "2025-01-14T10:10:{:02d}.123456"
-    events: list[dict] = [
+    events = _openhands_v0_head(task, ts)
+    for thought, command, output in steps:
+        events.extend(_openhands_v0_step(len(events), thought, command, output, ts))
+    events.append(
+        {
+            "id": len(events),
+            "timestamp": ts.format(59),
+            "source": "agent",
+            "action": "finish",
+            "message": "All done",
+            "args": {"final_thought": f"Fixed {task.path}.", "task_completed": "true", "outputs": {}, "thought": ""},
+        }
+    )
+    return events
+
+
+def _openhands_v0_head(task: _Task, ts: str) -> list[dict]:
+    """The V0 stream's opening: initialize, the system prompt and the user's issue."""
+    return [
         {
             "id": 0,
             "timestamp": ts.format(0),
@@ -208,58 +226,57 @@ def _openhands_v0(task: _Task, steps: list, rng: random.Random) -> list[dict]:
             "args": {"content": _issue(task), "image_urls": None, "wait_for_response": False},
         },
     ]
-    for thought, command, output in steps:
-        i = len(events)
-        events.append(
-            {
-                "id": i,
-                "timestamp": ts.format(i % 60),
-                "source": "agent",
-                "message": f"Running command: {command}",
-                "action": "run",
-                "args": {
-                    "command": command,
-                    "is_input": False,
-                    "thought": thought,
-                    "blocking": False,
-                    "hidden": False,
-                    "confirmation_state": "confirmed",
-                },
-            }
-        )
-        events.append(
-            {
-                "id": i + 1,
-                "timestamp": ts.format((i + 1) % 60),
-                "source": "agent",
-                "message": f"Command `{command[:20]}` executed with exit code 0.",
-                "cause": i,
-                "observation": "run",
-                "content": output,
-                "extras": {"command": command, "metadata": {"exit_code": int("failed" in output)}},
-            }
-        )
-    events.append(
+
+
+def _openhands_v0_step(i: int, thought: str, command: str, output: str, ts: str) -> list[dict]:
+    """One V0 step from event id ``i``: the ``run`` action and its observation."""
+    return [
         {
-            "id": len(events),
-            "timestamp": ts.format(59),
+            "id": i,
+            "timestamp": ts.format(i % 60),
             "source": "agent",
-            "action": "finish",
-            "message": "All done",
-            "args": {"final_thought": f"Fixed {task.path}.", "task_completed": "true", "outputs": {}, "thought": ""},
-        }
-    )
-    return events
+            "message": f"Running command: {command}",
+            "action": "run",
+            "args": {
+                "command": command,
+                "is_input": False,
+                "thought": thought,
+                "blocking": False,
+                "hidden": False,
+                "confirmation_state": "confirmed",
+            },
+        },
+        {
+            "id": i + 1,
+            "timestamp": ts.format((i + 1) % 60),
+            "source": "agent",
+            "message": f"Command `{command[:20]}` executed with exit code 0.",
+            "cause": i,
+            "observation": "run",
+            "content": output,
+            "extras": {"command": command, "metadata": {"exit_code": int("failed" in output)}},
+        },
+    ]
 
 
 def _openhands_v1(task: _Task, steps: list, rng: random.Random) -> list[dict]:
     """An OpenHands V1 (software-agent-sdk) event list: ``kind``-tagged events with ``llm_message`` / ``action``."""
-
-    def text(t: str) -> list[dict]:
-        return [{"cache_prompt": False, "type": "text", "text": t}]
-
     ts = "2025-10-02T09:12:{:02d}.000000"
-    events: list[dict] = [
+    events = _openhands_v1_head(task, ts)
+    for k, (thought, command, output) in enumerate(steps):
+        events.extend(_openhands_v1_step(k, thought, command, output, ts))
+    events.append(_openhands_v1_finish(task, ts))
+    return events
+
+
+def _v1_text(t: str) -> list[dict]:
+    """A V1 text content block."""
+    return [{"cache_prompt": False, "type": "text", "text": t}]
+
+
+def _openhands_v1_head(task: _Task, ts: str) -> list[dict]:
+    """The V1 list's opening: the system prompt event and the user's issue."""
+    return [
         {
             "kind": "SystemPromptEvent",
             "id": "sys-0",
@@ -280,7 +297,7 @@ def _openhands_v1(task: _Task, steps: list, rng: random.Random) -> list[dict]:
             "source": "user",
             "llm_message": {
                 "role": "user",
-                "content": text(_issue(task)),
+                "content": _v1_text(_issue(task)),
                 "name": None,
                 "tool_calls": None,
                 "tool_call_id": None,
@@ -291,78 +308,80 @@ def _openhands_v1(task: _Task, steps: list, rng: random.Random) -> list[dict]:
             "extended_content": [],
         },
     ]
-    for k, (thought, command, output) in enumerate(steps):
-        call = f"toolu_{k:02d}"
-        events.append(
-            {
-                "kind": "ActionEvent",
-                "id": f"act-{k}",
-                "timestamp": ts.format(2 * k + 2),
-                "source": "agent",
-                "thought": text(thought),
-                "reasoning_content": None,
-                "thinking_blocks": [],
-                "action": {
-                    "kind": "ExecuteBashAction",
-                    "command": command,
-                    "is_input": False,
-                    "timeout": None,
-                    "reset": False,
-                },
-                "tool_name": "execute_bash",
-                "tool_call_id": call,
-                "tool_call": {
-                    "id": call,
-                    "name": "execute_bash",
-                    "arguments": json.dumps({"command": command}),
-                    "origin": "completion",
-                },
-                "llm_response_id": f"chatcmpl-{k}",
-                "security_risk": "LOW",
-            }
-        )
-        events.append(
-            {
-                "kind": "ObservationEvent",
-                "id": f"obs-{k}",
-                "timestamp": ts.format(2 * k + 3),
-                "source": "environment",
-                "observation": {
-                    "kind": "ExecuteBashObservation",
-                    "content": text(output),
-                    "is_error": False,
-                    "command": command,
-                    "exit_code": int("failed" in output),
-                    "timeout": False,
-                },
-                "action_id": f"act-{k}",
-                "tool_name": "execute_bash",
-                "tool_call_id": call,
-            }
-        )
-    events.append(
+
+
+def _openhands_v1_step(k: int, thought: str, command: str, output: str, ts: str) -> list[dict]:
+    """The ``k``-th V1 step: the bash action event and its observation event."""
+    call = f"toolu_{k:02d}"
+    return [
         {
             "kind": "ActionEvent",
-            "id": "act-fin",
-            "timestamp": ts.format(59),
+            "id": f"act-{k}",
+            "timestamp": ts.format(2 * k + 2),
             "source": "agent",
-            "thought": text("The fix is done and tested."),
+            "thought": _v1_text(thought),
             "reasoning_content": None,
             "thinking_blocks": [],
-            "action": {"kind": "FinishAction", "message": f"Fixed {task.path}."},
-            "tool_name": "finish",
-            "tool_call_id": "toolu_fin",
+            "action": {
+                "kind": "ExecuteBashAction",
+                "command": command,
+                "is_input": False,
+                "timeout": None,
+                "reset": False,
+            },
+            "tool_name": "execute_bash",
+            "tool_call_id": call,
             "tool_call": {
-                "id": "toolu_fin",
-                "name": "finish",
-                "arguments": json.dumps({"message": "done"}),
+                "id": call,
+                "name": "execute_bash",
+                "arguments": json.dumps({"command": command}),
                 "origin": "completion",
             },
-            "llm_response_id": "chatcmpl-fin",
+            "llm_response_id": f"chatcmpl-{k}",
             "security_risk": "LOW",
-        }
-    )
-    return events
+        },
+        {
+            "kind": "ObservationEvent",
+            "id": f"obs-{k}",
+            "timestamp": ts.format(2 * k + 3),
+            "source": "environment",
+            "observation": {
+                "kind": "ExecuteBashObservation",
+                "content": _v1_text(output),
+                "is_error": False,
+                "command": command,
+                "exit_code": int("failed" in output),
+                "timeout": False,
+            },
+            "action_id": f"act-{k}",
+            "tool_name": "execute_bash",
+            "tool_call_id": call,
+        },
+    ]
+
+
+def _openhands_v1_finish(task: _Task, ts: str) -> dict:
+    """The V1 list's closing ``FinishAction``."""
+    return {
+        "kind": "ActionEvent",
+        "id": "act-fin",
+        "timestamp": ts.format(59),
+        "source": "agent",
+        "thought": _v1_text("The fix is done and tested."),
+        "reasoning_content": None,
+        "thinking_blocks": [],
+        "action": {"kind": "FinishAction", "message": f"Fixed {task.path}."},
+        "tool_name": "finish",
+        "tool_call_id": "toolu_fin",
+        "tool_call": {
+            "id": "toolu_fin",
+            "name": "finish",
+            "arguments": json.dumps({"message": "done"}),
+            "origin": "completion",
+        },
+        "llm_response_id": "chatcmpl-fin",
+        "security_risk": "LOW",
+    }
 
 
 def _chat(task: _Task, steps: list, rng: random.Random) -> dict:
@@ -469,45 +488,9 @@ def _swe_agent(task: _Task, steps: list, rng: random.Random) -> dict:
     }
     trajectory, history = [], [system, user]
     for k, (thought, command, output) in enumerate(steps):
-        action = f"bash {json.dumps({'command': command})}"
-        trajectory.append(
-            {
-                "action": action,
-                "observation": output,
-                "response": thought,
-                "thought": thought,
-                "execution_time": round(rng.uniform(0.1, 2.0), 2),
-                "state": {"working_dir": f"/{task.repo.split('/')[1]}", "diff": ""},
-                "query": [system],
-                "extra_info": {},
-            }
-        )
-        history.append(
-            {
-                "role": "assistant",
-                "content": thought,
-                "thought": thought,
-                "action": action,
-                "agent": "main",
-                "message_type": "action",
-                "tool_calls": [
-                    {
-                        "id": f"toolu_{k}",
-                        "type": "function",
-                        "function": {"name": "bash", "arguments": json.dumps({"command": command})},
-                    }
-                ],
-            }
-        )
-        history.append(
-            {
-                "role": "tool",
-                "content": [{"type": "text", "text": output}],
-                "agent": "main",
-                "message_type": "observation",
-                "tool_call_ids": [f"toolu_{k}"],
-            }
-        )
+        step, messages = _swe_agent_step(k, thought, command, output, task, rng, system)
+        trajectory.append(step)
+        history.extend(messages)
     return {
         "trajectory": trajectory,
         "history": history,
@@ -519,6 +502,47 @@ def _swe_agent(task: _Task, steps: list, rng: random.Random) -> dict:
         "replay_config": json.dumps({"env": {"repo": {"path": f"/{task.repo.split('/')[1]}"}}}),
         "environment": "main",
     }
+
+
+def _swe_agent_step(
+    k: int, thought: str, command: str, output: str, task: _Task, rng: random.Random, system: dict
+) -> tuple[dict, list[dict]]:
+    """The ``k``-th SWE-agent step: its ``trajectory`` entry and its two ``history`` messages."""
+    action = f"bash {json.dumps({'command': command})}"
+    step = {
+        "action": action,
+        "observation": output,
+        "response": thought,
+        "thought": thought,
+        "execution_time": round(rng.uniform(0.1, 2.0), 2),
+        "state": {"working_dir": f"/{task.repo.split('/')[1]}", "diff": ""},
+        "query": [system],
+        "extra_info": {},
+    }
+    return step, [
+        {
+            "role": "assistant",
+            "content": thought,
+            "thought": thought,
+            "action": action,
+            "agent": "main",
+            "message_type": "action",
+            "tool_calls": [
+                {
+                    "id": f"toolu_{k}",
+                    "type": "function",
+                    "function": {"name": "bash", "arguments": json.dumps({"command": command})},
+                }
+            ],
+        },
+        {
+            "role": "tool",
+            "content": [{"type": "text", "text": output}],
+            "agent": "main",
+            "message_type": "observation",
+            "tool_call_ids": [f"toolu_{k}"],
+        },
+    ]
 
 
 _BUILDERS = {

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
 from mira_hf.answer.contract import FENCE_CLOSE, FENCE_OPEN
-from mira_hf.answer.parse import format_output
+from mira_hf.answer.format import format_output
 from mira_hf.rubric import Rubric, load_rubric
 from mira_hf.schema.scorecard import ScoreCard
 from mira_hf.testing.loopback import ChatLoopbackServer
@@ -49,8 +49,8 @@ def record_quality(text: str) -> int:
 def teacher_card(text: str, n_slots: int) -> ScoreCard:
     """The loopback teacher's answer for a record: slot scores around its quality, an overall and a verdict."""
     q = record_quality(text)
-    scores = [float(max(0, min(10, q + (i % 3) - 1))) for i in range(n_slots)]
-    verdict = "keep" if q >= 6 else "downsample" if q >= 3 else "drop"
+    scores: list[float | None] = [float(max(0, min(10, q + (i % 3) - 1))) for i in range(n_slots)]
+    verdict: Literal["keep", "downsample", "drop"] = "keep" if q >= 6 else "downsample" if q >= 3 else "drop"
     return ScoreCard(
         scores=scores,
         rationales=[f"shows quality {q} on this dimension"] * n_slots,

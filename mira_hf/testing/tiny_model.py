@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -77,6 +78,8 @@ def build_tiny_model(path: str | Path, *, seed: int = 0, moe: bool = True, num_l
         torch_dtype="bfloat16",
     )
     torch.manual_seed(seed)
+    config: Any
+    model: Any
     if moe:
         config = Qwen3MoeConfig(
             **common,

@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import mira_hf
-from mira_hf.answer.parse import _parser_for, format_output, parse_output, template_regex
+from mira_hf.answer.format import format_output
+from mira_hf.answer.parse import _parser_for, parse_output
+from mira_hf.answer.regex import template_regex
 from mira_hf.errors import ConfigurationError, RubricError
 from mira_hf.rubric import load_rubric
 from mira_hf.schema.scorecard import ScoreCard

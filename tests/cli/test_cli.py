@@ -187,6 +187,45 @@ def test_a_missing_file_is_one_line(tmp_path):
     assert_one_line_error(invoke("agree", tmp_path / "nope.jsonl"), "does not exist", ".jsonl")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        "score DATA -o out",
+        "inspect DATA",
+        "agree DATA",
+        "select DATA --retention 0.5 -o sel",
+        "report DATA",
+        "distill DATA --rubric agent-group4 -o sft",
+        "group-sources DATA --k 2 -o groups.json",
+        "discover judge DATA --model m --base-url http://127.0.0.1:9/v1 -o proposals",
+    ],
+)
+def test_every_command_maps_a_data_load_error_to_one_line(tmp_path, command):
+    """The one place that maps library errors (``MiraGroup``) covers every command, subcommands too."""
+    result = invoke(*(tmp_path / "nope.jsonl" if arg == "DATA" else arg for arg in command.split()))
+    assert result.exit_code == 2
+    assert_one_line_error(result, "nope.jsonl does not exist", "save_to_disk folder")
+
+
+def test_nothing_in_the_package_imports_the_cli():
+    import ast
+
+    from tests.conftest import REPO
+
+    importers = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "mira_hf").rglob("*.py")
+        if "cli" not in path.relative_to(REPO / "mira_hf").parts
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom | ast.Import)
+        and any(
+            n.startswith("mira_hf.cli")
+            for n in ([node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names])
+        )
+    ]
+    assert importers == []
+
+
 def test_a_file_of_unknown_format_is_one_line(tmp_path):
     (tmp_path / "data.txt").write_text("hello\n")
     assert_one_line_error(invoke("agree", tmp_path / "data.txt"), "cannot tell the format", ".parquet")
@@ -302,6 +341,19 @@ def test_merge_names_the_missing_shards(tmp_path):
 def test_report_with_a_missing_selection_file_is_one_line(scored_dir, tmp_path):
     result = invoke("report", scored_dir, "--selection", tmp_path / "nope.json", "-o", tmp_path / "r.html")
     assert_one_line_error(result, "does not exist", "mira-hf select")
+
+
+def test_score_estimate_counts_this_shards_rows_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # bytes per token; no Hub lookup for the card's tokenizer
+    data = tmp_path / "six.jsonl"
+    data.write_text("".join(json.dumps({"text": f"agent ran pytest {i}"}) + "\n" for i in range(6)))
+    out = tmp_path / "out"
+    args = ["score", data, "-o", out, "--estimate", "--records-per-s", "1"]
+    result = invoke(*args, "--shard", "1", "--num-shards", "2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "rows: 3 (estimated from 3 sampled)"
+    assert "GPU-hours" in result.stdout and not out.exists() and not Path(f"{out}.cache").exists()
+    assert invoke(*args).stdout.splitlines()[0] == "rows: 6 (estimated from 6 sampled)"
 
 
 @pytest.mark.slow

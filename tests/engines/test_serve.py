@@ -55,7 +55,7 @@ def example_ds(records) -> datasets.Dataset:
 
 
 def _structured_conversations(records: list[dict], regex_chars: int = 40) -> tuple[list[list[dict]], str]:
-    from mira_hf.answer.parse import template_regex
+    from mira_hf.answer.regex import template_regex
 
     rubric = mira_hf.load_rubric("agent-group4")
     picked = [r for r in records if r["num_tokens"] < 1500][:6]

@@ -15,7 +15,7 @@ import datasets
 import pytest
 from typer.testing import CliRunner
 
-from mira_hf.answer.parse import format_output
+from mira_hf.answer.format import format_output
 from mira_hf.cli import app
 from mira_hf.engines.base import Sampling
 from mira_hf.engines.openai import OpenAIEngine

@@ -153,7 +153,7 @@ def test_a_rerun_skips_unchanged_steps_and_force_reruns_from_a_step(tmp_path):
 
 
 def _stub_handler(rubrics, delay=0.15):
-    from mira_hf.answer.parse import format_output
+    from mira_hf.answer.format import format_output
     from mira_hf.testing.fake_engine import card_for
     from tests._server_loopback import Reply, completion_body
 

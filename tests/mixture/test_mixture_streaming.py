@@ -19,7 +19,7 @@ import datasets
 import pytest
 
 import mira_hf
-from mira_hf.answer.parse import format_output
+from mira_hf.answer.format import format_output
 from mira_hf.mixture import Plan
 from mira_hf.rubric import load_rubric
 from mira_hf.scoring.store import RowStore

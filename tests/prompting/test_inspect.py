@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 import mira_hf
 from mira_hf.cli import app
-from mira_hf.prompting.inspection import BYTES_PER_TOKEN, Inspection
+from mira_hf.prompting.inspection import Inspection
 from mira_hf.prompting.prompt import Budget
+from mira_hf.prompting.tokens import BYTES_PER_TOKEN
 from mira_hf.records import coverage_report, render
 from tests.conftest import REPO
 

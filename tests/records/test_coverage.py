@@ -384,7 +384,7 @@ def test_the_fixtures_hold_reasoning_and_every_kind_of_field():
 
 
 def test_what_coverage_leaves_out_is_metadata_never_agent_text():
-    cov = importlib.import_module("mira_hf.records.coverage")
+    cov = importlib.import_module("mira_hf.records.measure")
 
     agent_text = {
         "content",
@@ -468,7 +468,7 @@ def test_tool_schemas_the_prompt_does_not_render_count_as_not_shown():
     assert report.by_kind["tools"] == (0, schema_chars) and report.ratio_by_kind["tools"] == 0.0
     assert report.ratio < 1.0 and report.total - report.shown == schema_chars == report.shortened
     assert "[].tools[].function.description" in report.missing
-    cov = importlib.import_module("mira_hf.records.coverage")  # the schema's keys are not on the excluded list
+    cov = importlib.import_module("mira_hf.records.measure")  # the schema's keys are not on the excluded list
     assert not any(cov._is_metadata(k) for k in ("tools", "function", "description", "parameters", "properties"))
     # the agent's own text is whole: the gap is the schemas, nothing else
     assert all(report.ratio_by_kind[k] == 1.0 for k in AGENT_KINDS if k in report.by_kind)

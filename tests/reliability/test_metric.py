@@ -21,7 +21,7 @@ from evaluate.loading import CachedEvaluationModuleFactory
 
 import mira_hf
 from mira_hf._util.metric_install import CACHE_FOLDER, install_metric, metric_source_dir
-from mira_hf.answer.parse import format_output
+from mira_hf.answer.format import format_output
 from mira_hf.errors import ConfigurationError
 from mira_hf.reliability import agreement
 from mira_hf.schema.scorecard import ScoreCard

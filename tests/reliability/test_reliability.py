@@ -13,7 +13,6 @@ from scipy import stats
 from scipy.stats.contingency import crosstab
 
 import mira_hf
-from mira_hf import reliability
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
 from mira_hf.reliability import Reliability, aggregate, agreement, recommendation_agreement
 
@@ -65,7 +64,7 @@ def _assert_matches_scipy(got: dict, student: np.ndarray, teacher: np.ndarray) -
 def test_statistics_match_scipy_per_dimension_and_source(kind, monkeypatch):
     rng = np.random.default_rng({"integers": 1, "half_points": 2, "continuous": 3, "rank_fallback": 4}[kind])
     if kind == "rank_fallback":  # too many distinct values to rank by counting → scipy.stats.rankdata path
-        monkeypatch.setattr(reliability, "_MAX_LEVELS", 8)
+        monkeypatch.setattr("mira_hf.reliability.stats._MAX_LEVELS", 8)
     student, teacher = _pairs(rng, 600, "continuous" if kind == "rank_fallback" else kind)
     sources = rng.choice(SOURCES, 600).tolist()
 

@@ -14,7 +14,7 @@ import datasets
 import pytest
 
 import mira_hf
-from mira_hf.answer.parse import format_output
+from mira_hf.answer.format import format_output
 from mira_hf.scoring.store import RowStore
 from mira_hf.testing.fake_engine import FakeEngine, card_for
 from tests._server_loopback import Reply, StubServer

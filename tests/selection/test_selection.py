@@ -187,7 +187,7 @@ def test_drop_recommendation_removes_rows_first():
 @given(data=st.data(), n=st.integers(1, 60), bins=st.integers(1, 6))
 def test_bucketed_token_cut_equals_a_full_sort(data, n, bins):
     """The O(n) bucketed token cut keeps exactly the best-first prefix a full stable sort gives."""
-    from mira_hf.selection import _best_first_prefix, _token_cut
+    from mira_hf.selection.cut import _best_first_prefix, _token_cut
 
     scores = np.array(
         data.draw(st.lists(st.one_of(st.just(np.nan), st.integers(0, 6).map(lambda v: v / 2)), min_size=n, max_size=n)),

@@ -66,7 +66,7 @@ class _Overlay:
         self.store.put_many(rows)
 
 
-class _Stream:
+class Stream:
     """One scorer's streaming pass: its store (a temporary one without ``cache_dir``), sink and driver.
 
     :meth:`start` launches it (an endpoint pool runs on its own loop from then on), :meth:`wait` finishes it and
@@ -88,7 +88,8 @@ class _Stream:
         self._running: Any = None
         self._waited = False
 
-    def start(self) -> _Stream:
+    def start(self) -> Stream:
+        """Launch the pass: the driver starts sending rows, the sink stores them as they finish."""
         from mira_hf.scoring.streaming.drivers import launch
         from mira_hf.scoring.streaming.sink import Sink
 
@@ -142,6 +143,7 @@ class _Stream:
             rt.store, rt.progress = store, progress
 
     def close(self) -> None:
+        """Drop the temporary store (a store from ``cache_dir`` is kept)."""
         if self._tmp is not None:
             rt = self.scorer._ensure_runtime()
             rt.store.close()
@@ -150,7 +152,7 @@ class _Stream:
             self._tmp = None
 
 
-def _check_dataset(ds: Any) -> None:
+def check_dataset(ds: Any) -> None:
     """Refuse what is not one ``datasets.Dataset`` (a ``DatasetDict``, an ``IterableDataset``), saying what to do."""
     from mira_hf.errors import ConfigurationError
 
@@ -185,10 +187,10 @@ def score_dataset(
 
     if not isinstance(scorer, Scorer) and hasattr(scorer, "stream_dataset"):  # a MixtureScorer: every group streams
         return scorer.stream_dataset(ds, batch_size=batch_size, depth=depth, chunk_rows=chunk_rows, **map_kwargs)
-    _check_dataset(ds)
+    check_dataset(ds)
     scorer._ensure_runtime()
     column = scorer._check_columns(list(ds.column_names))
-    stream = _Stream(scorer, pending_rows(ds, scorer, column, chunk_rows), len(ds), depth)
+    stream = Stream(scorer, pending_rows(ds, scorer, column, chunk_rows), len(ds), depth)
     try:
         scorer.stream_stats = stream.start().wait()
         with stream.reading():

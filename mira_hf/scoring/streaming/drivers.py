@@ -76,12 +76,14 @@ class Running:
 
     def wait(self) -> Occupancy:
         if self._future is None:
+            assert self._run is not None  # a pass is either a future (a pool's) or a run
             return self._run()
         try:
             self._future.result()
         except BaseException:
             self._future.cancel()  # Ctrl-C: stop the requests still in flight
             raise
+        assert self._occ is not None  # a pool's pass counts its occupancy
         self._occ.change(0)
         return self._occ
 
@@ -174,7 +176,7 @@ def _drive_chunks(scorer: Scorer, items: Any, sink: Sink, depth: int) -> Occupan
 
 
 def _drive_vllm(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int) -> Occupancy:
-    from mira_hf.engines.vllm import _completion, _is_request_error, token_prompts
+    from mira_hf.engines.vllm import completion_of, is_request_error, token_prompts
 
     llm = engine.llm
     core = llm.llm_engine
@@ -199,7 +201,7 @@ def _drive_vllm(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int)
                     else:
                         (request_id,) = llm.enqueue_chat([item.messages], params, use_tqdm=False)
                 except Exception as e:
-                    if not _is_request_error(e):
+                    if not is_request_error(e):
                         raise
                     sink.add(item, Completion(error=f"{type(e).__name__}: {e}"))
                     continue
@@ -217,7 +219,7 @@ def _drive_vllm(engine: Any, scorer: Scorer, items: Any, sink: Sink, depth: int)
             for out in core.step():
                 if getattr(out, "finished", False) and out.request_id in running:
                     occ.change(-1)
-                    sink.add(running.pop(out.request_id), _completion(out))
+                    sink.add(running.pop(out.request_id), completion_of(out))
     except BaseException:
         if running:
             try:

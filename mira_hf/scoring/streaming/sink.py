@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from mira_hf.engines.base import Completion
 from mira_hf.scoring.scorer import Pending, Scorer
@@ -65,10 +65,10 @@ class Sink:
 
     def _write(self, items: list[Pending], completions: list[Completion]) -> None:
         self.scorer.complete(items, completions)
-        rows = [item.row for item in items]
-        for item in items:
-            if item.row["mira_status"] == "engine_error" and item.key is not None:
-                self.errors[item.key] = item.row
+        rows = [cast("dict[str, Any]", item.row) for item in items]  # complete() wrote every one
+        for item, row in zip(items, rows):
+            if row["mira_status"] == "engine_error" and item.key is not None:
+                self.errors[item.key] = row
         self.rows += len(rows)
         progress = self.scorer.progress
         if progress is not None:
