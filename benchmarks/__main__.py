@@ -2,9 +2,12 @@
 
 python -m benchmarks                   # quick mode of each CPU benchmark (a few minutes on 2 cores)
 python -m benchmarks parse report      # only these
-python -m benchmarks --full            # each with its own defaults (the sizes docs/performance.md reports)
+python -m benchmarks --full            # each with its own defaults; results JSON in benchmarks/results/
 python -m benchmarks --gpu             # also benchmarks/gpu_prefill.py (needs a CUDA GPU and vLLM)
 python -m benchmarks --list
+
+Quick runs write their results JSON under a temporary folder (``--results-dir`` to choose one); full runs write
+``benchmarks/results/``, which ``python -m benchmarks.tables`` turns into the tables of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: Where quick runs put their results JSON, so that they never overwrite benchmarks/results/.
+QUICK_RESULTS = Path(tempfile.gettempdir()) / "mira-bench-quick-results"
 
 
 @dataclass(frozen=True)
@@ -29,8 +35,11 @@ class Benchmark:
     what: str
     gpu: bool = False
 
-    def command(self, full: bool = False) -> list[str]:
-        return [sys.executable, str(HERE / self.script), *(() if full else self.quick)]
+    def command(self, full: bool = False, results_dir: Path | None = None) -> list[str]:
+        """The command line: the quick flags unless ``full``; results JSON under ``results_dir`` (default:
+        benchmarks/results/ for a full run, a temporary folder for a quick one)."""
+        where = results_dir or (HERE / "results" if full else QUICK_RESULTS)
+        return [sys.executable, str(HERE / self.script), *(() if full else self.quick), "--results-dir", str(where)]
 
 
 BENCHMARKS: tuple[Benchmark, ...] = (
@@ -119,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full", action="store_true", help="run each with its own defaults instead of its quick mode")
     ap.add_argument("--gpu", action="store_true", help="include gpu_prefill.py")
     ap.add_argument("--list", action="store_true", help="list the benchmarks and their quick flags")
+    ap.add_argument("--results-dir", type=Path, help="where the results JSON go (default: see above)")
     args = ap.parse_args(argv)
     chosen = select(args.names, args.gpu)
     if args.list:
@@ -128,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = []
     for b in chosen:
-        cmd = b.command(full=args.full)
+        cmd = b.command(full=args.full, results_dir=args.results_dir)
         print(f"\n=== {b.name}: {b.what}\n$ python {' '.join(cmd[1:])}", flush=True)
         t0 = time.perf_counter()
         rc = subprocess.run(cmd, cwd=HERE.parent).returncode

@@ -24,6 +24,10 @@ import sys
 import tempfile
 import time
 
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
+
 
 # ----------------------------------------------------------------- the server
 def serve(port: int, latency: float, concurrency: int, ready) -> None:
@@ -191,6 +195,7 @@ def main() -> None:
     parser.add_argument("--prompt-bytes", type=int, default=16_000)
     parser.add_argument("--no-baseline", action="store_true", help="skip the openai AsyncOpenAI baseline")
     parser.add_argument("--resume-rows", type=int, default=2000, help="rows for the resume table (0: skip)")
+    _results.add_option(parser)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
@@ -209,6 +214,7 @@ def main() -> None:
         head += f" | {'openai req/s':>12} | {'openai share':>12}"
     print(head)
     print("-" * len(head))
+    figures: list[dict] = []
     for k in args.in_flight:
         convs = conversations(k * args.rounds, args.prompt_bytes)
         capacity = k / args.latency
@@ -221,6 +227,16 @@ def main() -> None:
                 line += f" | {len(convs) / dt_b:>12.1f} | {len(convs) / dt_b / capacity:>11.1%}"
                 line += f"{'' if not err_b else f' ({err_b} errors)'}"
         print(line, flush=True)
+        figures.append({"in_flight": k, "capacity": capacity, "mira_share": len(convs) / dt / capacity, "errors": err})
+        if baseline:
+            figures[-1].update(openai_share=len(convs) / dt_b / capacity, openai_errors=err_b)
+    cells = [
+        [f"{f['in_flight']}", f"{f['mira_share']:.1%}".replace("%", " %")]
+        + ([f"{f['openai_share']:.1%}".replace("%", " %")] if baseline else [])
+        for f in figures
+    ]
+    head_md = ["in flight", "mira-hf share of capacity"] + (["`openai.AsyncOpenAI` share"] if baseline else [])
+    results = {"latency": args.latency, "rounds": args.rounds, "prompt_bytes": args.prompt_bytes, "levels": figures}
 
     if args.resume_rows:
         with Server(args.latency / 10, 256) as server:
@@ -228,6 +244,9 @@ def main() -> None:
         print(f"\nresume ({args.resume_rows:,} rows, server latency {args.latency / 10:g} s, 256 in flight)")
         print(f"{'fresh run':>24} | {fresh:>7.2f} s")
         print(f"{'rerun with 90 % stored':>24} | {resumed:>7.2f} s | {resumed / fresh:.1%} of a fresh run")
+        results["resume"] = {"rows": args.resume_rows, "fresh_s": fresh, "resumed_s": resumed}
+    name = "client" if len(args.in_flight) > 1 else f"client_{args.in_flight[0]}_{args.rounds}rounds"
+    _results.save(args.results_dir, name, {"table": _results.table(head_md, "r" * len(head_md), cells)}, results)
 
 
 if __name__ == "__main__":

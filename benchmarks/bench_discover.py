@@ -14,10 +14,16 @@ families (adjusted Rand index, purity). The baseline, run in the same process, i
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from collections import Counter
 
 import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
 
 
 def purity(truth: list[int], found: list[str]) -> float:
@@ -38,6 +44,7 @@ def main() -> None:
         action="store_true",
         help="make every definition distinct (a record-specific clause), as a real teacher's are",
     )
+    _results.add_option(ap)
     args = ap.parse_args()
 
     from sklearn.cluster import KMeans
@@ -52,6 +59,7 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    figures, cells = [], []
     for n in args.sizes:
         rows = planted_proposals(n, k=args.k, seed=1)
         if args.unique:
@@ -78,6 +86,23 @@ def main() -> None:
             f"{adjusted_rand(truth, best.assignments):>6.3f} {purity(truth, best.assignments):>7.3f} "
             f"{best.silhouette:>10.3f}"
         )
+        distinct = len({r["definition"] for r in rows})
+        f = dict(proposals=n, distinct_texts=distinct, total_s=t["total"], embed_s=t["embed"], kmeans_s=t["kmeans"])
+        f.update(baseline_s=min(base), ari=adjusted_rand(truth, best.assignments))
+        f.update(purity=purity(truth, best.assignments), silhouette=best.silhouette)
+        figures.append(f)
+        cells.append(
+            [f"{n:,}", "all distinct" if distinct == n else f"{distinct:,} distinct", f"{t['total']:.2f}"]
+            + [f"{t['embed']:.2f}", f"{t['kmeans']:.2f}", f"{100 * t['kmeans'] / t['total']:.0f} %"]
+            + [f"{t['total'] / min(base):.1f}×", f"{f['ari']:.3f}", f"{f['purity']:.3f}", f"{best.silhouette:.3f}"]
+        )
+    head = ["proposals", "texts", "total s", "embed s", "KMeans s", "KMeans share", "× baseline", "ARI", "purity"]
+    _results.save(
+        args.results_dir,
+        "discover_unique" if args.unique else "discover",
+        {"table": _results.table([*head, "silhouette"], "rlrrrrrrrr", cells)},
+        {"k": args.k, "repeat": args.repeat, "unique": args.unique, "sizes": figures},
+    )
     print(
         f"\nbaseline: one bare KMeans(n_init=1) over the same TF-IDF embeddings; discovery runs KMeans with "
         f"n_init=10, embeds unique texts, names, anchors and estimates the silhouette. ({np.__name__} "

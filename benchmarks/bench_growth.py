@@ -43,6 +43,10 @@ from typing import Any
 
 import numpy as np
 
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "benchmarks" / "results"
 DIMS = 15
@@ -353,6 +357,52 @@ def _print_row(p: dict[str, Any]) -> None:
     )
 
 
+def _rows_table(points: list[dict[str, Any]]) -> tuple[list[str], str, list[list[str]]]:
+    """The page's table of the row stages: per size, selection then metric (seconds, ns/row, RSS Δ, traced)."""
+    head = ["rows"]
+    for stage in ("selection", "metric"):
+        head += [f"{stage} s", "ns/row", "RSS Δ MiB", "traced MiB"]
+    by = {(p["stage"], p["size"]): p for p in points}
+    sizes = sorted({p["size"] for p in points if STAGES[p["stage"]] == "rows"})
+    rows = []
+    for size in sizes:
+        cells = [f"{size:,}"]
+        for stage in ("selection", "metric"):
+            p = by.get((stage, size))
+            if p is None or "skipped" in p:
+                cells += [p["skipped"] if p else "not run", "", "", ""]
+                continue
+            seconds = p["seconds"]
+            cells += [f"{seconds:.3f}" if seconds < 10 else f"{seconds:.2f}", f"{seconds / size * 1e9:,.0f}"]
+            cells += [f"{p['rss_delta_mib']:,.0f}", f"{p['traced_mib']:,.0f}"]
+        rows.append(cells)
+    return head, "r" * len(head), rows
+
+
+def _tokens_table(points: list[dict[str, Any]]) -> tuple[list[str], str, list[list[str]]]:
+    """The page's table of the token stages: ms per record (RSS Δ MiB) of each, and the records cut at 8,192."""
+    stages = [s for s, unit in STAGES.items() if unit == "tokens"]
+    head = ["tokens / record", "`fit_many`, 65,536 ctx: ms/rec (RSS Δ MiB)", "`build_prompts`, 65,536 ctx"]
+    head += ["`fit_many`, 8,192 ctx", "cut at 8,192"]
+    by = {(p["stage"], p["size"]): p for p in points}
+    sizes = sorted({p["size"] for p in points if STAGES[p["stage"]] == "tokens"})
+    rows = []
+    for size in sizes:
+        cells = [f"{size:,}"]
+        for stage in stages:
+            p = by.get((stage, size))
+            if p is None or "skipped" in p:
+                cells.append(p["skipped"] if p else "not run")
+                continue
+            ms = p["seconds"] / p["records"] * 1e3
+            digits = 2 if ms < 10 else 1 if ms < 100 else 0
+            cells.append(f"{ms:,.{digits}f} ({p['rss_delta_mib']:,.0f})")
+        cut = by.get((stages[-1], size))
+        cells.append(f"{cut['truncated']}/{cut['records']}" if cut and "skipped" not in cut else "")
+        rows.append(cells)
+    return head, "r" * len(head), rows
+
+
 def growth_exponents(points: list[dict[str, Any]]) -> dict[str, float]:
     """Slope of log(time) over log(size) between each stage's two largest measured points (1.0 = linear).
 
@@ -423,7 +473,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--sources", type=int, default=6, help="sources in the selection and metric data (3–12)")
     ap.add_argument("--repeat", type=int, default=2, help="timed runs per point (best kept)")
     ap.add_argument("--stages", nargs="+", choices=list(STAGES), default=list(STAGES))
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where growth.png and growth.json go")
+    ap.add_argument(
+        "--out", "--results-dir", dest="out", type=Path, default=DEFAULT_OUT, help="where growth.png and growth.json go"
+    )
     ap.add_argument("--quick", action="store_true", help="rows up to 30 K, 4 records of 8 K tokens")
     ap.add_argument("--point", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -497,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     png = args.out / "growth.png"
     plot(points, png)
-    (args.out / "growth.json").write_text(json.dumps({"points": points, "exponents": slopes}, indent=1))
+    tables = {"rows": _results.table(*_rows_table(points)), "tokens": _results.table(*_tokens_table(points))}
+    _results.save(args.out, "growth", tables, {"points": points, "exponents": slopes})
     print(f"plot: {png}")
     return 0
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -24,6 +25,10 @@ os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
 
 CARD_ROWS = 231_762
 DIMS = 15
@@ -56,7 +61,7 @@ def measure(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
     return min(times), peak
 
 
-def scale(rows: int, bootstrap: int) -> None:
+def scale(rows: int, bootstrap: int) -> dict[str, Any]:
     """``agreement`` alone on ``rows`` × 15 float32 scores (built in chunks): seconds and the process's peak RSS.
 
     Run it in a fresh process: ``ru_maxrss`` is the peak of the whole process, so the inputs (2 × rows × 15 × 4
@@ -89,6 +94,13 @@ def scale(rows: int, bootstrap: int) -> None:
         f"{seconds:.1f} s; process peak RSS {peak / 1024:.2f} GiB (inputs and setup {before / 1024:.2f} GiB, "
         f"agreement adds {(peak - before) / 1024:.2f} GiB); macro MAE {result['macro_mae']:.3f}"
     )
+    return {
+        "rows": rows,
+        "bootstrap": bootstrap,
+        "seconds": seconds,
+        "peak_gib": peak / 1024,
+        "inputs_gib": before / 1024,
+    }
 
 
 def main() -> None:
@@ -97,9 +109,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scale", type=int, default=None, help="only time agreement on this many rows")
     parser.add_argument("--bootstrap", type=int, default=0, help="with --scale: bootstrap resamples")
+    _results.add_option(parser)
     args = parser.parse_args()
     if args.scale is not None:
-        scale(args.scale, args.bootstrap)
+        f = scale(args.scale, args.bootstrap)
+        cells = [
+            [f"{args.bootstrap:,}", f"{f['seconds']:.1f}", f"{f['peak_gib']:.2f} GiB", f"{f['inputs_gib']:.2f} GiB"]
+        ]
+        head = ["bootstrap", "seconds", "peak RSS", "of which the inputs"]
+        _results.save(
+            args.results_dir,
+            f"metric_scale_{args.scale}_b{args.bootstrap}",
+            {"table": _results.table(head, "rrrr", cells)},
+            f,
+        )
         return
 
     import datasets
@@ -171,6 +194,35 @@ def main() -> None:
         f"metric.compute(...) in one call skips it."
     )
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    figures = [{"step": n, "seconds": sec, "ratio": sec / base, "peak_mib": peak} for n, sec, peak in rows]
+    cells = [
+        [
+            STEP_LABELS[f["step"]],
+            f"**{f['seconds']:.3f}**" if f["step"].startswith("agreement(numpy") else f"{f['seconds']:.3f}",
+        ]
+        + [f"{f['ratio']:.1f}", f"{f['peak_mib']:.0f}"]
+        for f in figures
+    ]
+    head = ["step", "seconds", "× numpy MAE pass", "peak MiB (traced)"]
+    _results.save(
+        args.results_dir,
+        "metric",
+        {"table": _results.table(head, "lrrr", cells)},
+        {"rows": args.rows, "repeat": args.repeat, "steps": figures},
+    )
+
+
+#: How the page writes each step.
+STEP_LABELS = {
+    "baseline: numpy MAE pass": "baseline: one numpy MAE pass",
+    "agreement(numpy float32)": "`agreement` on numpy float32",
+    "agreement(Arrow columns)": "`agreement` on Arrow columns",
+    "agreement(Python lists)": "`agreement` on Python lists",
+    "metric.compute(lists)": "`metric.compute(...)` on lists",
+    "evaluate add_batch+compute": "`evaluate` `add_batch` + `compute`",
+    "aggregate(trimmed_mean, mmap)": "`aggregate` (trimmed mean, memory-mapped)",
+    "aggregate(weighted, mmap)": "`aggregate` (weighted, memory-mapped)",
+}
 
 
 if __name__ == "__main__":

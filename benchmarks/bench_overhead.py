@@ -27,10 +27,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,10 +68,11 @@ def _synthetic_records(n: int, tokens: int, seed: int = 0) -> list[str]:
     return out
 
 
-def bench_stages(n: int, tokens_list: list[int]) -> None:
+def bench_stages(n: int, tokens_list: list[int]) -> tuple[dict, dict]:
     from transformers import AutoTokenizer
 
-    from mira_hf.answer.parse import format_output, parse_output
+    from mira_hf.answer.format import format_output
+    from mira_hf.answer.parse import parse_output
     from mira_hf.prompting.prompt import Budget, messages_for
     from mira_hf.records import render_record
     from mira_hf.rubric import load_rubric
@@ -121,6 +128,7 @@ def bench_stages(n: int, tokens_list: list[int]) -> None:
         f"{'total ms/rec':>13} {'excl. tokenizer':>16} {'tokenized':>10} {'batch fit+render':>17} "
         f"{'Scorer ms/rec':>14}"
     )
+    figures = []
     for tokens in tokens_list:
         records = _synthetic_records(n, tokens)
         calls["n"] = 0
@@ -153,12 +161,35 @@ def bench_stages(n: int, tokens_list: list[int]) -> None:
         t["arrow"] += time.perf_counter() - t0
         total = sum(t.values()) * 1000 / n
         excl = (sum(t.values()) - tok_time) * 1000 / n
+        scorer_ms = scorer_path(records)
         print(
             f"{tokens:>14,} "
             + " ".join(f"{v * 1000 / n:>9.3f}" for v in t.values())
             + f" {total:>13.3f} {excl:>16.3f} {calls['n']:>6}/{n} {batched * 1000 / n:>13.3f}"
-            + f" {scorer_path(records):>14.3f}"
+            + f" {scorer_ms:>14.3f}"
         )
+        per = {k: v * 1000 / n for k, v in t.items()}
+        figures.append(dict(tokens=tokens, **per, total=total, excl_tokenizer=excl, tokenized=calls["n"], records=n))
+        figures[-1].update(batch_fit_render=batched * 1000 / n, scorer=scorer_ms)
+    cells = [
+        [f"{f['tokens']:,}"]
+        + [_ms(f[k]) for k in ("render", "budget", "messages", "parse", "arrow", "total")]
+        + [f"**{_ms(f['excl_tokenizer'])}**", f"{f['tokenized']}/{n}", _ms(f["scorer"])]
+        for f in figures
+    ]
+    head = ["tokens / record", "render", "budget", "messages", "parse", "Arrow", "total", "excl. tokenizer"]
+    head += ["tokenized", "`Scorer` ms/rec"]
+    return {"table": _results.table(head, "r" * len(head), cells)}, {"records": n, "lengths": figures}
+
+
+def _ms(v: float) -> str:
+    """Milliseconds as the page writes them: three decimals below 10, one above.
+
+    Example:
+        >>> _ms(0.0243), _ms(46.81)
+        ('0.024', '46.8')
+    """
+    return f"{v:.3f}" if v < 10 else f"{v:,.1f}"
 
 
 def _fixture_records() -> dict[str, list]:
@@ -206,7 +237,7 @@ def bench_formats(repeats: int, target: float = 0.1) -> None:
     print(f"slowest shape: {worst:.4f} ms per 1K-token record rendered from objects ({verdict} the {target} ms target)")
 
 
-def bench_vllm(n: int, repeats: int) -> None:
+def bench_vllm(n: int, repeats: int) -> tuple[dict, dict]:
     import datasets
     from vllm import SamplingParams
     from vllm.sampling_params import StructuredOutputsParams
@@ -270,9 +301,20 @@ def bench_vllm(n: int, repeats: int) -> None:
         print(
             f"{name:<18} {best:>8.2f} {len(ds) / best:>10.2f} {tokens[name] / best:>10.0f} {best / base:>7.3f}  {runs}"
         )
+    figures = [
+        dict(path=name, seconds=min(times), runs=times, tokens=tokens[name], ratio=min(times) / base)
+        for name, times in results.items()
+    ]
+    cells = [
+        [f"`{f['path']}`", f"{f['seconds']:.2f}", f"{len(ds) / f['seconds']:.2f}", f"{f['tokens'] / f['seconds']:,.0f}"]
+        + [f"{f['ratio']:.3f}"]
+        for f in figures
+    ]
+    head = ["path (real CPU engine, tiny model)", "wall s", "records/s", "tokens/s", "ratio"]
+    return {"table": _results.table(head, "lrrrr", cells)}, {"records": len(ds), "repeats": repeats, "paths": figures}
 
 
-def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> None:
+def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> tuple[dict, dict]:
     """Prompt tokenization, plugin and engine together: the text path (the budget measures a long record, then
     vLLM's ``LLM.chat`` renders and tokenizes the whole prompt again) against token ids (the budget tokenizes each
     whole prompt once and vLLM takes the ids), on the same records in the same process, sides alternating."""
@@ -299,6 +341,7 @@ def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> None:
 
     print(f"{n} records per length, best of {repeats}; ms per record")
     print(f"{'tokens/record':>14} {'text + LLM.chat':>16} {'token ids':>10} {'ratio':>7} {'prompt tokens/rec':>18}")
+    figures = []
     for tokens in tokens_list:
         records = _synthetic_records(n, tokens)
         best = {"text": float("inf"), "ids": float("inf")}
@@ -314,6 +357,21 @@ def bench_tokenize(n: int, tokens_list: list[int], repeats: int) -> None:
             f"{tokens:>14,} {best['text'] * 1000 / n:>16.2f} {best['ids'] * 1000 / n:>10.2f} "
             f"{best['ids'] / best['text']:>7.3f} {counts['ids'] // n:>18,}"
         )
+        figures.append(
+            dict(
+                tokens=tokens,
+                text_ms=best["text"] * 1000 / n,
+                ids_ms=best["ids"] * 1000 / n,
+                prompt_tokens=counts["ids"] // n,
+            )
+        )
+    cells = [
+        [f"{f['tokens']:,}", f"{f['text_ms']:.2f}", f"{f['ids_ms']:.2f}", f"{f['ids_ms'] / f['text_ms']:.2f}"]
+        + [f"{f['prompt_tokens']:,}"]
+        for f in figures
+    ]
+    head = ["tokens / record", "text + `LLM.chat`", "token ids", "ratio", "prompt tokens / record"]
+    return {"table": _results.table(head, "rrrrr", cells)}, {"records": n, "repeats": repeats, "lengths": figures}
 
 
 def main() -> None:
@@ -328,15 +386,18 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--tokens", type=int, nargs="*", default=[1_000, 8_000, 30_000, 60_000, 120_000])
+    _results.add_option(ap)
     args = ap.parse_args()
-    if args.vllm:
-        bench_vllm(args.records, args.repeats)
-    elif args.tokenize:
-        bench_tokenize(args.records, args.tokens, max(args.repeats, 3))
-    elif args.formats:
+    if args.formats:
         bench_formats(max(args.repeats, 5))
+        return
+    if args.vllm:
+        name, (tables, figures) = "overhead_vllm", bench_vllm(args.records, args.repeats)
+    elif args.tokenize:
+        name, (tables, figures) = "overhead_tokenize", bench_tokenize(args.records, args.tokens, max(args.repeats, 3))
     else:
-        bench_stages(args.records, args.tokens)
+        name, (tables, figures) = "overhead", bench_stages(args.records, args.tokens)
+    _results.save(args.results_dir, name, tables, figures)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,16 @@ baseline, and the share of the 15 slots each one read with the right score (the 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
+import sys
 import time
 from collections.abc import Callable
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
 
 #: The baseline: slot tag, anything up to a colon, a score out of 10.
 BASELINE = re.compile(r"\[A(\d+)\][^:\n]*:\s*(\d+(?:\.\d+)?)/10")
@@ -53,7 +59,7 @@ def _card(rnd: random.Random, n: int):
 
 
 def exact(rnd: random.Random, rubric) -> tuple[str, list[float]]:
-    from mira_hf.answer.parse import format_output
+    from mira_hf.answer.format import format_output
 
     card = _card(rnd, len(rubric))
     return format_output(card, rubric), card.scores
@@ -129,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--answers", type=int, default=2_000, help="answers of each kind")
     ap.add_argument("--repeat", type=int, default=5)
+    _results.add_option(ap)
     args = ap.parse_args(argv)
 
     from mira_hf.answer.parse import parse_output
@@ -148,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(head)
     print("-" * len(head))
+    figures, cells_out = [], []
     for k, (name, make) in enumerate(KINDS.items()):
         rnd = random.Random(k)
         answers = [make(rnd, rubric) for _ in range(args.answers)]
@@ -170,6 +178,30 @@ def main(argv: list[str] | None = None) -> None:
             f"{name:<16} {kb:>9.1f} {parser * per:>16.1f} {base * per:>14.1f} {parser / base:>6.1f}× "
             f"{right / cells:>13.1%} {found / cells:>14.1%} {ok:>10.1%}"
         )
+        row = dict(kind=name, kb=kb, parse_us=parser * per, findall_us=base * per, ratio=parser / base)
+        figures.append({**row, "parser_right": right / cells, "findall_right": found / cells, "status_ok": ok})
+        cells_out.append(
+            [LABELS.get(name, name), f"{kb:.1f}", f"{parser * per:.1f}", f"{base * per:.1f}", f"{parser / base:.1f}×"]
+            + [_pct(right / cells), _pct(found / cells), _pct(ok)]
+        )
+    head_md = ["answer kind", "KB / answer", "`parse_output` µs", "`re.findall` µs", "ratio", "parser right"]
+    head_md += ["`re.findall` right", "status `ok`"]
+    _results.save(
+        args.results_dir,
+        "parse",
+        {"table": _results.table(head_md, "lrrrrrrr", cells_out)},
+        {"answers": args.answers, "repeat": args.repeat, "kinds": figures},
+    )
+
+
+#: How the page names each kind of answer.
+LABELS = {"drifted": "drifted (bold, bullets, `7 / 10`, prose)", "by name only": "by name only"}
+LABELS["<think> + CRLF"] = "`<think>` + CRLF"
+
+
+def _pct(x: float) -> str:
+    """A share as the page writes it: ``100 %``, ``66.7 %``."""
+    return f"{x:.0%}".replace("%", " %") if round(x, 3) in (0.0, 1.0) else f"{x:.1%}".replace("%", " %")
 
 
 if __name__ == "__main__":

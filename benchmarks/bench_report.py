@@ -14,6 +14,8 @@ parameters). Each figure is the best of ``--repeat`` runs; the ratio is against 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,6 +25,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
 
 SOURCES = ["agent_openhands", "davinc_dev", "swe_qa", "swe_gym", "nemotron_agent", "toolace"]
 DIMS = 15
@@ -65,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[30_000, 300_000])
     ap.add_argument("--repeat", type=int, default=3)
+    _results.add_option(ap)
     args = ap.parse_args(argv)
 
     import datasets
@@ -81,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     head = f"{'rows':>9}  {'step':<40} {'ms':>9} {'× baseline':>11} {'HTML KB':>8}"
     print(head)
     print("-" * len(head))
+    figures: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="mira-bench-report-") as tmp:
         for rows in args.rows:
             path = Path(tmp) / f"scored-{rows}.arrow"
@@ -108,6 +116,36 @@ def main(argv: list[str] | None = None) -> None:
                 base = base or seconds
                 size = f"{Path(out).stat().st_size / 1024:,.0f}" if isinstance(out, Path) else ""
                 print(f"{rows:>9,}  {name:<40} {seconds * 1e3:>9.1f} {seconds / base:>10,.0f}× {size:>8}", flush=True)
+                figures.append(
+                    {"rows": rows, "step": name, "seconds": seconds, "ratio": seconds / base, "html_kb": size}
+                )
+    _results.save(
+        args.results_dir,
+        "report",
+        {"table": _results.table(["rows", "step", "ms", "× baseline", "HTML KB"], "rlrrr", _cells(figures))},
+        {"repeat": args.repeat, "steps": figures},
+    )
+
+
+#: How the page writes each step.
+STEP_LABELS = {
+    "baseline: list_flatten → numpy": "baseline: `list_flatten` → numpy",
+    "summarize": "`summarize`",
+    "build_report (scores only)": "`build_report` (scores only)",
+    "build_report (+ agreement, selection)": "`build_report` (+ agreement, selection)",
+}
+
+
+def _cells(figures: list[dict[str, Any]]) -> list[list[str]]:
+    """The page's rows: milliseconds with one decimal under 1 s, whole ones above."""
+    out = []
+    for f in figures:
+        ms = f["seconds"] * 1e3
+        out.append(
+            [f"{f['rows']:,}", STEP_LABELS[f["step"]], f"{ms:.1f}" if ms < 1000 else f"{ms:,.0f}"]
+            + [f"{f['ratio']:,.0f}", f["html_kb"]]
+        )
+    return out
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -24,6 +26,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
 
 SOURCES = ["agent_openhands", "davinc_dev", "swe_qa", "swe_gym", "nemotron_agent", "toolace"]
 GROUPS = {
@@ -108,6 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    _results.add_option(parser)
     args = parser.parse_args()
 
     import datasets
@@ -188,6 +195,14 @@ def main() -> None:
     Console(width=110).print(table)
     worst = max(r[2] for r in rows[1:])
     print(f"worst ratio {worst:.2f}× (target ≤ 3×): {'OK' if worst <= 3 else 'ABOVE TARGET'}")
+    figures = [dict(case=n, seconds=sec, ratio=r, peak_mib=peak / 2**20, kept=kept) for n, sec, r, peak, kept in rows]
+    cells = [[f"{args.rows:,}", f["case"], f"{f['ratio']:.2f}", f"{f['peak_mib']:,.0f}"] for f in figures[1:]]
+    _results.save(
+        args.results_dir,
+        "selection" if args.rows == 1_000_000 else f"selection_{args.rows}",
+        {"table": _results.table(["rows", "case", "× sort", "peak MiB"], "rlrr", cells)},
+        {"rows": args.rows, "repeat": args.repeat, "baseline_s": rows[0][1], "cases": figures},
+    )
 
 
 if __name__ == "__main__":

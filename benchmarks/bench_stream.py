@@ -39,6 +39,10 @@ import sys
 import tempfile
 import time
 
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
+
 
 def serve(port: int, slots: int, mean: float, sigma: float, seed: int, ready) -> None:
     """A chat-completions server: ``slots`` at once, lognormal service times; ``GET /stats`` returns the log."""
@@ -173,7 +177,9 @@ def run(server: Server, ds, in_flight: int, batch_size: int | None) -> tuple[flo
     return dt, whole, fed
 
 
-def mixture(rows: int, slots: int, mean: float, sigmas: list[float], in_flight: int, batch_sizes: list[int]) -> None:
+def mixture(
+    rows: int, slots: int, mean: float, sigmas: list[float], in_flight: int, batch_sizes: list[int]
+) -> list[dict]:
     """Two endpoint groups, one server each: ``ds.map(MixtureScorer)`` at each batch size vs streaming every group."""
     import datasets
 
@@ -196,6 +202,7 @@ def mixture(rows: int, slots: int, mean: float, sigmas: list[float], in_flight: 
     head = f"{'σ':>4} | {'path':>32} | {'seconds':>7} | {'share, whole run':>16} | {'share, rows remained':>20}"
     print(head)
     print("-" * len(head))
+    figures = []
     for sigma in sigmas:
         with Server(slots, mean, sigma, seed=0) as a, Server(slots, mean, sigma, seed=1) as b:
             groups = {
@@ -229,9 +236,26 @@ def mixture(rows: int, slots: int, mean: float, sigmas: list[float], in_flight: 
                 whole, fed = shares(a.log() + b.log(), 2 * slots)
                 path = "streaming, every group" if bs is None else f"ds.map(MixtureScorer), batch {bs}"
                 print(f"{sigma:>4g} | {path:>32} | {dt:>7.1f} | {whole:>16.1%} | {fed:>20.1%}", flush=True)
+                figures.append(dict(sigma=sigma, batch_size=bs, seconds=dt, share_whole=whole, share_fed=fed))
+    return figures
 
 
-def cpu_engine(rows: int, batch_size: int) -> None:
+def _share_cells(figures: list[dict], label) -> list[list[str]]:
+    """The page's rows: σ, the path (streaming in bold), seconds, both shares."""
+
+    def pct(x: float) -> str:
+        return f"{x:.1%}".replace("%", " %")
+
+    return [
+        [f"{f['sigma']:g}", label(f["batch_size"]), f"{f['seconds']:.1f}", pct(f["share_whole"]), pct(f["share_fed"])]
+        for f in figures
+    ]
+
+
+SHARE_HEAD = ["σ", "path", "seconds", "share, whole run", "share, rows remained"]
+
+
+def cpu_engine(rows: int, batch_size: int, results_dir=None) -> None:
     """Idle engine seconds per 1,000 records on the CPU engine: ``ds.map`` at ``batch_size`` vs streaming."""
     import datasets
 
@@ -291,8 +315,23 @@ def cpu_engine(rows: int, batch_size: int) -> None:
     stats = scorer.stream_stats
     print(f"CPU engine, tiny model: {rows} records, batch size / depth {batch_size}, answers of up to 64 tokens")
     print(f"{'path':>18} | {'seconds':>7} | {'engine idle s while rows remained':>33} | {'per 1,000 records':>17}")
+    figures = []
     for name, wall, idle in (("ds.map", batch_wall, batch_idle), ("streaming", stream_wall, stats.idle_s)):
         print(f"{name:>18} | {wall:>7.1f} | {idle:>33.2f} | {idle * 1000 / rows:>17.1f}")
+        figures.append({"path": name, "seconds": wall, "idle_s": idle, "idle_s_per_1000": idle * 1000 / rows})
+    cells = [
+        [f"`{f['path']}`" if f["path"] == "ds.map" else f"**{f['path']}**", f"{f['seconds']:.1f}"]
+        + [f"{f['idle_s']:.2f}", f"{f['idle_s_per_1000']:.1f}"]
+        for f in figures
+    ]
+    head = [f"path ({rows} records, batch size / depth {batch_size})", "seconds"]
+    head += ["engine idle s while rows remained", "idle s per 1,000 records"]
+    _results.save(
+        results_dir,
+        "stream_cpu_engine",
+        {"table": _results.table(head, "lrrr", cells)},
+        {"rows": rows, "batch_size": batch_size, "max_tokens": 64, "paths": figures},
+    )
 
 
 def main() -> None:
@@ -306,14 +345,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few-second smoke run")
     parser.add_argument("--cpu-engine", action="store_true", help="idle engine time on the CPU engine instead")
     parser.add_argument("--mixture", action="store_true", help="a plan with two endpoint groups instead")
+    _results.add_option(parser)
     args = parser.parse_args()
     if args.cpu_engine:
-        return cpu_engine(args.rows, args.batch_sizes[0] if args.batch_sizes else 16)
+        return cpu_engine(args.rows, args.batch_sizes[0] if args.batch_sizes else 16, args.results_dir)
     if args.quick:
         args.rows, args.mean, args.sigmas, args.batch_sizes = 200, 0.05, [0.5], [64]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    knobs = dict(rows=args.rows, slots=args.slots, mean=args.mean, in_flight=args.in_flight)
     if args.mixture:
-        return mixture(args.rows, args.slots, args.mean, args.sigmas, args.in_flight, args.batch_sizes)
+        figures = mixture(args.rows, args.slots, args.mean, args.sigmas, args.in_flight, args.batch_sizes)
+        rows = f"{args.rows:,} rows"
+
+        def label(bs: int | None) -> str:
+            return (
+                f"**streaming, every group**, {rows}" if bs is None else f"`ds.map(MixtureScorer)`, batch {bs}, {rows}"
+            )
+
+        cells = _share_cells(figures, label)
+        table = _results.table(SHARE_HEAD, "rlrrr", cells)
+        name = f"stream_mixture_{args.rows}"
+        _results.save(args.results_dir, name, {"table": table}, {**knobs, "runs": figures})
+        return None
     import datasets
 
     datasets.disable_progress_bars()
@@ -326,12 +379,22 @@ def main() -> None:
     head = f"{'σ':>4} | {'path':>18} | {'seconds':>7} | {'share, whole run':>16} | {'share, rows remained':>20}"
     print(head)
     print("-" * len(head))
+    figures = []
     for sigma in args.sigmas:
         with Server(args.slots, args.mean, sigma) as server:
             for bs in [*args.batch_sizes, None]:
                 dt, whole, fed = run(server, ds, args.in_flight, bs)
                 path = "streaming" if bs is None else f"ds.map, batch {bs}"
                 print(f"{sigma:>4g} | {path:>18} | {dt:>7.1f} | {whole:>16.1%} | {fed:>20.1%}", flush=True)
+                figures.append(dict(sigma=sigma, batch_size=bs, seconds=dt, share_whole=whole, share_fed=fed))
+
+    def label(bs: int | None) -> str:
+        one = " (one batch)" if bs is not None and bs >= args.rows else ""
+        return "**streaming**" if bs is None else f"`ds.map`, batch {bs}{one}"
+
+    table = _results.table(SHARE_HEAD, "rlrrr", _share_cells(figures, label))
+    name = "stream" if (args.rows, args.mean) == (2000, 1.0) else f"stream_{args.rows}_mean{args.mean:g}"
+    _results.save(args.results_dir, name, {"table": table}, {**knobs, "runs": figures})
 
 
 if __name__ == "__main__":

@@ -56,6 +56,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import _results  # noqa: E402
+
 #: bf16 dense peak of one H200 (SXM), the MFU denominator.
 H200_BF16_TFLOPS = 790.0
 
@@ -450,6 +454,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--e2e-size", type=int, help="tokens per record of the end-to-end pass (default 8000)")
     ap.add_argument("--e2e-output", type=int, help="answer tokens of the end-to-end pass (default 1500)")
     ap.add_argument("--save", action="store_true", help="save the end-to-end records/s for `mira-hf score --estimate`")
+    _results.add_option(ap)
     args = ap.parse_args(argv)
     gpu = dict(
         layers=12,
@@ -623,7 +628,27 @@ def main(argv: list[str] | None = None) -> int:
         + (" (dry run on the CPU engine: the figures say nothing about a GPU)" if args.dry_run else "")
     )
     print("RESULT " + json.dumps({"shape": asdict(shape), "rows": rows, "e2e": e2e}))
+    figures = {"shape": asdict(shape), "rows": rows, "e2e": e2e, "dry_run": args.dry_run}
+    name = "gpu_prefill_dry_run" if args.dry_run else "gpu_prefill"
+    note = "dry run on the CPU engine: the figures say nothing about a GPU" if args.dry_run else ""
+    _results.save(args.results_dir, name, {"table": results_table(rows, e2e)}, figures, note)
     return 0
+
+
+GPU_HEAD = ["tokens / record", "prefill tok/s", "MFU", "output tok/s", "records/s", "system-prompt hit rate"]
+
+
+def results_table(rows: list[dict[str, Any]], e2e: dict[str, Any] | None) -> dict[str, Any]:
+    """The page's table: one line per record size, then the end-to-end streaming pass."""
+    cells = [
+        [f"{r['size']:,}", _fmt_rate(r["prefill_tok_s"]), f"{r['mfu']:.1%}", _fmt_rate(r["output_tok_s"])]
+        + [f"{r['records_s']:.2f}", f"{r['system_hit_rate']:.1%}"]
+        for r in rows
+    ]
+    if e2e is not None:
+        label = f"end to end: {e2e['size']:,} in, {e2e['completion_tokens']:,.0f} out, streaming"
+        cells.append([label, "", "", "", f"{e2e['records_per_s']:.2f}", ""])
+    return _results.table(GPU_HEAD, "rrrrrr", cells)
 
 
 if __name__ == "__main__":

@@ -55,10 +55,23 @@ def test_every_benchmark_script_is_registered_with_a_quick_mode():
     assert "gpu" in [b.name for b in select([], gpu=True)]
 
 
-def test_python_m_benchmarks_runs_the_named_quick_mode_and_sums_up():
-    out = _run([sys.executable, "-m", "benchmarks", "parse"])
+def test_python_m_benchmarks_runs_the_named_quick_mode_and_sums_up(tmp_path):
+    out = _run([sys.executable, "-m", "benchmarks", "parse", "--results-dir", str(tmp_path)])
     assert "=== parse" in out and "re.findall" in out
     assert re.search(r"^parse\s+0\s+[\d.]+$", out, re.M), out[-800:]
+    results = json.loads((tmp_path / "parse.json").read_text())  # the figures, and what they were measured on
+    assert {"figures", "tables", "machine", "commit", "command", "date"} <= set(results)
+    assert results["command"].startswith("python benchmarks/bench_parse.py --answers 200")
+    assert results["machine"]["cores"] and results["machine"]["versions"]["datasets"]
+    assert len(results["tables"]["table"]["rows"]) == len(results["figures"]["kinds"]) == 4
+
+
+def test_quick_modes_never_write_the_results_the_docs_are_made_from():
+    for bench in BENCHMARKS:
+        command = bench.command()
+        where = Path(command[command.index("--results-dir") + 1])
+        assert where != REPO / "benchmarks" / "results"
+        assert Path(bench.command(full=True)[-1]) == REPO / "benchmarks" / "results"
 
 
 # ------------------------------------------------------------------------------------ quick modes (smoke)
@@ -92,7 +105,7 @@ def test_report_bench_prints_each_step_at_each_size():
 @pytest.mark.slow
 def test_growth_bench_prints_every_point_and_saves_the_plot(tmp_path):
     out = _run([sys.executable, str(REPO / "benchmarks" / "bench_growth.py"), "--quick", "--out", str(tmp_path)])
-    data = json.loads((tmp_path / "growth.json").read_text())
+    data = json.loads((tmp_path / "growth.json").read_text())["figures"]
     points = {(p["stage"], p["size"]): p for p in data["points"]}
     for stage in ("selection", "metric"):
         assert {s for st, s in points if st == stage} == {10_000, 30_000}
@@ -126,7 +139,7 @@ def test_other_quick_modes_print_their_table(name, markers):
 
 
 @pytest.mark.slow
-def test_tokenize_bench_counts_the_same_prompt_tokens_on_both_paths():
+def test_tokenize_bench_counts_the_same_prompt_tokens_on_both_paths(tmp_path):
     """Token ids (tokenized once) against text + LLM.chat: the same prompts, so the same token counts per row."""
     out = _run(
         [
@@ -140,6 +153,8 @@ def test_tokenize_bench_counts_the_same_prompt_tokens_on_both_paths():
             "30000",
             "--repeats",
             "1",
+            "--results-dir",
+            str(tmp_path),
         ]
     )
     rows = re.findall(r"^\s*([\d,]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)$", out, re.M)
