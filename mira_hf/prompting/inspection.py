@@ -16,9 +16,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from mira_hf.errors import InvalidRecordError
+from mira_hf.prompting.inspection_data import InspectionData, Lengths, LowCoverage, Rejected, Sample
+from mira_hf.prompting.inspection_view import to_html, to_rich, to_text
 from mira_hf.prompting.tokens import BYTES_PER_TOKEN, as_tokenizer, byte_tokens
 from mira_hf.records.coverage import coverage_report
 from mira_hf.records.detect import render
@@ -28,85 +29,17 @@ _SAMPLE_CHARS = 4_000  # a shown sample is cut to this many characters (display 
 _KEPT = 20  # rejected rows and low-coverage rows listed
 
 
-class Rejected(BaseModel):
-    """A row the scorer will mark ``invalid_input``."""
-
-    index: int
-    id: str | None = None
-    reason: str
-
-
-class LowCoverage(BaseModel):
-    """A row whose rendering keeps less than the threshold of its text."""
-
-    index: int
-    id: str | None = None
-    format: str
-    coverage: float
-    missing: list[str] = Field(default_factory=list)
-
-
-class Sample(BaseModel):
-    """One rendered record, as the scorer will read it (cut for display)."""
-
-    index: int
-    id: str | None = None
-    format: str
-    coverage: float
-    prompt_tokens: int
-    text: str
-
-
-class Lengths(BaseModel):
-    """Prompt lengths (record + the prompt's fixed part) against the budget ``max_model_len − max_tokens``."""
-
-    unit: str  # "tokens" (counted with the tokenizer) or "estimated tokens" (UTF-8 bytes / 4)
-    budget: int  # prompt tokens allowed
-    fixed: int  # tokens of the prompt's fixed part (system message, fence, template)
-    quantiles: dict[str, int] = Field(default_factory=dict)  # p50, p90, p99, max
-    shortened: int = 0  # rows the budget will shorten
-    omitted_mean: float = 0.0  # mean share of a shortened record that is cut
-    omitted_max: float = 0.0
-
-
-class Inspection(BaseModel):
-    """What :func:`inspect` found: formats, rejects, coverage, lengths and samples."""
-
-    rows: int
-    column: str | None  # the record column (None: each row is the record)
-    formats: dict[str, int]
-    rejected: int
-    reasons: dict[str, int]  # rejection reason (element indices left out) → rows
-    rejected_rows: list[Rejected] = Field(default_factory=list)
-    coverage_threshold: float = 0.95
-    coverage: dict[str, float] = Field(default_factory=dict)  # mean, min, p5, p50
-    coverage_by_format: dict[str, float] = Field(default_factory=dict)
-    #: Per kind of field (system, tools, demonstration, message, reasoning, tool_call, observation, outcome): the
-    #: mean coverage over the rows that hold text of that kind, and how many rows do.
-    coverage_by_kind: dict[str, float] = Field(default_factory=dict)
-    rows_by_kind: dict[str, int] = Field(default_factory=dict)
-    #: Mean share of a record's counted text that is not shown because the rendering shortens text given to the
-    #: agent on purpose (tool schemas, demonstrations, a long system prompt's middle); part of ``1 − coverage``.
-    coverage_shortened: float = 0.0
-    below_threshold: int = 0
-    low_coverage: list[LowCoverage] = Field(default_factory=list)
-    lengths: Lengths | None = None
-    samples: list[Sample] = Field(default_factory=list)
+class Inspection(InspectionData):
+    """What :func:`inspect` found: formats, rejects, coverage, lengths and samples; printed as tables."""
 
     def __str__(self) -> str:
-        from mira_hf.prompting.inspection_view import to_text
-
         return to_text(self)
 
     def __rich__(self):
-        from mira_hf.prompting.inspection_view import to_rich
-
         return to_rich(self)
 
     def to_html(self) -> str:
         """The report section (``<section id="records">``) for the HTML report."""
-        from mira_hf.prompting.inspection_view import to_html
-
         return to_html(self)
 
     def save(self, path: Any) -> None:

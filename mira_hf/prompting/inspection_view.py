@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import html
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # pragma: no cover
-    from mira_hf.prompting.inspection import Inspection
+from mira_hf.prompting.inspection_data import InspectionData as Inspection
 
 
 def _pct(x: float) -> str:
