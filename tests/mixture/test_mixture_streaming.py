@@ -253,7 +253,7 @@ def test_a_group_that_fails_stops_the_others_and_keeps_what_they_finished(tmp_pa
 
 
 @pytest.mark.slow
-def test_the_mixture_benchmark_prints_both_paths_share_of_the_two_servers():
+def test_the_mixture_benchmark_prints_both_paths_share_of_the_two_servers(tmp_path):
     """``bench_stream.py --mixture --quick``: the table for ``ds.map(MixtureScorer)`` and for streaming every group."""
     proc = subprocess.run(
         [
@@ -265,6 +265,8 @@ def test_the_mixture_benchmark_prints_both_paths_share_of_the_two_servers():
             "8",
             "--in-flight",
             "8",
+            "--results-dir",
+            str(tmp_path),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -275,6 +277,8 @@ def test_the_mixture_benchmark_prints_both_paths_share_of_the_two_servers():
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("200 rows sorted by source, two endpoint groups; each server: 8 slots")
-    rows = [line.split("|") for line in lines[3:]]
+    rows = [line.split("|") for line in lines[3:] if "|" in line]
     assert [r[1].strip() for r in rows] == ["ds.map(MixtureScorer), batch 64", "streaming, every group"]
+    saved = json.loads((tmp_path / "stream_mixture_200.json").read_text())  # the figures, for docs/performance.md
+    assert saved["command"].startswith("python benchmarks/bench_stream.py --mixture --quick")
     assert all(0 < float(cell.strip().rstrip("%")) <= 100 for r in rows for cell in r[3:])
