@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from mira_hf.errors import ColumnNotFoundError
+from mira_hf.records import common
 
 #: Column names searched, in order, when ``text_column`` is not given.
 RECORD_COLUMNS: tuple[str, ...] = ("messages", "conversations", "events", "trajectory", "history", "text")
@@ -27,10 +28,8 @@ CONTEXT_COLUMNS: tuple[str, ...] = ("system", "problem_statement", "instruction"
 
 
 def as_list(values: Any) -> list[Any]:
-    """A batch column as a list: datasets gives lists, Ray Data numpy arrays."""
-    if isinstance(values, np.ndarray):
-        return values.tolist() if values.dtype != object else list(values)
-    return values if isinstance(values, list) else list(values)
+    """A batch column as a list: datasets gives lists (returned as they are, no copy), Ray Data numpy arrays."""
+    return values if isinstance(values, list) else common.as_list(values)
 
 
 def record_column(columns: Sequence[str], text_column: str | None = None) -> str | None:

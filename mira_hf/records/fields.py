@@ -83,7 +83,8 @@ NON_TEXT_KEYS = frozenset(
 )
 #: Keys whose one-word value names what an element is (its kind), in the order the generic reader shows them.
 KIND_KEYS = ("kind", "type", "event", "action", "observation", "role", "from", "source", "agent", "status", "name")
-_NON_TEXT_SUFFIXES = ("_id", "_ids", "_at", "_time", "_timestamp", "_tokens", "_cost", "_hash")
+#: Key endings that name an identifier, a time, a token count, a cost or a hash: never text, never counted.
+NON_TEXT_SUFFIXES = ("_id", "_ids", "_at", "_time", "_timestamp", "_tokens", "_cost", "_hash")
 #: A label: one word (no whitespace) of at most this many characters: roles, kinds, statuses, names, paths, URLs.
 LABEL_CHARS = 200
 _WORD = re.compile(r"\S+")
@@ -94,7 +95,7 @@ def is_non_text_key(key: object) -> bool:
     if not isinstance(key, str):
         return False
     k = key.lower()
-    return k in NON_TEXT_KEYS or k.endswith(_NON_TEXT_SUFFIXES)
+    return k in NON_TEXT_KEYS or k.endswith(NON_TEXT_SUFFIXES)
 
 
 def is_label(value: str) -> bool:

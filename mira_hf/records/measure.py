@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from mira_hf.records.common import BOILERPLATE_CHARS, Attribution, as_list, boilerplate, is_seq
+from mira_hf.records.fields import NON_TEXT_SUFFIXES
 from mira_hf.records.rendering import Rendering
 
 _MAX_DEPTH = 64
@@ -105,7 +106,6 @@ METADATA_KEYS = frozenset(
         "dom_object",
     }
 )
-_METADATA_SUFFIXES = ("_id", "_ids", "_at", "_time", "_timestamp", "_tokens", "_cost", "_hash")
 #: Events that only record the run's state (OpenHands' status changes, pauses, token counts): metadata.
 STATE_EVENTS = frozenset({"ConversationStateUpdateEvent", "PauseEvent", "TokenEvent", "agent_state_changed"})
 #: Per format: what the harness derived for its own use, which the agent never saw.
@@ -372,7 +372,7 @@ def _is_metadata(key: Any) -> bool:
     if not isinstance(key, str):
         return False
     k = key.lower()
-    return k in METADATA_KEYS or k.endswith(_METADATA_SUFFIXES)
+    return k in METADATA_KEYS or k.endswith(NON_TEXT_SUFFIXES)
 
 
 def _element_kind(d: dict, inherited: str) -> str:
