@@ -1,0 +1,97 @@
+"""The report's record sample: bounded, seeded, never a row twice, the same however the rows are ordered."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from mira_hf.report.samples import DISPUTED, KINDS, UNSCORED, disputed_rows, draw_sample
+from mira_hf.selection.ties import id_hashes
+
+
+def _corpus(n: int = 400, seed: int = 7):
+    """Three sources of uneven size, scores with ties, some rows never scored (NaN), a cut per source."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"row-{i:05d}" for i in range(n)])
+    codes = rng.choice(3, size=n, p=[0.6, 0.3, 0.1]).astype(np.int32)
+    scores = np.round(rng.normal(3.0, 0.8, size=n), 1)
+    scores[rng.random(n) < 0.05] = np.nan
+    kept = np.zeros(n, dtype=bool)
+    for c in range(3):
+        mine = (codes == c) & ~np.isnan(scores)
+        kept[mine] = scores[mine] >= np.quantile(scores[mine], 0.6)
+    return ids, codes, scores, kept
+
+
+SOURCES = ["swe_qa", "openhands", "tiny"]
+
+
+def _picks(ids, codes, scores, kept, **kw):
+    ties = id_hashes(pa.array(ids))
+    return {(str(ids[p.row]), p.kind) for p in draw_sample(codes, SOURCES, scores, kept, ties, **kw)}
+
+
+def test_each_kind_is_what_it_says_and_rows_are_unique():
+    ids, codes, scores, kept = _corpus()
+    ties = id_hashes(pa.array(ids))
+    picks = draw_sample(codes, SOURCES, scores, kept, ties, seed=1, per_kind=4, unscored_cap=3)
+    rows = [p.row for p in picks]
+    assert len(rows) == len(set(rows)), "a row was shown twice"
+    for code, source in enumerate(SOURCES):
+        mine = [p for p in picks if p.source == source]
+        assert all(codes[p.row] == code for p in mine)
+        by_kind = {k: [p.row for p in mine if p.kind == k] for k in (*KINDS, UNSCORED)}
+        assert all(len(v) <= 4 for k, v in by_kind.items() if k != UNSCORED)
+        assert len(by_kind[UNSCORED]) <= 3
+        assert all(np.isnan(scores[r]) for r in by_kind[UNSCORED])
+        scored = np.flatnonzero((codes == code) & ~np.isnan(scores))
+        # top rows carry the source's best score, bottom rows its worst
+        assert scores[by_kind["top"][0]] == scores[scored].max()
+        assert scores[by_kind["bottom"][0]] == scores[scored].min()
+        # just above the cut: the lowest kept score; just below: the highest dropped score
+        assert scores[by_kind["above_cut"][0]] == scores[scored[kept[scored]]].min()
+        assert scores[by_kind["below_cut"][0]] == scores[scored[~kept[scored]]].max()
+        assert all(kept[r] for r in by_kind["random_kept"] + by_kind["above_cut"])
+        assert not any(kept[r] for r in by_kind["random_dropped"] + by_kind["below_cut"])
+        assert not any(np.isnan(scores[r]) for k in KINDS for r in by_kind[k])
+
+
+def test_same_seed_same_rows_other_seed_other_random_rows():
+    corpus = _corpus()
+    a, b, c = (_picks(*corpus, seed=s, per_kind=5) for s in (0, 0, 1))
+    assert a == b
+    random_a = {x for x in a if x[1].startswith("random")}
+    random_c = {x for x in c if x[1].startswith("random")}
+    assert random_a != random_c
+    # the ranked kinds do not depend on the seed
+    assert {x for x in a if not x[1].startswith("random") and x[1] != UNSCORED} == {
+        x for x in c if not x[1].startswith("random") and x[1] != UNSCORED
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_sample_does_not_depend_on_row_order(seed):
+    ids, codes, scores, kept = _corpus()
+    perm = np.random.default_rng(seed + 100).permutation(len(ids))
+    assert _picks(ids, codes, scores, kept, seed=seed) == _picks(
+        ids[perm], codes[perm], scores[perm], kept[perm], seed=seed
+    )
+
+
+def test_disputed_rows_are_the_largest_gaps_of_each_cell():
+    ids, codes, scores, _ = _corpus()
+    rng = np.random.default_rng(0)
+    student = rng.integers(1, 6, size=(len(ids), 15)).astype(float)
+    teacher = student.copy()
+    teacher[::7, 4] = np.nan  # rows without a teacher label are never listed
+    far = next(i for i in range(len(ids)) if codes[i] == 0 and i % 7)
+    teacher[far, 4] = student[far, 4] + 4  # the one large disagreement of the cell
+    ties = id_hashes(pa.array(ids))
+    picks = disputed_rows(codes, SOURCES, student, teacher, ties, [("swe_qa", 4), ("gone", 1)], per_cell=3)
+    assert all(p.kind == DISPUTED and p.dimension == 4 and p.source == "swe_qa" for p in picks)
+    assert len(picks) == 3 and len({p.row for p in picks}) == 3
+    gaps = [abs(student[p.row, 4] - teacher[p.row, 4]) for p in picks]
+    assert gaps == sorted(gaps, reverse=True)
+    assert not any(np.isnan(teacher[p.row, 4]) for p in picks)
+    assert picks[0].row == far
