@@ -28,8 +28,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
+
+from mira_hf.errors import MiraError
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE / "data" / "trajectories.jsonl"
@@ -52,7 +56,7 @@ def student_card(text: str, n_slots: int):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _Parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="JSONL with id, source and trajectory columns.")
     parser.add_argument("--out", default=None, help="Output folder (default: a new temporary folder).")
     parser.add_argument("--groups", type=int, default=2, help="Source groups (KMeans k).")
@@ -62,7 +66,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--student-url", default=None, help="Trained student endpoint (default: loopback).")
     parser.add_argument("--model", default="loopback-teacher", help="Teacher model name at the endpoints.")
     args = parser.parse_args(argv)
+    if not Path(args.data).is_file():
+        return _error(f"--data {args.data} does not exist; pass a JSONL file with id, source and trajectory columns")
+    for flag, value in (("--groups", args.groups), ("--dimensions", args.dimensions)):
+        if value < 1:
+            return _error(f"{flag} {value} must be ≥ 1; e.g. {flag} 2")
+    try:
+        return _run(args)
+    except MiraError as e:  # the library's words: this script passes its flags straight to it
+        return _error(f"{e} [{e.code}]")
 
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse's own: the usage, then "new_group.py: error: ..."
+        raise SystemExit(_error(f"{message}; see python examples/new_group.py --help"))
+
+
+def _error(message: str) -> int:
+    """One ``error:`` line on stderr and exit status 2, as the ``mira-hf`` command line does."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     import datasets
 
     import mira_hf
@@ -78,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     common = dict(text_column="trajectory", source_column="source", id_column="id")
 
     # 1. grouping
+    sources = len(set(ds["source"]))
+    if args.groups > sources:
+        return _error(f"--groups {args.groups} is more than the {sources} sources in {args.data}; e.g. --groups 2")
     groups = mira_hf.group_sources(ds, args.groups, source_column="source", text_column="trajectory", seed=0)
     groups.save(out / "groups.json")
     print(f"1. groups: {groups.groups}")

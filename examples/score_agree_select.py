@@ -287,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
         parameters=scorer.identity(),
     )
     print(report)
-    print(f"local outputs in {args.out}/: selected/, reliability.json, selection_report.json, report.html")
+    print(f"wrote {args.out}/: selected/, reliability.json, selection_report.json, report.html")
 
     # 6. read the pushed selection back
     if not args.no_push:
@@ -299,10 +299,8 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        print(
-            f"pushed {len(kept)} rows to {args.repo_id} ({report.push.commit_url}); "
-            f"datasets.load_dataset reads them back"
-        )
+        print(f"pushed {len(kept)} rows to {args.repo_id} ({report.push.commit_url})")
+        print("datasets.load_dataset reads them back")
     return 0
 
 

@@ -46,11 +46,13 @@ ENV_VARS: dict[str, str] = {
     "MIRA_GPU_MEMORY_UTILIZATION": "gpu_memory_utilization",
     "MIRA_MAX_IN_FLIGHT": "max_in_flight",
     "MIRA_CACHE_DIR": "cache_dir",
+    "MIRA_TRUST_REMOTE_CODE": "trust_remote_code",
 }
 
 
 class ScorerConfig(BaseModel):
-    """Settings of a :class:`~mira_hf.Scorer`; everything here but ``cache_dir`` and ``progress`` is fingerprinted."""
+    """Settings of a [`Scorer`][mira_hf.scoring.scorer.Scorer]; everything here but ``cache_dir`` and ``progress`` is
+    fingerprinted."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -84,6 +86,9 @@ class ScorerConfig(BaseModel):
     gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
     max_in_flight: int = Field(default=256, ge=1)
     engine_kwargs: tuple[tuple[str, Any], ...] = ()
+    #: Run Python code from the model's repository when loading it (in-process engine). Off unless asked; on for
+    #: the card's own scorer. See [`remote_code_trusted`][mira_hf.config.remote_code_trusted].
+    trust_remote_code: bool = False
     # run-time only (not part of the fingerprint)
     cache_dir: str | None = None
     progress: bool = True
@@ -131,6 +136,7 @@ class ScorerConfig(BaseModel):
             "id_column",
             "source_column",
             "rubric",
+            "trust_remote_code",  # whether code may run decides whether the model loads, never what it answers
         }
         fields = self.model_dump(mode="json", exclude=ignored)
         fields["engine_kwargs"] = [kv for kv in fields["engine_kwargs"] if kv[0] not in TRANSPORT_KWARGS]
@@ -142,7 +148,7 @@ TRANSPORT_KWARGS = frozenset({"timeout", "max_retries", "backoff_base", "backoff
 
 
 def build_config(**kwargs: Any) -> ScorerConfig:
-    """Validate ``kwargs`` into a :class:`ScorerConfig`, turning pydantic errors into one clear line."""
+    """Validate ``kwargs`` into a `ScorerConfig`, turning pydantic errors into one clear line."""
     try:
         return ScorerConfig(**kwargs)
     except ValidationError as e:
@@ -155,3 +161,25 @@ def env_settings(environ: os._Environ[str] | dict[str, str] | None = None) -> di
     """The ``MIRA_*`` variables that are set, as config keyword arguments."""
     env = os.environ if environ is None else environ
     return {field: env[var] for var, field in ENV_VARS.items() if env.get(var, "") != ""}
+
+
+def remote_code_trusted(config: ScorerConfig, environ: os._Environ[str] | dict[str, str] | None = None) -> bool:
+    """Whether the in-process engine may run the Python code of ``config.model``'s repository.
+
+    Only when asked: ``trust_remote_code=True`` (``--trust-remote-code``, a plan's ``trust_remote_code: true``) or
+    ``MIRA_TRUST_REMOTE_CODE=1``; and for the model card's own scorer, which the card names. Any other model a
+    user names loads without running its code.
+
+    Example:
+        >>> remote_code_trusted(ScorerConfig(model="someone/model"), environ={})
+        False
+        >>> remote_code_trusted(ScorerConfig(model="someone/model", trust_remote_code=True), environ={})
+        True
+        >>> remote_code_trusted(ScorerConfig(model="someone/model"), environ={"MIRA_TRUST_REMOTE_CODE": "1"})
+        True
+        >>> remote_code_trusted(ScorerConfig(), environ={})   # the card's scorer
+        True
+    """
+    env = os.environ if environ is None else environ
+    flag = env.get("MIRA_TRUST_REMOTE_CODE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return config.trust_remote_code or flag or config.model == DEFAULT_MODEL

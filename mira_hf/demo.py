@@ -29,6 +29,11 @@ CPU_SETTINGS: dict[str, Any] = dict(
 )
 #: With random weights nothing agrees with the teacher; the demo relaxes the mask so every stage has data.
 CPU_THRESHOLDS: dict[str, Any] = dict(mae_max=10.0, spearman_min=-1.0, min_support=1)
+#: What every CPU stand-in run says first, as a warning line: its scores mean nothing.
+CPU_WARNING = (
+    "warning: --cpu scores with a tiny RANDOM-WEIGHT model on the CPU: its scores are meaningless. "
+    "This run checks the pipeline end to end; score on a GPU (or --engine openai) for a real selection."
+)
 
 
 @dataclass
@@ -121,26 +126,15 @@ def _card_scorer(out: Path, model: str | None) -> tuple[Scorer, dict[str, Any]]:
 
 def _cpu_scorer(out: Path, say: Callable[[str], Any]) -> tuple[Scorer, dict[str, Any]]:
     """The CPU stand-in: the real vLLM engine on a tiny random-weight model, and the relaxed thresholds."""
-    from mira_hf._util.logs import quiet_cpu_engine
     from mira_hf.scoring.scorer import Scorer
-    from mira_hf.testing.tiny_model import build_tiny_model
-
-    quiet_cpu_engine()  # the stand-in's expected CPU warnings are not news to the reader
 
     say(
         "No GPU here: scoring with the real vLLM engine on the CPU and a tiny random-weight model.\n"
         "Its scores are NOT meaningful — this run shows the pipeline, not a real selection.\n"
         "On a GPU machine the same command uses the card's scorer (whw06/MIRA-Agent-Group4)."
     )
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()  # "Writing model shards": not a step the reader needs
-    try:
-        model_path = build_tiny_model(out / "tiny-model")
-    finally:
-        transformers_logging.enable_progress_bar()
     scorer = Scorer(
-        model=str(model_path),
+        model=str(cpu_model(out / "tiny-model")),
         text_column="trajectory",
         source_column="source",
         id_column="id",
@@ -148,6 +142,63 @@ def _cpu_scorer(out: Path, say: Callable[[str], Any]) -> tuple[Scorer, dict[str,
         **CPU_SETTINGS,
     )
     return scorer, CPU_THRESHOLDS
+
+
+def cpu_model(path: str | Path) -> Path:
+    """The tiny random-weight model of the CPU stand-in, built at ``path`` (reused when it is there already), with
+    vLLM's expected CPU warnings held back (``-v`` shows them).
+
+    Example:
+        >>> cpu_model("mixture-out/tiny-model")   # doctest: +SKIP
+        PosixPath('mixture-out/tiny-model')
+    """
+    from transformers.utils import logging as transformers_logging
+
+    from mira_hf._util.logs import quiet_cpu_engine
+    from mira_hf.testing import tiny_model
+
+    quiet_cpu_engine()  # the stand-in's expected CPU warnings are not news to the reader
+    transformers_logging.disable_progress_bar()  # "Writing model shards": not a step the reader needs
+    try:
+        return Path(tiny_model.build_tiny_model(Path(path)))
+    finally:
+        transformers_logging.enable_progress_bar()
+
+
+def cpu_score_settings(path: str | Path) -> dict[str, Any]:
+    """`Scorer` settings of the CPU stand-in for ``mira-hf score --cpu``: the tiny model (built at ``path``), the
+    in-process engine and the demo's small engine settings. Say [`CPU_WARNING`][mira_hf.demo.CPU_WARNING] first.
+
+    Example:
+        >>> settings = cpu_score_settings("scored.tiny-model")   # doctest: +SKIP
+        >>> settings["engine"], settings["max_model_len"]         # doctest: +SKIP
+        ('vllm', 8192)
+    """
+    return {"model": str(cpu_model(path)), "engine": "vllm", "base_url": None, **CPU_SETTINGS}
+
+
+def cpu_plan(plan: Any, path: str | Path) -> Any:
+    """``plan`` with every group scored by the CPU stand-in (``mira-hf run --cpu``): the tiny model built at
+    ``path``, in this process (a group's endpoints are left out), with the demo's engine settings; a group that
+    measures agreement with a teacher gets the demo's relaxed thresholds (random scores agree with nothing).
+
+    Example:
+        >>> from mira_hf.mixture.plan import load_plan
+        >>> cpu = cpu_plan(load_plan("examples/mixture.yaml"), "mixture-out/tiny-model")   # doctest: +SKIP
+        >>> {g.scorer.engine for g in cpu.groups.values()}                                 # doctest: +SKIP
+        {'vllm'}
+    """
+    from mira_hf.mixture.plan import Plan
+
+    model = str(cpu_model(path))
+    data = plan.model_dump()
+    for group in data["groups"].values():
+        scorer = {k: v for k, v in group.get("scorer", {}).items() if k not in ("base_urls", "api_key_env")}
+        group["scorer"] = {**scorer, "model": model, "engine": "vllm", **CPU_SETTINGS}
+        reliability = group.get("reliability") or {}
+        if reliability.get("teacher_column"):
+            group["reliability"] = {**reliability, **CPU_THRESHOLDS}
+    return Plan.model_validate(data)
 
 
 def _score(ds: Any, scorer: Scorer, say: Callable[[str], Any]) -> Any:

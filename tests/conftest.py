@@ -75,3 +75,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False):
                 handler.stream = sys.__stderr__  # not setStream: it flushes the closed stream first
     engines.shutdown_engines()
+
+
+@pytest.fixture()
+def listener():
+    """A loopback port that listens and never answers (e.g. ``HF_ENDPOINT`` for a Hub that must not be asked):
+    a connection to it is counted (``accept()`` on it), never served."""
+    import socket
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        srv.setblocking(False)
+        yield srv

@@ -595,17 +595,4 @@ def test_page_code_blocks_run_in_order_and_print_what_they_show(page, workdir, m
     run_blocks(blocks, source=page, workdir=workdir)
 
 
-@pytest.mark.slow
-def test_mkdocs_builds_the_site_strictly(tmp_path):
-    """``mkdocs build --strict``: every page renders, every link and anchor resolves, every API reference loads."""
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run(
-        [str(VENV_BIN / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    assert (tmp_path / "site" / "index.html").is_file() and (tmp_path / "site" / "api" / "index.html").is_file()
+# The site build (mkdocs build --strict) and the checks of the built pages: tests/test_docs_site.py.

@@ -2,7 +2,7 @@
 
 ``Dataset.data`` (and ``._data``) is the whole *underlying* table: after ``select``, ``shuffle``, ``filter``,
 ``sort``, ``train_test_split`` or ``shard`` the dataset's rows are an indices mapping over it, so reading
-``.data`` reads the wrong rows, in the wrong order. :func:`rows_table` goes through ``datasets``' own query
+``.data`` reads the wrong rows, in the wrong order. `rows_table` goes through ``datasets``' own query
 path: a zero-copy slice when there is no indices mapping, one ``take`` when there is.
 """
 
@@ -47,7 +47,7 @@ def rows_table(ds: Any, columns: Sequence[str] | None = None) -> pa.Table:
 
 
 def rows_column(ds: Any, name: str) -> pa.ChunkedArray:
-    """One column of ``ds``'s rows, in order, as Arrow (see :func:`rows_table`).
+    """One column of ``ds``'s rows, in order, as Arrow (see `rows_table`).
 
     Example:
         >>> import datasets

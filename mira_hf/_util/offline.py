@@ -42,7 +42,7 @@ def hub_endpoint() -> str:
 def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     """Whether a TCP connection to the Hub endpoint opens within ``timeout`` seconds (cached per endpoint).
 
-    ``False`` at once when :func:`hub_offline`. The probe runs on a daemon thread, so a name lookup that hangs
+    ``False`` at once when `hub_offline`. The probe runs on a daemon thread, so a name lookup that hangs
     (a network that drops packets) costs ``timeout`` seconds, not the resolver's own minutes.
     """
     if hub_offline():
@@ -87,11 +87,12 @@ def _in_local_cache(name: str, revision: str | None) -> bool:
     return False
 
 
-def load_tokenizer(name: str, revision: str | None = None) -> Any | None:
+def load_tokenizer(name: str, revision: str | None = None, *, warn: bool = True) -> Any | None:
     """``AutoTokenizer`` for ``name``: a local folder, else the local cache, else the Hub when it answers.
 
-    Returns ``None`` (after one warning per name) when none of them has it, so the caller falls back at
-    once — without the Hub client's retries when there is no network.
+    Returns ``None`` (after one warning per name, unless ``warn`` is false: the caller says it another way) when
+    none of them has it, so the caller falls back at once — without the Hub client's retries when there is no
+    network.
     """
     local = Path(name).expanduser()
     try:
@@ -110,7 +111,7 @@ def load_tokenizer(name: str, revision: str | None = None) -> Any | None:
         reason = f"it is not in the local cache and {why_offline()}"
     except Exception as e:  # noqa: BLE001 - any failure falls back to the byte budget
         reason = f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
-    if (name, revision) not in _warned:
+    if warn and (name, revision) not in _warned:
         _warned.add((name, revision))
         logger.warning(
             "No tokenizer for %s (%s): prompts are budgeted by UTF-8 bytes, which is safe but shortens "

@@ -1,8 +1,9 @@
 """``ScoreProgress``: rows done / total, rows/s, tokens/s, errors and ETA for long scoring runs.
 
-The scorer calls :meth:`ScoreProgress.update` once per batch. A bar (tqdm, which ``datasets`` already
-uses) is drawn only on a terminal; a ``logging`` line goes out every ``log_every`` seconds so batch
-jobs show progress in their logs; :meth:`ScoreProgress.summary` gives the end-of-run totals.
+The scorer calls [`ScoreProgress.update`][mira_hf._util.progress.ScoreProgress.update] once per batch. A bar (tqdm,
+which ``datasets`` already uses) is drawn only on a terminal; a ``logging`` line goes out every ``log_every`` seconds so
+batch jobs show progress in their logs; [`ScoreProgress.summary`][mira_hf._util.progress.ScoreProgress.summary] gives
+the end-of-run totals.
 
 Example:
     >>> p = ScoreProgress(total=4, enabled=False)
@@ -34,6 +35,19 @@ logger = logging.getLogger(__name__)
 ERROR_STATUSES = frozenset({"engine_error", "invalid_input", "parse_error"})
 
 
+def _short(seconds: float) -> str:
+    """``11100`` → ``3h05m``, ``750`` → ``12m30s``, ``45`` → ``45s``: the ETA of a progress line.
+
+    Example:
+        >>> _short(11100), _short(750), _short(45)
+        ('3h05m', '12m30s', '45s')
+    """
+    seconds = int(round(max(seconds, 0)))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
 def _duration(seconds: float) -> str:
     seconds = int(max(seconds, 0))
     h, rem = divmod(seconds, 3600)
@@ -42,14 +56,19 @@ def _duration(seconds: float) -> str:
 
 
 class ScoreProgress:
-    """Progress of a scoring run, updated once per batch; cheap enough to leave on.
+    """Progress of a scoring run, updated per finished row (or per batch); cheap enough to leave on.
 
     Args:
         total: rows expected (``None`` when unknown: no ETA).
-        enabled: draw a bar at all (it is also hidden when ``stream`` is not a terminal).
-        log_every: seconds between ``logging`` lines (``0`` or less: never).
+        enabled: show progress on ``stream`` at all: a bar on a terminal, else a line every ``every_rows`` rows
+            or ``log_every`` seconds. ``False``: a ``logging`` line every ``log_every`` seconds only.
+        log_every: seconds between lines (``0`` or less: never by time).
+        every_rows: rows between lines off a terminal (default: a tenth of ``total``; ``0``: never by rows).
         desc: the bar's label.
-        stream: where the bar goes (standard error by default).
+        stream: where the bar and the lines go (standard error by default).
+        clock: the time source (tests pass one they control).
+        heartbeat: off a terminal, also check the time every few seconds on a thread of its own, so a line
+            comes every ``log_every`` seconds even while no row finishes (an engine starting, a stall).
     """
 
     def __init__(
@@ -57,30 +76,50 @@ class ScoreProgress:
         total: int | None = None,
         *,
         enabled: bool = True,
-        log_every: float = 60.0,
+        log_every: float = 30.0,
+        every_rows: int | None = None,
         desc: str = "scoring",
         stream: TextIO | None = None,
         clock=time.monotonic,
+        heartbeat: bool = True,
     ):
         self.total = total
         self.log_every = log_every
+        self.every_rows = every_rows if every_rows is not None else max((total or 0) // 10, 1) if total else 0
         self.desc = desc
         self._clock = clock
         self._start = clock()
         self._last_log = self._start
+        self._last_rows = 0
         self.rows = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
         #: Rows read back from the resume store (finished by an earlier run) rather than scored now.
         self.stored = 0
         self.statuses: Counter[str] = Counter()
+        #: When the first row scored now finished, and how many had then: where the rate starts.
+        self._first: tuple[float, int] | None = None
         self._bar = None
         self._lock = threading.Lock()  # streaming counts from its feed and sink threads
-        stream = stream if stream is not None else sys.stderr
-        if enabled and getattr(stream, "isatty", lambda: False)():
+        self._stream = stream if stream is not None else sys.stderr
+        self._lines = False  # one line now and then on the stream (not a terminal)
+        self._stop = threading.Event()
+        if enabled and getattr(self._stream, "isatty", lambda: False)():
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, unit="row", file=stream, dynamic_ncols=True, smoothing=0.1)
+            self._bar = tqdm(
+                total=total,
+                desc=desc,
+                unit="row",
+                file=self._stream,
+                dynamic_ncols=True,
+                smoothing=0.1,
+                mininterval=0.5,
+            )
+        elif enabled:
+            self._lines = True
+        if heartbeat and (self._bar is not None or (self._lines and log_every > 0)):
+            threading.Thread(target=self._beat, name="mira-progress", daemon=True).start()
 
     @property
     def errors(self) -> int:
@@ -91,11 +130,24 @@ class ScoreProgress:
     def elapsed(self) -> float:
         return self._clock() - self._start
 
+    def rate(self) -> float:
+        """Rows per second: the rows scored now when there are some (rows read back from the resume store take no
+        time), else every row; counted from the first scored row on, so that an engine's start (minutes for a
+        large model) does not make the ETA of the first lines hours too long."""
+        scored = self.rows - self.stored
+        if self._first is not None:
+            since, before = self._first
+            span = self._clock() - since
+            if span > 0 and scored > before:
+                return (scored - before) / span
+        return (scored if scored > 0 else self.rows) / max(self.elapsed, 1e-9)
+
     def eta(self) -> float | None:
-        """Seconds left at the average rate so far (``None`` without a total or a rate yet)."""
+        """Seconds left at the rate so far (``None`` without a total or a rate yet)."""
         if self.total is None or self.rows == 0:
             return None
-        return max(self.total - self.rows, 0) * self.elapsed / self.rows
+        rate = self.rate()
+        return max(self.total - self.rows, 0) / rate if rate > 0 else None
 
     def update(
         self,
@@ -105,13 +157,15 @@ class ScoreProgress:
         statuses: Mapping[str, int] | Iterable[str] = (),
         stored: int = 0,
     ) -> None:
-        """Count one finished batch: its rows, its tokens, its statuses (a list or counts), and how many of its
-        rows came from the resume store."""
+        """Count finished rows (one, or a batch): their tokens, their statuses (a list or counts), and how many
+        came from the resume store."""
         with self._lock:
             self.rows += rows
             self.stored += int(stored)
             self.prompt_tokens += int(prompt_tokens)
             self.completion_tokens += int(completion_tokens)
+            if self._first is None and self.rows > self.stored:
+                self._first = (self._clock(), self.rows - self.stored)
             if isinstance(statuses, Mapping):
                 self.statuses.update({k: int(v) for k, v in statuses.items()})
             else:
@@ -123,13 +177,45 @@ class ScoreProgress:
                     refresh=False,
                 )
                 self._bar.update(rows)
-            now = self._clock()
-            if self.log_every > 0 and now - self._last_log >= self.log_every:
-                self._last_log = now
-                logger.info("%s", self.line())
+            self._maybe_log(by_rows=True)
+
+    def poll(self) -> None:
+        """Write a line if ``log_every`` seconds have passed since the last one, or redraw the bar so that its
+        elapsed time moves while no row finishes (the heartbeat calls this)."""
+        with self._lock:
+            if self._bar is not None:
+                self._bar.refresh()
+            self._maybe_log(by_rows=False)
+
+    def _beat(self) -> None:
+        every = 1.0 if self._bar is not None else min(self.log_every, 5.0)
+        while not self._stop.wait(every):
+            self.poll()
+
+    def _maybe_log(self, by_rows: bool) -> None:
+        if not by_rows and self.total is not None and self.rows >= self.total and self._last_rows == self.rows:
+            return  # every row is done and said: the summary line comes next, no heartbeat lines until then
+        now = self._clock()
+        due_time = self.log_every > 0 and now - self._last_log >= self.log_every
+        due_rows = by_rows and self._lines and self.every_rows > 0 and self.rows - self._last_rows >= self.every_rows
+        if not (due_time or due_rows):
+            return
+        self._last_log, self._last_rows = now, self.rows
+        if self._lines:
+            print(self.status_line(), file=self._stream, flush=True)
+        elif self._bar is None:
+            logger.info("%s", self.line())
+
+    def status_line(self) -> str:
+        """The line written off a terminal, e.g. ``scored 1,200/36,000 rows (3.1/s, ETA 3h05m, 2 errors)``."""
+        done = f"{self.rows:,}" + (f"/{self.total:,}" if self.total is not None else "")
+        eta, rate = self.eta(), self.rate()
+        per_s = f"{rate:,.1f}/s" if rate >= 0.95 else f"{rate:.2f}/s"  # 3.1/s, 0.18/s
+        errors = f"{self.errors:,} error" + ("" if self.errors == 1 else "s")
+        return f"scored {done} rows ({per_s}, " + (f"ETA {_short(eta)}, " if eta is not None else "") + f"{errors})"
 
     def line(self) -> str:
-        """One line: rows done / total, rows/s, tokens/s, errors, ETA."""
+        """One line: rows done / total, rows/s, tokens/s, errors, ETA (the ``logging`` line)."""
         elapsed = max(self.elapsed, 1e-9)
         done = f"{self.rows:,}" + (f"/{self.total:,}" if self.total is not None else "")
         eta = self.eta()
@@ -170,10 +256,12 @@ class ScoreProgress:
         )
 
     def close(self) -> None:
-        """Close the bar and log the summary line."""
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        """Close the bar (or stop the heartbeat) and log the summary line."""
+        self._stop.set()
+        with self._lock:  # the heartbeat may be redrawing it
+            bar, self._bar = self._bar, None
+        if bar is not None:
+            bar.close()
         logger.info("%s", self.summary_line())
 
     def __enter__(self) -> ScoreProgress:

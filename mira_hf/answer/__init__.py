@@ -1,2 +1,2 @@
-"""The scorer's output contract: the answer template and fences (:mod:`.contract`), parsing (:mod:`.parse`),
-formatting (:mod:`.format`) and the structured-decoding regex (:mod:`.regex`)."""
+"""The scorer's output contract: the answer template and fences (`.contract`), parsing (`.parse`),
+formatting (`.format`) and the structured-decoding regex (`.regex`)."""

@@ -1,6 +1,8 @@
-"""Write a :class:`ScoreCard` as the exact answer template: what a well-behaved scorer answers.
+"""Write a [`ScoreCard`][mira_hf.schema.scorecard.ScoreCard] as the exact answer template: what a well-behaved scorer
+answers.
 
-Used for distillation targets and fake engines; :func:`mira_hf.answer.parse.parse_output` reads it back.
+Used for distillation targets and fake engines; [`mira_hf.answer.parse.parse_output`][mira_hf.answer.parse.parse_output]
+reads it back.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def format_output(card: ScoreCard, rubric: Rubric | str = "agent-group4") -> str
 
     Example:
         >>> from mira_hf.answer.parse import parse_output
-        >>> card = parse_output(format_output(ScoreCard(scores=[7.0] * 15, rationales=["ok"] * 15,
-        ...     overall=70, recommendation="keep", domain_tag="swe", brief="Fine.", status="ok")))
+        >>> card = ScoreCard(scores=[7.0] * 15, rationales=["ok"] * 15, overall=70,
+        ...     recommendation="keep", domain_tag="swe", brief="Fine.", status="ok")
+        >>> card = parse_output(format_output(card))
         >>> card.status, card.scores[0]
         ('ok', 7.0)
     """

@@ -1,4 +1,5 @@
-"""Read a scorer's answer into a :class:`ScoreCard`, leniently: models drift from the template.
+"""Read a scorer's answer into a [`ScoreCard`][mira_hf.schema.scorecard.ScoreCard], leniently: models drift from the
+template.
 
 The scorer answers with one line per rubric slot and four metadata lines::
 
@@ -9,8 +10,9 @@ The scorer answers with one line per rubric slot and four metadata lines::
     domain_tag: <short tag>
     brief: <one-sentence summary>
 
-:func:`parse_output` reads that and never raises on the text. The exact template is written by
-:func:`mira_hf.answer.format.format_output` and forced at decoding by :func:`mira_hf.answer.regex.template_regex`.
+[`parse_output`][mira_hf.answer.parse.parse_output] reads that and never raises on the text. The exact template is
+written by [`mira_hf.answer.format.format_output`][mira_hf.answer.format.format_output] and forced at decoding by
+[`mira_hf.answer.regex.template_regex`][mira_hf.answer.regex.template_regex].
 """
 
 from __future__ import annotations
@@ -354,15 +356,17 @@ def _empty_card(n_slots: int) -> ScoreCard:
 
 # ----------------------------------------------------------------------------- public API
 def parse_output(text: str | bytes | None, rubric: Rubric | str = "agent-group4") -> ScoreCard:
-    """Read a scorer's answer into a :class:`ScoreCard`; never raises on the text, whatever it is.
+    """Read a scorer's answer into a [`ScoreCard`][mira_hf.schema.scorecard.ScoreCard]; never raises on the text,
+    whatever it is.
 
     Lines are read by slot number (``[A3]``, ``A3:``, ``**[A3]**``, ``- [A3]``, ``A3.``), else by exact
     dimension name (case-insensitive, longest name first). Scores outside 0–10 (overall outside 0–100)
     and ``N/A`` are ``None``; the first line for a slot wins; ``<think>`` blocks are ignored.
-    Only a bad ``rubric`` raises (:class:`~mira_hf.errors.RubricError`), as it is a configuration error.
+    Only a bad ``rubric`` raises ([`RubricError`][mira_hf.errors.RubricError]), as it is a configuration error.
 
     Example:
-        >>> card = parse_output("[A3] Goal Achievement: 8/10 — tests pass\\noverall: 81/100", "agent-group4")
+        >>> answer = "[A3] Goal Achievement: 8/10 — tests pass\\noverall: 81/100"
+        >>> card = parse_output(answer, "agent-group4")
         >>> card.scores[2], card.rationales[2], card.overall, card.status
         (8.0, 'tests pass', 81.0, 'partial')
     """

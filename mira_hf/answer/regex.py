@@ -1,7 +1,8 @@
 """The regular expression that forces a model to answer with exactly the template (structured decoding).
 
-A structured-output backend (vLLM's xgrammar, outlines, guidance) compiles :func:`template_regex`; every string it
-accepts reads back with :func:`mira_hf.answer.parse.parse_output` as an ``ok`` card.
+A structured-output backend (vLLM's xgrammar, outlines, guidance) compiles
+[`template_regex`][mira_hf.answer.regex.template_regex]; every string it accepts reads back with
+[`mira_hf.answer.parse.parse_output`][mira_hf.answer.parse.parse_output] as an ``ok`` card.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def template_regex(
 
     Example:
         >>> regex = template_regex("agent-group4", max_rationale_chars=80)
-        >>> regex.splitlines()[2].startswith(r"\\[A3\\] Goal Achievement: (10(\\.0)?|[0-9](\\.[0-9])?)\\/10 — ")
+        >>> score = r"(10(\\.0)?|[0-9](\\.[0-9])?)"
+        >>> regex.splitlines()[2].startswith(r"\\[A3\\] Goal Achievement: " + score + r"\\/10 — ")
         True
     """
     for name, value in (

@@ -1,7 +1,9 @@
 """The ``mira-hf`` command line: one module per command group over the library; nothing in the package imports it.
 
-Each command parses its options and calls the library; library errors (:class:`~mira_hf.errors.MiraError`)
-become one ``error:`` line on stderr and exit code 2 in one place, :class:`~mira_hf.cli._shared.MiraGroup`.
+Each command parses its options and calls the library; library errors (`MiraError`)
+become one ``error:`` line on stderr and exit code 2 in one place, `MiraGroup`: in the command's words (its
+``--flag`` for the library's ``name=``) and with the error's code (docs/troubleshooting.md). Usage mistakes (a
+missing option, a bad value, an unknown option) are one ``error:`` line there too.
 
 =================  ==================================================================
 module             commands

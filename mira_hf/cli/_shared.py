@@ -1,17 +1,20 @@
 """What every command shares: the options declared once, ``fail()``, and the one place library errors become exits.
 
 A command module declares its own options and reuses these where the flag, its variable and its help are the same
-(``text_column: TextColumnOption = None``); :class:`MiraGroup` runs every command and turns a
-:class:`~mira_hf.errors.MiraError` into one ``error: ...`` line on stderr and exit code 2.
+(``text_column: TextColumnOption = None``); `MiraGroup` runs every command and turns a
+`MiraError` into one ``error: ...`` line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Annotated, Any, NoReturn, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer._click.exceptions import MissingParameter, NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup, TyperOption
 
 from mira_hf.config import ScorerConfig
 from mira_hf.defaults import CARD_GPU_MEMORY_UTILIZATION, CARD_TENSOR_PARALLEL_SIZE
@@ -28,17 +31,119 @@ def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
 
 
 class MiraGroup(TyperGroup):
-    """The ``mira-hf`` group: a :class:`~mira_hf.errors.MiraError` from any command is one line, not a traceback.
+    """The ``mira-hf`` group: a `MiraError` from any command is one line, not a traceback.
 
-    Every subcommand (``discover judge`` too) runs inside :meth:`invoke`, in ``CliRunner.invoke(app, ...)`` and in
-    the console script alike.
+    Every subcommand (``discover judge`` too) runs inside `invoke`, in ``CliRunner.invoke(app, ...)`` and in
+    the console script alike. The line is in the words of the command run (`cli_words`) and ends with the error's
+    code; a usage mistake (missing option, bad value, unknown option or command) is one ``error:`` line too,
+    exit 2, instead of click's usage panel (`usage_fail`).
     """
 
+    def make_context(self, info_name: Optional[str], args: list[str], parent: Any = None, **extra: Any) -> Any:
+        """The group's own options: a usage mistake (``mira-hf --bogus``) is one ``error:`` line too."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as e:
+            usage_fail(e)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Remember the command being run (the innermost one, for ``discover judge``): its flags name the fix."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            ctx.meta[_COMMAND] = command
+        return name, command, rest
+
     def invoke(self, ctx: Any) -> Any:  # typer.Context (its base is typer's own click)
+        words = _WarningsInCliWords(ctx)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(words)
         try:
             return super().invoke(ctx)
         except MiraError as e:
-            fail(str(e))
+            fail(library_error_line(e, ctx.meta.get(_COMMAND)))
+        except UsageError as e:  # a subcommand's missing option, bad value or unknown option
+            usage_fail(e)
+        finally:
+            for handler in logging.getLogger().handlers:
+                handler.removeFilter(words)
+
+
+class _WarningsInCliWords(logging.Filter):
+    """The library's warnings in the words of the command run, like its errors (``min_support=`` →
+    ``--min-support``)."""
+
+    def __init__(self, ctx: Any):
+        super().__init__()
+        self.ctx = ctx
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("mira_hf") and record.levelno >= logging.WARNING:
+            record.msg, record.args = cli_words(record.getMessage(), self.ctx.meta.get(_COMMAND)), None
+        return True
+
+
+_COMMAND = "mira_hf.command"
+#: ``name=`` or ``name=value`` in a library message (not ``a==b``, ``x.y=``, ``?q=`` nor a quoted ``'k=v'``).
+_PYTHON_PARAMETER = re.compile(r"(?<![\w.\-'\"?&/=])([a-z_][a-z0-9_]*)=(?!=)('[^']*'|\"[^\"]*\"|[\w.+\-]+)?")
+
+
+def command_flags(command: Any) -> dict[str, TyperOption]:
+    """The options of ``command`` by their Python name (``token_column`` → its ``--token-column`` option)."""
+    params = command.params if command is not None else []
+    return {p.name: p for p in params if isinstance(p, TyperOption) and p.name and _long(p.opts)}
+
+
+def _long(opts: list[str]) -> Optional[str]:
+    return next((o for o in opts if o.startswith("--")), None)
+
+
+def cli_words(message: str, command: Any) -> str:
+    """A library message in the words of ``command``: each ``name=`` of one of its options becomes the flag.
+
+    ``pass bootstrap= (e.g. bootstrap=1000)`` → ``pass --bootstrap (e.g. --bootstrap 1000)``; ``mask_by='bound'``
+    → ``--mask-by bound``; ``structured=False`` → ``--no-structured``; ``name=None`` → ``--name ''``. A name the
+    command has no option for is left as it is.
+    """
+    flags = command_flags(command)
+
+    def swap(match: re.Match[str]) -> str:
+        option = flags.get(match.group(1))
+        if option is None:
+            return match.group(0)
+        flag, value = _long(option.opts), match.group(2)
+        if value is None:
+            return f"{flag}"
+        if value in ("True", "False") and option.is_flag:
+            off = _long(option.secondary_opts)
+            return f"{flag}" if value == "True" or off is None else off
+        if value == "None":
+            value = "''"
+        elif re.fullmatch(r"\d[\d_]*(\.\d+)?", value):  # 25_000_000 is Python's; the flags read 25000000
+            value = value.replace("_", "")
+        elif value[0] in "'\"":
+            value = value[1:-1] if " " not in value else value
+        return f"{flag} {value}"
+
+    return _PYTHON_PARAMETER.sub(swap, message)
+
+
+def library_error_line(e: MiraError, command: Any) -> str:
+    """The ``error:`` line of a library error: its CLI words (``e.cli``, else the message with flags for
+    ``name=``) and its code, e.g. ``… pass --bootstrap (e.g. --bootstrap 1000) [MIRA-E201]``."""
+    text = "; ".join(line.strip() for line in (e.cli if e.cli is not None else str(e)).splitlines() if line.strip())
+    return f"{cli_words(text, command)} [{e.code}]"  # one line, whatever the message holds
+
+
+def usage_fail(e: UsageError) -> NoReturn:
+    """A click usage mistake (missing option, bad value, unknown option) as one ``error:`` line, exit 2."""
+    if isinstance(e, NoArgsIsHelpError):  # `mira-hf` alone: the help, not an error
+        raise e
+    message = " ".join(e.format_message().split()).rstrip(".")
+    what = getattr(e.param, "help", None) if isinstance(e, MissingParameter) else None
+    if what:
+        message += f": {what.rstrip('.')}"
+    path = e.ctx.command_path if e.ctx is not None else "mira-hf"
+    fail(f"{message}; see '{path} --help'")
 
 
 def key_values(items: list[str], flag: str) -> dict[str, Any]:
@@ -232,8 +337,26 @@ MaxRationaleCharsOption = Annotated[
         help="Cap each rationale (structured output only).",
     ),
 ]
+CpuOption = Annotated[
+    bool,
+    typer.Option(
+        "--cpu",
+        rich_help_panel=ENGINE_PANEL,
+        help="No GPU: score with the demo's tiny random-weight model on the CPU (the pipeline runs for real; "
+        "the scores are meaningless).",
+    ),
+]
+TrustRemoteCodeOption = Annotated[
+    bool,
+    typer.Option(
+        "--trust-remote-code",
+        rich_help_panel=ENGINE_PANEL,
+        help="Run Python code from the model's repository when loading it (off unless asked, or "
+        "MIRA_TRUST_REMOTE_CODE=1; on for the card's scorer). Read that code first.",
+    ),
+]
 
-#: The engine and sampling options passed to :class:`~mira_hf.scoring.scorer.Scorer` as they are (when given).
+#: The engine and sampling options passed to `Scorer` as they are (when given).
 SCORER_SETTINGS = (
     "revision",
     "rubric",

@@ -1,5 +1,5 @@
 """``mira-hf agree``: teacher–student agreement per source × dimension and the reliability mask
-(:func:`~mira_hf.reliability.agreement`, saved as a :class:`~mira_hf.reliability.Reliability`)."""
+(`agreement`, saved as a `Reliability`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from mira_hf.cli._shared import TableSplitOption, fail
+from mira_hf.cli._shared import TableSplitOption
 from mira_hf.io import load_any
 
 
@@ -40,9 +40,7 @@ def agree(
     from mira_hf.reliability import agreement as compute
 
     ds = load_any(data, split)
-    for col in (student_column, teacher_column, source_column):
-        if col and col not in ds.column_names:
-            fail(f"column {col!r} is not in the dataset; its columns are {ds.column_names}")
+    _check(ds, student_column, teacher_column, source_column, min_support)
     thresholds: dict[str, Any] = {
         k: v
         for k, v in dict(mae_max=mae_max, spearman_min=spearman_min, min_support=min_support).items()
@@ -67,6 +65,29 @@ def agree(
         plot_reliability(result, path=heatmap)
     _print_agreement(result)
     typer.echo(f"wrote the mask to {output}")
+
+
+def _check(
+    ds: Any, student_column: str, teacher_column: str, source_column: Optional[str], min_support: Optional[int]
+) -> None:
+    """Before any statistic: every named column exists (one ``error:`` line naming the closest column), and a
+    warning when ``min_support`` is more than the rows of the sources (their cells would all be masked)."""
+    import logging
+
+    from mira_hf._util.problems import joined, missing_column
+    from mira_hf.errors import ColumnNotFoundError
+    from mira_hf.reliability.checks import source_counts, support_warning
+    from mira_hf.reliability.constants import DEFAULT_MIN_SUPPORT
+
+    named = {"student_column": student_column, "teacher_column": teacher_column, "source_column": source_column}
+    problems = [p for key, col in named.items() if col and (p := missing_column(col, ds.column_names, key))]
+    if problems:  # a library error: MiraGroup writes `student_column=` as --student-column
+        raise ColumnNotFoundError(joined(problems))
+    counts = source_counts(ds, source_column) if source_column else {"(all rows)": len(ds)}
+    threshold = DEFAULT_MIN_SUPPORT if min_support is None else min_support
+    warning = support_warning(counts, threshold, fix="pass --min-support {n} (or less)")
+    if warning is not None:
+        logging.getLogger(__name__).warning(warning)
 
 
 def _print_agreement(result: dict[str, Any]) -> None:

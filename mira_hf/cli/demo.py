@@ -1,4 +1,4 @@
-"""``mira-hf demo`` (the whole pipeline on the bundled example, :func:`~mira_hf.demo.run_demo`) and
+"""``mira-hf demo`` (the whole pipeline on the bundled example, `run_demo`) and
 ``mira-hf install-metric`` (the ``mira_agreement`` metric where ``evaluate.load`` finds it offline)."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The CLI of stage 1: ``mira-hf group-sources``, ``mira-hf discover judge`` and ``mira-hf discover cluster``.
 
-Thin layers over :func:`~mira_hf.discover.grouping.group_sources`, :func:`~mira_hf.discover.judging.judge` and
-:func:`~mira_hf.discover.clustering.cluster_dimensions`; errors print one line and exit non-zero
-(:class:`~mira_hf.cli._shared.MiraGroup`).
+Thin layers over `group_sources`, `judge` and
+`cluster_dimensions`; errors print one line and exit non-zero
+(`MiraGroup`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from typing import Any, Optional
 
 import typer
 
-from mira_hf.cli._shared import DataArgument, SplitOption, TextColumnOption, fail
+from mira_hf._util.logs import quiet_datasets
+from mira_hf.cli._shared import DataArgument, MiraGroup, SplitOption, TextColumnOption, fail
 from mira_hf.io import load_any
 
 discover_app = typer.Typer(
+    cls=MiraGroup,  # records the subcommand run, whose flags name the fix of an error
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Discover a rubric for a new group: judge freely, then cluster into dimensions.",
@@ -40,6 +42,7 @@ def group_sources_cmd(
 
     from mira_hf.discover.grouping import group_sources
 
+    quiet_datasets()  # datasets' bars and warnings only with -v
     ds = load_any(data, split)
     groups = group_sources(
         ds,
@@ -94,6 +97,7 @@ def judge_cmd(
     """Ask a teacher to propose its own dimensions (name, definition, 0-10 score, rationale) per record."""
     from mira_hf.discover.judging import judge
 
+    quiet_datasets()  # datasets' bars and warnings only with -v
     ds = load_any(data, split)
     out = judge(
         ds,
@@ -123,6 +127,7 @@ def load_proposals(path: Path) -> Any:
     """Proposals from a ``discover judge`` folder, a saved Dataset, or a JSON Lines file."""
     import datasets
 
+    quiet_datasets()
     if path.is_file():
         if path.suffix.lower() not in (".jsonl", ".json"):
             fail(f"{path}: proposals are a `mira-hf discover judge` folder or a .jsonl file")

@@ -1,5 +1,5 @@
 """``mira-hf distill``: the student's SFT set from a teacher-scored dataset
-(:func:`~mira_hf.distill.sft_dataset_and_summary`)."""
+(`sft_dataset_and_summary`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``mira-hf report``: one self-contained HTML report (:func:`~mira_hf.report.build_report`)."""
+"""``mira-hf report``: one self-contained HTML report (`build_report`)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """``mira-hf score``, ``inspect`` and ``merge``: scoring a dataset, looking at what the scorer reads, joining shards.
 
-``score`` parses its options into a :class:`~mira_hf.scoring.job.ScoreJob` and runs it
-(:func:`~mira_hf.scoring.job.run_score_job`); ``inspect`` calls :func:`~mira_hf.prompting.inspection.inspect`;
-``merge`` calls :func:`~mira_hf.scoring.sharding.merge_shards`.
+``score`` parses its options into a `ScoreJob` and runs it
+(`run_score_job`); ``inspect`` calls `inspect`;
+``merge`` calls `merge_shards`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from mira_hf.cli._shared import (
     AnswerBudgetOption,
     ApiKeyOption,
     BaseUrlOption,
+    CpuOption,
     DataArgument,
     DtypeOption,
     EngineKwargOption,
@@ -40,16 +41,19 @@ from mira_hf.cli._shared import (
     TensorParallelSizeOption,
     TextColumnOption,
     TopPOption,
+    TrustRemoteCodeOption,
     fail,
     key_values,
 )
 from mira_hf.config import ScorerConfig
-from mira_hf.io import load_any
+from mira_hf.io import check_source, load_any
 
 
 def score(
     data: DataArgument,
-    output: Path = typer.Option(..., "--output", "-o", help="Folder to write the scored dataset (save_to_disk)."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Folder to write the scored dataset (save_to_disk); not with --estimate."
+    ),
     split: str = typer.Option("train", help="Split to score."),
     text_column: TextColumnOption = None,
     record_format: RecordFormatOption = None,
@@ -103,6 +107,8 @@ def score(
     ),
     shard: Optional[int] = typer.Option(None, help="This job's shard index (with --num-shards)."),
     num_shards: Optional[int] = typer.Option(None, help="Number of shards in the job array."),
+    cpu: CpuOption = False,
+    trust_remote_code: TrustRemoteCodeOption = False,
 ) -> None:
     """Score every record with the MIRA scorer; rerun the same command to resume after a crash.
 
@@ -115,14 +121,27 @@ def score(
     given = dict(locals())
     if (shard is None) != (num_shards is None):
         fail("--shard and --num-shards go together, e.g. --shard 3 --num-shards 16")
+    if output is None and not estimate:
+        fail("give --output/-o FOLDER for the scored dataset (or --estimate to only print what scoring would take)")
+    from mira_hf._util.logs import quiet_datasets
+
+    quiet_datasets()
     ds = load_any(data, split)
     settings = {k: given[k] for k in SCORER_SETTINGS if given[k] is not None}
     urls = [u for item in base_url or [] for u in item.replace(",", " ").split()]  # MIRA_BASE_URL: a,b
     settings.update(engine=engine, base_url=urls or None, api_key=api_key)
     if engine_kwarg:
         settings["engine_kwargs"] = key_values(engine_kwarg, "--engine-kwarg")
+    if trust_remote_code:
+        settings["trust_remote_code"] = True
+    if cpu:  # the demo's tiny model and engine settings, built beside the output; says its scores mean nothing
+        from mira_hf.demo import CPU_WARNING, cpu_score_settings
+
+        typer.secho(CPU_WARNING, fg=typer.colors.YELLOW, err=True)
+        settings.update(cpu_score_settings(Path(f"{output if output is not None else 'estimate'}.tiny-model")))
+        model = settings.pop("model")
     job = ScoreJob(
-        output,
+        output if output is not None else Path("estimate"),  # --estimate writes nothing, there or anywhere
         model=model,
         settings=settings,
         cache_dir=cache_dir,
@@ -145,12 +164,14 @@ def inspect(
     text_column: TextColumnOption = None,
     record_format: RecordFormatOption = None,
     id_column: Optional[str] = typer.Option(None, help="Column shown beside listed rows (default: id / instance_id)."),
-    n: int = typer.Option(5, "--n", help="Rendered samples to print."),
+    n: int = typer.Option(0, "--n", help="Rendered samples to print (none by default)."),
     sample: Optional[int] = typer.Option(None, help="Inspect this many random rows (seeded) instead of all."),
+    model: ModelOption = None,
+    revision: RevisionOption = None,
     tokenizer: Optional[str] = typer.Option(
         None,
-        help="Tokenizer (name or folder) to count prompt tokens exactly; "
-        "without it lengths are estimated at 4 bytes per token.",
+        help="Tokenizer (name or folder) to count prompt tokens exactly (default: the model's, when it is on this "
+        "machine or the Hub answers); without one, lengths are estimated at 4 bytes per token, as --estimate does.",
     ),
     max_model_len: int = typer.Option(
         ScorerConfig().max_model_len, envvar="MIRA_MAX_MODEL_LEN", help="Context length of the scorer."
@@ -163,7 +184,13 @@ def inspect(
     """What the scorer will read, without an engine: formats, rejected rows, coverage, prompt lengths, samples."""
     from rich.console import Console
 
+    from mira_hf._util.logs import quiet_datasets
+    from mira_hf.prompting.inspection import check_record_format
     from mira_hf.prompting.inspection import inspect as run_inspect
+
+    check_record_format(record_format)  # one error before the data is read, not one rejected row per record
+    check_source(data)  # a mistyped name fails at once, before datasets is even imported
+    quiet_datasets()
 
     result = run_inspect(
         load_any(data, split),
@@ -173,12 +200,14 @@ def inspect(
         n=n,
         sample=sample,
         tokenizer=tokenizer,
+        model=model or ScorerConfig().model,  # the tokenizer `score --estimate` counts with
+        revision=revision,
         max_model_len=max_model_len,
         max_tokens=max_tokens,
         rubric=rubric,
         prompt=prompt,
     )
-    Console().print(result)
+    Console().print(result)  # the summary comes last, where the terminal stops
     if json_out is not None:
         result.save(json_out)
         typer.echo(f"wrote {json_out}", err=True)

@@ -1,5 +1,5 @@
-"""``mira-hf select``: keep the best rows of each source (:func:`~mira_hf.selection.filter_by_retention`), or with
-``--preview`` print what each listed value would keep (:func:`~mira_hf.selection.preview`) and write nothing.
+"""``mira-hf select``: keep the best rows of each source (`filter_by_retention`), or with
+``--preview`` print what each listed value would keep (`preview`) and write nothing.
 
 The retention comes as ``--retention`` (a fraction or JSON) or ``--retention-file`` (YAML/JSON: rules per source,
 or ``retention:`` / ``groups:`` / ``default:`` keys); the helpers here read it and say what to write instead.
@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import typer
 
+from mira_hf._util.logs import quiet_datasets
 from mira_hf.cli._shared import SourceColumnOption, TableSplitOption, fail
 from mira_hf.io import load_any
 
@@ -107,6 +108,7 @@ def select(
         fail("a list of --temperature or --budget-tokens values is for --preview; give one value to select")
     spec, groups, rule = _selection_rule(retention, retention_file, budgets, default)
     ds, reliability = _ranked(data, split, mask, source_column, score_column, "to compute it from mira_scores, ")
+    _say_unranked(ds, ranking, reliability)
     kept, report = filter_by_retention(
         ds,
         retention=spec,
@@ -155,7 +157,8 @@ def _ranked(
     data: str, split: str, mask: Optional[Path], source_column: str, score_column: str, how: str
 ) -> tuple[Any, Any]:
     """The dataset to select from and its mask: with ``--mask``, ``mira_quality`` added by
-    :func:`~mira_hf.reliability.aggregate`; without, the ``--score-column`` it already has."""
+    `aggregate`; without, the ``--score-column`` it already has."""
+    quiet_datasets()  # datasets' bars and warnings only with -v
     ds = load_any(data, split)
     if mask is not None:
         from mira_hf.reliability import Reliability, aggregate
@@ -163,11 +166,27 @@ def _ranked(
         reliability = Reliability.load(mask)
         return aggregate(ds, mask=reliability, source_column=source_column), reliability
     if score_column not in ds.column_names:
+        from mira_hf._util.problems import closest
+
+        near = closest(score_column, ds.column_names)
+        hint = f" (did you mean {near!r}?)" if near else ""
         fail(
-            f"{data} has no {score_column!r} column; pass --mask reliability.json (from `mira-hf agree`) {how}"
+            f"{data} has no {score_column!r} column{hint}; pass --mask reliability.json (from `mira-hf agree`) {how}"
             "or --score-column with the column to rank by"
         )
     return ds, None
+
+
+def _say_unranked(ds: Any, ranking: dict[str, Any], reliability: Any) -> None:
+    """A ``warning:`` line on stderr when some sources have no score at all (their rows can never be kept), with
+    why (most often a mask with no reliable dimension for them)."""
+    from mira_hf.selection.checks import unranked_note
+
+    source = ranking["source_column"] if ranking["by"] != "global" else None
+    fix = "`mira-hf agree --min-support {n}` (or less)"
+    note = unranked_note(ds, ranking["score_column"], source, reliability, fix=fix)
+    if note is not None:
+        typer.echo(f"warning: {note}", err=True)
 
 
 def _select_preview(
@@ -201,7 +220,8 @@ def _select_preview(
         options["budget_tokens"] = int(budgets[0])
     if key != "temperature":
         options.update(sampling=sampling, temperature=temperatures[0])
-    ds, _ = _ranked(data, split, mask, ranking["source_column"], ranking["score_column"], "")
+    ds, reliability = _ranked(data, split, mask, ranking["source_column"], ranking["score_column"], "")
+    _say_unranked(ds, ranking, reliability)
     values: dict[str, Any] = {
         "retention": retentions,
         "budget": [int(b) for b in budgets or []],

@@ -1,8 +1,10 @@
 """Stage 1 of MIRA for a new group of sources: group the sources, judge freely, discover the dimensions.
 
-* :func:`group_sources` clusters the sources of a corpus into groups (each gets its own rubric and scorer);
-* :func:`judge` asks a teacher to propose its own dimensions for each record;
-* :func:`cluster_dimensions` clusters the proposals into an anchored rubric ``load_rubric`` reads.
+* [`group_sources`][mira_hf.discover.grouping.group_sources] clusters the sources of a corpus into groups (each gets its
+  own rubric and scorer);
+* [`judge`][mira_hf.discover.judging.judge] asks a teacher to propose its own dimensions for each record;
+* [`cluster_dimensions`][mira_hf.discover.clustering.cluster_dimensions] clusters the proposals into an anchored rubric
+  ``load_rubric`` reads.
 
 Example:
     >>> from mira_hf import discover

@@ -2,9 +2,9 @@
 
 Every proposal's ``name: definition`` is embedded; KMeans (seeded, ``n_init`` fixed) groups them into ``k``
 clusters, sorted by size into slots ``A1..Ak``. A slot is named after its cluster's most frequent proposed
-name (with the card's collision rule, :mod:`mira_hf.discover.naming`), described by its most central
+name (with the card's collision rule, `mira_hf.discover.naming`), described by its most central
 definition, and anchored by its most central example (score and rationale). The result reads back with
-:func:`mira_hf.load_rubric` unchanged.
+[`mira_hf.load_rubric`][mira_hf.rubric.load_rubric] unchanged.
 
 Example:
     >>> from mira_hf.testing.judge_server import planted_proposals

@@ -1,11 +1,11 @@
 """Embedders: texts → unit-length vectors, for grouping sources and clustering proposed dimensions.
 
-Three kinds, chosen by :func:`get_embedder`:
+Three kinds, chosen by [`get_embedder`][mira_hf.discover.embed.get_embedder]:
 
 * ``"tfidf"`` (the default): scikit-learn TF-IDF over words and bigrams, reduced by a seeded truncated SVD. It
   needs no model and no network, and separates dimensions whose names and definitions use different words.
 * an OpenAI-compatible ``/v1/embeddings`` endpoint (``vllm serve <model> --runner pooling``): a URL string
-  ``"http://host:8000/v1"`` or an :class:`HttpEmbedder`.
+  ``"http://host:8000/v1"`` or an [`HttpEmbedder`][mira_hf.discover.embed.HttpEmbedder].
 * a local sentence-transformers model folder (the package is imported only then; it is not a dependency).
 
 Example:

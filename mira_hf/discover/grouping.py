@@ -96,7 +96,7 @@ class SourceGroups:
 
     @classmethod
     def load(cls, path: str | Path) -> SourceGroups:
-        """Read what :meth:`save` wrote."""
+        """Read what [`save`][mira_hf.discover.grouping.SourceGroups.save] wrote."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             return cls(
@@ -188,8 +188,8 @@ def group_sources(
 
     Example:
         >>> import datasets
-        >>> ds = datasets.Dataset.from_dict({"source": ["a", "b", "c"],
-        ...                                  "text": ["pytest fails", "pytest fails again", "a poem"]})
+        >>> texts = ["pytest fails", "pytest fails again", "a poem"]
+        >>> ds = datasets.Dataset.from_dict({"source": ["a", "b", "c"], "text": texts})
         >>> group_sources(ds, 2, text_column="text").groups
         {'group_1': ['a', 'b'], 'group_2': ['c']}
     """
@@ -198,7 +198,9 @@ def group_sources(
     samples = _sample(ds, source_column, sample_per_source, seed)
     sources = list(samples)
     if not 1 <= k <= len(sources):
-        raise ConfigurationError(f"k={k} must be between 1 and the number of sources ({len(sources)})")
+        raise ConfigurationError(
+            f"k={k} must be between 1 and the number of sources ({len(sources)})", code="MIRA-E208"
+        )
     flat = [i for s in sources for i in samples[s]]
     emb = normalize_rows(get_embedder(embedder, seed=seed)(record_texts(ds, flat, text_column, RECORD_CHARS)))
     bounds = np.cumsum([0] + [len(samples[s]) for s in sources])

@@ -4,7 +4,7 @@ Each proposal has a name, a one-line definition, a 0–10 score and a rationale.
 ``{"dimensions": [{"name", "definition", "score", "rationale"}, ...]}``; with ``structured=True`` the JSON
 schema goes to the server's structured outputs (``response_format`` ``json_schema``, which vLLM and OpenAI
 read), and the answer is parsed leniently either way (code fences, prose around the object). Requests go
-through the endpoint pool of :class:`~mira_hf.engines.openai.OpenAIEngine` (retries, 429/5xx, resets,
+through the endpoint pool of [`OpenAIEngine`][mira_hf.engines.openai.OpenAIEngine] (retries, 429/5xx, resets,
 timeouts, ejection); every record gets a row with its status (``ok``, ``error``, ``invalid_output``), and
 with ``store=`` a per-row resume store keeps finished rows, so a rerun sends only the unfinished ones.
 
@@ -98,7 +98,8 @@ def parse_proposals(text: str | None) -> list[dict[str, Any]]:
     """The proposals in a teacher answer, leniently; raises ``ValueError`` saying why when there are none.
 
     Example:
-        >>> parse_proposals('[{"name": "Style", "definition": "Clear.", "score": "8", "rationale": "ok"}]')[0]["score"]
+        >>> answer = '[{"name": "Style", "definition": "Ok.", "score": "8", "rationale": "ok"}]'
+        >>> parse_proposals(answer)[0]["score"]
         8.0
     """
     data = None
@@ -225,7 +226,7 @@ def judge(
 
     Returns a ``DatasetDict`` with ``records`` (id, source, status, error, raw, prompt_tokens,
     completion_tokens; rows in = rows out) and ``proposals`` (record_id, source, dimension, definition, score,
-    rationale, excerpt). ``store`` is a directory (or a :class:`~mira_hf.scoring.store.RowStore`); ``price`` is
+    rationale, excerpt). ``store`` is a directory (or a [`RowStore`][mira_hf.scoring.store.RowStore]); ``price`` is
     (input, output) per million tokens for the cost on the progress line; ``engine_options`` go to
     ``OpenAIEngine`` (``timeout``, ``max_retries``, ...).
 

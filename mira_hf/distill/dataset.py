@@ -1,11 +1,12 @@
 """The distillation set: the student's exact prompts with the teacher's anchored answers, split per source.
 
 Each row's ``messages`` are ``[system, user, assistant]``: the system and user messages are built by the same code
-as :class:`~mira_hf.Scorer` (template, fence, token budget), and the assistant turn is the teacher's answer
-re-written in the canonical output format (:func:`mira_hf.answer.format.format_output`). Rows the teacher did not answer
-``ok`` are left out and counted. The ``held_out`` split keeps ``record`` (the text the prompt fences) and
-``teacher_scores``, so the trained student can score it and ``mira_agreement`` can measure it. The rows are in
-TRL's conversational format: ``SFTTrainer(train_dataset=ds["train"])`` trains on them as they are.
+as [`Scorer`][mira_hf.scoring.scorer.Scorer] (template, fence, token budget), and the assistant turn is the teacher's
+answer re-written in the canonical output format
+([`mira_hf.answer.format.format_output`][mira_hf.answer.format.format_output]). Rows the teacher did not answer ``ok``
+are left out and counted. The ``held_out`` split keeps ``record`` (the text the prompt fences) and ``teacher_scores``,
+so the trained student can score it and ``mira_agreement`` can measure it. The rows are in TRL's conversational format:
+``SFTTrainer(train_dataset=ds["train"])`` trains on them as they are.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ SFT_COLUMNS = ("messages", "source", "id", "record", "teacher_scores", "teacher_
 
 
 class DistillSummary(BaseModel):
-    """What :func:`sft_dataset_and_summary` kept, left out (by reason) and put in each split, per source."""
+    """What [`sft_dataset_and_summary`][mira_hf.distill.sft_dataset_and_summary] kept, left out (by reason) and put in
+    each split, per source."""
 
     rows: int
     kept: int
@@ -96,15 +98,19 @@ def sft_dataset_and_summary(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     tokenizer: Tokenizer | None = None,
 ) -> tuple[Any, DistillSummary]:
-    """:func:`sft_dataset` and what it kept and left out.
+    """[`sft_dataset`][mira_hf.distill.sft_dataset] and what it kept and left out.
 
     Example:
         >>> import datasets
         >>> from mira_hf.testing.fake_engine import card_for
-        >>> ds = datasets.Dataset.from_dict({"text": ["fixed it", "ran tests", "no answer"], "source": ["a"] * 3,
-        ...     "id": ["1", "2", "3"], "mira_raw": [format_output(card_for("x")), format_output(card_for("y")), None],
-        ...     "mira_status": ["ok", "ok", "engine_error"]})
-        >>> sft, summary = sft_dataset_and_summary(ds, held_out=0.5, max_model_len=8192, max_tokens=1024)
+        >>> raw = [format_output(card_for("x")), format_output(card_for("y")), None]
+        >>> ds = datasets.Dataset.from_dict({
+        ...     "text": ["fixed it", "ran tests", "no answer"], "source": ["a"] * 3,
+        ...     "id": ["1", "2", "3"], "mira_raw": raw,
+        ...     "mira_status": ["ok", "ok", "engine_error"],
+        ... })
+        >>> lengths = dict(max_model_len=8192, max_tokens=1024)
+        >>> sft, summary = sft_dataset_and_summary(ds, held_out=0.5, **lengths)
         >>> summary.kept, summary.left_out, summary.train, summary.held_out
         (2, {'engine_error': 1}, 1, 1)
     """
@@ -208,7 +214,8 @@ def sft_dataset(ds: Any, **kwargs: Any) -> Any:
 
     ``ds`` is the output of a teacher run (``Scorer`` with the teacher's endpoint and the group's rubric): its
     record column, ``mira_raw`` (the teacher's answer) and ``mira_status``. Arguments are those of
-    :func:`sft_dataset_and_summary`; use the same ``rubric``, ``prompt`` and ``max_model_len`` as the student.
+    [`sft_dataset_and_summary`][mira_hf.distill.sft_dataset_and_summary]; use the same ``rubric``, ``prompt`` and
+    ``max_model_len`` as the student.
 
     Example:
         >>> sft = sft_dataset(teacher_scored, rubric="group_A_dim_anchors.jsonl")   # doctest: +SKIP

@@ -63,7 +63,7 @@ class Completion(BaseModel):
 
 @runtime_checkable
 class Engine(Protocol):
-    """Anything that generates one :class:`Completion` per conversation, in order.
+    """Anything that generates one [`Completion`][mira_hf.engines.base.Completion] per conversation, in order.
 
     A failed conversation has ``error`` set; the others are unaffected. Engines may also expose
     ``tokenizer`` (for exact token budgets), ``max_model_len`` and ``identity`` (folded into fingerprints).

@@ -6,8 +6,8 @@ failures (connection errors, timeouts, 408, 429 and 5xx) are retried with expone
 jitter, honouring ``Retry-After``; other 4xx answers (e.g. 400 "prompt too long") are not retried and
 become that row's ``error`` with the server's message. An endpoint failing ``eject_after`` times in a
 row leaves the rotation and is probed (``GET /models``) every ``probe_interval`` seconds until it answers.
-The pool (concurrency, retry, ejection, probing) lives in :mod:`mira_hf.engines.pool`, the client's event loop in
-:mod:`mira_hf.engines.loop`; this module writes the requests and reads the answers.
+The pool (concurrency, retry, ejection, probing) lives in `mira_hf.engines.pool`, the client's event loop in
+`mira_hf.engines.loop`; this module writes the requests and reads the answers.
 
 Client choice: aiohttp. Against a loopback server with 0.5 s latency at 256 in flight, aiohttp reached
 ~10x the throughput of an httpx ``AsyncClient`` (httpcore's connection pool is the bottleneck at high
@@ -16,17 +16,18 @@ concurrency), and the ``openai`` client is built on httpx. The ``openai`` client
 with no pool, no ejection and no least-in-flight choice, so the retry loop here is our own: each attempt
 picks an endpoint afresh. aiohttp is already a dependency of vLLM.
 
-The synchronous :meth:`OpenAIEngine.generate` runs the client on an event loop in a dedicated
-background thread, so it works from ``datasets.map``, from threads, and from code that already runs an
-event loop (Jupyter) without ``asyncio.run`` nesting errors; :meth:`OpenAIEngine.agenerate` awaits the
-same work from async code. The API key (argument, ``MIRA_API_KEY`` or ``OPENAI_API_KEY``) is sent as a
-Bearer token and never appears in logs, errors, ``repr`` or :meth:`OpenAIEngine.identity`.
+The synchronous [`OpenAIEngine.generate`][mira_hf.engines.openai.OpenAIEngine.generate] runs the client on an event loop
+in a dedicated background thread, so it works from ``datasets.map``, from threads, and from code that already runs an
+event loop (Jupyter) without ``asyncio.run`` nesting errors;
+[`OpenAIEngine.agenerate`][mira_hf.engines.openai.OpenAIEngine.agenerate] awaits the same work from async code. The API
+key (argument, ``MIRA_API_KEY`` or ``OPENAI_API_KEY``) is sent as a Bearer token and never appears in logs, errors,
+``repr`` or [`OpenAIEngine.identity`][mira_hf.engines.openai.OpenAIEngine.identity].
 
 A base URL with credentials (``http://user:pw@gateway/v1``) is a server behind HTTP basic auth: its requests carry
 ``Authorization: Basic`` and go to the URL without them, which no message, log or identity ever shows. A request
 has one ``Authorization`` header, so such a URL and an API key given as ``api_key=`` or ``MIRA_API_KEY`` are refused
-together with a :class:`~mira_hf.errors.ConfigurationError` before any request; a key found only in the general
-``OPENAI_API_KEY`` is not sent to it (the URL's credentials say how that server is reached).
+together with a [`ConfigurationError`][mira_hf.errors.ConfigurationError] before any request; a key found only in the
+general ``OPENAI_API_KEY`` is not sent to it (the URL's credentials say how that server is reached).
 
 Example:
     >>> engine = OpenAIEngine("whw06/MIRA-Agent-Group4",                                 # doctest: +SKIP
@@ -111,7 +112,8 @@ def split_credentials(url: str) -> tuple[str, str | None]:
 
 
 def _completion(data: dict[str, Any]) -> Completion:
-    """The :class:`Completion` of a chat-completions answer (every choice's text when ``n`` > 1)."""
+    """The [`Completion`][mira_hf.engines.base.Completion] of a chat-completions answer (every choice's text when ``n``
+    > 1)."""
     choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
     texts = [(c.get("message") or {}).get("content") or "" for c in choices]
     usage = data.get("usage") or {}
@@ -155,23 +157,27 @@ def _check_credentials(logins: Sequence[tuple[str, str | None]], key_source: str
         return  # no key, or only the general OPENAI_API_KEY: a URL's credentials decide its server's header
     with_login = [url for url, basic in logins if basic is not None]
     if with_login:
+        both = "a request has one Authorization header: remove the user:password from the URL or drop the key"
         raise ConfigurationError(
             f"base_url {with_login[0]} carries a user:password (sent as 'Authorization: Basic') and an API key is "
-            f"set ({key_source}; sent as 'Authorization: Bearer'), but a request has one Authorization header: "
-            "remove the user:password from the URL or drop the key (api_key=, --api-key, MIRA_API_KEY or the "
-            "plan's api_key_env)."
+            f"set ({key_source}; sent as 'Authorization: Bearer'), but {both} (api_key= or MIRA_API_KEY; in a "
+            "plan, api_key_env).",
+            code="MIRA-E207",
+            cli=f"the base URL {with_login[0]} carries a user:password (sent as 'Authorization: Basic') and an API "
+            f"key is set (sent as 'Authorization: Bearer'), but {both} (--api-key or MIRA_API_KEY; in a plan, "
+            "api_key_env).",
         )
 
 
 class OpenAIEngine(EndpointPool):
-    """An :class:`~mira_hf.engines.base.Engine` over a pool of OpenAI-compatible chat-completions servers.
+    """An [`Engine`][mira_hf.engines.base.Engine] over a pool of OpenAI-compatible chat-completions servers.
 
     Args:
         model: the model name the servers serve (``vllm serve <model>``, or its ``--served-model-name``).
         base_url: one URL or a list (``http://host:8000/v1``; a bare ``http://host:8000`` gets ``/v1``).
         api_key: sent as ``Authorization: Bearer``; default ``MIRA_API_KEY`` then ``OPENAI_API_KEY``. A URL with
             ``user:password@`` is sent ``Authorization: Basic`` instead (with ``api_key=`` or ``MIRA_API_KEY`` too,
-            :class:`~mira_hf.errors.ConfigurationError`: a request has one ``Authorization`` header).
+            [`ConfigurationError`][mira_hf.errors.ConfigurationError]: a request has one ``Authorization`` header).
         max_in_flight: requests in flight across all endpoints (keep vLLM's batches full).
         timeout: seconds for one attempt of one request.
         max_retries: further attempts after a transient failure.
@@ -181,7 +187,7 @@ class OpenAIEngine(EndpointPool):
         probe_interval: seconds between probes of an ejected endpoint.
         extra_body: more fields for every request body (e.g. ``{"priority": 1}``).
 
-    Raises :class:`~mira_hf.errors.EngineUnavailableError` at construction when no endpoint answers.
+    Raises [`EngineUnavailableError`][mira_hf.errors.EngineUnavailableError] at construction when no endpoint answers.
 
     Example:
         >>> engine = OpenAIEngine("whw06/MIRA-Agent-Group4", "http://localhost:8000/v1")   # doctest: +SKIP
@@ -239,7 +245,8 @@ class OpenAIEngine(EndpointPool):
 
     # ---------------------------------------------------------------- API
     def generate(self, conversations: list[Conversation], sampling: Sampling) -> list[Completion]:
-        """One :class:`Completion` per conversation, in order; a failed request has ``error`` set."""
+        """One [`Completion`][mira_hf.engines.base.Completion] per conversation, in order; a failed request has
+        ``error`` set."""
         if not conversations:
             return []
         future = self._submit(self._generate(list(conversations), sampling))
@@ -250,7 +257,8 @@ class OpenAIEngine(EndpointPool):
             raise
 
     async def agenerate(self, conversations: list[Conversation], sampling: Sampling) -> list[Completion]:
-        """:meth:`generate` for async code: awaits the client loop without blocking the caller's loop."""
+        """[`generate`][mira_hf.engines.openai.OpenAIEngine.generate] for async code: awaits the client loop without
+        blocking the caller's loop."""
         if not conversations:
             return []
         return await asyncio.wrap_future(self._submit(self._generate(list(conversations), sampling)))

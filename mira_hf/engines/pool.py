@@ -1,6 +1,6 @@
 """A pool of OpenAI-compatible servers: concurrency, retry with backoff, endpoint ejection and probing, once.
 
-:class:`EndpointPool` is the base of the HTTP engines (as NeMo Curator's ``llm_client.py`` keeps retry and
+`EndpointPool` is the base of the HTTP engines (as NeMo Curator's ``llm_client.py`` keeps retry and
 concurrency in one base): a subclass says how a request body is written and how an answer is read, the pool does
 the rest. Many requests stay in flight (``max_in_flight``, across every endpoint) so each server's continuous
 batching stays full; each request goes to the endpoint with the fewest requests in flight. Transient failures
@@ -107,8 +107,8 @@ class Endpoint:
 
 
 class EndpointPool:
-    """The pool's settings, client loop and health; subclasses write requests (:meth:`_encoder`) and read answers
-    (:meth:`_read`), then call :meth:`_open` with their endpoints. See the module docstring for the policy."""
+    """The pool's settings, client loop and health; subclasses write requests (`_encoder`) and read answers
+    (`_read`), then call `_open` with their endpoints. See the module docstring for the policy."""
 
     #: Where the pool's messages go (a subclass names its own, so its users filter its logs by its module).
     logger = logging.getLogger(__name__)

@@ -4,10 +4,16 @@ Defaults are the model card's (BF16, max_model_len 65,536, max_num_batched_token
 gpu_memory_utilization 0.9, tensor parallel 8); explicit arguments always win. All conversations of a
 batch go to vLLM in one call so continuous batching and the prefix cache see them together: as token ids
 (``TokensPrompt``) when the scorer tokenized them already, else through ``LLM.chat``.
+
+A model's own Python code (``trust_remote_code``) runs only when asked: ``VLLMSettings.trust_remote_code`` is off
+unless the scorer's settings turn it on (see [`remote_code_trusted`][mira_hf.config.remote_code_trusted]). Engines
+stop with a grace period long enough for their processes to exit by themselves, at the latest when the process
+exits, so that nothing is force-killed and no shared memory is left to the resource tracker.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -31,6 +37,9 @@ logger = logging.getLogger(__name__)
 REGEX_COMPILATION_TIMEOUT_S = 120
 #: On the CPU backend ``gpu_memory_utilization`` is the share of RAM kept for the KV cache.
 CPU_MEMORY_UTILIZATION = 0.25
+#: Seconds the engine's processes get to exit by themselves when it stops (vLLM's default, 5 s, is too short for
+#: a busy CPU host: it force-kills them, and their shared memory is left to Python's resource tracker).
+SHUTDOWN_GRACE_S = 60
 
 
 class VLLMSettings(BaseModel):
@@ -47,7 +56,8 @@ class VLLMSettings(BaseModel):
     max_num_batched_tokens: int | None = CARD_MAX_NUM_BATCHED_TOKENS
     gpu_memory_utilization: float | None = None
     enable_prefix_caching: bool = True
-    trust_remote_code: bool = True
+    #: Run Python code from the model's repository (off unless asked; the scorer turns it on for the card's model).
+    trust_remote_code: bool = False
     extra: tuple[tuple[str, Any], ...] = ()
 
 
@@ -82,8 +92,23 @@ def _visible_gpus() -> int:
         return 0
 
 
+def _quiet_args(args: dict[str, Any], kind: str, max_model_len: int) -> None:
+    """The CPU backend's settings, and vLLM's chatter held back on the command line without ``-v``."""
+    from mira_hf._util.logs import quiet, quiet_cpu_engine
+
+    if kind == "cpu":
+        quiet_cpu_engine()  # its warnings about running on a CPU are expected; only its errors, unless -v
+        # vLLM's CPU worker cannot rewind a per-request seeded generator when a chunked prefill discards
+        # a sampled token ("CPU Generator does not use offset"): prefill whole prompts instead.
+        args["enable_chunked_prefill"] = False
+        args.setdefault("max_num_batched_tokens", max_model_len)
+    if quiet():  # our own bar, not vLLM's "Loading safetensors checkpoint shards"
+        args["use_tqdm_on_load"] = False
+
+
 class VLLMEngine:
-    """A lazily created ``vllm.LLM``. Use :func:`get_engine` to share one per settings and process.
+    """A lazily created ``vllm.LLM``. Use [`get_engine`][mira_hf.engines.vllm.get_engine] to share one per settings and
+    process.
 
     Example:
         >>> engine = get_engine(VLLMSettings(model="whw06/MIRA-Agent-Group4"))   # doctest: +SKIP
@@ -143,11 +168,7 @@ class VLLMEngine:
         )
         if s.max_num_batched_tokens is not None:
             args["max_num_batched_tokens"] = max(s.max_num_batched_tokens, s.max_model_len)
-        if kind == "cpu":
-            # vLLM's CPU worker cannot rewind a per-request seeded generator when a chunked prefill discards
-            # a sampled token ("CPU Generator does not use offset"): prefill whole prompts instead.
-            args["enable_chunked_prefill"] = False
-            args.setdefault("max_num_batched_tokens", s.max_model_len)
+        _quiet_args(args, kind, s.max_model_len)
         args.update(dict(s.extra))
         self.resolved = {k: v for k, v in args.items() if v is not None}
         self.resolved["platform"] = kind
@@ -168,6 +189,8 @@ class VLLMEngine:
         # The template regex is ours, not a user's: give its one-off compilation (cached per engine afterwards)
         # more than vLLM's 5 s ReDoS guard, which a busy host can exceed for a 15-line template.
         os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", str(REGEX_COMPILATION_TIMEOUT_S))
+        # The engine's own workers get the same grace inside it (its processes inherit this variable).
+        os.environ.setdefault("VLLM_WORKER_SHUTDOWN_TIMEOUT_SECONDS", str(SHUTDOWN_GRACE_S // 2))
         logger.info(
             "Starting vLLM for %s (%s)",
             self.settings.model,
@@ -177,7 +200,7 @@ class VLLMEngine:
 
         args["model"] = resolve_model(args["model"], args.get("revision"))  # no Hub: the cache, or fail at once
         try:
-            return vllm.LLM(**args)
+            llm = vllm.LLM(**args)
         except (OSError, FileNotFoundError) as e:
             raise EngineUnavailableError(
                 f"vLLM could not load the model {self.settings.model!r}: {e}. Check the name or local path; "
@@ -185,9 +208,13 @@ class VLLMEngine:
                 "directory as model=."
             ) from e
         except Exception as e:
+            if "trust_remote_code" in str(e) and not args.get("trust_remote_code"):
+                raise EngineUnavailableError(remote_code_message(self.settings.model)) from e
             raise EngineUnavailableError(
                 f"vLLM failed to start for model {self.settings.model!r}: {type(e).__name__}: {e}"
             ) from e
+        _stop_at_exit()
+        return llm
 
     def _discard(self) -> None:
         logger.error("The vLLM engine for %s died; a new one starts with the next batch.", self.settings.model)
@@ -199,8 +226,12 @@ class VLLMEngine:
             llm, self._llm = self._llm, None
         if llm is None:
             return
+        core = llm.llm_engine.engine_core
         try:
-            llm.llm_engine.engine_core.shutdown()
+            try:
+                core.shutdown(timeout=SHUTDOWN_GRACE_S)
+            except TypeError:  # an in-process core (no worker processes) takes no timeout
+                core.shutdown()
         except Exception:  # already gone
             pass
 
@@ -251,8 +282,8 @@ class VLLMEngine:
         """One completion per conversation, in order; a request vLLM rejects fails alone.
 
         With ``token_ids`` (each conversation's chat-templated prompt, tokenized with this engine's tokenizer,
-        as :func:`mira_hf.prompting.prompt.chat_token_ids` does) vLLM takes them as ``TokensPrompt`` and renders
-        nothing.
+        as [`mira_hf.prompting.prompt.chat_token_ids`][mira_hf.prompting.prompt.chat_token_ids] does) vLLM takes them as
+        ``TokensPrompt`` and renders nothing.
         """
         if not conversations:
             return []
@@ -317,7 +348,8 @@ def is_request_error(e: BaseException) -> bool:
 
 
 def completion_of(out: Any) -> Completion:
-    """The :class:`Completion` of one vLLM ``RequestOutput`` (every sample's text when ``n`` > 1).
+    """The [`Completion`][mira_hf.engines.base.Completion] of one vLLM ``RequestOutput`` (every sample's text when
+    ``n > 1``).
 
     Example:
         >>> from types import SimpleNamespace as NS
@@ -333,6 +365,31 @@ def completion_of(out: Any) -> Completion:
         completion_tokens=completion_tokens,
         samples=texts if len(texts) > 1 else None,
     )
+
+
+def remote_code_message(model: str) -> str:
+    """What to say when ``model`` needs its repository's own code and nobody said to run it.
+
+    Example:
+        >>> remote_code_message("org/custom-arch").split(";")[0]
+        "model 'org/custom-arch' needs Python code from its repository, which is not run unless you ask"
+    """
+    return (
+        f"model {model!r} needs Python code from its repository, which is not run unless you ask; read that code, "
+        "then pass trust_remote_code=True (or set MIRA_TRUST_REMOTE_CODE=1; in a plan, trust_remote_code: true)"
+    )
+
+
+_stopping_at_exit = False
+
+
+def _stop_at_exit() -> None:
+    """Stop every engine when the process exits, before vLLM's own exit hooks (registered earlier, so run later)
+    would kill its processes after 5 s."""
+    global _stopping_at_exit
+    if not _stopping_at_exit:
+        _stopping_at_exit = True
+        atexit.register(shutdown_engines)
 
 
 _REGISTRY: dict[VLLMSettings, VLLMEngine] = {}

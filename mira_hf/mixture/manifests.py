@@ -1,6 +1,6 @@
 """The run's memory of its steps: ``manifests/<step>.json`` holds the hash a step last finished with.
 
-:func:`digest` is the one hash of a run: of a step's inputs and settings, and of a selection made group by group.
+`digest` is the one hash of a run: of a step's inputs and settings, and of a selection made group by group.
 """
 
 from __future__ import annotations

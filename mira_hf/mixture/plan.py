@@ -1,6 +1,6 @@
 """The mixture plan: groups of sources, each with its scorer, rubric, reliability mask and retention.
 
-A plan is a YAML file validated by pydantic; a mistake is a :class:`~mira_hf.errors.PlanError` naming the key
+A plan is a YAML file validated by pydantic; a mistake is a [`PlanError`][mira_hf.errors.PlanError] naming the key
 path and its line. Paths in the plan (data, rubric, mask, a scorer's prompt) are read relative to the plan file.
 
 Example:
@@ -47,7 +47,7 @@ SCORER_SETTINGS = tuple(k for k in ScorerConfig.model_fields if k not in _NOT_SE
 
 
 class _ScorerKeys(BaseModel):
-    """The keys of a group's scorer that are not :class:`~mira_hf.config.ScorerConfig` settings."""
+    """The keys of a group's scorer that are not `ScorerConfig` settings."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -56,7 +56,7 @@ class _ScorerKeys(BaseModel):
     base_urls: list[str] = Field(default_factory=list)
     #: The NAME of the environment variable holding the endpoints' key (never the key itself).
     api_key_env: str | None = None
-    #: Plan-wide scorer settings (``id_column``), set by the :class:`Plan` that holds this group.
+    #: Plan-wide scorer settings (``id_column``), set by the `Plan` that holds this group.
     _plan_settings: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -89,7 +89,7 @@ if TYPE_CHECKING:  # the settings are fields made from ScorerConfig's at run tim
         def __getattr__(self, name: str) -> Any: ...
 
 else:
-    #: One group's scorer: the model, how it is served, and any :class:`~mira_hf.config.ScorerConfig` setting.
+    #: One group's scorer: the model, how it is served, and any `ScorerConfig` setting.
     ScorerPlan = create_model(
         "ScorerPlan",
         __base__=_ScorerKeys,
@@ -172,7 +172,9 @@ class Plan(BaseModel):
     #: Write ``report.html`` (a section per group); ``false`` skips the step.
     report: bool = True
     groups: dict[str, GroupPlan] = Field(min_length=1)
-    #: The folder relative paths are read from (the plan file's folder); set by :func:`load_plan`.
+    #: Let every in-process scorer run Python code from its model's repository (a group's scorer may set its own).
+    trust_remote_code: bool = False
+    #: The folder relative paths are read from (the plan file's folder); set by `load_plan`.
     base_dir: str = "."
 
     @model_validator(mode="after")
@@ -191,6 +193,8 @@ class Plan(BaseModel):
             extra: dict[str, Any] = {}
             if self.id_column is not None:  # the Scorer checks it is a column of every batch
                 extra["id_column"] = self.id_column
+            if self.trust_remote_code:  # asked once for the whole plan
+                extra["trust_remote_code"] = True
             prompt = group.scorer.prompt
             if prompt is not None and prompt != "default":  # a template file, read relative to the plan file
                 extra["prompt"] = str(self.path(prompt))
@@ -238,29 +242,92 @@ def _node_for(root: Any, loc: tuple[Any, ...]) -> Any:
     return node
 
 
+def _plan_keys(model: type[BaseModel] | None = None) -> set[str]:
+    """Every key a plan may hold, at any depth (for the closest name to a typo)."""
+    keys: set[str] = set()
+    for name, info in (model or Plan).model_fields.items():
+        keys.add(info.alias or name)
+        for arg in (info.annotation, *getattr(info.annotation, "__args__", ())):
+            for inner in (arg, *getattr(arg, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    keys |= _plan_keys(inner)
+    return keys
+
+
 def plan_error_message(error: ValidationError, root: Any, where: str) -> str:
-    """One line per pydantic error: ``where:LINE: key.path: message``."""
-    lines = []
+    """Every pydantic error as ``where:LINE: key.path: message``, on one line (an unknown key with the closest
+    known one)."""
+    from mira_hf._util.problems import closest, joined
+
+    lines: list[str] = []
+    unions: dict[tuple[Any, ...], list[str]] = {}  # `retention: lots` fails each form of a union: one problem
     for e in error.errors():
         loc = tuple(x for x in e["loc"] if x not in ("function-after",))
+        if loc and isinstance(loc[-1], str) and (loc[-1] in ("float", "int", "str", "bool") or "[" in loc[-1]):
+            if loc[:-1] in unions:
+                unions[loc[:-1]].append(f"{_FORM.get(loc[-1].split('[')[0], loc[-1])}")
+                continue
+            unions[loc[:-1]] = [_FORM.get(loc[-1].split("[")[0], loc[-1])]
+            loc = loc[:-1]
+            e = {**e, "type": "union", "msg": f"{e['input']!r} is not {{forms}}"}
         node = _node_for(root, loc) if root is not None else None
         line = f":{node.start_mark.line + 1}" if node is not None else ""
         key = ".".join(str(x) for x in loc) or "(top level)"
-        msg = "unknown key (a typo?)" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, ")
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            near = closest(str(loc[-1]), _plan_keys()) if loc else None
+            msg = f"unknown key (did you mean {near!r}?)" if near else "unknown key (a typo?)"
         lines.append(f"{where}{line}: {key}: {msg}")
-    return "\n".join(lines)
+    forms = iter(unions.values())
+    return joined([line.replace("{forms}", " nor ".join(next(forms))) if "{forms}" in line else line for line in lines])
+
+
+#: How a plan error names each form a value may take.
+_FORM = {"float": "a number", "int": "a whole number", "str": "a text", "bool": "true or false", "dict": "a mapping"}
+
+
+def duplicate_keys(root: Any, where: str) -> list[str]:
+    """Every key written twice in one mapping of the YAML node tree, with both lines (YAML keeps only the last).
+
+    Example:
+        >>> import yaml
+        >>> duplicate_keys(yaml.compose("groups:\\n  qa: {sources: [a]}\\n  qa: {sources: [b]}\\n"), "plan.yaml")
+        ["plan.yaml:3: groups.qa: the key 'qa' is written twice (lines 2 and 3); the second would replace the first"]
+    """
+    import yaml
+
+    found: list[str] = []
+    stack: list[tuple[Any, tuple[str, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, str(i))) for i, item in enumerate(node.value))
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        first: dict[str, int] = {}
+        for key, value in node.value:
+            name, line = str(key.value), key.start_mark.line + 1
+            if name in first and name != "<<":
+                found.append(
+                    f"{where}:{line}: {'.'.join((*path, name))}: the key {name!r} is written twice "
+                    f"(lines {first[name]} and {line}); the second would replace the first"
+                )
+            first.setdefault(name, line)
+            stack.append((value, (*path, name)))
+    return sorted(found, key=lambda f: int(f.split(":")[1]))
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
-    """Read and check a plan file (YAML); a mistake raises :class:`~mira_hf.errors.PlanError` with key and line.
+    """Read and check a plan file (YAML); a mistake raises [`PlanError`][mira_hf.errors.PlanError] with key and line.
 
     Example:
         >>> p = Path("plan.yaml")
-        >>> _ = p.write_text("data: rows.jsonl\\ngroups:\\n  qa:\\n    sources: [swe_qa]\\n    retention: lots\\n")
+        >>> qa = "  qa:\\n    sources: [swe_qa]\\n    retention: lots\\n"
+        >>> _ = p.write_text("data: rows.jsonl\\ngroups:\\n" + qa)
         >>> load_plan(p)
         Traceback (most recent call last):
         ...
-        mira_hf.errors.PlanError: plan.yaml:5: groups.qa.retention.float: Input should be a valid number, ...
+        mira_hf.errors.PlanError: plan.yaml:5: groups.qa.retention: 'lots' is not a number ...
     """
     import yaml
 
@@ -273,6 +340,11 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise PlanError(f"{path.name}: not valid YAML: {' '.join(str(e).split())}") from None
+    duplicates = duplicate_keys(root, path.name)
+    if duplicates:
+        from mira_hf._util.problems import joined
+
+        raise PlanError(joined(duplicates))
     if not isinstance(data, dict):
         raise PlanError(f"{path.name}: a plan is a mapping with 'data:' and 'groups:' keys")
     if "base_dir" in data:
@@ -284,7 +356,7 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
 
 
 def check_sources(sources: list[Any], group_of: Mapping[str, str], column: str) -> None:
-    """Raise :class:`~mira_hf.errors.PlanError` naming every source that is in no group (before any engine work).
+    """Raise [`PlanError`][mira_hf.errors.PlanError] naming every source that is in no group (before any engine work).
 
     Example:
         >>> check_sources(["a", "b", "zz"], {"a": "g1", "b": "g1"}, "source")

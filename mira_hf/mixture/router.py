@@ -3,7 +3,7 @@
 Groups served by endpoints run at the same time (one thread each); groups on the in-process engine run one
 after the other, and an engine is freed only when the next group needs different engine settings. Rows come
 back in input order with two more columns, ``mira_group`` and ``mira_rubric``. ``mira_hf.score_dataset(ds,
-mixture)`` streams every group instead of batch by batch (:mod:`mira_hf.mixture.streaming`; ``mira-hf run``).
+mixture)`` streams every group instead of batch by batch (`mira_hf.mixture.streaming`; ``mira-hf run``).
 """
 
 from __future__ import annotations
@@ -67,13 +67,13 @@ class MixtureScorer:
     """Score a mixture: each row by its group's scorer, chosen by the row's source; for ``Dataset.map(batched=True)``.
 
     Args:
-        plan: a :class:`~mira_hf.mixture.plan.Plan` (or a path to a plan file).
+        plan: a [`Plan`][mira_hf.mixture.plan.Plan] (or a path to a plan file).
         cache_dir: a folder for the per-row resume store, shared by every group (a row's key holds its group
             scorer's settings, so groups never read each other's rows, and a renamed group keeps its rows).
         engines: ``{group: engine object}`` to replace a group's engine (e.g. a test double).
 
     After ``mira_hf.score_dataset(ds, mixture)`` (every group streaming), ``stream_stats`` holds each group's
-    :class:`~mira_hf.scoring.streaming.StreamStats`.
+    [`StreamStats`][mira_hf.scoring.streaming.StreamStats].
 
     Example:
         >>> import mira_hf                                                         # doctest: +SKIP
@@ -166,8 +166,8 @@ class MixtureScorer:
         return out  # type: ignore[return-value]
 
     def stream_dataset(self, ds: Any, **kwargs: Any) -> Any:
-        """What :func:`mira_hf.score_dataset` does with a mixture: every group streams (see
-        :func:`mira_hf.mixture.streaming.score_mixture`)."""
+        """What [`mira_hf.score_dataset`][mira_hf.scoring.streaming.score_dataset] does with a mixture: every group
+        streams (see `mira_hf.mixture.streaming.score_mixture`)."""
         from mira_hf.mixture.streaming import score_mixture
 
         return score_mixture(ds, self, **kwargs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,21 +153,18 @@ def _load_data(plan: Plan, digest: str | None = None) -> Any:
     return load_any(str(data) if data.exists() else plan.data, plan.split)
 
 
-def _check_columns(plan: Plan, ds: Any) -> None:
-    """Every column and file the plan names exists, checked before any engine work (not after hours of scoring)."""
-    named = {"source_column": plan.source_column, "id_column": plan.id_column, "token_column": plan.token_column}
-    for name, g in plan.groups.items():
-        named[f"groups.{name}.reliability.teacher_column"] = g.reliability.teacher_column
-        named[f"groups.{name}.reliability.teacher_recommendation_column"] = g.reliability.teacher_recommendation_column
-    for key, column in named.items():
-        if column is not None and column not in ds.column_names:
-            raise PlanError(f"{key}: the dataset has no column {column!r}; its columns are {ds.column_names}")
-    for name, g in plan.groups.items():
-        if g.reliability.mask and not plan.path(g.reliability.mask).is_file():
-            raise PlanError(
-                f"groups.{name}.reliability.mask: {plan.path(g.reliability.mask)} does not exist; "
-                "write one with `mira-hf agree`, or measure it with teacher_column"
-            )
+def _check(plan: Plan, ds: Any, engines: Collection[str], dry_run: bool, say: Callable[[str], None]) -> None:
+    """The check phase (before any engine starts): warnings logged; every problem raised in one
+    [PlanError][mira_hf.errors.PlanError], a dry run first saying each on its own line."""
+    from mira_hf.mixture.checks import check_plan, raise_problems
+
+    problems, warnings = check_plan(plan, ds, engines)
+    for warning in warnings:
+        logger.warning(warning)
+    if dry_run and len(problems) > 1:
+        for problem in problems:
+            say(f"problem: {problem}")
+    raise_problems(problems)
 
 
 def step_hashes(plan: Plan, identities: Mapping[str, Any], hashes: _ContentHashes | None = None) -> dict[str, str]:
@@ -248,7 +245,6 @@ def run_plan(
     """
     import datasets
 
-    from mira_hf.mixture.plan import check_sources
     from mira_hf.mixture.router import MixtureScorer
 
     if not isinstance(plan, Plan):
@@ -260,9 +256,7 @@ def run_plan(
     hashes = _ContentHashes(manifests.dir)
     identity = _file_identity(plan.path(plan.data), hashes)  # before loading: a data file's load is keyed by it
     ds = _load_data(plan, identity[1] if identity[0] == "file" else None)
-    _check_columns(plan, ds)
-    sources = ds.unique(plan.source_column)
-    check_sources(sources, plan.group_of(), plan.source_column)  # before any engine work
+    _check(plan, ds, list(engines or ()), dry_run, say)  # every problem at once, before any engine work
     if not dry_run:
         _one_row_store(out / "cache")
     scorer = MixtureScorer(plan, cache_dir=out / "cache", engines=engines)

@@ -114,7 +114,7 @@ def _budget_rules(plan: Plan, ds: Dataset) -> dict[str, Any]:
     """The mixture's token budget as one ``{tokens: n}`` rule per source (the split one call would make)."""
     token, total = plan.token_column, plan.budget_tokens
     if token is None or total is None:  # the plan checks this on load
-        raise PlanError("budget_tokens needs token_column (the column of each row's token count)")
+        raise PlanError("budget_tokens needs token_column (the column of each row's token count)", code="MIRA-E202")
     table = rows_table(ds, [plan.source_column, token])
     sums = table.group_by(plan.source_column).aggregate([(token, "sum")])
     per = dict(zip(sums.column(plan.source_column).to_pylist(), sums.column(f"{token}_sum").to_pylist()))

@@ -1,7 +1,7 @@
 """Streaming a mixture: every group's rows through its own scorer, then one ``ds.map(MixtureScorer)`` that reads.
 
 ``ds.map(MixtureScorer(plan), batched=True)`` overlaps the groups only inside a batch and stores a group's rows
-when its part of the batch is done. :func:`score_mixture` streams each group's pending rows (those whose source is
+when its part of the batch is done. `score_mixture` streams each group's pending rows (those whose source is
 in the group) with the single-scorer machinery: the endpoint groups all at once, each pool kept at its
 ``max_in_flight`` over the whole dataset; the in-process groups one model at a time (streaming within it). Rows are
 stored as they finish (every 64 rows or 2 s), so a ``kill -9`` loses only what was in flight. The final
@@ -25,7 +25,7 @@ __all__ = ["score_mixture"]
 def group_positions(ds: Any, mixture: Any) -> dict[str, list[int]]:
     """Each group's row positions in ``ds``, in order (groups in plan order; a group with no rows left out).
 
-    Raises :class:`~mira_hf.errors.PlanError` naming every source in no group, before any engine work.
+    Raises [`PlanError`][mira_hf.errors.PlanError] naming every source in no group, before any engine work.
 
     Example:
         >>> import datasets, mira_hf
@@ -57,8 +57,9 @@ def score_mixture(
 ) -> Any:
     """Score ``ds`` with a ``MixtureScorer``, every group streaming; returns what ``ds.map(mixture)`` returns.
 
-    ``depth`` (default: each pool's ``max_in_flight``) and ``chunk_rows`` are :func:`~mira_hf.score_dataset`'s,
-    per group. Each group's :class:`~mira_hf.scoring.streaming.StreamStats` are left on ``mixture.stream_stats``.
+    ``depth`` (default: each pool's ``max_in_flight``) and ``chunk_rows`` are
+    [`score_dataset`][mira_hf.scoring.streaming.score_dataset]'s, per group. Each group's
+    [`StreamStats`][mira_hf.scoring.streaming.StreamStats] are left on ``mixture.stream_stats``.
 
     Example:
         >>> mixture = mira_hf.MixtureScorer("plan.yaml", cache_dir="mixture-cache")   # doctest: +SKIP

@@ -9,7 +9,6 @@ samples. The numbers are a pydantic model (JSON round trip); ``str()`` prints th
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -17,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from mira_hf.errors import InvalidRecordError
+from mira_hf.errors import ConfigurationError, InvalidRecordError
 from mira_hf.prompting.inspection_data import InspectionData, Lengths, LowCoverage, Rejected, Sample
 from mira_hf.prompting.inspection_view import to_html, to_rich, to_text
-from mira_hf.prompting.tokens import BYTES_PER_TOKEN, as_tokenizer, byte_tokens
+from mira_hf.prompting.shortening import budget_tokenizer, exact, record_lengths, shortened
 from mira_hf.records.coverage import coverage_report
 from mira_hf.records.detect import render
 from mira_hf.records.measure import KINDS
@@ -30,7 +29,7 @@ _KEPT = 20  # rejected rows and low-coverage rows listed
 
 
 class Inspection(InspectionData):
-    """What :func:`inspect` found: formats, rejects, coverage, lengths and samples; printed as tables."""
+    """What `inspect` found: formats, rejects, coverage, lengths and samples; printed as tables."""
 
     def __str__(self) -> str:
         return to_text(self)
@@ -62,6 +61,8 @@ def inspect(
     max_model_len: int = 65_536,
     max_tokens: int = 2_048,
     tokenizer: Any = None,
+    model: str | None = None,
+    revision: str | None = None,
     coverage_threshold: float = 0.95,
     progress: bool = True,
     prompt: Any = None,
@@ -71,34 +72,32 @@ def inspect(
     Args:
         ds: a ``Dataset`` or ``IterableDataset`` (the record column is found as the scorer finds it), or a
             list of records.
-        text_column, record_format: as for :class:`~mira_hf.Scorer`.
+        text_column, record_format: as for [Scorer][mira_hf.Scorer].
         id_column: a column shown beside rejected and sampled rows (``id``/``instance_id`` when present).
         n: rendered samples to show.
         sample: inspect this many rows drawn at random (seeded) instead of every row.
-        max_model_len, max_tokens, tokenizer: the budget; without a tokenizer lengths are estimated from
-            UTF-8 bytes (4 per token).
+        max_model_len, max_tokens, tokenizer: the budget; without a tokenizer, ``model``'s (``revision``) when it
+            is on this machine or the Hub answers, else lengths are estimated from UTF-8 bytes (4 per token).
+            The rows said to be shortened are those ``Scorer.estimate`` names and the scorer cuts
+            (`mira_hf.prompting.shortening`).
         coverage_threshold: rows below it are counted and listed.
         prompt: the prompt template whose fixed part the budget counts (the built-in one by default).
+
+    Raises:
+        ConfigurationError: ``record_format`` is not a known format, or the budget leaves no room for a record.
 
     Example:
         >>> report = inspect([[{"role": "user", "content": "Fix the failing test."}], "", "done"], progress=False)
         >>> report.formats, report.rejected
         ({'openai': 1, 'text': 1}, 1)
     """
-    from mira_hf.prompting.prompt import _SAFETY_TOKENS, Budget
+    from mira_hf.prompting.prompt import Budget
 
+    check_record_format(record_format)
+    tok = budget_tokenizer(tokenizer, model, revision, warn=False)
+    budget = Budget(rubric, max_model_len=max_model_len, max_tokens=max_tokens, tokenizer=tok, prompt=prompt)
     column, ids, records, total = _records(ds, text_column, id_column, sample, seed)
-    # measures the prompt's fixed part (and tokenizes); the budget itself is max_model_len − max_tokens
-    budget = Budget(
-        rubric, max_model_len=1 << 30, max_tokens=max_tokens, tokenizer=as_tokenizer(tokenizer), prompt=prompt
-    )
-    exact = budget.tokenizer is not None
-    fixed = budget.fixed if exact else math.ceil(budget.fixed / BYTES_PER_TOKEN)
-    allowed = max_model_len - max_tokens
-    # The scorer's own rule (``Budget.fit_many``): a record is shortened when its fenced text takes more than the
-    # budget less the prompt's fixed part and the tokens kept free for the chat framing.
-    room = allowed - fixed - _SAFETY_TOKENS
-    tally = _Tally(budget if exact else None, ids, record_format, coverage_threshold, n, random.Random(seed))
+    tally = _Tally(budget, ids, record_format, coverage_threshold, n, random.Random(seed))
     bar = _bar(total, progress)
     seen = 0
     for row, record in records:
@@ -123,25 +122,36 @@ def inspect(
         coverage_shortened=round(float(np.mean(tally.cut)), 4) if tally.cut else 0.0,
         below_threshold=int((covs < coverage_threshold).sum()) if covs is not None else 0,
         low_coverage=tally.low,
-        lengths=_length_stats(tally.lengths, fixed=fixed, room=room, allowed=allowed, exact=exact),
-        samples=[
-            Sample(
-                index=row,
-                id=ids(row),
-                format=fmt,
-                coverage=round(cov, 4),
-                prompt_tokens=_tokens(budget, text, exact) + fixed,
-                text=_cut(text),
-            )
-            for row, fmt, cov, text in sorted(tally.texts)
-        ],
+        lengths=_length_stats(tally.lengths, tally.over, budget),
+        samples=[_sample(budget, row, ids(row), fmt, cov, text) for row, fmt, cov, text in sorted(tally.texts)],
+    )
+
+
+def check_record_format(record_format: str | None) -> None:
+    """Raise one [ConfigurationError][mira_hf.errors.ConfigurationError] for a ``record_format`` no reader knows
+    (instead of one rejected row per record)."""
+    from mira_hf.records import FORMATS
+
+    if record_format is not None and record_format not in FORMATS:
+        raise ConfigurationError(
+            f"record_format={record_format!r} is not a record format: pass record_format= one of {', '.join(FORMATS)}"
+        )
+
+
+def _sample(budget: Any, row: int, id: str | None, fmt: str, cov: float, text: str) -> Sample:
+    """A rendered row as shown: its prompt length counted as the budget counts it, its text cut for display."""
+    from mira_hf.answer.contract import escape_fences
+
+    (length,) = record_lengths(budget, [escape_fences(text)])
+    return Sample(
+        index=row, id=id, format=fmt, coverage=round(cov, 4), prompt_tokens=length + budget.fixed, text=_cut(text)
     )
 
 
 class _Tally:
     """What the rows read so far add up to: formats, rejects, coverage, record lengths and a reservoir sample.
 
-    ``budget`` (``None``: estimate from bytes) tokenizes the records 256 at a time.
+    ``budget`` measures the records 256 at a time (`mira_hf.prompting.shortening`).
     """
 
     def __init__(
@@ -157,10 +167,11 @@ class _Tally:
         self.cut: list[float] = []  # share of each record's counted text shortened on purpose
         self.cov_by_format: dict[str, list[float]] = {}
         self.cov_by_kind: dict[str, list[float]] = {}
-        self.lengths: list[int] = []
+        self.lengths: list[int] = []  # each rendered record's length, in the budget's unit
+        self.over: list[bool] = []  # whether the budget shortens it
         self.texts: list[tuple[int, str, float, str]] = []  # rows that rendered, for samples
         self.rendered = 0
-        self.pending: list[tuple[int, str]] = []  # (row, text) waiting to be tokenized in a batch
+        self.pending: list[str] = []  # fenced record texts waiting to be measured in a batch
 
     def add(self, row: int, record: Any) -> None:
         """Read one record: rejected with its reason, or counted (format, coverage, length, sample)."""
@@ -168,21 +179,17 @@ class _Tally:
 
         try:
             rendering = render(record, self.record_format)
-        except (InvalidRecordError, RecursionError) as e:
-            reason = str(e) if isinstance(e, InvalidRecordError) else "record is nested too deeply to read"
+        except Exception as e:  # noqa: BLE001 - as the scorer (``build_prompts``): the row is invalid_input
+            reason = _rejection(e)
             self.reasons[_reason_kind(reason)] += 1
             if len(self.rejected) < _KEPT:
                 self.rejected.append(Rejected(index=row, id=self.ids(row), reason=reason))
             return
         self.formats[rendering.format] += 1
         cov = self._coverage(row, record, rendering)
-        if self.budget is not None:
-            self.pending.append((len(self.lengths), escape_fences(rendering.text)))
-            self.lengths.append(0)
-            if len(self.pending) >= 256:
-                self.flush()
-        else:
-            self.lengths.append(byte_tokens(escape_fences(rendering.text)))
+        self.pending.append(escape_fences(rendering.text))
+        if len(self.pending) >= 256:
+            self.flush()
         self.rendered += 1  # reservoir sample of the rendered rows
         item = (row, rendering.format, cov, rendering.text)
         if len(self.texts) < self.n:
@@ -211,9 +218,12 @@ class _Tally:
         return cov.ratio
 
     def flush(self) -> None:
-        """Tokenize the records waiting, in one batch."""
+        """Measure the records waiting, in one batch, and mark those the budget shortens."""
         if self.pending:
-            _count(self.budget, self.pending, self.lengths)
+            lengths = record_lengths(self.budget, self.pending)
+            self.lengths += lengths
+            self.over += shortened(self.budget, self.pending, lengths)
+            self.pending.clear()
 
 
 def _coverage_summary(covs: np.ndarray | None) -> dict[str, float]:
@@ -228,44 +238,42 @@ def _coverage_summary(covs: np.ndarray | None) -> dict[str, float]:
     }
 
 
-def _length_stats(lengths: list[int], *, fixed: int, room: int, allowed: int, exact: bool) -> Lengths | None:
+def _length_stats(lengths: list[int], over: list[bool], budget: Any) -> Lengths | None:
     """Prompt length quantiles and what the budget shortens, from each record's length (``None``: no record)."""
     if not lengths:
         return None
-    arr = np.asarray(lengths, dtype=np.int64) + fixed
-    record_tokens = np.asarray(lengths, dtype=np.float64)
-    over = record_tokens[record_tokens > room]
-    shares = (over - room) / np.maximum(over, 1)
+    record = np.asarray(lengths, dtype=np.int64)
+    arr = record + budget.fixed
+    cut = record[np.asarray(over, dtype=bool)].astype(np.float64)
+    room = budget.record_budget
+    shares = np.clip((cut - room) / np.maximum(cut, 1), 0.0, 1.0)
     return Lengths(
-        unit="tokens" if exact else "estimated tokens",
-        budget=allowed,
-        fixed=fixed,
+        unit="tokens" if exact(budget.tokenizer) else "estimated tokens",
+        budget=budget.prompt_budget,
+        fixed=budget.fixed,
         quantiles={q: int(np.percentile(arr, p)) for q, p in (("p50", 50), ("p90", 90), ("p99", 99))}
         | {"max": int(arr.max())},
-        shortened=int(over.size),
-        omitted_mean=float(shares.mean()) if over.size else 0.0,
-        omitted_max=float(shares.max()) if over.size else 0.0,
+        shortened=int(cut.size),
+        omitted_mean=float(shares.mean()) if cut.size else 0.0,
+        omitted_max=float(shares.max()) if cut.size else 0.0,
     )
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-def _count(budget: Any, pending: list[tuple[int, str]], lengths: list[int]) -> None:
-    for (slot, _), ids in zip(pending, budget._encode_many([t for _, t in pending])):
-        lengths[slot] = len(ids)
-    pending.clear()
-
-
-def _tokens(budget: Any, text: str, exact: bool) -> int:
-    if exact:
-        return len(budget._encode_many([text])[0])
-    return byte_tokens(text)
-
-
 def _cut(text: str) -> str:
     if len(text) <= _SAMPLE_CHARS:
         return text
     half = _SAMPLE_CHARS // 2
     return f"{text[:half]}\n[... {len(text) - 2 * half:,} characters not shown here ...]\n{text[-half:]}"
+
+
+def _rejection(e: Exception) -> str:
+    """Why a record that cannot be rendered is rejected, in the scorer's words."""
+    if isinstance(e, InvalidRecordError):
+        return str(e)
+    if isinstance(e, RecursionError):
+        return "record is nested too deeply to read"
+    return f"record could not be read ({type(e).__name__}: {str(e)[:200]}); please report its shape as a mira-hf bug"
 
 
 def _reason_kind(reason: str) -> str:

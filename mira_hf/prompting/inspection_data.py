@@ -1,4 +1,4 @@
-"""The numbers of an inspection (:func:`mira_hf.inspect`), as pydantic models: what the view shows and JSON keeps."""
+"""The numbers of an inspection (`mira_hf.inspect`), as pydantic models: what the view shows and JSON keeps."""
 
 from __future__ import annotations
 

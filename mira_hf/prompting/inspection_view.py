@@ -1,4 +1,4 @@
-"""How an :class:`~mira_hf.prompting.inspection.Inspection` is shown: rich tables in a terminal, HTML in the report."""
+"""How an `Inspection` is shown: rich tables in a terminal, HTML in the report."""
 
 from __future__ import annotations
 
@@ -55,18 +55,12 @@ def _summary_rows(r: Inspection) -> list[tuple[str, str]]:
 
 
 def to_rich(r: Inspection):
-    """A rich renderable: summary, formats, rejects, low coverage and the samples."""
+    """A rich renderable: the samples, formats, rejects, low coverage and, last (where a terminal stops), the
+    summary."""
     from rich.console import Group
-    from rich.panel import Panel
     from rich.table import Table
 
-    parts: list[Any] = []
-    summary = Table(title="What the scorer reads", show_header=False, title_justify="left")
-    summary.add_column(style="bold")
-    summary.add_column()
-    for k, v in _summary_rows(r):
-        summary.add_row(k, v)
-    parts.append(summary)
+    parts: list[Any] = _sample_panels(r)
     formats = Table(title="Formats detected", title_justify="left")
     for col in ("format", "rows", "mean coverage"):
         formats.add_column(col, justify="left" if col == "format" else "right")
@@ -90,24 +84,42 @@ def to_rich(r: Inspection):
         listed = Table(title="First rejected rows", title_justify="left")
         for col in ("row", "id", "reason"):
             listed.add_column(col)
-        for x in r.rejected_rows[:10]:
+        for x in r.rejected_rows[:_LISTED]:
             listed.add_row(str(x.index), x.id or "", x.reason)
         parts.append(listed)
     if r.low_coverage:
         low = Table(title=f"Rows below {_pct(r.coverage_threshold)} coverage", title_justify="left")
         for col in ("row", "id", "format", "coverage", "text not shown (fields)"):
             low.add_column(col)
-        for lc in r.low_coverage[:10]:
+        for lc in r.low_coverage[:_LISTED]:
             low.add_row(str(lc.index), lc.id or "", lc.format, _pct(lc.coverage), ", ".join(lc.missing))
         parts.append(low)
+    summary = Table(title="What the scorer reads", show_header=False, title_justify="left")
+    summary.add_column(style="bold")
+    summary.add_column()
+    for k, v in _summary_rows(r):
+        summary.add_row(k, v)
+    parts.append(summary)
+    return Group(*parts)
+
+
+#: Rejected and low-coverage rows listed in a terminal (the JSON keeps up to 20 of each).
+_LISTED = 5
+
+
+def _sample_panels(r: Inspection) -> list[Any]:
+    """One panel per rendered sample (``n=``), as the scorer reads the record."""
+    from rich.panel import Panel
+
+    panels: list[Any] = []
     for s in r.samples:
         title = (
             f"row {s.index}"
             + (f" · {s.id}" if s.id else "")
             + f" · {s.format} · coverage {_pct(s.coverage)} · {s.prompt_tokens:,} prompt tokens"
         )
-        parts.append(Panel(s.text, title=title, title_align="left", expand=True))
-    return Group(*parts)
+        panels.append(Panel(s.text, title=title, title_align="left", expand=True))
+    return panels
 
 
 _KIND_COLUMNS = ("kind", "rows", "mean coverage", "left out on purpose")

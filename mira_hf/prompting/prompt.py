@@ -7,7 +7,7 @@ The user message holds the record inside a fence and then the ``[A1]..[A15]`` an
 The prompt is budgeted: ``prompt tokens ≤ max_model_len − max_tokens``. Only the record is shortened,
 keeping its head and tail around a visible marker.
 
-The text comes from a prompt template (:mod:`mira_hf.prompting.template`): the built-in
+The text comes from a prompt template (`mira_hf.prompting.template`): the built-in
 ``mira_hf/prompting/templates/default.jinja`` unless ``prompt=`` names another.
 """
 
@@ -179,7 +179,7 @@ class Budget:
         return self.fit_many([text])[0]
 
     def fit_many(self, texts: list[str]) -> list[tuple[str, bool, int]]:
-        """:meth:`fit` for a batch: records over the byte budget are tokenized together (in parallel)."""
+        """`fit` for a batch: records over the byte budget are tokenized together (in parallel)."""
         limit = self.record_budget
         out: list[tuple[str, bool, int] | None] = [None] * len(texts)
         long: list[int] = []
@@ -210,7 +210,7 @@ class Budget:
 
         A record longer than the byte budget is measured as the whole chat-templated prompt the engine will get,
         and those ids are kept; only one that does not fit is tokenized again to be cut. A record within the byte
-        budget is not tokenized here (its ids are ``None``): :meth:`prompt_token_ids` tokenizes it only if it is
+        budget is not tokenized here (its ids are ``None``): `prompt_token_ids` tokenizes it only if it is
         sent, not when its row is read from the resume store. ``None`` when the chat template cannot be applied.
         """
         limit = self.record_budget
@@ -235,7 +235,8 @@ class Budget:
         return out  # type: ignore[return-value]
 
     def prompt_token_ids(self, conversations: list[Conversation]) -> list[list[int]] | None:
-        """:func:`chat_token_ids` with this budget's tokenizer, the batch in one call; ``None`` if it cannot."""
+        """[`chat_token_ids`][mira_hf.prompting.prompt.chat_token_ids] with this budget's tokenizer, the batch in one
+        call; ``None`` if it cannot."""
         try:
             return chat_token_ids(self.tokenizer, conversations)
         except Exception:  # a tokenizer without a usable chat template: the engine templates the prompts
@@ -291,10 +292,11 @@ def build_prompt(
 ) -> Prompt:
     """Render ``record`` and build its budgeted ``[system, user]`` prompt.
 
-    Raises :class:`~mira_hf.errors.InvalidRecordError` for a record that cannot be rendered.
+    Raises [`InvalidRecordError`][mira_hf.errors.InvalidRecordError] for a record that cannot be rendered.
 
     Example:
-        >>> p = build_prompt("The agent ran pytest and fixed the bug.", max_model_len=8192, max_tokens=512)
+        >>> record = "The agent ran pytest and fixed the bug."
+        >>> p = build_prompt(record, max_model_len=8192, max_tokens=512)
         >>> [m["role"] for m in p.messages], p.truncated
         (['system', 'user'], False)
     """
@@ -310,7 +312,8 @@ def build_prompt(
 def build_prompts(
     records: list[Any], rubric: Rubric | str, budget: Budget, record_format: str | None = None
 ) -> list[Prompt | Exception]:
-    """:func:`build_prompt` for a batch (long records are tokenized together); a bad record gives its error."""
+    """[`build_prompt`][mira_hf.prompting.prompt.build_prompt] for a batch (long records are tokenized together); a bad
+    record gives its error."""
     from mira_hf.records import render
 
     rubric = load_rubric(rubric)
@@ -392,7 +395,8 @@ def _cached_byte_budget(rubric: Rubric, max_model_len: int, max_tokens: int, pro
 
 
 def build_messages(record: Any, rubric: Rubric | str = "agent-group4", **kwargs: Any) -> Conversation:
-    """``[system, user]`` messages for one record (see :func:`build_prompt` for the budget arguments).
+    """``[system, user]`` messages for one record (see [`build_prompt`][mira_hf.prompting.prompt.build_prompt] for the
+    budget arguments).
 
     Example:
         >>> msgs = build_messages([{"role": "user", "content": "Fix the failing test."}])

@@ -1,7 +1,7 @@
 """Counting without the model's tokenizer, and the one place a tokenizer name becomes a tokenizer.
 
-Without a tokenizer the budget counts UTF-8 bytes: :data:`BYTES_PER_TOKEN` bytes make an estimated token (code
-and logs tokenize at ~3.5–4.5) and every chat message costs :data:`FRAMING_BYTES` bytes of framing. ``Budget``,
+Without a tokenizer the budget counts UTF-8 bytes: `BYTES_PER_TOKEN` bytes make an estimated token (code
+and logs tokenize at ~3.5–4.5) and every chat message costs `FRAMING_BYTES` bytes of framing. ``Budget``,
 ``mira_hf.inspect`` and ``Scorer.estimate`` all count with these numbers, so they agree on which rows the budget
 shortens.
 """
@@ -19,7 +19,7 @@ FRAMING_BYTES = 16
 
 
 def byte_tokens(text: str) -> int:
-    """The estimated tokens of ``text``: its UTF-8 bytes over :data:`BYTES_PER_TOKEN`, rounded up.
+    """The estimated tokens of ``text``: its UTF-8 bytes over `BYTES_PER_TOKEN`, rounded up.
 
     Example:
         >>> byte_tokens("héllo")

@@ -1,1 +1,1 @@
-"""Publishing a selection: the dataset card and the Hub push. Reads :mod:`mira_hf.schema` only, never selection."""
+"""Publishing a selection: the dataset card and the Hub push. Reads `mira_hf.schema` only, never selection."""

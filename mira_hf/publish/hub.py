@@ -178,7 +178,7 @@ def push_selection(
 
     The data goes first (one split, a split per source, or a config per source), then one commit adds the
     card and the JSON files to the same revision (or pull request, with ``create_pr=True``). ``report.push``
-    is filled in. On failure raises :class:`~mira_hf.errors.HubPushError` naming the repo, the step and the
+    is filled in. On failure raises [`HubPushError`][mira_hf.errors.HubPushError] naming the repo, the step and the
     server's status, with ``err.selection`` and ``err.report`` so nothing is lost.
 
     Example:

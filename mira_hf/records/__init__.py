@@ -1,9 +1,9 @@
 """Records: turn one trajectory, in whatever shape its agent framework wrote it, into the text the scorer reads.
 
-One module per family of shapes (:mod:`.chat`, :mod:`.sharegpt`, :mod:`.openhands`, :mod:`.openhands_sdk`,
-:mod:`.swe_agent`, :mod:`.generic`) on the blocks they share (:mod:`.common`, :mod:`.fields`), recognition in
-:mod:`.detect` (returning a :mod:`.rendering`), :mod:`.coverage` to measure how much of a record reaches the
-prompt (what counts: :mod:`.measure`), and :mod:`.batches` for the record column of a batch.
+One module per family of shapes (`.chat`, `.sharegpt`, `.openhands`, `.openhands_sdk`,
+`.swe_agent`, `.generic`) on the blocks they share (`.common`, `.fields`), recognition in
+`.detect` (returning a `.rendering`), `.coverage` to measure how much of a record reaches the
+prompt (what counts: `.measure`), and `.batches` for the record column of a batch.
 
 Example:
     >>> from mira_hf.records import render

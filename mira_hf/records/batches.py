@@ -35,7 +35,7 @@ def as_list(values: Any) -> list[Any]:
 def record_column(columns: Sequence[str], text_column: str | None = None) -> str | None:
     """The record column among ``columns`` (``text_column`` when given); ``None`` when each row is the record.
 
-    Raises :class:`~mira_hf.errors.ColumnNotFoundError` listing the columns when none fits.
+    Raises [`ColumnNotFoundError`][mira_hf.errors.ColumnNotFoundError] listing the columns when none fits.
 
     Example:
         >>> record_column(["id", "messages", "source"])

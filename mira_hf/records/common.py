@@ -253,7 +253,7 @@ NOT_SHOWN = "(not shown: nested too deeply)"
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON; a cyclic or absurdly deep value is shown as :data:`NOT_SHOWN`, never a crash."""
+    """Compact JSON; a cyclic or absurdly deep value is shown as `NOT_SHOWN`, never a crash."""
     try:
         return json.dumps(value, ensure_ascii=False, default=_json_default)
     except (ValueError, TypeError, RecursionError):
@@ -422,7 +422,7 @@ class Attribution:
 
 
 class Attributed(str):
-    """A rendered text that carries its :class:`Attribution` (a plain ``str`` everywhere else)."""
+    """A rendered text that carries its `Attribution` (a plain ``str`` everywhere else)."""
 
     attribution: Attribution
 
@@ -430,7 +430,7 @@ class Attributed(str):
 class Transcript:
     """The rendered record being built: ``### role`` blocks; agent steps in a row share one assistant block.
 
-    Each piece of text is attributed to the element set with :meth:`source` (coverage looks for an element's
+    Each piece of text is attributed to the element set with `source` (coverage looks for an element's
     text only where it is rendered).
     """
 
@@ -504,7 +504,7 @@ class Transcript:
         """The rendered record; a record that yields no text at all is ``invalid_input``."""
         if not self.blocks:
             raise InvalidRecordError(
-                f"record is {what} with no text, tool call or tool result in it; there is nothing to score."
+                f"record is {what} with no text, tool call or tool result; there is nothing to score."
             )
         out = Attributed("\n\n".join(self.blocks))
         out.attribution = self.attribution

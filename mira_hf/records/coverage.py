@@ -1,7 +1,7 @@
 """Coverage: the share of a record's text that the prompt shows, each field looked for where it is rendered.
 
 The public entry points: they render the record (unless given its rendering) and measure it. What counts, and
-where each field's text is looked for, is :mod:`mira_hf.records.measure`.
+where each field's text is looked for, is `mira_hf.records.measure`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from mira_hf.records.rendering import Rendering
 
 
 def coverage(record: Any, rendering: Rendering | None = None, *, format: str | None = None) -> float:
-    """The share (0–1) of ``record``'s text that the prompt shows where its field is rendered (:mod:`.measure`).
+    """The share (0–1) of ``record``'s text that the prompt shows where its field is rendered (`.measure`).
 
     Example:
         >>> coverage([{"role": "user", "content": "Fix the failing test."},
@@ -25,12 +25,14 @@ def coverage(record: Any, rendering: Rendering | None = None, *, format: str | N
 
 
 def coverage_report(record: Any, rendering: Rendering | None = None, *, format: str | None = None) -> Coverage:
-    """:func:`coverage` with the counts, the counts per kind of field and the fields whose text is not shown.
+    """`coverage` with the counts, the counts per kind of field and the fields whose text is not shown.
 
     Example:
-        >>> report = coverage_report([{"role": "user", "content": "Fix the failing test."},
-        ...                           {"role": "assistant", "content": None, "thinking_blocks": [
-        ...                               {"type": "thinking", "thinking": "Run the tests first."}]}])
+        >>> thinking = {"type": "thinking", "thinking": "Run the tests first."}
+        >>> report = coverage_report([
+        ...     {"role": "user", "content": "Fix the failing test."},
+        ...     {"role": "assistant", "content": None, "thinking_blocks": [thinking]},
+        ... ])
         >>> report.ratio, sorted(report.by_kind)
         (1.0, ['message', 'reasoning'])
     """

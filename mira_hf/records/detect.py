@@ -3,7 +3,7 @@
 A record may arrive as Python objects, a JSON string, a ``datasets`` row (every key present, ``None`` where
 absent), tuples or numpy object arrays; all give the same text. A list's elements vote for the format whose
 signature they carry; when several formats could read a record, the reading that keeps more of it (higher
-coverage, :func:`~mira_hf.records.measure.measure`) wins. ``format=`` forces one reader.
+coverage, `measure`) wins. ``format=`` forces one reader.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ _CLAIMERS = {m: [r for r in READERS.values() if r.claims is not None and m in r.
 
 
 def _rendered(text: str, fmt: str) -> Rendering:
-    """A reader's output (text carrying its attribution) as a :class:`Rendering` of plain text."""
+    """A reader's output (text carrying its attribution) as a `Rendering` of plain text."""
     return Rendering(str(text), fmt, getattr(text, "attribution", None))
 
 
@@ -122,7 +122,7 @@ def _rendered(text: str, fmt: str) -> Rendering:
 def render(record: Any, format: str | None = None) -> Rendering:
     """Render ``record`` and say which format it was read as (``format=`` forces one).
 
-    Raises :class:`~mira_hf.errors.InvalidRecordError` for a record with no text to score.
+    Raises [`InvalidRecordError`][mira_hf.errors.InvalidRecordError] for a record with no text to score.
 
     Example:
         >>> r = render('[{"from": "human", "value": "Fix the failing test."}]')
@@ -135,13 +135,14 @@ def render(record: Any, format: str | None = None) -> Rendering:
 
 
 def render_record(record: Any, format: str | None = None) -> str:
-    """Render one record as compact, attributed text for the scorer (see :func:`render`).
+    """Render one record as compact, attributed text for the scorer (see `render`).
 
     Example:
+        >>> call = {"name": "bash", "arguments": '{"command": "pytest -x"}'}
         >>> print(render_record([
         ...     {"role": "user", "content": "Tests fail."},
-        ...     {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
-        ...      "function": {"name": "bash", "arguments": '{"command": "pytest -x"}'}}]},
+        ...     {"role": "assistant", "content": None,
+        ...      "tool_calls": [{"id": "call_1", "type": "function", "function": call}]},
         ...     {"role": "tool", "tool_call_id": "call_1", "content": "1 failed"},
         ... ]))
         ### user
@@ -157,7 +158,7 @@ def render_record(record: Any, format: str | None = None) -> str:
 
 
 def detect_format(record: Any) -> str:
-    """Which shape ``record`` has (one of :data:`FORMATS`); raises ``InvalidRecordError`` when it has no text.
+    """Which shape ``record`` has (one of `FORMATS`); raises ``InvalidRecordError`` when it has no text.
 
     Example:
         >>> detect_format([{"from": "human", "value": "Fix the failing test."}])

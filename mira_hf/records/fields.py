@@ -1,7 +1,7 @@
 """Which fields of a record carry text, and which only identify, time, measure or repeat it.
 
-The generic reader (:mod:`mira_hf.records.generic`) shows the text-bearing fields of elements no other reader
-knows. Coverage (:mod:`mira_hf.records.coverage`) keeps its own, shorter list of what it leaves out
+The generic reader (`mira_hf.records.generic`) shows the text-bearing fields of elements no other reader
+knows. Coverage (`mira_hf.records.coverage`) keeps its own, shorter list of what it leaves out
 (``METADATA_KEYS``): what a reader does not show still counts there.
 """
 
@@ -99,5 +99,5 @@ def is_non_text_key(key: object) -> bool:
 
 
 def is_label(value: str) -> bool:
-    """A one-word string of at most :data:`LABEL_CHARS` characters: a role, kind, status, name, path or URL."""
+    """A one-word string of at most `LABEL_CHARS` characters: a role, kind, status, name, path or URL."""
     return len(value) <= LABEL_CHARS and _WORD.fullmatch(value.strip() or "-") is not None

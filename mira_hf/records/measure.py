@@ -5,10 +5,10 @@ JSON strings (tool-call arguments, serialized records) read as the values they h
 (``thinking_blocks``, ``reasoning_content``, thinking parts), tool calls, tool results, system prompts, tasks,
 outcomes. A field's lines count as shown only when they appear, in order and as whole words, in the text
 rendered for the element that holds the field (the message, event or step: the readers record which element
-each part of the text was rendered for, see :class:`~mira_hf.records.common.Attribution`), as they are or
+each part of the text was rendered for, see `Attribution`), as they are or
 JSON-escaped. So a field that is never rendered does not count as shown because its lines appear elsewhere.
 
-What is left out of the count (:data:`METADATA_KEYS`, :data:`NOT_SEEN`, :data:`COPIES`; never the renderers'
+What is left out of the count (`METADATA_KEYS`, `NOT_SEEN`, `COPIES`; never the renderers'
 own list) holds no text the agent produced or saw: metadata (identifiers, times, metrics, costs, token counts,
 hashes and signatures, run settings, encrypted reasoning, media, and one-word labels such as roles, kinds, statuses
 and paths outside text fields); what the harness derived for its own use and the agent never saw (OpenHands'
@@ -21,7 +21,7 @@ what it leaves out lowers the ratio: tool schemas (kind ``tools``; the prompt sh
 their descriptions count as not shown), demonstrations (kind ``demonstration``; never shown) and the
 middle of a system prompt or of an OpenHands workspace context (recall) over 6,000 characters (kind ``system``;
 its head and tail are shown).
-:attr:`Coverage.shortened` says how many of the characters not shown were left out that way on purpose.
+`Coverage.shortened` says how many of the characters not shown were left out that way on purpose.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ class Coverage:
     total: int
     format: str
     missing: tuple[str, ...] = ()  # paths of the fields with the most text not shown (up to 5)
-    #: ``kind → (shown, total)`` for the kinds in :data:`KINDS` the record holds.
+    #: ``kind → (shown, total)`` for the kinds in `KINDS` the record holds.
     by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: Characters not shown because the rendering shortens text given to the agent on purpose (tool schemas, shown
     #: by name; demonstrations; a long system prompt's middle). They are in ``total`` and not in ``shown``.
@@ -203,7 +203,7 @@ class Coverage:
 def measure(record: Any, rendering: Rendering) -> Coverage:
     """How much of ``record``'s text ``rendering`` shows (what counts: the module doc).
 
-    :func:`mira_hf.records.coverage_report` renders the record first; the format detection calls this on each
+    `mira_hf.records.coverage_report` renders the record first; the format detection calls this on each
     candidate reading, so it never renders.
 
     Example:

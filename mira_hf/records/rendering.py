@@ -1,6 +1,6 @@
 """A rendered record: the type the readers' dispatch returns and coverage measures.
 
-It sits below both :mod:`.detect` (which renders) and :mod:`.measure` (which the detection uses to choose
+It sits below both `.detect` (which renders) and `.measure` (which the detection uses to choose
 between readings), so neither imports the other to name it.
 """
 

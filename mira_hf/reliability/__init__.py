@@ -1,17 +1,18 @@
 """Teacher–student agreement per (source × dimension), the reliability mask, and record aggregation.
 
-Stage 3 of MIRA. On a validation split scored by both the teacher and the student, :func:`agreement`
-measures MAE, Spearman ρ, Pearson r and the share within one point per dimension and per source, and marks
-a cell reliable when ``mae <= mae_max`` and ``spearman >= spearman_min`` with ``support >= min_support``
-(or, with ``bootstrap=`` and ``mask_by="bound"``, when the confidence interval's pessimistic bound passes).
-:func:`aggregate` then turns each record's reliable dimension scores into one ``mira_quality``.
+Stage 3 of MIRA. On a validation split scored by both the teacher and the student,
+[`agreement`][mira_hf.reliability.agreement.agreement] measures MAE, Spearman ρ, Pearson r and the share within one
+point per dimension and per source, and marks a cell reliable when ``mae <= mae_max`` and ``spearman >= spearman_min``
+with ``support >= min_support`` (or, with ``bootstrap=`` and ``mask_by="bound"``, when the confidence interval's
+pessimistic bound passes). [`aggregate`][mira_hf.reliability.aggregate.aggregate] then turns each record's reliable
+dimension scores into one ``mira_quality``.
 
 Everything is vectorised. Scores on a whole- or half-point grid are counted chunk by chunk into one small
 contingency table per (source, dimension) cell, so memory does not grow with the rows beyond one chunk, and
 every statistic and bootstrap resample is computed from those tables; other scores become a
 ``(rows × dimensions)`` matrix with NaN for missing values. One module per concern: ``matrices`` (inputs),
 ``stats`` (pure statistics), ``tables`` (chunked counts), ``bootstrap`` (intervals), ``agreement``, ``model``
-(:class:`Reliability`) and ``aggregate``.
+([`Reliability`][mira_hf.reliability.Reliability]) and ``aggregate``.
 """
 
 from __future__ import annotations

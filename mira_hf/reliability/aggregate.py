@@ -76,14 +76,15 @@ def aggregate(
 ) -> Dataset:
     """Add ``mira_quality`` (float32) and ``mira_quality_reason`` from each row's reliable dimensions.
 
-    ``mask`` is a :class:`Reliability`, an agreement result, its ``["mask"]`` dict or a saved JSON path. Rows
-    whose source is not in the mask raise, unless ``default="all"`` (every dimension reliable) or ``"none"``.
-    A row with no reliable scored dimension gets a null quality and a reason. Columns are read and added with
-    Arrow (no row is materialised in Python), so a memory-mapped dataset stays on disk.
+    ``mask`` is a [`Reliability`][mira_hf.reliability.Reliability], an agreement result, its ``["mask"]`` dict or a
+    saved JSON path. Rows whose source is not in the mask raise, unless ``default="all"`` (every dimension reliable) or
+    ``"none"``. A row with no reliable scored dimension gets a null quality and a reason. Columns are read and added
+    with Arrow (no row is materialised in Python), so a memory-mapped dataset stays on disk.
 
     Example:
         >>> from datasets import Dataset
-        >>> ds = Dataset.from_dict({"mira_scores": [[8.0, 6.0], [None, 2.0]], "source": ["a", "a"]})
+        >>> scores = [[8.0, 6.0], [None, 2.0]]
+        >>> ds = Dataset.from_dict({"mira_scores": scores, "source": ["a", "a"]})
         >>> out = aggregate(ds, {"a": [True, False]}, rubric=None, method="mean")
         >>> out["mira_quality"][:], out["mira_quality_reason"][1][:28]
         ([8.0, None], 'none of the reliable dimensi')
@@ -139,13 +140,17 @@ def _read_columns(
     cols = ds.column_names
     if scores_column not in cols:
         raise ColumnNotFoundError(
-            f"no column {scores_column!r} (columns: {cols}); score the dataset first or pass scores_column=."
+            f"no column {scores_column!r} (columns: {cols}); score the dataset first or pass scores_column=.",
+            cli=f"no column {scores_column!r} (columns: {cols}); score the dataset first (`mira-hf score`).",
         )
     has_source = source_column in cols
     if not has_source and not (ANY_SOURCE in rel.mask or default is not None):
         raise ColumnNotFoundError(
             f"no column {source_column!r} (columns: {cols}); pass source_column=, or a mask "
-            f"measured without sources, or default='all'|'none'."
+            f"measured without sources, or default='all'|'none'.",
+            code="MIRA-E203",
+            cli=f"no column {source_column!r} (columns: {cols}); pass source_column= with the column naming each "
+            "row's source, or a mask measured without sources (`mira-hf agree --source-column ''`).",
         )
     table = rows_table(ds, [scores_column] + ([source_column] if has_source else []))
     scores = score_matrix(table.column(scores_column), n_dims, what=scores_column)

@@ -80,7 +80,8 @@ def _check_interval_options(bootstrap: Any, confidence: Any, seed: Any, mask_by:
         )
     if mask_by == "bound" and bootstrap == 0:
         raise ConfigurationError(
-            "mask_by='bound' judges cells by their confidence interval; pass bootstrap= (e.g. bootstrap=1000)"
+            "mask_by='bound' judges cells by their confidence interval; pass bootstrap= (e.g. bootstrap=1000)",
+            code="MIRA-E201",
         )
 
 
@@ -178,8 +179,8 @@ def agreement(
         >>> result["mask"]["swe_qa"][:3], round(result["macro_mae"], 2)
         ([True, True, True], 0.59)
         >>> result = agreement(student, teacher, sources=["swe_qa"] * 200, bootstrap=200)
-        >>> low, high = result["by_source"]["swe_qa"]["mae_low"][0], result["by_source"]["swe_qa"]["mae_high"][0]
-        >>> bool(low < result["by_source"]["swe_qa"]["mae"][0] < high)
+        >>> cell = result["by_source"]["swe_qa"]
+        >>> bool(cell["mae_low"][0] < cell["mae"][0] < cell["mae_high"][0])
         True
     """
     if min_support < 1:
@@ -283,7 +284,8 @@ def _recommendations(
 def texts_to_scores(
     texts: Sequence[str | None], rubric: str | Path | Rubric = "agent-group4"
 ) -> tuple[np.ndarray, list[str | None]]:
-    """Parse raw scorer outputs with :func:`mira_hf.answer.parse.parse_output` → (score matrix, recommendations).
+    """Parse raw scorer outputs with [`mira_hf.answer.parse.parse_output`][mira_hf.answer.parse.parse_output] → (score
+    matrix, recommendations).
 
     Example:
         >>> m, recs = texts_to_scores(["not a score card"])
@@ -320,7 +322,8 @@ def agreement_from_texts(
     reference_recommendations: Sequence[str | None] | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """:func:`agreement` on raw model texts (student, teacher); recommendations come from the texts too.
+    """[`agreement`][mira_hf.reliability.agreement.agreement] on raw model texts (student, teacher); recommendations
+    come from the texts too.
 
     Example:
         >>> agreement_from_texts(["junk"], ["junk"], min_support=1)["support"][0]

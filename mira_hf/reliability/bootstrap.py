@@ -2,7 +2,7 @@
 
 Resampling a cell's n rows with replacement is drawing its table from Multinomial(n, table / n), so each
 resample is one vector of counts (only the level pairs that occur), and the statistics of a block of resamples
-come from :func:`mira_hf.reliability.tables.mae_and_spearman` at once. Percentile intervals; seeded.
+come from `mira_hf.reliability.tables.mae_and_spearman` at once. Percentile intervals; seeded.
 """
 
 from __future__ import annotations

@@ -37,7 +37,10 @@ def _list_array_to_matrix(arr: pa.Array | pa.ChunkedArray, n_dims: int | None, w
         i = int(bad[0])
         raise ConfigurationError(
             f"{what}[{i}] has {int(lengths[i])} scores but the rubric has {n_dims} slots; give one value per slot "
-            f"(None or NaN where missing) or pass the matching `rubric=`."
+            f"(None or NaN where missing) or pass the matching `rubric=`.",
+            code="MIRA-E205",
+            cli=f"{what}[{i}] has {int(lengths[i])} scores but the rubric has {n_dims} slots; give every row one "
+            "score per slot (null where missing).",
         )
     try:
         flat = pc.fill_null(arr.flatten().cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)

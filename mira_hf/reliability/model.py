@@ -1,4 +1,5 @@
-"""The mask as a value that travels with the data: :class:`Reliability` (JSON), and ``as_reliability``."""
+"""The mask as a value that travels with the data: [`Reliability`][mira_hf.reliability.Reliability] (JSON), and
+``as_reliability``."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ class Reliability(BaseModel):
 
     @classmethod
     def from_result(cls, result: Mapping[str, Any]) -> Reliability:
-        """Build from the dict :func:`agreement` / ``metric.compute`` returns."""
+        """Build from the dict [`agreement`][mira_hf.reliability.agreement.agreement] / ``metric.compute`` returns."""
         try:
             stats = dict(result.get("by_source") or {})
             if not stats and ANY_SOURCE in result["mask"]:
@@ -118,12 +119,16 @@ class Reliability(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> Reliability:
-        """Read a file written by :meth:`save`."""
+        """Read a file written by [`save`][mira_hf.reliability.Reliability.save]."""
         path = Path(path)
         try:
             return cls.model_validate_json(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigurationError(f"no reliability file at {path}; write one with Reliability.save().") from None
+            raise ConfigurationError(
+                f"no reliability file at {path}; write one with Reliability.save().",
+                code="MIRA-E204",
+                cli=f"no reliability file at {path}; write one with `mira-hf agree DATA -o {path}`.",
+            ) from None
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "<file>"
@@ -177,7 +182,8 @@ class Reliability(BaseModel):
 
 
 def as_reliability(mask: Any, rubric: Rubric | None = None) -> Reliability:
-    """A :class:`Reliability` from itself, an agreement result, a ``{source: [bool, ...]}`` dict or a JSON path."""
+    """A [`Reliability`][mira_hf.reliability.Reliability] from itself, an agreement result, a ``{source: [bool, ...]}``
+    dict or a JSON path."""
     if isinstance(mask, Reliability):
         return mask
     if isinstance(mask, (str, Path)):

@@ -4,7 +4,7 @@ Scores on a whole- or half-point grid (what the scorers write) take few levels, 
 MAE, share within one point, Pearson r, and Spearman ρ with average ranks for ties — is a function of the
 table of counts. Rows are read in chunks of ``CHUNK_ROWS`` as float32, so 10 M rows × 15 dimensions need the
 tables and one chunk, not ``rows × dims`` float64 copies. Each table is also a sufficient statistic for the
-row bootstrap (see :mod:`mira_hf.reliability.bootstrap`).
+row bootstrap (see `mira_hf.reliability.bootstrap`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What the report shows, as numbers: the scored dataset and the selection reduced per source.
 
-:func:`summarize` reads only the columns it needs with Arrow and reduces them with numpy (per source, never per
-row) into a :class:`ReportData`; :func:`read_selection` accepts a ``SelectionReport``, its JSON or a plain dict.
-:mod:`mira_hf.report` draws and writes them.
+`summarize` reads only the columns it needs with Arrow and reduces them with numpy (per source, never per
+row) into a `ReportData`; `read_selection` accepts a ``SelectionReport``, its JSON or a plain dict.
+`mira_hf.report` draws and writes them.
 """
 
 from __future__ import annotations
@@ -121,7 +121,9 @@ def read_selection(selection: Any) -> SelectionView:
         if raw is None or not all(any(a in v for a in ("kept", "kept_rows", "n_kept")) for v in raw.values()):
             raise ConfigurationError(
                 "selection has no per-source entries; pass the SelectionReport that filter_by_retention returned, "
-                "or a dict like {'sources': {'swe_qa': {'rows': 1000, 'kept': 500, 'cut_score': 6.5}}}."
+                "or a dict like {'sources': {'swe_qa': {'rows': 1000, 'kept': 500, 'cut_score': 6.5}}}.",
+                cli="the --selection file has no per-source entries; pass the selection_report.json `mira-hf select` "
+                "wrote.",
             )
         return SelectionView(entries=_parse_entries(raw))
     entries = _parse_entries(raw)
@@ -292,7 +294,10 @@ def summarize(
     if source_column is not None and source_column not in cols:
         raise ColumnNotFoundError(
             f"no column {source_column!r} (columns: {cols}); pass source_column= with the "
-            f"column that names each row's source, or source_column=None for one group."
+            f"column that names each row's source, or source_column=None for one group.",
+            code="MIRA-E203",
+            cli=f"no column {source_column!r} (columns: {cols}); pass source_column= with the column that names "
+            "each row's source.",
         )
     score = _score_column(cols, score_column, notes)
     wanted = [

@@ -88,9 +88,9 @@ def plot_reliability(
 ) -> Figure:
     """Heatmap of teacher–student agreement per source × dimension; cells the mask drops are hatched grey.
 
-    Takes what ``evaluate.load("mira_agreement").compute`` returns, a :class:`~mira_hf.Reliability` or a saved
-    Reliability JSON. ``metric="both"`` stacks an MAE panel over a Spearman ρ panel; ``path`` (``.png``, ``.svg``,
-    ``.pdf``) also saves it.
+    Takes what ``evaluate.load("mira_agreement").compute`` returns, a [`Reliability`][mira_hf.reliability.Reliability]
+    or a saved Reliability JSON. ``metric="both"`` stacks an MAE panel over a Spearman ρ panel; ``path`` (``.png``,
+    ``.svg``, ``.pdf``) also saves it.
 
     Example:
         >>> from mira_hf import Reliability

@@ -1,7 +1,7 @@
 """One self-contained HTML report of a scored (and optionally selected) dataset, readable offline.
 
-:func:`build_report` draws the plots from the per-source summaries of :mod:`mira_hf.report.data`, embeds them
-as base64 PNG and writes one HTML file with no external CSS, JS, fonts or images.
+[`build_report`][mira_hf.report.build_report] draws the plots from the per-source summaries of `mira_hf.report.data`,
+embeds them as base64 PNG and writes one HTML file with no external CSS, JS, fonts or images.
 
 Example:
     >>> path = build_report(ds, agreement=result, selection=report, path="report.html")  # doctest: +SKIP
@@ -226,7 +226,7 @@ def _summary_section(data: ReportData, sel: dict[str, SourceSelection]) -> str:
 
 
 def _plotted(data: ReportData) -> list[int]:
-    """Indices of the sources drawn in per-source plots: all, or the largest :data:`MAX_PLOTTED_SOURCES`."""
+    """Indices of the sources drawn in per-source plots: all, or the largest `MAX_PLOTTED_SOURCES`."""
     idx = list(range(len(data.sources)))
     if len(idx) > MAX_PLOTTED_SOURCES:
         keep = set(np.argsort(-data.rows, kind="stable")[:MAX_PLOTTED_SOURCES].tolist())
@@ -358,7 +358,8 @@ def _reliability_section(rel: Any) -> str:
 
 
 def to_reliability(obj: Any, rubric: Rubric | None = None) -> Any:
-    """A :class:`mira_hf.reliability.Reliability` from itself, an agreement result, a saved/dumped Reliability,
+    """A [`mira_hf.reliability.Reliability`][mira_hf.reliability.Reliability] from itself, an agreement result, a
+    saved/dumped Reliability,
     a ``{"mask": {...}}`` payload or a bare ``{source: [bool, ...]}`` mask."""
     from mira_hf.reliability import Reliability, as_reliability
 
@@ -566,13 +567,15 @@ def build_report(
     heatmap and mask (from ``agreement`` — what ``mira_agreement`` returns — or a ``Reliability``), retention
     curves with the ``selection``'s cuts, status and truncation shares, and the parameters (``parameters=``,
     e.g. ``scorer.identity()``, plus the rubric hash and what the selection records; secrets are hidden), and
-    what the scorer reads (``inspection=``: a :func:`mira_hf.inspect` result, or ``True`` to inspect ``ds`` now).
+    what the scorer reads (``inspection=``: a `mira_hf.inspect` result, or ``True`` to inspect ``ds`` now).
     Missing inputs leave their part out with a note. Only the needed columns are read, with Arrow.
 
     Example:
         >>> from datasets import Dataset
-        >>> ds = Dataset.from_dict({"source": ["swe_qa", "davinc_dev"], "mira_overall": [71.0, 38.0],
-        ...                         "mira_status": ["ok", "partial"], "mira_truncated": [False, True]})
+        >>> ds = Dataset.from_dict({
+        ...     "source": ["swe_qa", "davinc_dev"], "mira_overall": [71.0, 38.0],
+        ...     "mira_status": ["ok", "partial"], "mira_truncated": [False, True],
+        ... })
         >>> build_report(ds, path=tmp / "report.html").name  # doctest: +SKIP
         'report.html'
     """

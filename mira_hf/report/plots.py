@@ -2,7 +2,7 @@
 
 Each function takes numbers already summarised (counts, means, quantiles, curves — never rows) and returns a
 ``matplotlib.figure.Figure`` built without ``pyplot``, so drawing never touches the user's global backend and
-works headless (Agg). :func:`figure_png` turns a figure into PNG bytes for embedding.
+works headless (Agg). `figure_png` turns a figure into PNG bytes for embedding.
 
 Example:
     >>> import numpy as np

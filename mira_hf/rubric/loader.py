@@ -138,7 +138,7 @@ def _rubric_name(path: Path) -> str:
 
 
 def parse_rubric(text: str, *, name: str, source: str = "<string>") -> Rubric:
-    """Build a :class:`Rubric` from JSONL text; errors name the source, line and field."""
+    """Build a [`Rubric`][mira_hf.rubric.Rubric] from JSONL text; errors name the source, line and field."""
     dims: list[Dimension] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():

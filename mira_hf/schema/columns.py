@@ -1,7 +1,7 @@
 """The ``mira_*`` columns scoring adds: their declared types, and typed batches for ``datasets.map``.
 
 ``datasets.map`` infers a column's type from the first batch it writes, so a first batch whose
-``mira_error`` is all null would fix that column as ``null`` and fail later. :class:`ArrowColumn` is a
+``mira_error`` is all null would fix that column as ``null`` and fail later. `ArrowColumn` is a
 ``list`` (what ``map`` accepts) that also carries its Arrow array with the declared type
 (``__arrow_array__``), so every batch — all failures or all successes — has the same schema.
 """
@@ -83,7 +83,8 @@ MIXTURE_EXTRA: dict[str, pa.DataType] = {"mira_group": pa.string(), "mira_rubric
 
 
 def mixture_schema(n: int = 1) -> dict[str, pa.DataType]:
-    """The columns :class:`~mira_hf.MixtureScorer` adds: the scoring ones plus ``mira_group`` and ``mira_rubric``.
+    """The columns [`MixtureScorer`][mira_hf.mixture.router.MixtureScorer] adds: the scoring ones plus ``mira_group``
+    and ``mira_rubric``.
 
     Example:
         >>> list(mixture_schema())[-2:]

@@ -170,8 +170,8 @@ class PushInfo(BaseModel):
 class SelectionReport(BaseModel):
     """Evidence of a selection: per-source and per-cut figures, the parameters, the scorer, rubric and mask.
 
-    JSON round-trips (``model_dump_json`` / ``model_validate_json``, or :meth:`save` / :meth:`load`) and
-    prints as a table. It never contains a token or API key.
+    JSON round-trips (``model_dump_json`` / ``model_validate_json``, or [`save`][mira_hf.selection.SelectionReport.save]
+    / [`load`][mira_hf.selection.SelectionReport.load]) and prints as a table. It never contains a token or API key.
 
     Example:
         >>> report = SelectionReport.model_validate_json(report.model_dump_json())   # doctest: +SKIP
@@ -234,11 +234,13 @@ class SelectionReport(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> SelectionReport:
-        """Read a report written by :meth:`save` (or ``selection_report.json`` from a pushed repo)."""
+        """Read a report written by [`save`][mira_hf.selection.SelectionReport.save] (or ``selection_report.json`` from
+        a pushed repo)."""
         return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
     def to_table(self) -> Any:
         """A ``rich.table.Table`` with one row per source and a total row."""
+        from rich import box
         from rich.table import Table
 
         has_tokens = self.tokens is not None
@@ -248,7 +250,8 @@ class SelectionReport(BaseModel):
         )
         if self.parameters.sampling != "cut" or self.parameters.budget_tokens is not None:
             title += f" ({self.parameters.describe_sampling()})"
-        table = Table(title=title, show_footer=False)
+        # no inner borders and two-line headers: a table of nine columns fits 88 columns
+        table = Table(title=title, show_footer=False, box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
         for name, justify in [
             ("source", "left"),
             ("rule", "left"),
@@ -257,10 +260,10 @@ class SelectionReport(BaseModel):
             ("dropped", "right"),
             ("kept", "right"),
             ("kept %", "right"),
-            *([("tokens kept", "right")] if has_tokens else []),
-            ("cut score", "right"),
+            *([("tokens\nkept", "right")] if has_tokens else []),
+            ("cut\nscore", "right"),
         ]:
-            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+            table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
         for s in self.sources.values():
             rule = self.cuts[s.key].rule.describe()
             if s.key != s.source:
@@ -295,7 +298,11 @@ class SelectionReport(BaseModel):
         from rich.console import Console
 
         buf = io.StringIO()
-        Console(file=buf, width=140, color_system=None, force_terminal=False).print(self.to_table())
+        console = Console(file=buf, width=88, color_system=None, force_terminal=False)
+        table = self.to_table()
+        title, table.title = table.title, None
+        console.print(title, soft_wrap=True)  # whole, whatever its length: one line a grep finds
+        console.print(table)
         return buf.getvalue().rstrip()
 
 

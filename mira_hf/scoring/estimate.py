@@ -21,7 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mira_hf.prompting.tokens import BYTES_PER_TOKEN, BytesPerToken, as_tokenizer
+from mira_hf.prompting.shortening import budget_tokenizer, exact, record_lengths, shortened
+from mira_hf.prompting.tokens import BYTES_PER_TOKEN
 
 #: Records/s of one H200 for 8K-token records and 1.5K-token answers, from published vLLM figures for a
 #: 35B-A3B MoE (no GPU run of ours yet).
@@ -100,18 +101,14 @@ def estimate(
         raise ConfigurationError("estimate: sample and gpus must be at least 1 and records_per_s positive.")
     c = scorer.config
     tokenizer = _estimate_tokenizer(scorer)
-    exact = tokenizer is not None and not isinstance(tokenizer, BytesPerToken)
     # The scorer's own prompt (template and rubric), budget and record shape: the prompts counted are the ones
     # ``Scorer.plan_records`` sends (the template's fixed part decides how much of each record fits).
     budget = scorer.budget_for(tokenizer)
     column = scorer.record_column(list(ds.column_names))
     n = len(ds)
     picked = sorted(random.Random(seed).sample(range(n), min(sample, n)))
-    prompts = (
-        build_prompts(batch_records(ds[picked] if picked else {}, column), scorer.rubric, budget, c.record_format)
-        if picked
-        else []
-    )
+    records = batch_records(ds[picked], column) if picked else []
+    prompts = build_prompts(records, scorer.rubric, budget, c.record_format) if picked else []
     good = [p for p in prompts if not isinstance(p, Exception)]
     if tokenizer is not None:  # the stand-in counts 4 bytes per token, framing included
         tokens = [budget.count(p.messages) for p in good]
@@ -124,7 +121,7 @@ def estimate(
     else:
         rate, source = measured_records_per_s() or (
             PUBLISHED_RECORDS_PER_S,
-            "published anchor for 8K-in / 1.5K-out on one H200; no GPU run saved here",
+            "published: 8K-in / 1.5K-out on one H200; no GPU run saved here",
         )
     rows_scored = round(len(good) * scale)
     gpu_hours = rows_scored / rate / 3600
@@ -134,8 +131,8 @@ def estimate(
         prompt_tokens=round(sum(tokens) * scale),
         completion_tokens=rows_scored * min(c.max_tokens, ANCHOR_COMPLETION_TOKENS),
         prompt_tokens_per_row=per_row,
-        exact_tokens=exact,
-        shortened_rows=round(sum(p.truncated for p in good) * scale),
+        exact_tokens=exact(tokenizer),
+        shortened_rows=round(_shortened(records, budget, c.record_format) * scale),
         invalid_rows=round((len(prompts) - len(good)) * scale),
         records_per_s=rate,
         records_per_s_source=source,
@@ -145,16 +142,25 @@ def estimate(
     )
 
 
+def _shortened(records: list[Any], budget: Any, record_format: str | None) -> int:
+    """How many of ``records`` the budget shortens, counted as `mira_hf.inspect` counts them."""
+    from mira_hf.answer.contract import escape_fences
+    from mira_hf.records import render
+
+    texts = []
+    for record in records:
+        try:
+            texts.append(escape_fences(render(record, record_format).text))
+        except Exception:  # noqa: BLE001 - a record that cannot be read is invalid_input, never shortened
+            continue
+    return sum(shortened(budget, texts, record_lengths(budget, texts)))
+
+
 def _estimate_tokenizer(scorer: Any) -> Any:
     """The tokenizer the scorer would budget with, found without starting an engine (``None``: count bytes)."""
-    tok = as_tokenizer(scorer._tokenizer)
-    if tok is not None:
-        return tok
-    if scorer.config.engine == "custom":  # the scorer budgets with the engine's own tokenizer, if it has one
+    if scorer._tokenizer is None and scorer.config.engine == "custom":  # the engine's own tokenizer, if it has one
         return getattr(scorer._custom_engine, "tokenizer", None)
-    from mira_hf._util.offline import load_tokenizer
-
-    found = load_tokenizer(scorer.config.model, revision=scorer.config.revision)
-    if found is None and scorer.config.engine == "vllm":  # the engine will have the model's: estimate its counts
-        return BytesPerToken()
-    return found
+    # the in-process engine will have the model's tokenizer: without it here, its counts are estimated
+    return budget_tokenizer(
+        scorer._tokenizer, scorer.config.model, scorer.config.revision, in_process=scorer.config.engine == "vllm"
+    )

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class ScoreJob:
     """What one run scores and where it writes.
 
-    ``settings`` are :class:`~mira_hf.scoring.scorer.Scorer` keyword arguments; ``shard`` is ``(index, count)`` for
+    ``settings`` are [`Scorer`][mira_hf.scoring.scorer.Scorer] keyword arguments; ``shard`` is ``(index, count)`` for
     a task of a job array (it writes ``shard-IIIII-of-NNNNN.parquet`` under ``output``); ``cache_dir`` is the
     per-row resume store (default ``<output>.cache``).
     """
@@ -61,7 +61,7 @@ class ScoreJob:
         return shard(ds, *self.shard)
 
     def scorer(self) -> Scorer:
-        """The :class:`~mira_hf.scoring.scorer.Scorer` of these settings, resuming from :attr:`cache_path`."""
+        """The [`Scorer`][mira_hf.scoring.scorer.Scorer] of these settings, resuming from `cache_path`."""
         from mira_hf.scoring.scorer import Scorer
 
         return Scorer(self.model, **{**self.settings, "cache_dir": str(self.cache_path)})
@@ -76,13 +76,49 @@ class ScoreJobResult:
     summary: str
 
 
+def check_job(ds: Any, job: ScoreJob) -> None:
+    """Every column ``job`` names (``text_column``, ``source_column``, ``id_column``) is in ``ds``, and a record
+    column is found when none is named; checked before any engine starts, every problem in one
+    [ColumnNotFoundError][mira_hf.errors.ColumnNotFoundError] with the closest existing column.
+
+    Example:
+        >>> import datasets
+        >>> check_job(datasets.Dataset.from_dict({"source": ["a"], "text": ["t"]}), ScoreJob("o", settings={"source_column": "src"}))
+        Traceback (most recent call last):
+        ...
+        mira_hf.errors.ColumnNotFoundError: no column 'src' in the dataset (did you mean 'source'?); its columns are source, text; pass source_column= with one of them
+    """  # noqa: E501
+    from mira_hf._util.problems import joined, missing_column
+    from mira_hf.errors import ColumnNotFoundError
+    from mira_hf.records.batches import record_column
+
+    columns = getattr(ds, "column_names", None)
+    if columns is None:  # not a table (the rows come another way): the Scorer checks each batch
+        return
+    columns = list(columns)
+    problems = []
+    for key in ("text_column", "source_column", "id_column"):
+        column = job.settings.get(key)
+        problem = missing_column(column, columns, key) if column else None
+        if problem is not None:
+            problems.append(problem)
+    if not job.settings.get("text_column") and not job.settings.get("record_format"):
+        try:
+            record_column(columns)
+        except ColumnNotFoundError as e:
+            problems.append(str(e))
+    if problems:
+        raise ColumnNotFoundError(joined(problems))
+
+
 def estimate_job(ds: Any, job: ScoreJob, *, records_per_s: float | None = None, gpus: int = 1) -> list[str]:
-    """The lines of :meth:`Scorer.estimate <mira_hf.scoring.scorer.Scorer.estimate>` for the rows ``job`` would
+    """The lines of [`Scorer.estimate`][mira_hf.scoring.scorer.Scorer.estimate] for the rows ``job`` would
     score: expected tokens, shortened rows and GPU-hours, from a sample; starts no engine.
 
     Example:
         >>> print("\\n".join(estimate_job(ds, ScoreJob("scored"), gpus=8)))       # doctest: +SKIP
     """
+    check_job(ds, job)
     rows = job.rows(ds)
     return list(job.scorer().estimate(rows, records_per_s=records_per_s, gpus=gpus).lines())
 
@@ -99,6 +135,7 @@ def run_score_job(ds: Any, job: ScoreJob, *, say: Callable[[str], Any] = print) 
 
     from mira_hf._util.progress import ScoreProgress
 
+    check_job(ds, job)
     rows = job.rows(ds)
     scorer = job.scorer()
     scorer.progress = ScoreProgress(total=len(rows), desc="scoring")  # rows, tokens/s, errors, ETA

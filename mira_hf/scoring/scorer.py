@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
+from mira_hf._util.redaction import redact
 from mira_hf._version import __version__
 from mira_hf.config import ScorerConfig, build_config, env_settings
 from mira_hf.engines.base import Completion, Engine, Sampling
@@ -154,28 +155,62 @@ class _Runtime:
     progress: Any = None
 
 
+def _check_endpoints(config: ScorerConfig) -> None:
+    """Before any engine: servers only with ``engine="openai"``, which needs at least one ``http(s)://`` URL."""
+    if config.engine == "openai" and not config.base_url:
+        raise ConfigurationError(
+            "engine='openai' needs base_url= (one URL or a list), e.g. "
+            "'http://localhost:8000/v1', or set MIRA_BASE_URL."
+        )
+    if config.engine == "vllm" and config.base_url:
+        raise ConfigurationError(
+            f"base_url= {', '.join(redact(u) for u in config.base_url)} is for engine='openai' (servers); pass "
+            "engine='openai' to score through them, or leave base_url= out (and MIRA_BASE_URL unset) to score "
+            "in this process"
+        )
+    bad = [u for u in config.base_url if not u.startswith(("http://", "https://"))]
+    if bad:
+        raise ConfigurationError(
+            f"base_url= {redact(bad[0])} is not a URL; write it whole, e.g. 'http://{redact(bad[0])}/v1'"
+        )
+
+
 class Scorer:
     """Grade agent trajectories with a MIRA scorer; a callable for ``Dataset.map(..., batched=True)``.
 
+    A setting not given keeps the default shown. The ready ``mira_hf.score`` and ``mira-hf score`` read the same
+    settings from ``MIRA_*`` variables (``MIRA_TEMPERATURE`` for ``temperature``).
+
     Args:
-        model: the scorer (Hub id or local path); default ``whw06/MIRA-Agent-Group4``.
+        model: the scorer (Hub id or local path).
         engine: ``"vllm"`` (in-process, shared per process), ``"openai"`` (a server pool at ``base_url``),
             or any object with ``generate(conversations, sampling)``.
-        rubric: ``"agent-group4"`` or a path to a ``*_dim_anchors.jsonl`` file.
+        rubric: ``"agent-group4"``, a path to a ``*_dim_anchors.jsonl`` file or a
+            [`Rubric`][mira_hf.rubric.Rubric].
+        base_url: with ``engine="openai"``, the server's URL or a list of them (a pool).
+        api_key: the servers' key; ``MIRA_API_KEY`` or ``OPENAI_API_KEY`` when not given. Never logged or stored.
+        tokenizer: counts prompt tokens for the budget (a tokenizer or a Hub id); by default the engine's own
+            tokenizer, else the model's.
         prompt: a Jinja2 prompt template file (``system`` and ``user`` blocks); the built-in one by default.
         text_column: the record column; detected from ``messages``, ``conversations``, ``events``,
             ``trajectory``, ``history``, ``text`` when not given (a ``.traj`` loaded with ``datasets``, or a
             trajectory beside a ``system`` / ``instruction`` / ``problem_statement`` column, is read row by row).
         record_format: read every record as this shape (``mira_hf.records.FORMATS``) instead of detecting it;
             the shape used is in the ``mira_format`` column.
-        temperature, top_p, max_tokens, seed, n: sampling (the card's defaults); ``n`` > 1 averages samples.
+        temperature: sampling temperature (the card's).
+        top_p: nucleus sampling (the card's).
+        max_tokens: the longest answer, in tokens (the card's).
+        seed: the sampling seed, so a record's score is reproducible.
+        n: samples per record; ``n`` > 1 averages them (and adds ``mira_scores_std``).
         structured: constrain the output to the template with the parser's regex (structured decoding).
         cache_dir: a per-row resume store: finished rows are never scored twice.
-        **settings: the other fields of :class:`~mira_hf.config.ScorerConfig` (engine sizing and so on).
+        **settings: the other settings: ``revision``, ``source_column``, ``id_column``, ``max_rationale_chars``,
+            ``tensor_parallel_size``, ``dtype``, ``max_model_len``, ``max_num_batched_tokens``,
+            ``gpu_memory_utilization``, ``max_in_flight``, ``engine_kwargs``, ``trust_remote_code``, ``progress``.
 
     Example:
-        >>> scorer = Scorer(model="whw06/MIRA-Agent-Group4", tensor_parallel_size=8)   # doctest: +SKIP
-        >>> ds = ds.map(scorer, batched=True, batch_size=512)                          # doctest: +SKIP
+        >>> scorer = Scorer(tensor_parallel_size=8)  # the card's scorer on 8 GPUs  # doctest: +SKIP
+        >>> ds = ds.map(scorer, batched=True, batch_size=512)  # doctest: +SKIP
     """
 
     def __init__(
@@ -213,11 +248,7 @@ class Scorer:
         if model is not None:
             kwargs["model"] = model
         self.config: ScorerConfig = build_config(**kwargs)
-        if self.config.engine == "openai" and not self.config.base_url:
-            raise ConfigurationError(
-                "engine='openai' needs base_url= (one URL or a list), e.g. "
-                "'http://localhost:8000/v1', or set MIRA_BASE_URL."
-            )
+        _check_endpoints(self.config)
         self._api_key = api_key
         self._tokenizer = tokenizer
         self._runtime: _Runtime | None = None
@@ -250,7 +281,7 @@ class Scorer:
 
     @property
     def fingerprint(self) -> str:
-        """A short stable hash of :meth:`identity`, used for resume keys."""
+        """A short stable hash of [`identity`][mira_hf.scoring.scorer.Scorer.identity], used for resume keys."""
         blob = json.dumps(self.identity(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:32]
 
@@ -322,15 +353,17 @@ class Scorer:
         return get_engine(self.engine_settings())
 
     def engine_settings(self) -> Any:
-        """The in-process engine's :class:`~mira_hf.engines.vllm.VLLMSettings` (``None`` for other engines)."""
+        """The in-process engine's `VLLMSettings` (``None`` for other engines)."""
         if self.config.engine != "vllm":
             return None
+        from mira_hf.config import remote_code_trusted
         from mira_hf.engines.vllm import VLLMSettings
 
         c = self.config
         return VLLMSettings(
             model=c.model,
             revision=c.revision,
+            trust_remote_code=remote_code_trusted(c),
             dtype=c.dtype,
             tensor_parallel_size=c.tensor_parallel_size,
             max_model_len=c.max_model_len,
@@ -408,7 +441,7 @@ class Scorer:
     def estimate(self, ds: Any, *, sample: int = 256, records_per_s: float | None = None, gpus: int = 1):
         """Tokens, shortened rows and GPU-hours of scoring ``ds``, from ``sample`` rows; starts no engine.
 
-        See :func:`mira_hf.scoring.estimate.estimate`.
+        See [`mira_hf.scoring.estimate.estimate`][mira_hf.scoring.estimate.estimate].
 
         Example:
             >>> Scorer().estimate(ds, records_per_s=3.0, gpus=8).gpu_hours   # doctest: +SKIP

@@ -1,8 +1,9 @@
 """Sharding for job arrays: task ``i`` of ``N`` scores one contiguous slice; a merge joins them in order.
 
 Each task writes ``shard-IIIII-of-NNNNN.parquet`` into one output folder. File names sort in shard
-order, so the merged dataset has the original row order, whether joined with :func:`merge_shards` or
-loaded as a folder (``datasets.load_dataset("parquet", data_dir=...)``).
+order, so the merged dataset has the original row order, whether joined with
+[`merge_shards`][mira_hf.scoring.sharding.merge_shards] or loaded as a folder (``datasets.load_dataset("parquet",
+data_dir=...)``).
 
 Example:
     >>> part = shard(ds, index=3, num_shards=16)                                # doctest: +SKIP
@@ -58,7 +59,7 @@ def shard_path(output_dir: str | os.PathLike[str], index: int, num_shards: int) 
 
 
 def write_shard(ds: datasets.Dataset, output_dir: str | os.PathLike[str], index: int, num_shards: int) -> Path:
-    """Write a scored shard to :func:`shard_path` atomically, so a killed task never leaves half a shard."""
+    """Write a scored shard to `shard_path` atomically, so a killed task never leaves half a shard."""
     final = shard_path(output_dir, index, num_shards)
     final.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(final, durable=True) as tmp:
@@ -69,7 +70,7 @@ def write_shard(ds: datasets.Dataset, output_dir: str | os.PathLike[str], index:
 def merge_shards(output_dir: str | os.PathLike[str]) -> datasets.Dataset:
     """Check that shards 0..N-1 are all in ``output_dir`` and concatenate them in order.
 
-    Raises :class:`~mira_hf.errors.ConfigurationError` naming the missing shards (or the mixed shard
+    Raises [`ConfigurationError`][mira_hf.errors.ConfigurationError] naming the missing shards (or the mixed shard
     counts) so the user knows which array tasks to rerun.
 
     Example:

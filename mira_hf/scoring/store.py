@@ -20,7 +20,8 @@ temporary name, fsyncs it and renames it into place. A rename is atomic, so
 Rows are stored as JSON text (exact round trip of any dict of JSON values) next to their key and
 status; Parquet's zstd compression keeps the model's raw text small. Each process keeps an in-memory
 index key → (segment, row), refreshed from the directory listing on every lookup, so rows written by
-other processes are seen. :meth:`RowStore.compact` merges segments when a run leaves many small ones.
+other processes are seen. [`RowStore.compact`][mira_hf.scoring.store.RowStore.compact] merges segments when a run leaves
+many small ones.
 
 Example:
     >>> with RowStore("scores-cache") as store:                                  # doctest: +SKIP

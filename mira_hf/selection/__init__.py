@@ -4,11 +4,11 @@ The cut is computed from the score, source (and token / recommendation) columns 
 arrays, so it runs on memory-mapped datasets of tens of millions of rows; the kept rows are then taken with
 ``Dataset.select`` and stay in their original order. Beside the hard cut, rows can be sampled by score
 (``sampling="gumbel"``) and one token budget can be split over the sources (``budget_tokens=``);
-:func:`preview` shows what several settings would keep without writing anything.
+[`preview`][mira_hf.selection.preview.preview] shows what several settings would keep without writing anything.
 
 One module per concern: ``rules`` (what a user writes), ``cut`` (the numpy cut), ``budget`` (one budget split
 over keys), ``gumbel`` (soft selection keys), ``apply`` (the cuts over a dataset), ``report``, ``identity``,
-``checks``, ``preview`` and ``api`` (:func:`filter_by_retention`).
+``checks``, ``preview`` and ``api`` ([`filter_by_retention`][mira_hf.selection.filter_by_retention]).
 
 Example:
     >>> from datasets import Dataset

@@ -40,7 +40,9 @@ def _take(ds: Dataset, kept: np.ndarray, fingerprint: str) -> Dataset:
 def _check_rules(rules: Mapping[str, RetentionRule], *, token_column: str | None, sampling: Sampling) -> None:
     """Rule kinds the other options rule out: tokens without a token column, a threshold with sampling."""
     if any(r.kind == "tokens" for r in rules.values()) and token_column is None:
-        raise ConfigurationError("a {'tokens': n} retention needs token_column= (a column of token counts per row)")
+        raise ConfigurationError(
+            "a {'tokens': n} retention needs token_column= (a column of token counts per row)", code="MIRA-E202"
+        )
     if sampling == "gumbel" and any(r.kind == "min_score" for r in rules.values()):
         raise ConfigurationError(
             "sampling='gumbel' samples a number of rows or tokens; a {'min_score': x} rule "
@@ -196,7 +198,7 @@ def filter_by_retention(
     with the cut, ``temperature=0`` is the cut, and the same seed keeps the same rows. With
     ``push_to_hub="org/name"`` the selection, a dataset card, ``selection_report.json`` and
     ``reliability.json`` are pushed (``save_to=`` writes the same to a local or fsspec path). If the push fails,
-    :class:`~mira_hf.errors.HubPushError` is raised with the selection in ``err.selection`` and the report in
+    [`HubPushError`][mira_hf.errors.HubPushError] is raised with the selection in ``err.selection`` and the report in
     ``err.report``.
 
     Example:

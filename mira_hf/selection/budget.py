@@ -53,7 +53,9 @@ def check_budget(
             f"budget_tokens={budget_tokens!r}; give a whole number of tokens ≥ 0, e.g. budget_tokens=25_000_000_000"
         )
     if token_column is None:
-        raise ConfigurationError("budget_tokens= needs token_column= (a column of token counts per row)")
+        raise ConfigurationError(
+            "budget_tokens= needs token_column= (a column of token counts per row)", code="MIRA-E202"
+        )
     if retention is not None or default is not None:
         raise ConfigurationError(
             "budget_tokens= replaces retention= and default=; pass retention=None, or drop "

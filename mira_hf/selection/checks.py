@@ -13,18 +13,32 @@ if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
 
 
+def _column_problem(ds: Dataset, name: str, role: str) -> str | None:
+    from mira_hf._util.problems import closest
+
+    if name in ds.column_names:
+        return None
+    near = closest(name, ds.column_names)
+    return (
+        f"{role} column {name!r} is not in the dataset{f' (did you mean {near!r}?)' if near else ''}; its "
+        f"columns are: {', '.join(ds.column_names)}. Pass {role}_column= with the right name"
+        + (" (scores come from mira_hf.aggregate)" if role == "score" else "")
+    )
+
+
 def _require_column(ds: Dataset, name: str, role: str) -> None:
-    if name not in ds.column_names:
-        raise ColumnNotFoundError(
-            f"{role} column {name!r} is not in the dataset; its columns are: {', '.join(ds.column_names)}. "
-            f"Pass {role}_column= with the right name"
-            + (" (scores come from mira_hf.aggregate)" if role == "score" else "")
-        )
+    problem = _column_problem(ds, name, role)
+    if problem is not None:
+        raise ColumnNotFoundError(problem)
 
 
 def _check_groups(groups: Any, sources: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
     if not isinstance(groups, Mapping) or not groups:
-        raise ConfigurationError("by='group' needs groups={'group_name': ['source_a', 'source_b'], ...}")
+        raise ConfigurationError(
+            "by='group' needs groups={'group_name': ['source_a', 'source_b'], ...}",
+            cli="by='group' needs the groups: write them under 'groups:' in --retention-file, e.g. "
+            "'groups: {qa: [source_a, source_b]}'",
+        )
     group_of: dict[str, str] = {}
     clean: dict[str, list[str]] = {}
     for g, members in groups.items():
@@ -37,7 +51,10 @@ def _check_groups(groups: Any, sources: Sequence[str]) -> tuple[dict[str, list[s
             group_of[str(m)] = str(g)
     orphans = [s for s in sources if s not in group_of]
     if orphans:
-        raise ConfigurationError(f"source(s) {', '.join(map(repr, orphans))} are in no group; add them to groups=")
+        raise ConfigurationError(
+            f"source(s) {', '.join(map(repr, orphans))} are in no group; add them to groups=",
+            cli=f"source(s) {', '.join(map(repr, orphans))} are in no group; add them to 'groups:' in --retention-file",
+        )
     return clean, group_of
 
 
@@ -80,7 +97,10 @@ def _check_options(
     if by not in ("source", "group", "global"):
         raise ConfigurationError(f"by={by!r}; use 'source' (MIRA-Source), 'group' (MIRA-Group) or 'global'")
     if by != "group" and groups is not None:
-        raise ConfigurationError(f"groups= is only used with by='group' (got by={by!r})")
+        raise ConfigurationError(
+            f"groups= is only used with by='group' (got by={by!r})",
+            cli=f"the 'groups:' of --retention-file are only used with by='group' (got by={by!r})",
+        )
     if by == "global" and default is not None:
         raise ConfigurationError("default= is only used with by='source' or by='group'")
     if by == "global" and not _is_single_rule(retention) and set(retention) != {GLOBAL_KEY}:
@@ -145,14 +165,14 @@ def _check_columns(
     recommendation_column: str,
     id_column: str | None = None,
 ) -> list[str] | None:
-    """Every named column exists; returns the recommendations to drop (or None)."""
-    _require_column(ds, score_column, "score")
-    if source_column is not None:
-        _require_column(ds, source_column, "source")
-    if token_column is not None:
-        _require_column(ds, token_column, "token")
-    if id_column is not None:
-        _require_column(ds, id_column, "id")
+    """Every named column exists (all missing ones named in one error); returns the recommendations to drop (or
+    None)."""
+    from mira_hf._util.problems import joined
+
+    named = {"score": score_column, "source": source_column, "token": token_column, "id": id_column}
+    problems = [p for role, name in named.items() if name is not None and (p := _column_problem(ds, name, role))]
+    if problems:
+        raise ColumnNotFoundError(joined(problems))
     if drop_recommendation is None:
         return None
     values = [drop_recommendation] if isinstance(drop_recommendation, str) else list(drop_recommendation)
@@ -163,3 +183,67 @@ def _check_columns(
         )
     _require_column(ds, recommendation_column, "recommendation")
     return values
+
+
+def _mask_reason(reliability: Any, sources: Sequence[str], fix: str) -> str:
+    """Why the mask leaves ``sources`` no reliable dimension: too few rows for ``min_support``, or the cells'
+    MAE / ρ; empty when the mask is not the reason."""
+    from mira_hf.reliability.constants import ANY_SOURCE
+
+    masked = [s for s in sources if not any(reliability.mask.get(s, reliability.mask.get(ANY_SOURCE, [True])))]
+    if not masked:
+        return ""
+    support = [
+        max((n for n in (st.support or []) if n is not None), default=0)
+        for s in masked
+        if (st := reliability.stats.get(s, reliability.stats.get(ANY_SOURCE))) is not None
+    ]
+    if support and max(support) < reliability.min_support:
+        return (
+            f": the mask marks no dimension of them reliable because min_support={reliability.min_support} and "
+            f"their support is at most {max(support)}; measure the mask again with {fix.format(n=max(support))}"
+        )
+    return (
+        f": the mask marks no dimension of them reliable (mae_max={reliability.mae_max}, "
+        f"spearman_min={reliability.spearman_min}); measure it again with looser thresholds"
+    )
+
+
+def unranked_note(
+    ds: Dataset,
+    score_column: str,
+    source_column: str | None,
+    reliability: Any = None,
+    *,
+    fix: str = "min_support= <= {n}",
+) -> str | None:
+    """Why a selection keeps no row of some sources: every row of them has an empty ``score_column`` (with a mask,
+    most often because it marks none of their dimensions reliable); ``None`` when every source has a score.
+    ``fix`` is how to measure the mask again, ``{n}`` standing for the ``min_support`` that measures them.
+
+    Example:
+        >>> import datasets
+        >>> ds = datasets.Dataset.from_dict({"source": ["a", "a", "b"], "mira_quality": [None, None, 7.0]})
+        >>> unranked_note(ds, "mira_quality", "source")
+        "no row of source(s) 'a' has a mira_quality, so none of them can be kept"
+    """
+    import pyarrow.compute as pc
+
+    from mira_hf._util.arrow import rows_column
+    from mira_hf.reliability.checks import value_counts
+
+    if score_column not in ds.column_names or (source_column and source_column not in ds.column_names):
+        return None
+    empty = pc.is_null(rows_column(ds, score_column), nan_is_null=True)
+    if source_column:
+        sources = rows_column(ds, source_column)
+        total, nulls = value_counts(sources), value_counts(pc.filter(sources, empty))
+    else:
+        total, nulls = {"(all rows)": len(ds)}, {"(all rows)": int(pc.sum(empty).as_py() or 0)}
+    none = [str(s) for s, n in total.items() if n and nulls.get(s) == n]
+    if not none:
+        return None
+    reason = _mask_reason(reliability, none, fix) if reliability is not None else ""
+    return (
+        f"no row of source(s) {', '.join(map(repr, none))} has a {score_column}, so none of them can be kept" + reason
+    )

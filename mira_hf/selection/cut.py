@@ -42,7 +42,9 @@ def cut_rows(
         return eligible & (scores >= rule.value), None
     if rule.kind == "tokens":
         if tokens is None:
-            raise ConfigurationError("a {'tokens': n} retention needs token_column= (a column of token counts)")
+            raise ConfigurationError(
+                "a {'tokens': n} retention needs token_column= (a column of token counts)", code="MIRA-E202"
+            )
         budget = int(rule.value)
         return _token_cut(scores, eligible, tokens, budget, ties=ties), budget
     target = math.ceil(Fraction(repr(rule.value)) * n)  # exact: 0.3 × 10 is 3, not 4

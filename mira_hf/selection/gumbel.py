@@ -37,7 +37,8 @@ def gumbel_keys(
         >>> gumbel_keys(s, temperature=0.0) is s
         True
         >>> keys = gumbel_keys(s, temperature=2.0, seed=0)
-        >>> bool(np.isnan(keys[2])), bool((keys == gumbel_keys(s, temperature=2.0, seed=0))[:2].all())
+        >>> again = gumbel_keys(s, temperature=2.0, seed=0)
+        >>> bool(np.isnan(keys[2])), bool((keys == again)[:2].all())
         (True, True)
     """
     if temperature == 0:

@@ -32,7 +32,7 @@ def _scrub(value: Any) -> Any:
 
 
 def scorer_identity(scorer: Any) -> dict[str, Any] | None:
-    """A JSON-safe identity from a :class:`~mira_hf.Scorer` (``identity()``) or a plain dict."""
+    """A JSON-safe identity from a [`Scorer`][mira_hf.scoring.scorer.Scorer] (``identity()``) or a plain dict."""
     if scorer is None:
         return None
     if isinstance(scorer, Mapping):

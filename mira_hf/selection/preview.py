@@ -129,11 +129,7 @@ def _label(varied: Varied, value: Any) -> str:
         return f"τ={float(value):g}"
     from mira_hf.selection.rules import parse_rule
 
-    return (
-        parse_rule(value, key="preview").describe()
-        if not isinstance(value, dict) or len(value) == 1
-        else "per-key rules"
-    )
+    return parse_rule(value, key=None).describe() if not isinstance(value, dict) or len(value) == 1 else "per-key rules"
 
 
 def preview(
@@ -146,12 +142,13 @@ def preview(
 ) -> SelectionPreview:
     """Kept rows and tokens per source for several ``retentions``, token ``budgets`` or Gumbel ``temperatures``.
 
-    The other ``options`` are those of :func:`~mira_hf.filter_by_retention` (``retention=`` with
-    ``temperatures=``, ``token_column=`` with ``budgets=``, ``by=``, ``seed=`` …); nothing is written.
+    The other ``options`` are those of [`filter_by_retention`][mira_hf.selection.filter_by_retention] (``retention=``
+    with ``temperatures=``, ``token_column=`` with ``budgets=``, ``by=``, ``seed=`` …); nothing is written.
 
     Example:
         >>> from datasets import Dataset
-        >>> ds = Dataset.from_dict({"source": ["a", "a", "b", "b"], "mira_quality": [7.0, 5.0, 6.0, 8.0]})
+        >>> quality = [7.0, 5.0, 6.0, 8.0]
+        >>> ds = Dataset.from_dict({"source": ["a", "a", "b", "b"], "mira_quality": quality})
         >>> table = preview(ds, retentions=[0.5, 1.0])
         >>> table.kept("50% of rows"), table.kept("100% of rows", "a")
         (2, 2)

@@ -14,8 +14,8 @@ from mira_hf.schema.retention import GLOBAL_KEY, By, RetentionRule
 __all__ = ["GLOBAL_KEY", "By", "RetentionRule", "parse_rule", "resolve_rules"]
 
 
-def parse_rule(spec: Any, *, key: str) -> RetentionRule:
-    """Turn one user retention value into a :class:`RetentionRule`; the error names ``key`` and the fix.
+def parse_rule(spec: Any, *, key: str | None) -> RetentionRule:
+    """Turn one user retention value into a `RetentionRule`; the error names ``key`` and the fix.
 
     Example:
         >>> parse_rule({"min_score": 6.5}, key="swe_qa").describe()
@@ -23,24 +23,27 @@ def parse_rule(spec: Any, *, key: str) -> RetentionRule:
     """
     if isinstance(spec, RetentionRule):
         return spec
+    subject = "retention" if key is None else f"retention for {key!r}"  # None: one value, for every source
     if isinstance(spec, bool) or spec is None:
         raise ConfigurationError(
-            f"retention for {key!r} is {spec!r}; write a fraction like 0.5, "
-            "{'min_score': 6.5} or {'tokens': 2_000_000}"
+            f"{subject} is {spec!r}; write a fraction like 0.5, {{'min_score': 6.5}} or {{'tokens': 2_000_000}}",
+            code="MIRA-E206",
         )
     if isinstance(spec, (int, float, np.integer, np.floating)):
         value = float(spec)
         if not (0.0 <= value <= 1.0) or math.isnan(value):
             raise ConfigurationError(
-                f"retention for {key!r} is {spec!r}, not a fraction in [0, 1]; for a score threshold write "
-                f"{{'min_score': {spec!r}}}, for a token budget {{'tokens': {spec!r}}}"
+                f"{subject} is {spec!r}, not a fraction in [0, 1]; for a score threshold write "
+                f"{{'min_score': {spec!r}}}, for a token budget {{'tokens': {spec!r}}}",
+                code="MIRA-E206",
             )
         return RetentionRule(kind="fraction", value=value)
     if isinstance(spec, Mapping):
         if len(spec) != 1 or next(iter(spec)) not in ("fraction", "min_score", "tokens"):
             raise ConfigurationError(
-                f"retention for {key!r} is {dict(spec)!r}; a rule is one of {{'fraction': f}}, "
-                "{'min_score': x} or {'tokens': n}"
+                f"{subject} is {dict(spec)!r}; a rule is one of {{'fraction': f}}, "
+                "{'min_score': x} or {'tokens': n}",
+                code="MIRA-E206",
             )
         kind, value = next(iter(spec.items()))
         if kind == "fraction":
@@ -50,15 +53,18 @@ def parse_rule(spec: Any, *, key: str) -> RetentionRule:
             or not isinstance(value, (int, float, np.integer, np.floating))
             or not math.isfinite(float(value))
         ):
-            raise ConfigurationError(f"retention for {key!r}: {kind} must be a finite number, got {value!r}")
+            raise ConfigurationError(f"{subject}: {kind} must be a finite number, got {value!r}", code="MIRA-E206")
         if kind == "tokens":
             if float(value) < 0 or float(value) != int(value):
-                raise ConfigurationError(f"retention for {key!r}: tokens must be a whole number ≥ 0, got {value!r}")
+                raise ConfigurationError(
+                    f"{subject}: tokens must be a whole number ≥ 0, got {value!r}", code="MIRA-E206"
+                )
             return RetentionRule(kind="tokens", value=float(int(value)))
         return RetentionRule(kind="min_score", value=float(value))
     raise ConfigurationError(
-        f"retention for {key!r} has type {type(spec).__name__}; write a fraction like 0.5, "
-        "{'min_score': 6.5} or {'tokens': 2_000_000}"
+        f"{subject} has type {type(spec).__name__}; write a fraction like 0.5, "
+        "{'min_score': 6.5} or {'tokens': 2_000_000}",
+        code="MIRA-E206",
     )
 
 

@@ -6,8 +6,8 @@ ranges and the ``ETag`` / ``X-Repo-Commit`` / ``X-Linked-*`` headers), stores re
 request, and can inject failures. Small files are committed inline (``uploadMode: "regular"``); Parquet and
 other binary files answer ``"lfs"`` as on the Hub, because ``datasets`` deletes each shard's temporary file
 right after pre-uploading it, so a shard must be uploaded before the commit (through the LFS batch API;
-Xet is never advertised and is switched off in :meth:`HubServer.client_env`). Point a *client process* at it
-with :meth:`HubServer.client_env` (``HF_ENDPOINT`` is read when ``huggingface_hub`` and ``datasets`` are
+Xet is never advertised and is switched off in `HubServer.client_env`). Point a *client process* at it
+with `HubServer.client_env` (``HF_ENDPOINT`` is read when ``huggingface_hub`` and ``datasets`` are
 imported, so set it before importing them).
 
 Example:
@@ -176,7 +176,7 @@ class HubServer:
     """An in-memory Hub on ``127.0.0.1`` that the real ``huggingface_hub`` and ``datasets`` clients can use.
 
     ``token``: when set, writes need ``Authorization: Bearer <token>`` and private repos need it to be read.
-    Every request is kept in :attr:`requests`; :meth:`inject_failure` makes a route fail on its n-th call.
+    Every request is kept in `requests`; `inject_failure` makes a route fail on its n-th call.
     """
 
     def __init__(

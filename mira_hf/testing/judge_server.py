@@ -1,9 +1,9 @@
 """``JudgeServer``: a loopback free-form teacher (OpenAI-compatible ``/v1/chat/completions``) for tests and examples.
 
-It reads the record in the last message and proposes dimensions from planted families (:data:`FAMILIES`): a
+It reads the record in the last message and proposes dimensions from planted families (`FAMILIES`): a
 family is proposed when one of its keywords appears in the record, under one of the family's name and
 definition variants (chosen by a hash of the record, so answers are deterministic), with a score and a
-rationale. Clusters of its proposals therefore have a known structure. :func:`planted_proposals` draws the
+rationale. Clusters of its proposals therefore have a known structure. `planted_proposals` draws the
 same families directly, labelled, for known-answer tests and benchmarks.
 
 Example:
@@ -263,7 +263,7 @@ def planted_proposals(n: int, *, k: int = 15, seed: int = 0) -> list[dict[str, A
 
 
 class JudgeServer(ChatLoopbackServer):
-    """A loopback free-form teacher: answers each chat request with :func:`propose` of its last message as JSON.
+    """A loopback free-form teacher: answers each chat request with `propose` of its last message as JSON.
 
     Args:
         model: the served model name.
@@ -271,7 +271,7 @@ class JudgeServer(ChatLoopbackServer):
         fenced: wrap the JSON in a code fence with prose around it (exercises lenient parsing).
         garble: records containing this word get an answer that is not JSON.
         rubric: answer anchored scoring requests (any system prompt but the free-form judge's) in the canonical
-            template of this rubric (:func:`anchored_answer`), as the teacher labels a discovered rubric.
+            template of this rubric (`anchored_answer`), as the teacher labels a discovered rubric.
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """``LoopbackServer``: an aiohttp application served on 127.0.0.1 from its own event-loop thread.
 
 The base of the loopback servers that tests and examples run instead of a real endpoint
-(:mod:`mira_hf.testing.judge_server`, and the test suite's stub and fault proxy).
+(`mira_hf.testing.judge_server`, and the test suite's stub and fault proxy).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Real corpora are shuffled, sharded, duplicated and dirty; ``examples/data/trajectories.jsonl`` is sorted by
 source and tidy, so a stage that reads rows by position or assumes contiguous sources passes on it and fails on
-a real corpus. :func:`write_messy_corpus` writes, from one seed:
+a real corpus. `write_messy_corpus` writes, from one seed:
 
 - **several files loaded together**: JSONL shards, Parquet shards and one ``.jsonl.gz``, read with
   ``datasets.load_dataset`` (the real code path), in memory-mapped Arrow as a user gets them;
@@ -15,7 +15,7 @@ a real corpus. :func:`write_messy_corpus` writes, from one seed:
   ``function_call`` / ``observation`` turns and SWE-agent ``.traj`` files (``trajectory``, ``history``,
   ``info``) in ``swe_qa``. Each record is stored as JSON text in the ``trajectory`` string column;
 - **duplicates**: the same id on different records (ids are not keys), and the same record under two ids;
-- **a source whose every row is bad** (:attr:`MessyCorpus.bad_source`): empty, whitespace-only, null, or JSON
+- **a source whose every row is bad** (`MessyCorpus.bad_source`): empty, whitespace-only, null, or JSON
   with no trajectory in it, so it must be rejected row by row and never take a good row's place;
 - **odd sizes and text**: one record of about 500 KB (it must be truncated, not dropped), unicode (CJK, emoji,
   combining marks, right-to-left text) and control characters (NUL, ESC, form feed) inside records;
@@ -24,7 +24,7 @@ a real corpus. :func:`write_messy_corpus` writes, from one seed:
   ``teacher_recommendation`` is sometimes null; ``num_tokens`` is an int per row.
 
 (``id``, ``trajectory``) is unique per row, so a test can key rows by it; adding a row-number column before
-making :func:`views` works as well. :func:`views` gives the same rows in the orders and layouts a dataset
+making `views` works as well. `views` gives the same rows in the orders and layouts a dataset
 reaches a stage in: sorted by source, shuffled, sharded then concatenated, behind an indices mapping
 (``shuffle().select().filter()``), and flattened.
 
@@ -662,7 +662,7 @@ class MessyCorpus:
         return datasets.concatenate_datasets(parts)
 
     def iterable(self) -> Any:
-        """The same rows as an ``IterableDataset`` (``streaming=True``), in the same order as :meth:`load`."""
+        """The same rows as an ``IterableDataset`` (``streaming=True``), in the same order as `load`."""
         import datasets
 
         parts = [

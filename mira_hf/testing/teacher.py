@@ -72,8 +72,8 @@ def fenced_record(user_content: str) -> str:
 class TeacherServer(ChatLoopbackServer):
     """An OpenAI-compatible loopback teacher for ``rubric``: ``/v1/chat/completions`` and ``/v1/models``.
 
-    ``card`` maps a record text and the slot count to a :class:`ScoreCard` (default :func:`teacher_card`);
-    ``requests`` counts the completions served.
+    ``card`` maps a record text and the slot count to a [`ScoreCard`][mira_hf.schema.scorecard.ScoreCard] (default
+    `teacher_card`); ``requests`` counts the completions served.
     """
 
     def __init__(

@@ -45,9 +45,24 @@ def tekken_tokenizer():
 
 
 def build_tiny_model(path: str | Path, *, seed: int = 0, moe: bool = True, num_layers: int = 2) -> Path:
-    """Write a random-weight Qwen3-MoE (or dense Qwen3) checkpoint with a real tokenizer to ``path``.
+    """Write a random-weight Qwen3-MoE (or dense Qwen3) checkpoint with a real tokenizer to ``path``; returns it.
 
+    The model `mira-hf demo`, `mira-hf run --cpu` and `mira-hf score --cpu` score with on a machine without a
+    GPU (vLLM's CPU build loads it in seconds): two layers of width 64, Mistral's tekken tokenizer with a ChatML
+    template. Its weights are random, so its scores are meaningless; it checks that a pipeline runs end to end.
     Idempotent: an existing build of the same version and shape is reused.
+
+    Args:
+        path: the folder to write (created if missing); pass it as a `Scorer`'s ``model``.
+        seed: the seed of the random weights.
+        moe: a mixture-of-experts model like the scorer's (``False``: a dense Qwen3).
+        num_layers: decoder layers.
+
+    Example:
+        >>> import mira_hf
+        >>> from mira_hf.demo import CPU_SETTINGS
+        >>> path = build_tiny_model("tiny-model")                                        # doctest: +SKIP
+        >>> scorer = mira_hf.Scorer(model=str(path), **CPU_SETTINGS)                    # doctest: +SKIP
     """
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM

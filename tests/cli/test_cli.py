@@ -26,6 +26,7 @@ import mira_hf
 from mira_hf.cli import app
 from mira_hf.reliability import Reliability
 from mira_hf.selection import SelectionReport
+from tests.cli._scored import scored_dataset
 from tests.conftest import EXAMPLES
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "mira-hf"
@@ -79,31 +80,13 @@ def scored_dir(tmp_path_factory) -> Path:
     noisy_rows = sources == NOISY[0]
     student[noisy_rows, NOISY[1]] = rng.integers(0, 11, noisy_rows.sum())
     recs = rng.choice(["keep", "downsample", "drop"], n)
-    ds = datasets.Dataset.from_dict(
-        {
-            "id": [f"r{i:03d}" for i in range(n)],
-            "source": sources.tolist(),
-            "trajectory": [f"trajectory {i}: the agent ran pytest and fixed the bug" for i in range(n)],
-            "teacher_scores": teacher.tolist(),
-            "mira_scores": student.tolist(),
-            "mira_overall": (student.mean(1) * 10).tolist(),
-            "mira_recommendation": recs.tolist(),
-            "mira_status": ["ok"] * (n - 3) + ["partial", "parse_error", "engine_error"],
-            "mira_truncated": [i % 10 == 0 for i in range(n)],
-        },
-        features=datasets.Features(
-            {
-                "id": datasets.Value("string"),
-                "source": datasets.Value("string"),
-                "trajectory": datasets.Value("string"),
-                "teacher_scores": datasets.List(datasets.Value("float64")),
-                "mira_scores": datasets.List(datasets.Value("float32")),
-                "mira_overall": datasets.Value("float32"),
-                "mira_recommendation": datasets.Value("string"),
-                "mira_status": datasets.Value("string"),
-                "mira_truncated": datasets.Value("bool"),
-            }
-        ),
+    ds = scored_dataset(
+        teacher,
+        student,
+        sources.tolist(),
+        mira_recommendation=recs.tolist(),
+        mira_status=["ok"] * (n - 3) + ["partial", "parse_error", "engine_error"],
+        mira_truncated=[i % 10 == 0 for i in range(n)],
     )
     path = tmp_path_factory.mktemp("cli") / "scored"
     ds.save_to_disk(str(path))
@@ -326,7 +309,7 @@ def test_shard_without_num_shards_is_one_line(tmp_path):
 
 def test_score_openai_without_a_base_url_is_one_line(tmp_path):
     result = invoke("score", EXAMPLES / "trajectories.jsonl", "-o", tmp_path / "out", "--engine", "openai")
-    assert_one_line_error(result, "base_url", "http://localhost:8000/v1")
+    assert_one_line_error(result, "--engine openai needs --base-url", "http://localhost:8000/v1")
 
 
 def test_merge_names_the_missing_shards(tmp_path):
@@ -611,7 +594,8 @@ def test_console_script_errors_are_one_line_with_exit_code_2(tmp_path):
     assert "Traceback" not in proc.stderr
     assert [line for line in proc.stderr.splitlines() if line.strip()] == [
         f"error: {tmp_path / 'scored'} does not exist; pass a data file (.jsonl, .json, .parquet, .csv), a "
-        "save_to_disk folder, or a Hub dataset name (org/name)"
+        "folder of them, run files (.traj, .traj.json), a save_to_disk folder, or a Hub dataset name (org/name) "
+        "[MIRA-E106]"
     ]
 
 

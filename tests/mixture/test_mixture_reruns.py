@@ -262,7 +262,7 @@ def test_the_plans_id_column_reaches_every_groups_scorer_and_is_checked_before_s
 
     engines = fake_engines()
     plan_file.write_text(json.dumps({**plan, "id_column": "row_id"}))
-    with pytest.raises(PlanError, match=r"id_column: the dataset has no column 'row_id'"):
+    with pytest.raises(PlanError, match=r"id_column: no column 'row_id' in the dataset"):
         run_plan(plan_file, tmp_path / "out", engines=engines)
     assert engines["agents"].calls == [] and engines["qa"].calls == []
 

@@ -239,8 +239,10 @@ class _Clock:
 
 def test_progress_logs_rate_tokens_errors_and_eta_and_sums_up(caplog):
     clock = _Clock()
-    stream = io.StringIO()  # not a terminal: no bar
-    p = ScoreProgress(total=100, log_every=10, stream=stream, clock=clock)
+    stream = io.StringIO()
+    # a library scorer's progress: logging lines, nothing on the stream (the CLI's, off a terminal: its own
+    # lines, tests/_util/test_progress.py)
+    p = ScoreProgress(total=100, log_every=10, stream=stream, clock=clock, enabled=False)
     with caplog.at_level(logging.INFO, logger="mira_hf._util.progress"):
         clock.t = 5
         p.update(20, prompt_tokens=9000, completion_tokens=1000, statuses=["ok"] * 18 + ["engine_error"] * 2)

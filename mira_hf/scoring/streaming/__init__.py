@@ -2,10 +2,10 @@
 
 ``ds.map(scorer, batched=True)`` sends one batch at a time and waits for its slowest answer, so the engine runs
 underfed at the end of every batch (the tail) and idles while the next batch's prompts are built (the gap).
-:func:`score_dataset` first streams every row the store does not hold yet through the engine (reading ahead,
-storing each row as it finishes), then runs the very same ``ds.map(scorer, batched=True)``, which now only reads
-the store: the same rows, order, columns and ``datasets`` fingerprint as the batch path. Given a ``MixtureScorer``
-it streams every group the same way (:mod:`mira_hf.mixture.streaming`).
+[`score_dataset`][mira_hf.scoring.streaming.score_dataset] first streams every row the store does not hold yet through
+the engine (reading ahead, storing each row as it finishes), then runs the very same ``ds.map(scorer, batched=True)``,
+which now only reads the store: the same rows, order, columns and ``datasets`` fingerprint as the batch path. Given a
+``MixtureScorer`` it streams every group the same way (`mira_hf.mixture.streaming`).
 
 Example:
     >>> import datasets, mira_hf
@@ -69,9 +69,9 @@ class _Overlay:
 class Stream:
     """One scorer's streaming pass: its store (a temporary one without ``cache_dir``), sink and driver.
 
-    :meth:`start` launches it (an endpoint pool runs on its own loop from then on), :meth:`wait` finishes it and
-    returns its :class:`StreamStats`, :meth:`reading` lets ``ds.map`` read the store, :meth:`close` drops a
-    temporary store.
+    `start` launches it (an endpoint pool runs on its own loop from then on), `wait` finishes it and
+    returns its [`StreamStats`][mira_hf.scoring.streaming.StreamStats], `reading` lets ``ds.map`` read the store,
+    `close` drops a temporary store.
     """
 
     def __init__(self, scorer: Scorer, items: Any, rows: int, depth: int | None):
@@ -104,7 +104,7 @@ class Stream:
         return self
 
     def cancel(self) -> None:
-        """Stop sending (another group failed); :meth:`wait` still stores what has finished."""
+        """Stop sending (another group failed); `wait` still stores what has finished."""
         if self._running is not None:
             self._running.cancel()
 
@@ -174,11 +174,12 @@ def score_dataset(
 ) -> Any:
     """Score ``ds`` keeping the engine busy across batch boundaries; returns what ``ds.map(scorer)`` returns.
 
-    ``scorer`` is a :class:`~mira_hf.scoring.scorer.Scorer` or a :class:`~mira_hf.mixture.MixtureScorer` (then every
-    group streams: see :func:`mira_hf.mixture.streaming.score_mixture`). ``depth`` is how many requests stay in
-    flight (default: the pool's ``max_in_flight``, 1,024 on the in-process engine); ``chunk_rows`` how many rows
-    the feed prepares at a time. Without ``cache_dir`` a temporary store holds the rows until the final
-    ``ds.map``. The pass's :class:`StreamStats` are left on ``scorer.stream_stats``.
+    ``scorer`` is a [`Scorer`][mira_hf.scoring.scorer.Scorer] or a
+    [`MixtureScorer`][mira_hf.mixture.router.MixtureScorer] (then every group streams: see
+    `mira_hf.mixture.streaming.score_mixture`). ``depth`` is how many requests stay in flight (default: the pool's
+    ``max_in_flight``, 1,024 on the in-process engine); ``chunk_rows`` how many rows the feed prepares at a time.
+    Without ``cache_dir`` a temporary store holds the rows until the final ``ds.map``. The pass's
+    [`StreamStats`][mira_hf.scoring.streaming.StreamStats] are left on ``scorer.stream_stats``.
 
     Example:
         >>> scored = mira_hf.score_dataset(ds, mira_hf.Scorer(cache_dir="scores-cache"))   # doctest: +SKIP

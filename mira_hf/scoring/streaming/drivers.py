@@ -1,4 +1,4 @@
-"""Drivers: keep one engine fed from the :class:`~mira_hf.scoring.streaming.feed.Feed` until the dataset is done.
+"""Drivers: keep one engine fed from the `Feed` until the dataset is done.
 
 * ``OpenAIEngine`` (a pool of servers): ``max_in_flight`` requests stay in flight over the whole dataset, each
   on the pool's own per-request coroutine (retries, backoff, ejection) on its own event loop.
@@ -63,10 +63,10 @@ class Occupancy:
 
 
 class Running:
-    """A pass under way: :meth:`wait` returns its occupancy; :meth:`cancel` stops an endpoint pool's requests.
+    """A pass under way: `wait` returns its occupancy; `cancel` stops an endpoint pool's requests.
 
-    An endpoint pool runs on its own event loop from :func:`launch` on (so several pools run at once); the other
-    engines run in the caller's thread, inside :meth:`wait`.
+    An endpoint pool runs on its own event loop from `launch` on (so several pools run at once); the other
+    engines run in the caller's thread, inside `wait`.
     """
 
     def __init__(

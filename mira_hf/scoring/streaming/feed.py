@@ -81,7 +81,7 @@ class Feed:
                 self._put(END)
 
     def get(self) -> Any:
-        """The next request, or :data:`END`."""
+        """The next request, or `END`."""
         return self._queue.get()
 
     def get_nowait(self) -> Any:

@@ -48,7 +48,17 @@ class Sink:
                     self._flush_locked()
 
     def add(self, item: Pending, completion: Completion) -> None:
-        """One finished request; may hand a group to the writer thread."""
+        """One finished request: parsed and counted at once (the progress bar moves per row), then stored with
+        its group; may hand a group to the writer thread."""
+        item.row = self.scorer._row(completion, item.truncated)
+        progress = self.scorer.progress
+        if progress is not None:
+            progress.update(
+                rows=1,
+                prompt_tokens=item.row["mira_prompt_tokens"],
+                completion_tokens=item.row["mira_completion_tokens"],
+                statuses=[item.row["mira_status"]],
+            )
         with self._lock:
             self._items.append(item)
             self._completions.append(completion)
@@ -64,20 +74,19 @@ class Sink:
             self._writes.append(self._writer.submit(self._write, items, completions))
 
     def _write(self, items: list[Pending], completions: list[Completion]) -> None:
-        self.scorer.complete(items, completions)
-        rows = [cast("dict[str, Any]", item.row) for item in items]  # complete() wrote every one
+        rows = [cast("dict[str, Any]", item.row) for item in items]  # add() parsed every one
+        fresh = {
+            item.key: row
+            for item, row in zip(items, rows)
+            if item.key is not None and row["mira_status"] != "engine_error"
+        }
+        store = self.scorer._ensure_runtime().store
+        if fresh and store is not None:
+            store.put_many(fresh)
         for item, row in zip(items, rows):
             if row["mira_status"] == "engine_error" and item.key is not None:
                 self.errors[item.key] = row
         self.rows += len(rows)
-        progress = self.scorer.progress
-        if progress is not None:
-            progress.update(
-                rows=len(rows),
-                prompt_tokens=sum(r["mira_prompt_tokens"] for r in rows),
-                completion_tokens=sum(r["mira_completion_tokens"] for r in rows),
-                statuses=[r["mira_status"] for r in rows],
-            )
 
     def close(self) -> None:
         """Write what is left and wait for every write; re-raises a failed write (e.g. a full disk)."""
