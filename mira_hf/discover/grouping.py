@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mira_hf._util.problems import missing_column
 from mira_hf.discover.embed import Embedder, get_embedder, normalize_rows
 from mira_hf.errors import ColumnNotFoundError, ConfigurationError
 
@@ -140,9 +141,7 @@ def _rect(start: float, n: int):
 def _sample(ds: Any, source_column: str, per_source: int | None, seed: int) -> dict[str, list[int]]:
     """Row indices per source, a seeded sample of at most ``per_source`` each (all when ``None``)."""
     if source_column not in ds.column_names:
-        raise ColumnNotFoundError(
-            f"source_column={source_column!r} is not a column of this dataset; its columns are {ds.column_names}."
-        )
+        raise ColumnNotFoundError(missing_column(source_column, ds.column_names, "source_column"))
     by: dict[str, list[int]] = {}
     for i, s in enumerate(ds[source_column]):
         by.setdefault(str(s), []).append(i)

@@ -22,6 +22,7 @@ import logging
 import re
 from typing import Any
 
+from mira_hf._util.problems import missing_column
 from mira_hf._util.progress import ScoreProgress
 from mira_hf.discover.grouping import _sample, record_texts
 from mira_hf.engines.base import Completion, Sampling
@@ -245,9 +246,7 @@ def judge(
     order = sorted(i for idx in samples.values() for i in idx)
     ids = ds[id_column] if id_column in ds.column_names else None
     if id_column != "id" and ids is None:
-        raise ConfigurationError(
-            f"id_column={id_column!r} is not a column of this dataset; its columns are {ds.column_names}."
-        )
+        raise ConfigurationError(missing_column(id_column, ds.column_names, "id_column"))
     sources = ds[source_column]
     extra = (
         {"response_format": {"type": "json_schema", "json_schema": {"name": "dimensions", "schema": SCHEMA}}}

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from mira_hf._util.problems import missing_column
 from mira_hf.errors import ConfigurationError, InvalidRecordError
 from mira_hf.prompting.inspection_data import InspectionData, Lengths, LowCoverage, Rejected, Sample
 from mira_hf.prompting.inspection_view import to_html, to_rich, to_text
@@ -308,7 +309,7 @@ def _records(
     if id_column is not None and id_column not in names:
         from mira_hf.errors import ColumnNotFoundError
 
-        raise ColumnNotFoundError(f"id_column={id_column!r} is not a column of this dataset; its columns are {names}.")
+        raise ColumnNotFoundError(missing_column(id_column, names, "id_column"))
     id_col = id_column or next((c for c in ("id", "instance_id", "trajectory_id") if c in names), None)
     ids: dict[int, str] = {}
     if isinstance(ds, datasets.IterableDataset):

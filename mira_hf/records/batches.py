@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from mira_hf._util.problems import missing_column
 from mira_hf.errors import ColumnNotFoundError
 from mira_hf.records import common
 
@@ -48,9 +49,7 @@ def record_column(columns: Sequence[str], text_column: str | None = None) -> str
     cols = list(columns)
     if text_column is not None:
         if text_column not in cols:
-            raise ColumnNotFoundError(
-                f"text_column={text_column!r} is not a column of this dataset; its columns are {cols}."
-            )
+            raise ColumnNotFoundError(missing_column(text_column, cols, "text_column"))
         return text_column
     if any(shape <= set(cols) for shape in ROW_RECORDS):
         return None

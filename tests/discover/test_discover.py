@@ -156,7 +156,10 @@ def test_group_sources_recovers_planted_groups(tmp_path):
     assert groups.plot(tmp_path / "groups.png").stat().st_size > 5_000
     with pytest.raises(ConfigurationError, match="number of sources"):
         group_sources(ds, 13)
-    with pytest.raises(ConfigurationError, match="source_column='origin'"):
+    with pytest.raises(
+        ConfigurationError,
+        match="no column 'origin' in the dataset; its columns are id, source, messages; pass source_column=",
+    ):
         group_sources(ds, 2, source_column="origin")
     with pytest.raises(ConfigurationError, match="not a source-groups file"):
         SourceGroups.load(tmp_path / "groups.png")
