@@ -3,22 +3,30 @@
 Per source: the best and worst scored rows, the rows just above and just below the cut, and random kept and
 random dropped rows; rows that could not be scored go to their own list; where teacher scores exist, the rows
 whose scores the student and the teacher disagree on most, for each (source × dimension) cell worth a look.
-Every choice ranks rows by score and then by the hash of their id ([id_hashes][mira_hf.selection.ties.id_hashes]),
+Every choice ranks rows by score and then by the hash of their id (`id_hashes`),
 and the random picks by that hash mixed with the seed, so the same seed shows the same rows however the dataset
 is shuffled or sharded, and no row is shown twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from mira_hf.selection.ties import gumbel_from_ties
+from mira_hf._util.arrow import rows_table, source_codes
+from mira_hf._util.problems import joined, missing_column
+from mira_hf.errors import ColumnNotFoundError
+from mira_hf.selection.ties import gumbel_from_ties, id_hashes
 
 #: The kinds of sampled record, in the order they are drawn (a row takes the first kind that picks it).
 KINDS: tuple[str, ...] = ("top", "above_cut", "below_cut", "bottom", "random_kept", "random_dropped")
+#: Without a selection there is no cut: the best, the worst and random rows.
+UNCUT_KINDS: tuple[str, ...] = ("top", "bottom", "random")
 #: Rows without a score (``invalid_input``, ``engine_error``, ...): listed apart, with their errors.
 UNSCORED = "unscored"
 #: Rows where the teacher and the student disagree most on one (source × dimension) cell.
@@ -61,38 +69,44 @@ def _shuffled(positions: np.ndarray, ties: np.ndarray, seed: int, key: str) -> n
 
 
 def _source_picks(
-    rows: np.ndarray, scores: np.ndarray, kept: np.ndarray, ties: np.ndarray, seed: int, key: str, per_kind: int
+    rows: np.ndarray, scores: np.ndarray, kept: np.ndarray | None, ties: np.ndarray, seed: int, key: str, per_kind: int
 ) -> list[tuple[int, str]]:
-    """The picks of one source's scored rows, kind by kind."""
+    """The picks of one source's scored rows, kind by kind (without ``kept``: the best, the worst, random)."""
     chosen: set[int] = set()
-    kept_rows, dropped_rows = rows[kept[rows]], rows[~kept[rows]]
     orders = {
         "top": _ranked(rows, scores, ties, descending=True),
-        "above_cut": _ranked(kept_rows, scores, ties, descending=False),
-        "below_cut": _ranked(dropped_rows, scores, ties, descending=True),
         "bottom": _ranked(rows, scores, ties, descending=False),
-        "random_kept": _shuffled(kept_rows, ties, seed, key + "/kept"),
-        "random_dropped": _shuffled(dropped_rows, ties, seed, key + "/dropped"),
+        "random": _shuffled(rows, ties, seed, key + "/all"),
     }
-    return [(row, kind) for kind in KINDS for row in _take(orders[kind], chosen, per_kind)]
+    if kept is not None:
+        kept_rows, dropped_rows = rows[kept[rows]], rows[~kept[rows]]
+        orders |= {
+            "above_cut": _ranked(kept_rows, scores, ties, descending=False),
+            "below_cut": _ranked(dropped_rows, scores, ties, descending=True),
+            "random_kept": _shuffled(kept_rows, ties, seed, key + "/kept"),
+            "random_dropped": _shuffled(dropped_rows, ties, seed, key + "/dropped"),
+        }
+    kinds = KINDS if kept is not None else UNCUT_KINDS
+    return [(row, kind) for kind in kinds for row in _take(orders[kind], chosen, per_kind)]
 
 
 def draw_sample(
     codes: np.ndarray,
     sources: Sequence[str],
     scores: np.ndarray,
-    kept: np.ndarray,
+    kept: np.ndarray | None,
     ties: np.ndarray,
     *,
     seed: int = 0,
     per_kind: int = 3,
     unscored_cap: int = 10,
 ) -> list[Pick]:
-    """The sampled rows of every source: ``per_kind`` of each kind in [KINDS][mira_hf.report.samples.KINDS], and up
+    """The sampled rows of every source: ``per_kind`` of each kind in `KINDS`, and up
     to ``unscored_cap`` rows whose score is NaN (never scored) as ``"unscored"``.
 
     ``codes`` index ``sources`` (one per row), ``scores`` is the score the cut used (NaN where there is none),
-    ``kept`` says which rows the selection kept, ``ties`` is one id hash per row.
+    ``kept`` says which rows the selection kept (``None`` without one: the kinds of
+    `UNCUT_KINDS`), ``ties`` is one id hash per row.
 
     Example:
         >>> import numpy as np
@@ -147,3 +161,118 @@ def disputed_rows(
         rows = np.flatnonzero((codes == index[source]) & ~np.isnan(gap))
         picks += [Pick(int(r), source, DISPUTED, dim) for r in _ranked(rows, gap, ties, descending=True)[:per_cell]]
     return picks
+
+
+#: Columns `sample_records` adds: why each row was picked, the dimension
+#: a disputed row is disputed on, and whether the selection kept it (null without a selection).
+SAMPLE_COLUMNS = ("mira_sample", "mira_sample_dimension", "mira_kept")
+
+
+def _kept_by_cut(codes: np.ndarray, sources: Sequence[str], scores: np.ndarray, cuts: Mapping[str, float]) -> Any:
+    """Kept rows under each source's cut score (``None`` when no source has one)."""
+    if not any(source in cuts for source in sources):
+        return None
+    bar = np.array([cuts.get(source, np.inf) for source in sources] + [np.inf])[codes]
+    return np.nan_to_num(scores, nan=-np.inf) >= bar
+
+
+def _disputed_cells(reliability: Any, sources: Sequence[str]) -> list[tuple[str, int]]:
+    """The masked (source × dimension) cells of a mask ``{source: [bool per slot]}`` (or a ``Reliability``)."""
+    mask = getattr(reliability, "mask", reliability)
+    if isinstance(mask, Mapping) and "mask" in mask:
+        mask = mask["mask"]
+    if not isinstance(mask, Mapping):
+        return []
+    return [(s, d) for s in sources for d, ok in enumerate(mask.get(s, ())) if not ok]
+
+
+def _checked(ds: Any, named: Mapping[str, str | None]) -> None:
+    """Every named column exists, else one error naming the closest ones."""
+    problems = [p for key, col in named.items() if col and (p := missing_column(col, ds.column_names, key))]
+    if problems:
+        raise ColumnNotFoundError(joined(problems))
+
+
+def sample_records(
+    ds: Any,
+    *,
+    cuts: Mapping[str, float] | None = None,
+    reliability: Any = None,
+    source_column: str = "source",
+    score_column: str = "mira_quality",
+    id_column: str | None = "id",
+    student_column: str = "mira_scores",
+    teacher_column: str | None = None,
+    seed: int = 0,
+    per_kind: int = 3,
+    unscored_cap: int = 10,
+    per_cell: int = 3,
+) -> Any:
+    """The records the report shows, as a ``datasets.Dataset``: ``ds``'s sampled rows plus ``mira_sample`` (why
+    each was picked), ``mira_sample_dimension`` and ``mira_kept``.
+
+    Per source: the best and worst rows, with ``cuts`` (``{source: cut score}``, e.g. from a selection report)
+    the rows just above and just below the cut and random kept and dropped rows, else random rows; rows without a
+    score as ``"unscored"``; with ``teacher_column`` and a ``reliability`` mask, the rows whose student and teacher
+    scores differ most on each masked cell (``"disputed"``). The same ``seed`` picks the same ids however ``ds`` is
+    ordered; no row is picked twice.
+
+    Example:
+        >>> import datasets
+        >>> ds = datasets.Dataset.from_dict({"id": list("abcdef"), "source": ["q"] * 6,
+        ...                                  "mira_quality": [9.0, 8.0, 7.0, 5.0, 4.0, None]})
+        >>> picked = sample_records(ds, cuts={"q": 7.0}, per_kind=1)
+        >>> list(zip(picked["id"], picked["mira_sample"]))[:4]
+        [('a', 'top'), ('c', 'above_cut'), ('d', 'below_cut'), ('e', 'bottom')]
+    """
+    id_column = id_column if id_column and id_column in ds.column_names else None
+    _checked(ds, {"source_column": source_column, "score_column": score_column})
+    if teacher_column:
+        _checked(ds, {"teacher_column": teacher_column, "student_column": student_column})
+    table = rows_table(ds, [c for c in (source_column, score_column, id_column) if c])
+    codes, sources = source_codes(table.column(source_column), source_column, nulls="last")
+    sources = [*sources, "(no source)"]
+    scores = np.array(pc.cast(table.column(score_column), pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    scores[~np.isfinite(scores)] = np.nan  # null (never scored) and ±inf alike
+    ties = id_hashes(table.column(id_column)) if id_column else id_hashes(pa.array(np.arange(len(ds))))
+    kept = _kept_by_cut(codes, sources, scores, cuts or {})
+    picks = draw_sample(codes, sources, scores, kept, ties, seed=seed, per_kind=per_kind, unscored_cap=unscored_cap)
+    cells = _disputed_cells(reliability, sources) if teacher_column else []
+    if cells and teacher_column:
+        pair = rows_table(ds, [student_column, teacher_column])
+        student, teacher = (_matrix(pair.column(c).to_pylist()) for c in (student_column, teacher_column))
+        taken = {p.row for p in picks}
+        for pick in disputed_rows(codes, sources, student, teacher, ties, cells, per_cell=per_cell):
+            if pick.row not in taken:  # a row shown once, under the first reason it was picked for
+                taken.add(pick.row)
+                picks.append(pick)
+    return _with_reasons(ds, picks, kept)
+
+
+def _with_reasons(ds: Any, picks: Sequence[Pick], kept: np.ndarray | None) -> Any:
+    """The picked rows of ``ds`` in pick order, with the three ``SAMPLE_COLUMNS`` (no index flattening pass)."""
+    import datasets
+    from datasets.table import InMemoryTable
+
+    table = rows_table(ds.select([p.row for p in picks]))
+    columns = {
+        "mira_sample": pa.array([p.kind for p in picks], pa.string()),
+        "mira_sample_dimension": pa.array([p.dimension for p in picks], pa.int32()),
+        "mira_kept": pa.array([None if kept is None else bool(kept[p.row]) for p in picks], pa.bool_()),
+    }
+    for name, column in columns.items():
+        table = table.append_column(name, column)
+    features = datasets.Features(
+        {**ds.features, **datasets.Features.from_arrow_schema(pa.schema([(k, v.type) for k, v in columns.items()]))}
+    )
+    return datasets.Dataset(InMemoryTable(table), info=datasets.DatasetInfo(features=features))
+
+
+def _matrix(rows: Sequence[Any]) -> np.ndarray:
+    """Lists of scores (``None`` where missing, rows of any length) as a float matrix with NaN gaps."""
+    width = max((len(r) for r in rows if r is not None), default=0)
+    out = np.full((len(rows), width), np.nan)
+    for i, row in enumerate(rows):
+        if row is not None:
+            out[i, : len(row)] = [np.nan if v is None else v for v in row]
+    return out

@@ -95,3 +95,65 @@ def test_disputed_rows_are_the_largest_gaps_of_each_cell():
     assert gaps == sorted(gaps, reverse=True)
     assert not any(np.isnan(teacher[p.row, 4]) for p in picks)
     assert picks[0].row == far
+
+
+# ------------------------------------------------------------------------------------- sample_records (a Dataset)
+def _scored(n: int = 120, seed: int = 3):
+    import datasets
+
+    ids, codes, scores, _ = _corpus(n, seed)
+    rng = np.random.default_rng(seed)
+    student = rng.integers(0, 11, size=(n, 15)).astype(float)
+    teacher = student.copy()
+    teacher[:, 2] = 10 - student[:, 2]  # dimension A3 disputed everywhere
+    unscored = np.isnan(scores)
+    return datasets.Dataset.from_dict(
+        {
+            "id": ids.tolist(),
+            "source": [SOURCES[c] for c in codes],
+            "mira_quality": [None if u else float(s) for u, s in zip(unscored, scores)],
+            "mira_status": ["engine_error" if u else "ok" for u in unscored],
+            "mira_scores": [None if u else row.tolist() for u, row in zip(unscored, student)],
+            "teacher_scores": teacher.tolist(),
+        }
+    )
+
+
+def test_sample_records_is_the_same_rows_however_the_dataset_is_ordered():
+    from mira_hf.report.samples import sample_records
+
+    ds = _scored()
+    cuts = {"swe_qa": 3.0, "openhands": 3.2, "tiny": 2.5}
+    a = sample_records(ds, cuts=cuts, seed=5)
+    b = sample_records(ds.shuffle(seed=1), cuts=cuts, seed=5)
+    c = sample_records(ds.shuffle(seed=2).select(range(len(ds))), cuts=cuts, seed=5)
+    rows = lambda s: sorted(zip(s["id"], s["mira_sample"], s["mira_kept"]))  # noqa: E731
+    assert rows(a) == rows(b) == rows(c)
+    assert len(set(a["id"])) == len(a)
+    for row in a:
+        if row["mira_sample"] == UNSCORED:
+            assert row["mira_quality"] is None and row["mira_status"] == "engine_error"
+        else:
+            assert row["mira_quality"] is not None
+            assert row["mira_kept"] == (row["mira_quality"] >= cuts[row["source"]])
+
+
+def test_sample_records_lists_the_disputed_rows_of_each_masked_cell_and_works_without_a_selection():
+    from mira_hf.report.samples import sample_records
+
+    ds = _scored()
+    mask = {s: [d != 2 for d in range(15)] for s in SOURCES}  # A3 masked in every source
+    out = sample_records(ds, reliability={"mask": mask}, teacher_column="teacher_scores", per_cell=2)
+    disputed = [r for r in out if r["mira_sample"] == DISPUTED]
+    assert disputed and all(r["mira_sample_dimension"] == 2 for r in disputed)
+    assert {r["source"] for r in disputed} <= set(SOURCES)
+    assert all(r["mira_kept"] is None for r in out)  # no selection: nothing kept or dropped
+    assert {r["mira_sample"] for r in out} <= {"top", "bottom", "random", UNSCORED, DISPUTED}
+
+
+def test_sample_records_names_the_closest_column():
+    from mira_hf.errors import ColumnNotFoundError
+    from mira_hf.report.samples import sample_records
+
+    with pytest.raises(ColumnNotFoundError, match="did you mean 'source'"):
+        sample_records(_scored(), source_column="sorce")
