@@ -6,6 +6,6 @@ Example:
 """
 
 from mira_hf.report.html import DEFAULT_TITLE, build_report, render_html
-from mira_hf.report.samples import sample_records
+from mira_hf.selection.samples import sample_records
 
 __all__ = ["DEFAULT_TITLE", "build_report", "render_html", "sample_records"]

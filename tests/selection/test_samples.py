@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from mira_hf.report.samples import DISPUTED, KINDS, UNSCORED, disputed_rows, draw_sample
+from mira_hf.selection.samples import DISPUTED, KINDS, UNSCORED, disputed_rows, draw_sample
 from mira_hf.selection.ties import id_hashes
 
 
@@ -120,7 +120,7 @@ def _scored(n: int = 120, seed: int = 3):
 
 
 def test_sample_records_is_the_same_rows_however_the_dataset_is_ordered():
-    from mira_hf.report.samples import sample_records
+    from mira_hf.selection.samples import sample_records
 
     ds = _scored()
     cuts = {"swe_qa": 3.0, "openhands": 3.2, "tiny": 2.5}
@@ -139,7 +139,7 @@ def test_sample_records_is_the_same_rows_however_the_dataset_is_ordered():
 
 
 def test_sample_records_lists_the_disputed_rows_of_each_masked_cell_and_works_without_a_selection():
-    from mira_hf.report.samples import sample_records
+    from mira_hf.selection.samples import sample_records
 
     ds = _scored()
     mask = {s: [d != 2 for d in range(15)] for s in SOURCES}  # A3 masked in every source
@@ -153,7 +153,7 @@ def test_sample_records_lists_the_disputed_rows_of_each_masked_cell_and_works_wi
 
 def test_sample_records_names_the_closest_column():
     from mira_hf.errors import ColumnNotFoundError
-    from mira_hf.report.samples import sample_records
+    from mira_hf.selection.samples import sample_records
 
     with pytest.raises(ColumnNotFoundError, match="did you mean 'source'"):
         sample_records(_scored(), source_column="sorce")
