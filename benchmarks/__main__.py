@@ -92,6 +92,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "report", "bench_report.py", ("--rows", "3000", "--repeat", "1"), "summarize / build_report vs pc.list_flatten"
     ),
     Benchmark(
+        "records",
+        "bench_records.py",
+        ("--rows", "3000", "--repeat", "1"),
+        "build_report with the records section vs without",
+    ),
+    Benchmark(
         "discover",
         "bench_discover.py",
         ("--sizes", "2000", "--repeat", "1"),

@@ -103,6 +103,14 @@ def test_report_bench_prints_each_step_at_each_size():
 
 
 @pytest.mark.slow
+def test_records_bench_times_the_report_with_and_without_the_section(tmp_path):
+    out = _run(_quick("records")[:-1] + [str(tmp_path)])
+    runs = json.loads((tmp_path / "records.json").read_text())["figures"]["runs"]
+    assert [r["samples"] for r in runs] == [0, 3] and "with (--samples 3)" in out
+    assert runs[1]["mb"] > runs[0]["mb"] > 0.1  # the section adds to a report of real size
+
+
+@pytest.mark.slow
 def test_growth_bench_prints_every_point_and_saves_the_plot(tmp_path):
     out = _run([sys.executable, str(REPO / "benchmarks" / "bench_growth.py"), "--quick", "--out", str(tmp_path)])
     data = json.loads((tmp_path / "growth.json").read_text())["figures"]

@@ -19,10 +19,19 @@ def report(
     selection: Optional[Path] = typer.Option(None, help="selection_report.json from `mira-hf select`."),
     source_column: SourceColumnOption = "source",
     split: TableSplitOption = "train",
+    samples: int = typer.Option(
+        3, help="Records shown per source and kind (top, around the cut, bottom, random); 0 leaves them out."
+    ),
+    teacher_column: Optional[str] = typer.Option(
+        None, help="Teacher scores beside the student's (default: teacher_scores when present)."
+    ),
+    seed: int = typer.Option(0, help="Seed of the records sample."),
 ) -> None:
     """Write one self-contained HTML report with the plots."""
     from mira_hf.report import build_report
 
+    if samples < 0:
+        fail(f"--samples {samples} is negative; pass 0 to leave the records out, or a count per kind such as 3")
     ds = load_any(data, split)
     reliability = None
     if mask is not None:
@@ -32,5 +41,14 @@ def report(
     if selection is not None and not selection.is_file():
         fail(f"--selection {selection} does not exist; pass the selection_report.json `mira-hf select` wrote")
     sel = json.loads(selection.read_text()) if selection else None
-    path = build_report(ds, reliability=reliability, selection=sel, path=output, source_column=source_column)
+    path = build_report(
+        ds,
+        reliability=reliability,
+        selection=sel,
+        path=output,
+        source_column=source_column,
+        samples=samples,
+        teacher_column=teacher_column,
+        seed=seed,
+    )
     typer.echo(f"wrote {path}")

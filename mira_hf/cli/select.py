@@ -63,7 +63,9 @@ def select(
         "0,1,2 or --budget-tokens …) and write nothing.",
     ),
     push_to_hub: Optional[str] = typer.Option(
-        None, rich_help_panel=_HUB, help="Also push the selection to this Hub repo (org/name)."
+        None,
+        rich_help_panel=_HUB,
+        help="Also push the selection to this Hub repo (org/name), with a small `samples` config the card lists.",
     ),
     push_by: Optional[str] = typer.Option(
         None, rich_help_panel=_HUB, help="'split' or 'config': one per source (default: one split)."

@@ -19,7 +19,7 @@ import numpy as np
 from mira_hf._util.problems import missing_column
 from mira_hf.errors import ConfigurationError, InvalidRecordError
 from mira_hf.prompting.inspection_data import InspectionData, Lengths, LowCoverage, Rejected, Sample
-from mira_hf.prompting.inspection_view import to_html, to_rich, to_text
+from mira_hf.prompting.inspection_view import to_html, to_notebook_html, to_rich, to_text
 from mira_hf.prompting.shortening import budget_tokenizer, exact, record_lengths, shortened
 from mira_hf.records.coverage import coverage_report
 from mira_hf.records.detect import render
@@ -41,6 +41,10 @@ class Inspection(InspectionData):
     def to_html(self) -> str:
         """The report section (``<section id="records">``) for the HTML report."""
         return to_html(self)
+
+    def _repr_html_(self) -> str:
+        """The inspection in a notebook: the summary, formats and coverage tables, samples collapsed."""
+        return to_notebook_html(self)
 
     def save(self, path: Any) -> None:
         """Write the inspection as JSON."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import html
 import io
 from typing import Any
 
+from mira_hf._util.html import escape, table
 from mira_hf.prompting.inspection_data import InspectionData as Inspection
 
 
@@ -141,20 +141,27 @@ def to_text(r: Inspection, width: int = 110) -> str:
     return buf.getvalue()
 
 
-def _e(x: object) -> str:
-    return html.escape(str(x), quote=True)
+_e = escape
 
 
 def _table(headers: list[str] | None, rows: list[list[str]]) -> str:
     """An HTML table; without ``headers`` a two-column key/value table (the report's ``kv`` style)."""
-    head = "" if headers is None else "<tr>" + "".join(f'<th class="name">{_e(h)}</th>' for h in headers) + "</tr>"
-    body = "".join("<tr>" + "".join(f'<td class="name">{_e(c)}</td>' for c in row) + "</tr>" for row in rows)
-    cls = ' class="kv"' if headers is None else ""
-    return f"<table{cls}>{head}{body}</table>"
+    return table(headers, rows, cls="kv" if headers is None else None, cell_class="name")
 
 
 def to_html(r: Inspection) -> str:
     """The report's "What the scorer reads" section."""
+    return '<section id="reads"><h2>What the scorer reads</h2>' + "".join(_html_parts(r)) + "</section>"
+
+
+def to_notebook_html(r: Inspection) -> str:
+    """The inspection in a notebook (``_repr_html_``): the report's tables under a heading, samples collapsed."""
+    title = f"What the scorer reads: {r.rows:,} rows, {r.rejected:,} rejected"
+    return f'<div class="mira-inspection"><h3>{_e(title)}</h3>' + "".join(_html_parts(r)) + "</div>"
+
+
+def _html_parts(r: Inspection) -> list[str]:
+    """The summary, formats, coverage and rejects tables, then each sample in a collapsed ``<details>``."""
     parts = [
         _table(None, [[k, v] for k, v in _summary_rows(r)]),
         "<h3>Formats detected</h3>",
@@ -184,4 +191,4 @@ def to_html(r: Inspection) -> str:
             f"coverage {_pct(s.coverage)} · {s.prompt_tokens:,} prompt tokens</summary>"
             f'<pre style="white-space: pre-wrap">{_e(s.text)}</pre></details>'
         )
-    return '<section id="records"><h2>What the scorer reads</h2>' + "".join(parts) + "</section>"
+    return parts

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pprint
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -29,6 +29,21 @@ CARD_TAGS: tuple[str, ...] = ("mira", "data-selection", "mid-training", "agent-t
 DATASETS_KEYS: tuple[str, ...] = ("configs", "dataset_info")
 REPORT_FILE = "selection_report.json"
 RELIABILITY_FILE = "reliability.json"
+REPORT_HTML_FILE = "report.html"
+#: The config holding a few rows per source worth reading, and the longest string it keeps (longer ones are cut).
+SAMPLES_CONFIG = "samples"
+SAMPLE_MAX_CHARS = 20_000
+#: Example ids per source, as the card lists them: ``{source: [{"id", "score", "kept", "picked"}]}``.
+Examples = Mapping[str, Sequence[Mapping[str, Any]]]
+_PICKED = {
+    "top": "best scored",
+    "above_cut": "just above the cut",
+    "below_cut": "just below the cut",
+    "bottom": "worst scored",
+    "random_kept": "random kept",
+    "random_dropped": "random dropped",
+    "unscored": "unscored",
+}
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _SIZE_BOUNDS = [
     (1_000, "n<1K"),
@@ -436,8 +451,53 @@ def _identifier(name: str) -> str:
     return re.sub(r"\W", "_", name) or "group"
 
 
-def render_body(report: SelectionReport, *, repo_id: str | None = None, path: str | None = None) -> str:
-    """The Markdown body of the card (no front matter)."""
+def _examples_section(report: SelectionReport, examples: Examples | None, load: str, report_html: bool) -> list[str]:
+    """Example ids per source with their scores and why they were picked, how to load the ``samples`` config,
+    and where the HTML report is (or how to build it)."""
+    lines = ["## Examples", ""] if examples else ["## Report", ""]
+    if examples:
+        lines += [
+            f"A few rows per source, picked to show where the cut fell. The `{SAMPLES_CONFIG}` config "
+            f"(`{load}`) holds them with a few more (random kept and dropped rows, unscored rows), why each was "
+            f"picked (`mira_sample`) and whether the selection kept it (`mira_kept`); strings longer than "
+            f"{SAMPLE_MAX_CHARS:,} characters are cut there.",
+            "",
+            f"| source | id | `{_cell(report.parameters.score_column)}` | kept | picked as |",
+            "|---|---|---:|:-:|---|",
+        ]
+        for source, rows in examples.items():
+            for row in rows:
+                picked = _PICKED.get(str(row.get("picked")), row.get("picked"))
+                lines.append(
+                    f"| {_cell(source)} | `{_cell(row.get('id'))}` | {_score(row.get('score'))} | "
+                    f"{'✓' if row.get('kept') else '·'} | {_cell(picked)} |"
+                )
+        lines.append("")
+    if report_html:
+        lines.append(
+            f"The full report (score distributions, the reliability mask, the sampled records): "
+            f"[`{REPORT_HTML_FILE}`]({REPORT_HTML_FILE})."
+        )
+    else:
+        lines.append(
+            "Build the full HTML report (score distributions, the reliability mask, the sampled records) from the "
+            f"scored data with `mira-hf report scored --selection {REPORT_FILE}"
+            + (f" --mask {RELIABILITY_FILE}" if report.reliability is not None else "")
+            + f" -o {REPORT_HTML_FILE}`."
+        )
+    return lines + [""]
+
+
+def render_body(
+    report: SelectionReport,
+    *,
+    repo_id: str | None = None,
+    path: str | None = None,
+    examples: Examples | None = None,
+    report_html: bool = False,
+) -> str:
+    """The Markdown body of the card (no front matter); ``examples`` lists example ids per source, ``report_html``
+    links the uploaded HTML report."""
     title = repo_id.split("/")[-1] if repo_id else "MIRA data selection"
     lines = [
         f"# {title}",
@@ -451,7 +511,12 @@ def render_body(report: SelectionReport, *, repo_id: str | None = None, path: st
         "",
     ]
     lines += _selection_section(report) + _scorer_section(report) + _reliability_section(report)
-    lines += _load_section(report, repo_id, path) + _reproduce_section(report, repo_id)
+    lines += _load_section(report, repo_id, path)
+    if report.push and report.push.format == "arrow" and not repo_id:
+        load = f"load_from_disk({(path or '.') + '/' + SAMPLES_CONFIG!r})"
+    else:
+        load = f"load_dataset({repo_id or path or '.'!r}, {SAMPLES_CONFIG!r}, split='train')"
+    lines += _examples_section(report, examples, load, report_html) + _reproduce_section(report, repo_id)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -462,8 +527,11 @@ def render_card(
     repo_id: str | None = None,
     path: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    examples: Examples | None = None,
+    report_html: bool = False,
 ) -> str:
-    """The full README.md: merged YAML metadata, then the body. ``existing`` is the README already there.
+    """The full README.md: merged YAML metadata, then the body. ``existing`` is the README already there;
+    ``examples`` and ``report_html`` as in `render_body`.
 
     Example:
         >>> text = render_card(report, existing=readme_from_datasets, repo_id="org/agent-mix")   # doctest: +SKIP
@@ -472,4 +540,5 @@ def render_card(
     computed = {"size_categories": [size_category(report.kept)]}  # always describes this selection
     meta = merge_metadata(current, default_metadata(report), {**computed, **dict(metadata or {})})
     header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    return f"---\n{header}---\n\n{render_body(report, repo_id=repo_id, path=path)}"
+    body = render_body(report, repo_id=repo_id, path=path, examples=examples, report_html=report_html)
+    return f"---\n{header}---\n\n{body}"

@@ -23,7 +23,15 @@ import numpy as np
 
 from mira_hf._util.arrow import rows_column, source_codes
 from mira_hf.errors import ConfigurationError, HubPushError
-from mira_hf.publish.card import RELIABILITY_FILE, REPORT_FILE, render_card
+from mira_hf.publish.card import (
+    RELIABILITY_FILE,
+    REPORT_FILE,
+    REPORT_HTML_FILE,
+    SAMPLE_MAX_CHARS,
+    SAMPLES_CONFIG,
+    Examples,
+    render_card,
+)
 from mira_hf.schema.selection import PushBy, PushInfo, SelectionReport
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,8 +56,9 @@ def safe_name(source: str) -> str:
     return name if _SPLIT_RE.match(name) else re.sub(r"\W", "_", name)
 
 
-def layout_names(sources: list[str], push_by: PushBy | None) -> dict[str, str]:
-    """source → split/config name; errors when two sources would collide or a config would be named ``data``."""
+def layout_names(sources: list[str], push_by: PushBy | None, *, samples: bool = False) -> dict[str, str]:
+    """source → split/config name; errors when two sources would collide or a config would be named ``data``
+    (or ``samples``, with ``samples=True``: the sampled rows' config)."""
     if push_by is None:
         return {}
     names = {s: safe_name(s) for s in sources}
@@ -65,6 +74,11 @@ def layout_names(sources: list[str], push_by: PushBy | None) -> dict[str, str]:
             raise ConfigurationError(
                 "a source named 'data' cannot be a config (datasets reserves it); "
                 "use push_by='split' or rename the source"
+            )
+        if push_by == "config" and samples and name == SAMPLES_CONFIG:
+            raise ConfigurationError(
+                f"a source named {SAMPLES_CONFIG!r} cannot be a config beside the sampled rows' config; "
+                "use push_by='split', pass push_samples=False, or rename the source"
             )
     return names
 
@@ -100,6 +114,28 @@ def _redact(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "***")
     return text
+
+
+def _capped(value: Any, secrets: list[str], limit: int) -> Any:
+    """``value`` with every string in it redacted and cut to ``limit`` characters (lists and dicts walked)."""
+    if isinstance(value, str):
+        text = _redact(value, secrets)
+        return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit:,} more characters cut]"
+    if isinstance(value, list):
+        return [_capped(v, secrets, limit) for v in value]
+    if isinstance(value, dict):
+        return {k: _capped(v, secrets, limit) for k, v in value.items()}
+    return value
+
+
+def sample_rows(samples: Dataset, secrets: list[str], limit: int = SAMPLE_MAX_CHARS) -> Dataset:
+    """The ``samples`` config as written: every string redacted and cut to ``limit`` characters."""
+    return samples.map(
+        lambda row: {k: _capped(v, secrets, limit) for k, v in row.items()},
+        features=samples.features,
+        load_from_cache_file=False,
+        desc="Capping sampled rows",
+    )
 
 
 def _evidence(report: SelectionReport, card: str, secrets: list[str]) -> dict[str, bytes]:
@@ -148,12 +184,18 @@ def _push_error(
     return err
 
 
-def _layout(report: SelectionReport, push_by: PushBy | None, split: str) -> tuple[str | None, dict[str, str]]:
+def _layout(
+    report: SelectionReport, push_by: PushBy | None, split: str, *, config_name: str = "default", samples: bool = False
+) -> tuple[str | None, dict[str, str]]:
     """The source column and the split/config name of each source, checked before anything is written."""
     source_column = report.parameters.source_column
     if push_by is not None and source_column is None:
         raise ConfigurationError("push_by= needs a source column in the selection")
-    names = layout_names(list(report.sources), push_by)
+    if samples and push_by != "config" and config_name == SAMPLES_CONFIG:
+        raise ConfigurationError(
+            f"config_name={SAMPLES_CONFIG!r} is the sampled rows' config; pick another name or pass push_samples=False"
+        )
+    names = layout_names(list(report.sources), push_by, samples=samples)
     if push_by == "split" and not _SPLIT_RE.match(split):
         raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
     return source_column, names
@@ -173,13 +215,19 @@ def push_selection(
     split: str = "train",
     max_shard_size: int | str | None = None,
     card_metadata: Mapping[str, Any] | None = None,
+    samples: Dataset | None = None,
+    examples: Examples | None = None,
+    report_html: str | Path | None = None,
 ) -> PushInfo:
     """Push ``selection`` with ``datasets``' ``push_to_hub``, then README.md + the report and reliability JSON.
 
     The data goes first (one split, a split per source, or a config per source), then one commit adds the
     card and the JSON files to the same revision (or pull request, with ``create_pr=True``). ``report.push``
-    is filled in. On failure raises [`HubPushError`][mira_hf.errors.HubPushError] naming the repo, the step and the
-    server's status, with ``err.selection`` and ``err.report`` so nothing is lost.
+    is filled in. ``samples`` (rows with ``mira_sample``/``mira_kept``) goes up as a ``samples`` config (strings
+    redacted, cut to `SAMPLE_MAX_CHARS`), the card lists ``examples`` (``{source: [{"id", "score", "kept",
+    "picked"}]}``) and links ``report_html`` (a file, uploaded as ``report.html``). On failure raises
+    [`HubPushError`][mira_hf.errors.HubPushError] naming the repo, the step and the server's status, with
+    ``err.selection`` and ``err.report`` so nothing is lost.
 
     Example:
         >>> info = push_selection(kept, report, "my-org/agent-mix-selected", private=True)  # doctest: +SKIP
@@ -187,10 +235,13 @@ def push_selection(
     """
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    source_column, names = _layout(report, push_by, split)
+    with_samples = samples is not None and len(samples) > 0
+    source_column, names = _layout(report, push_by, split, config_name=config_name, samples=with_samples)
+    html = _report_html(report_html)
     secrets = _known_secrets(token)
     parts = split_by_source(selection, source_column, names) if push_by and source_column else {}
     at = _Step("push the data")
+    common: dict[str, Any] = {"private": private, "token": token}
     try:
         commit = _push_data(
             selection,
@@ -202,12 +253,16 @@ def push_selection(
             split=split,
             revision=revision,
             create_pr=create_pr,
-            common={"private": private, "token": token, "max_shard_size": max_shard_size},
+            common={**common, "max_shard_size": max_shard_size},
         )
         repo_id = commit.repo_url.repo_id if commit is not None else repo_id
         target = (commit.pr_revision if create_pr and commit is not None else None) or revision or "main"
         at.done = f"The data files were pushed to {target!r} but the card and JSON files were not. "
-
+        if samples is not None and with_samples:
+            at.step = f"push the {SAMPLES_CONFIG!r} config"
+            sample_rows(samples, secrets).push_to_hub(
+                repo_id, config_name=SAMPLES_CONFIG, revision=target, commit_message="Upload MIRA samples", **common
+            )
         at.step = "read the dataset card datasets wrote"
         existing = _hub_card(repo_id, target, token)
 
@@ -222,9 +277,8 @@ def push_selection(
             layout={src: names[src] for src in report.sources if names.get(src) in parts},
             pr_url=commit.pr_url if commit is not None else None,
         )
-        staged = report.model_copy(update={"push": pushed})
-        card = render_card(staged, existing=existing, repo_id=repo_id, metadata=card_metadata)
-        files = _evidence(staged, card, secrets)
+        card = {"metadata": card_metadata, "examples": examples if with_samples else None}
+        files = _card_files(report.model_copy(update={"push": pushed}), existing, repo_id, card, html, secrets)
         final = HfApi(token=token).create_commit(
             repo_id,
             repo_type="dataset",
@@ -239,6 +293,31 @@ def push_selection(
     report.push = pushed.model_copy(update={"commit_url": final.commit_url})
     logger.info("pushed %s rows to %s (%s)", f"{len(selection):,}", repo_id, target)
     return report.push
+
+
+def _card_files(
+    staged: SelectionReport,
+    existing: str | None,
+    repo_id: str,
+    card: dict[str, Any],
+    html: bytes | None,
+    secrets: list[str],
+) -> dict[str, bytes]:
+    """README.md, the JSON evidence and ``report.html`` (where given) as the card commit adds them."""
+    text = render_card(staged, existing=existing, repo_id=repo_id, report_html=html is not None, **card)
+    return _evidence(staged, text, secrets) | ({REPORT_HTML_FILE: html} if html is not None else {})
+
+
+def _report_html(path: str | Path | None) -> bytes | None:
+    """The bytes of the HTML report to upload (``None`` without one); a missing file is a configuration error."""
+    if path is None:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigurationError(
+            f"report_html={str(path)!r} is not a file; pass the HTML file `mira-hf report` wrote, or leave it out"
+        )
+    return file.read_bytes()
 
 
 class _Step:
@@ -388,18 +467,22 @@ def save_selection(
     card_metadata: Mapping[str, Any] | None = None,
     save_format: Literal["parquet", "arrow"] = "parquet",
     storage_options: Mapping[str, Any] | None = None,
+    samples: Dataset | None = None,
+    examples: Examples | None = None,
 ) -> PushInfo:
     """Write the selection, README.md, selection_report.json and reliability.json to a local or fsspec path.
 
     ``parquet`` (default) mirrors the Hub layout, so ``load_dataset(path)`` reads it back with the same
-    splits/configs; ``arrow`` uses ``save_to_disk`` (read back with ``load_from_disk``).
+    splits/configs; ``arrow`` uses ``save_to_disk`` (read back with ``load_from_disk``). ``samples`` and
+    ``examples`` are written as in `push_selection` (a ``samples`` config, or a ``samples/`` folder with arrow).
 
     Example:
         >>> save_selection(kept, report, "s3://bucket/agent-mix-selected")   # doctest: +SKIP
     """
     import fsspec
 
-    source_column, names = _layout(report, push_by, split)
+    with_samples = samples is not None and len(samples) > 0
+    source_column, names = _layout(report, push_by, split, config_name=config_name, samples=with_samples)
     if push_by is None and not _SPLIT_RE.match(split):
         raise ConfigurationError(f"split={split!r} is not a valid split name (letters, digits, _ and .)")
     options = dict(storage_options or {})
@@ -407,11 +490,15 @@ def save_selection(
     root = root.rstrip("/")
     parts = split_by_source(selection, source_column, names) if push_by and source_column else {}
     existing = None
+    capped = sample_rows(samples, _known_secrets(None)) if with_samples and samples is not None else None
     if save_format == "parquet":
         pieces = _pieces(selection, parts, push_by, config_name, split)
+        pieces += [(SAMPLES_CONFIG, "train", SAMPLES_CONFIG, capped)] if capped is not None else []
         existing = _write_parquet(fs, root, pieces, max_shard_size)
     else:
         _write_arrow(selection, parts, root, push_by, options or None, max_shard_size)
+        if capped is not None:
+            capped.save_to_disk(f"{root}/{SAMPLES_CONFIG}", storage_options=options or None)
 
     saved = PushInfo(
         repo_id=report.push.repo_id if report.push else None,
@@ -423,7 +510,13 @@ def save_selection(
         layout={src: names[src] for src in report.sources if names.get(src) in parts},
     )
     staged = report.model_copy(update={"push": saved})
-    card = render_card(staged, existing=existing, path=str(path), metadata=card_metadata)
+    card = render_card(
+        staged,
+        existing=existing,
+        path=str(path),
+        metadata=card_metadata,
+        examples=examples if capped is not None else None,
+    )
     for name, blob in _evidence(staged, card, _known_secrets(None)).items():
         with fs.open(f"{root}/{name}", "wb") as fh:
             fh.write(blob)
@@ -432,4 +525,4 @@ def save_selection(
     return saved
 
 
-__all__ = ["layout_names", "push_selection", "safe_name", "save_selection", "split_by_source"]
+__all__ = ["layout_names", "push_selection", "sample_rows", "safe_name", "save_selection", "split_by_source"]

@@ -461,8 +461,12 @@ def render_html(
     parameters: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
     inspection: Any = None,
+    records: str = "",
 ) -> str:
-    """The report as one HTML string (plots embedded as base64 PNG)."""
+    """The report as one HTML string (plots embedded as base64 PNG); ``records`` is the records section's HTML
+    (`mira_hf.report.records_html.records_section`), left out when empty."""
+    from mira_hf.report.records_html import RECORDS_CSS
+
     view = selection or SelectionView(entries={})
     sel = view.entries
     idx = _plotted(data)
@@ -477,12 +481,13 @@ def render_html(
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="mira-hf {escape(__version__)}">',
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>",
+        f"<title>{escape(title)}</title><style>{_CSS}{RECORDS_CSS if records else ''}</style></head><body><main>",
         f'<header><h1>{escape(title)}</h1><p class="meta">{_int(data.n_rows)} rows · {len(data.sources)} sources · '
         f"generated {now} by mira-hf {escape(__version__)}</p></header>",
         '<nav><a href="#summary">Summary</a><a href="#scores">Scores</a><a href="#dimensions">Dimensions</a>'
         '<a href="#reliability">Reliability</a><a href="#retention">Retention</a><a href="#status">Status</a>'
-        + ('<a href="#records">Records</a>' if inspection is not None else "")
+        + ('<a href="#records">Records</a>' if records else "")
+        + ('<a href="#reads">What the scorer reads</a>' if inspection is not None else "")
         + '<a href="#parameters">Parameters</a></nav>',
         "".join(_note(n) for n in all_notes),
         _summary_section(data, sel),
@@ -497,7 +502,8 @@ def render_html(
         ]
     else:
         parts.append(_reliability_section(reliability))
-    if inspection is not None:
+    parts.append(records)
+    if inspection is not None:  # its own anchor: #records is the records section
         parts.append(inspection.to_html())
     parts += [_parameters_section(scrub(parameters or {})), "</main></body></html>"]
     return "\n".join(parts)
@@ -547,6 +553,35 @@ def _gather_parameters(
     return {k: v for k, v in out.items() if v is not None}, notes
 
 
+def _records(
+    ds: Any,
+    data: ReportData,
+    view: SelectionView,
+    rel: Any,
+    *,
+    source_column: str | None,
+    samples: int,
+    teacher_column: str | None,
+    seed: int,
+) -> str:
+    """The records section (empty with ``samples=0``; a note where the dataset cannot be sampled)."""
+    from mira_hf.report.records_html import records_section
+
+    if samples <= 0:
+        return ""
+    if not hasattr(ds, "select") or not hasattr(ds, "column_names") or isinstance(ds.column_names, Mapping):
+        return _section("records", "Records", _note("Records are sampled from a Dataset (not a dict or a stream)."))
+    if data.scores is None or not data.score_column or not source_column:
+        return _section("records", "Records", _note("Records need a source and a score column."))
+    cuts = {name: e.cut_score for name, e in view.entries.items() if e.cut_score is not None}
+    if "global" in view.shared_cuts:
+        cuts = {s: cuts.get(s, view.shared_cuts["global"]) for s in data.sources}
+    return records_section(
+        ds, cuts=cuts, reliability=rel, dimensions=data.dimensions, source_column=source_column,
+        score_column=data.score_column, teacher_column=teacher_column, samples=samples, seed=seed,
+    )  # fmt: skip
+
+
 def build_report(
     ds: Any,
     *,
@@ -560,6 +595,9 @@ def build_report(
     rubric: str | Path | Rubric = "agent-group4",
     parameters: Mapping[str, Any] | None = None,
     inspection: Any = None,
+    samples: int = 3,
+    teacher_column: str | None = None,
+    seed: int = 0,
 ) -> Path:
     """Write one self-contained HTML report of a scored dataset and return its path.
 
@@ -567,7 +605,10 @@ def build_report(
     heatmap and mask (from ``agreement`` — what ``mira_agreement`` returns — or a ``Reliability``), retention
     curves with the ``selection``'s cuts, status and truncation shares, and the parameters (``parameters=``,
     e.g. ``scorer.identity()``, plus the rubric hash and what the selection records; secrets are hidden), and
-    what the scorer reads (``inspection=``: a `mira_hf.inspect` result, or ``True`` to inspect ``ds`` now).
+    what the scorer reads (``inspection=``: a `mira_hf.inspect` result, or ``True`` to inspect ``ds`` now), and
+    the records behind the numbers: ``samples`` rows of each kind per source (top, around the cut, bottom, random
+    kept and dropped; 0 leaves the section out), the rows ``teacher_column`` (``teacher_scores`` when present)
+    disputes most on each masked cell, and the rows that could not be scored, drawn with ``seed``.
     Missing inputs leave their part out with a note. Only the needed columns are read, with Arrow.
 
     Example:
@@ -603,6 +644,9 @@ def build_report(
         parameters=params,
         notes=rel_notes + notes,
         inspection=inspection or None,
+        records=_records(
+            ds, data, view, rel, source_column=source_column, samples=samples, teacher_column=teacher_column, seed=seed
+        ),
     )
 
     target = Path(path).expanduser()

@@ -238,18 +238,24 @@ class SelectionReport(BaseModel):
         a pushed repo)."""
         return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
-    def to_table(self) -> Any:
-        """A ``rich.table.Table`` with one row per source and a total row."""
-        from rich import box
-        from rich.table import Table
-
-        has_tokens = self.tokens is not None
+    def title(self) -> str:
+        """``MIRA-Source selection on 'mira_quality': kept 4 of 6 rows`` (and how rows were sampled, when not the
+        cut)."""
         title = (
             f"MIRA-{self.parameters.by.capitalize()} selection on {self.parameters.score_column!r}: "
             f"kept {self.kept:,} of {self.rows:,} rows"
         )
         if self.parameters.sampling != "cut" or self.parameters.budget_tokens is not None:
             title += f" ({self.parameters.describe_sampling()})"
+        return title
+
+    def to_table(self) -> Any:
+        """A ``rich.table.Table`` with one row per source and a total row."""
+        from rich import box
+        from rich.table import Table
+
+        has_tokens = self.tokens is not None
+        title = self.title()
         # no inner borders and two-line headers: a table of nine columns fits 88 columns
         table = Table(title=title, show_footer=False, box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
         for name, justify in [
@@ -293,6 +299,33 @@ class SelectionReport(BaseModel):
             style="bold",
         )
         return table
+
+    def _repr_html_(self) -> str:
+        """The report in a notebook: the table of [`to_table`][mira_hf.selection.SelectionReport.to_table] as HTML,
+        its title (with the sampling) as the caption, every source name escaped."""
+        from mira_hf._util.html import table
+
+        has_tokens = self.tokens is not None
+        title = self.title()
+        headers = ["source", "rule", "rows", "unscored", "dropped", "kept", "kept %"]
+        headers += ["tokens kept", "cut score"] if has_tokens else ["cut score"]
+        rows: list[list[str]] = []
+        for s in self.sources.values():
+            rule = self.cuts[s.key].rule.describe()
+            rows.append(
+                [s.source, rule if s.key == s.source else f"{s.key}: {rule}"]
+                + [f"{n:,}" for n in (s.rows, s.unscored, s.dropped, s.kept)]
+                + [f"{s.kept_share:.1%}", *([_fmt_int(s.tokens_kept)] if has_tokens else []), _fmt_score(s.cut_score)]
+            )
+        share = self.kept / self.rows if self.rows else 0.0
+        rows.append(
+            ["total", ""]
+            + [f"{n:,}" for n in (self.rows, self.unscored, self.dropped, self.kept)]
+            + [f"{share:.1%}", *([_fmt_int(self.tokens_kept)] if has_tokens else []), ""]
+        )
+        body = table(headers, rows, caption=title, cls="mira-selection", numeric=range(2, len(headers)))
+        head, row, tail = body.rpartition("<tr><td>total</td>")  # the last row: the total, in bold
+        return f'{head}<tr style="font-weight: bold"><td>total</td>{tail}' if row else body
 
     def __str__(self) -> str:
         from rich.console import Console

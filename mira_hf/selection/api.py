@@ -179,6 +179,8 @@ def filter_by_retention(
     save_to: str | Path | None = None,
     save_format: Literal["parquet", "arrow"] = "parquet",
     storage_options: Mapping[str, Any] | None = None,
+    push_samples: bool = True,
+    report_html: str | Path | None = None,
 ) -> tuple[Dataset, SelectionReport]:
     """Keep the best-scored rows of each source (``by="source"``), group (``"group"``) or overall (``"global"``).
 
@@ -197,7 +199,10 @@ def filter_by_retention(
     ``exp(score / temperature)`` (Gumbel top-k from ``seed``); fraction and token rules are honoured exactly as
     with the cut, ``temperature=0`` is the cut, and the same seed keeps the same rows. With
     ``push_to_hub="org/name"`` the selection, a dataset card, ``selection_report.json`` and
-    ``reliability.json`` are pushed (``save_to=`` writes the same to a local or fsspec path). If the push fails,
+    ``reliability.json`` are pushed (``save_to=`` writes the same to a local or fsspec path), with a ``samples``
+    config of a few rows per source worth reading (best, worst, just above and below the cut, random kept and
+    dropped) that the card lists example ids from (``push_samples=False`` leaves it out); ``report_html=`` (the
+    file `mira-hf report` wrote) goes up as ``report.html``, linked from the card. If the push fails,
     [`HubPushError`][mira_hf.errors.HubPushError] is raised with the selection in ``err.selection`` and the report in
     ``err.report``.
 
@@ -241,10 +246,13 @@ def filter_by_retention(
     if push_by is not None:
         from mira_hf.publish.hub import layout_names
 
-        layout_names(decision.arrays.sources, push_by)  # two sources → one split name, or a config named 'data'
+        # two sources → one split name, or a config named 'data' (or 'samples', beside the sampled rows)
+        layout_names(decision.arrays.sources, push_by, samples=push_samples)
     report = _report(ds, decision, scorer=scorer, rubric=rubric, reliability=reliability)
     assert report.output_fingerprint is not None  # _report always sets it
     selection = _take(ds, decision.kept, report.output_fingerprint)
+    publishing = push_to_hub is not None or save_to is not None
+    samples = _samples(ds, decision) if push_samples and publishing else None
     _publish(  # after the local selection exists, so a failed push never loses it
         selection,
         report,
@@ -255,10 +263,18 @@ def filter_by_retention(
         split=split,
         max_shard_size=max_shard_size,
         card_metadata=card_metadata,
+        samples=samples,
         save=dict(save_format=save_format, storage_options=storage_options),
-        push=dict(private=private, token=token, revision=revision, create_pr=create_pr),
+        push=dict(private=private, token=token, revision=revision, create_pr=create_pr, report_html=report_html),
     )
     return selection, report
+
+
+def _samples(ds: Dataset, decision: _Decision) -> tuple[Dataset, dict[str, list[dict[str, Any]]]]:
+    """The rows the ``samples`` config carries and the example ids the card lists, from the scored ``ds``."""
+    from mira_hf.selection.hub_sample import selection_sample
+
+    return selection_sample(ds, decision.arrays, decision.kept, seed=decision.params.seed or 0)
 
 
 def _publish(
@@ -267,6 +283,7 @@ def _publish(
     *,
     save_to: str | Path | None,
     push_to_hub: str | None,
+    samples: tuple[Dataset, dict[str, list[dict[str, Any]]]] | None = None,
     save: dict[str, Any],
     push: dict[str, Any],
     **layout: Any,
@@ -274,7 +291,10 @@ def _publish(
     """Save the selection to ``save_to`` and / or push it to ``push_to_hub``, with the same ``layout`` options.
 
     ``save`` and ``push`` are the options only saving or only pushing takes; ``report.push`` records the last.
+    ``samples`` (rows, example ids per source) is written as the ``samples`` config where given.
     """
+    if samples is not None:
+        layout["samples"], layout["examples"] = samples
     if save_to is not None:
         from mira_hf.publish.hub import save_selection
 

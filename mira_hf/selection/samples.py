@@ -163,9 +163,10 @@ def disputed_rows(
     return picks
 
 
-#: Columns `sample_records` adds: why each row was picked, the dimension
-#: a disputed row is disputed on, and whether the selection kept it (null without a selection).
-SAMPLE_COLUMNS = ("mira_sample", "mira_sample_dimension", "mira_kept")
+#: Columns `sample_records` adds: why each row was picked, the dimension a disputed row is disputed on, whether
+#: the selection kept it (null without a selection), and every masked dimension it is among the most disputed
+#: rows of (whatever it was picked for: a row is in the sample once).
+SAMPLE_COLUMNS = ("mira_sample", "mira_sample_dimension", "mira_kept", "mira_disputed")
 
 
 def _kept_by_cut(codes: np.ndarray, sources: Sequence[str], scores: np.ndarray, cuts: Mapping[str, float]) -> Any:
@@ -209,7 +210,7 @@ def sample_records(
     per_cell: int = 3,
 ) -> Any:
     """The records the report shows, as a ``datasets.Dataset``: ``ds``'s sampled rows plus ``mira_sample`` (why
-    each was picked), ``mira_sample_dimension`` and ``mira_kept``.
+    each was picked), ``mira_sample_dimension``, ``mira_kept`` and ``mira_disputed``.
 
     Per source: the best and worst rows, with ``cuts`` (``{source: cut score}``, e.g. from a selection report)
     the rows just above and just below the cut and random kept and dropped rows, else random rows; rows without a
@@ -238,19 +239,23 @@ def sample_records(
     kept = _kept_by_cut(codes, sources, scores, cuts or {})
     picks = draw_sample(codes, sources, scores, kept, ties, seed=seed, per_kind=per_kind, unscored_cap=unscored_cap)
     cells = _disputed_cells(reliability, sources) if teacher_column else []
+    disputes: dict[int, list[int]] = {}  # row → the masked dimensions it is among the most disputed rows of
     if cells and teacher_column:
         pair = rows_table(ds, [student_column, teacher_column])
         student, teacher = (_matrix(pair.column(c).to_pylist()) for c in (student_column, teacher_column))
-        taken = {p.row for p in picks}
         for pick in disputed_rows(codes, sources, student, teacher, ties, cells, per_cell=per_cell):
-            if pick.row not in taken:  # a row shown once, under the first reason it was picked for
-                taken.add(pick.row)
-                picks.append(pick)
-    return _with_reasons(ds, picks, kept)
+            if pick.row not in disputes:  # a row is in the sample once; the cells it is disputed on go with it
+                disputes[pick.row] = []
+                if all(p.row != pick.row for p in picks):
+                    picks.append(pick)
+            disputes[pick.row].append(int(pick.dimension))  # type: ignore[arg-type]
+    return _with_reasons(ds, picks, kept, disputes)
 
 
-def _with_reasons(ds: Any, picks: Sequence[Pick], kept: np.ndarray | None) -> Any:
-    """The picked rows of ``ds`` in pick order, with the three ``SAMPLE_COLUMNS`` (no index flattening pass)."""
+def _with_reasons(
+    ds: Any, picks: Sequence[Pick], kept: np.ndarray | None, disputes: Mapping[int, list[int]] | None = None
+) -> Any:
+    """The picked rows of ``ds`` in pick order, with the ``SAMPLE_COLUMNS`` (no index flattening pass)."""
     import datasets
     from datasets.table import InMemoryTable
 
@@ -259,6 +264,7 @@ def _with_reasons(ds: Any, picks: Sequence[Pick], kept: np.ndarray | None) -> An
         "mira_sample": pa.array([p.kind for p in picks], pa.string()),
         "mira_sample_dimension": pa.array([p.dimension for p in picks], pa.int32()),
         "mira_kept": pa.array([None if kept is None else bool(kept[p.row]) for p in picks], pa.bool_()),
+        "mira_disputed": pa.array([(disputes or {}).get(p.row, []) for p in picks], pa.list_(pa.int32())),
     }
     for name, column in columns.items():
         table = table.append_column(name, column)

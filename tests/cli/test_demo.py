@@ -34,7 +34,8 @@ def test_demo_runs_the_whole_pipeline_on_the_example(tmp_path, tiny_model_path, 
     assert set(selected["id"]) <= set(source["id"])
     html = (out / "report.html").read_text()
     assert html.count("<img") >= 4 and "data:image/png;base64," in html
-    assert 'id="records"' in html and "What the scorer reads" in html  # formats, coverage and samples
+    assert 'id="reads"' in html and "What the scorer reads" in html  # formats, coverage and samples
+    assert 'id="records"' in html and 'class="rec"' in html  # the records section: sampled records to read
     reliability = json.loads((out / "reliability.json").read_text())
     assert set(reliability["mask"]) == {"agent_openhands", "davinc_dev", "swe_qa"}
     assert "selected dataset:" in result.output and "report:" in result.output

@@ -138,14 +138,14 @@ def test_inspect_prints_tables_and_samples(corpus):
     demo = next(line for line in text.splitlines() if "demonstration" in line and "all of it" in line)
     assert "0.0%" in demo  # the corpus's one demonstration: none of it shown
     html = mira_hf.inspect(corpus, n=1, progress=False).to_html()
-    assert html.startswith('<section id="records">') and "<details>" in html
+    assert html.startswith('<section id="reads">') and "<details>" in html
     assert '<td class="name">demonstration</td><td class="name">1</td><td class="name">0.0%</td>' in html
 
 
-def test_the_report_has_a_records_section(corpus, tmp_path):
+def test_the_report_has_a_section_on_what_the_scorer_reads(corpus, tmp_path):
     path = mira_hf.build_report(corpus, path=tmp_path / "report.html", inspection=True, source_column=None)
     html = path.read_text()
-    assert 'id="records"' in html and "What the scorer reads" in html and 'href="#records"' in html
+    assert 'id="reads"' in html and "What the scorer reads" in html and 'href="#reads"' in html
 
 
 def test_cli_inspect_reads_a_folder_of_traj_files(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -106,16 +107,18 @@ def test_push_then_load_dataset_reads_the_same_rows(hub, tmp_path):
     assert sum(pq.read_table(io.BytesIO(files[p])).num_rows for p in shards) == report.kept
     meta, body = split_front_matter(files["README.md"].decode())
     assert meta["configs"][0]["data_files"][0]["split"] == "train"  # what datasets wrote is still there
-    assert meta["dataset_info"]["splits"][0]["num_examples"] == report.kept
+    info = {i["config_name"]: i for i in meta["dataset_info"]}  # the selection and the sampled rows
+    assert info["default"]["splits"][0]["num_examples"] == report.kept
     assert "mira" in meta["tags"] and meta["task_categories"] == ["text-generation"]
     assert "| agent_openhands |" in body and "whw06/MIRA-Agent-Group4" in body and report.rubric.hash in body
     assert "A15 Tool Selection (Safety & Scope)" in body  # the masked cell, named
     pushed = SelectionReport.model_validate_json(files["selection_report.json"])
     assert pushed.sources == report.sources and pushed.parameters == report.parameters
     assert json.loads(files["reliability.json"])["mask"]["swe_qa"][:2] == [False, False]
-    # two commits: datasets' data commit, then the card + JSON files
-    assert [c.title for c in hub.history("mira-org/agent-mix")][:2] == [
+    # three commits: datasets' data commit, the samples config, then the card + JSON files
+    assert [c.title for c in hub.history("mira-org/agent-mix")][:3] == [
         "Add MIRA selection card and report",
+        "Upload MIRA samples",
         "Upload MIRA selection",
     ]
     assert_no_token_leak(hub, logs)
@@ -141,7 +144,7 @@ def test_per_source_splits_and_configs_with_the_login_token(hub, tmp_path):
     assert out["config"] == out["config_expected"]
     assert out["layout"] == {"agent_openhands": "agent_openhands", "davinc_dev": "davinc_dev", "swe_qa": "swe_qa"}
     meta, body = split_front_matter(hub.files("mira-org/by-config")["README.md"].decode())
-    assert sorted(c["config_name"] for c in meta["configs"]) == ["agent_openhands", "davinc_dev", "swe_qa"]
+    assert sorted(c["config_name"] for c in meta["configs"]) == ["agent_openhands", "davinc_dev", "samples", "swe_qa"]
     assert "load_dataset('mira-org/by-config', 'agent_openhands', split='train')" in body
     assert_no_token_leak(hub, logs)
 
@@ -168,7 +171,7 @@ def test_create_pr_leaves_main_untouched(hub, tmp_path):
 
 
 def test_a_push_failing_halfway_keeps_the_selection_and_can_be_retried(hub, tmp_path):
-    hub.inject_failure("commit", status=500, nth=2)  # datasets' data commit passes, the card commit fails
+    hub.inject_failure("commit", status=500, nth=3)  # the data and samples commits pass, the card commit fails
     out, logs = run_client(
         hub,
         tmp_path,
@@ -260,3 +263,77 @@ def test_server_speaks_the_download_protocol(hub, monkeypatch):
         HfApi(endpoint=hub.endpoint, token="hf_wrong").upload_file(
             path_or_fileobj=b"x", path_in_repo="b.txt", repo_id="mira-org/raw", repo_type="dataset"
         )
+
+
+# ----------------------------------------------------------------------------------------------- samples config
+EXAMPLE_ROW = re.compile(r"^\| (\S+) \| `([^`]*)` \| ([\d.]+) \| (✓|·) \| ([a-z ]+) \|$", re.M)
+
+
+def test_the_samples_config_reads_back_and_the_card_lists_its_ids(hub, tmp_path):
+    report_html = tmp_path / "report.html"
+    report_html.write_text("<!doctype html><title>MIRA report</title>", encoding="utf-8")
+    out, logs = run_client(
+        hub,
+        tmp_path,
+        f"""
+        long = ds.map(lambda r: {{"text": r["text"] + " " + "y" * 25_000}})  # transcripts longer than the cap
+        kept, report = mira_hf.filter_by_retention(long, RETENTION, scorer=SCORER, reliability=MASK,
+                                                   push_to_hub="mira-org/with-samples", token={TOKEN!r},
+                                                   report_html={str(report_html)!r})
+        samples = datasets.load_dataset("mira-org/with-samples", "samples", split="train")
+        back = datasets.load_dataset("mira-org/with-samples", split="train")
+        out.update(kept_ids=kept["id"], back_ids=back["id"], columns=samples.column_names,
+                   rows=samples.select_columns(["id", "source", "mira_quality", "mira_sample", "mira_kept"]).to_list(),
+                   longest=max(len(t) for t in samples["text"]), cut=samples["text"][0][-60:])
+    """,
+    )
+    assert out["back_ids"] == out["kept_ids"]  # the default config is still the selection
+    assert out["columns"] == [
+        "id",
+        "source",
+        "mira_quality",
+        "text",
+        "mira_sample",
+        "mira_sample_dimension",
+        "mira_kept",
+        "mira_disputed",
+    ]
+    rows = {str(r["id"]): r for r in out["rows"]}
+    kept = set(out["kept_ids"])
+    assert all(r["mira_kept"] == (r["id"] in kept) for r in out["rows"])  # what the selection did
+    assert {r["source"] for r in out["rows"]} == {"agent_openhands", "davinc_dev", "swe_qa"}
+    assert {"top", "above_cut", "below_cut", "bottom", "unscored"} <= {r["mira_sample"] for r in out["rows"]}
+    assert 20_000 < out["longest"] < 20_100 and out["cut"].endswith("more characters cut]")
+
+    files = hub.files("mira-org/with-samples")
+    assert files["report.html"] == report_html.read_bytes()
+    meta, body = split_front_matter(files["README.md"].decode())
+    assert [c["config_name"] for c in meta["configs"]] == ["default", "samples"]
+    examples = body[body.index("## Examples") : body.index("## Reproduce it")]
+    listed = EXAMPLE_ROW.findall(examples)
+    assert {source for source, *_ in listed} == {"agent_openhands", "davinc_dev", "swe_qa"}
+    for source, rid, score, mark, picked in listed:  # every listed id is a sampled row, with its own figures
+        row = rows[rid]
+        assert row["source"] == source and abs(row["mira_quality"] - float(score)) < 5e-4
+        assert (mark == "✓") == row["mira_kept"]
+        assert picked in ("best scored", "just above the cut", "just below the cut", "worst scored")
+    assert "load_dataset('mira-org/with-samples', 'samples', split='train')" in examples
+    assert "20,000 characters" in examples and "[`report.html`](report.html)" in examples
+    assert_no_token_leak(hub, logs)
+
+
+def test_push_samples_false_leaves_the_samples_config_out(hub, tmp_path):
+    run_client(
+        hub,
+        tmp_path,
+        f"""
+        mira_hf.filter_by_retention(ds, RETENTION, push_to_hub="mira-org/no-samples", token={TOKEN!r},
+                                    push_samples=False)
+    """,
+    )
+    files = hub.files("mira-org/no-samples")
+    assert not [p for p in files if p.startswith("samples/")] and "report.html" not in files
+    meta, body = split_front_matter(files["README.md"].decode())
+    assert [c["config_name"] for c in meta["configs"]] == ["default"]
+    assert "## Examples" not in body
+    assert "`mira-hf report scored --selection selection_report.json -o report.html`" in body

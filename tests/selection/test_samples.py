@@ -157,3 +157,24 @@ def test_sample_records_names_the_closest_column():
 
     with pytest.raises(ColumnNotFoundError, match="did you mean 'source'"):
         sample_records(_scored(), source_column="sorce")
+
+
+def test_a_disputed_row_already_in_the_sample_carries_its_cells_instead_of_coming_twice():
+    """Small sources: every row is picked for its score, yet each masked cell still names its most disputed rows."""
+    from mira_hf.selection.samples import sample_records
+
+    ds = _scored(n=30)
+    mask = {s: [d != 2 for d in range(15)] for s in SOURCES}
+    out = sample_records(ds, reliability=mask, teacher_column="teacher_scores", per_kind=10, per_cell=2)
+    assert len(set(out["id"])) == len(out)
+    by_cell: dict[str, list[str]] = {}
+    for row in out:
+        for d in row["mira_disputed"]:
+            assert d == 2
+            by_cell.setdefault(row["source"], []).append(row["id"])
+    assert by_cell and all(1 <= len(ids) <= 2 for ids in by_cell.values())
+    for source, ids in by_cell.items():  # the largest gaps of the cell, whatever the rows were picked for
+        rows = [r for r in ds if r["source"] == source and r["mira_scores"] is not None]
+        gaps = sorted((abs(r["mira_scores"][2] - r["teacher_scores"][2]) for r in rows), reverse=True)
+        listed = [abs(r["mira_scores"][2] - r["teacher_scores"][2]) for r in out if r["id"] in ids]
+        assert sorted(listed, reverse=True) == gaps[: len(ids)]
