@@ -61,8 +61,10 @@ mark.cut { background: #ffd8b5; display: block; padding: 2px 4px; }
 
 _JS = """
 (function () {
-  var root = document.getElementById('records');
+  // its own section: a mixture page holds one per group, with prefixed ids (#agents-records)
+  var root = document.currentScript && document.currentScript.closest('section');
   if (!root) return;
+  var here = '#' + root.id;
   var keys = ['source', 'kept', 'dim', 'min', 'max', 'q'];
   var ctl = {};
   keys.forEach(function (k) { ctl[k] = root.querySelector('[data-filter="' + k + '"]'); });
@@ -91,7 +93,7 @@ _JS = """
   }
   function fromHash() {
     var h = location.hash, i = h.indexOf('?');
-    if (h.indexOf('#records') !== 0 || i < 0) return;
+    if (i < 0 || h.slice(0, i) !== here) return;
     var p = new URLSearchParams(h.slice(i + 1));
     keys.forEach(function (k) { if (p.has(k)) ctl[k].value = p.get(k); });
     return true;
@@ -99,7 +101,7 @@ _JS = """
   function changed() {
     var s = apply(), p = new URLSearchParams();
     keys.forEach(function (k) { if (s[k]) p.set(k, s[k]); });
-    history.replaceState(null, '', '#records' + (p.toString() ? '?' + p.toString() : ''));
+    history.replaceState(null, '', here + (p.toString() ? '?' + p.toString() : ''));
   }
   keys.forEach(function (k) { ctl[k].addEventListener('input', changed); ctl[k].addEventListener('change', changed); });
   window.addEventListener('hashchange', function () { fromHash(); apply(); });

@@ -281,3 +281,27 @@ def test_transcripts_are_collapsed_and_expand(page, tmp_path):
     state = json.loads(found.group(1).replace("&quot;", '"'))
     assert state["before"] == {"shown": False, "open": False}  # collapsed by default
     assert state["after"] == {"shown": True, "open": True} and state["height"] > 20
+
+
+@pytest.mark.slow
+def test_a_mixture_page_filters_each_groups_records_on_its_own(page, tmp_path):
+    """A mixture report holds one records section per group, its ids prefixed with the group's name: each script
+    drives its own section and reads its own fragment (``#qa-records?...``), leaving the other group alone."""
+    path, _ = page
+    text = path.read_text(encoding="utf-8")
+    head, body = text.split("<main>", 1)[0], text.split("<main>", 1)[1].split("</main>", 1)[0]
+
+    def as_group(name: str) -> str:  # what mira_hf.mixture.report does to each group's page
+        html = re.sub(r'id="([^"]+)"', lambda m: f'id="{name}-{m.group(1)}"', body)
+        return f'<section id="group-{name}" class="group">{html}</section>'
+
+    mixture = tmp_path / "mixture.html"
+    mixture.write_text(f"{head}<main>{as_group('agents')}{as_group('qa')}</main></body></html>", encoding="utf-8")
+    everything = dump(mixture, "", tmp_path)
+    half = len(everything.records) // 2
+    assert half > 0 and not any(r["hidden"] for r in everything.records)
+    filtered = dump(mixture, "#qa-records?kept=dropped", tmp_path)
+    agents, qa = filtered.records[:half], filtered.records[half:]
+    assert not any(r["hidden"] for r in agents)  # the other group's section is left as it was
+    shown = [r for r in qa if not r["hidden"]]
+    assert shown and len(shown) < half and all(r["data-kept"] == "dropped" for r in shown)
