@@ -272,7 +272,7 @@ def anchor(value: Any) -> str:
 
 
 def _link(row: Mapping[str, Any], page: Any, dim: int) -> str:
-    """A line under a masked cell pointing at a record shown elsewhere on the page, with the two scores."""
+    """A line under a disputed cell pointing at a record shown elsewhere on the page, with the two scores."""
     ident = row.get(page.c["id"]) if page.c["id"] else None
     student, teacher = _values(row, "mira_scores"), _values(row, page.c["teacher"])
     pair = [f"{v[dim]:g}" if dim < len(v) and math.isfinite(v[dim]) else "—" for v in (student, teacher)]
@@ -282,7 +282,9 @@ def _link(row: Mapping[str, Any], page: Any, dim: int) -> str:
 
 def _cut_reason(rel: Any, source: str, dim: int, dimensions: Sequence[str]) -> str:
     stats = getattr(rel, "stats", {}).get(source) if rel is not None else None
-    why = f"{source} × A{dim + 1} {dimensions[dim] if dim < len(dimensions) else ''}: masked"
+    masked = rel is None or not (getattr(rel, "mask", {}).get(source) or [True] * (dim + 1))[dim]
+    state = "masked" if masked else "reliable, near its threshold"
+    why = f"{source} × A{dim + 1} {dimensions[dim] if dim < len(dimensions) else ''}: {state}"
     if stats is not None:
         why += f" (MAE {_fmt(stats.mae[dim])}, Spearman {_fmt(stats.spearman[dim])}, n={stats.support[dim]})"
     return f'<h4 class="cell-head">{_e(why)}; the rows the student and the teacher disagree on most:</h4>'
@@ -368,7 +370,7 @@ def records_section(
     seed: int = 0,
 ) -> str:
     """The "Records" section as HTML: ``samples`` rows of each kind per source (`sample_records`), the disputed
-    rows of each masked cell, the rows that could not be scored, and the filters.
+    rows of each masked or near-threshold cell, the rows that could not be scored, and the filters.
 
     ``cuts`` is ``{source: cut score}`` (from the selection), ``reliability`` a ``Reliability`` (its mask greys
     dimensions and names the disputed cells), ``teacher_column`` the teacher's scores (``"teacher_scores"`` when
@@ -402,7 +404,8 @@ def records_section(
     intro = (
         f"<p>Per source, {samples} rows of each kind ({kinds}), drawn with seed {seed} by the hash of each "
         f"row's id (the same rows however the dataset is ordered; no row twice)"
-        + (f"; under each masked cell, the {samples} rows whose student and teacher scores differ most" if teacher
+        + (f"; under each masked or near-threshold cell, the {samples} rows whose student and teacher scores "
+            "differ most" if teacher
            and mask else "")
         + f". At most {UNSCORED_CAP} rows per source that could not be scored. Each transcript is what the "
         f"scorer read, cut to {TRANSCRIPT_CAP:,} characters on this page (head and tail kept, the cut marked). "

@@ -10,6 +10,7 @@ is shuffled or sharded, and no row is shown twice.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -164,8 +165,8 @@ def disputed_rows(
 
 
 #: Columns `sample_records` adds: why each row was picked, the dimension a disputed row is disputed on, whether
-#: the selection kept it (null without a selection), and every masked dimension it is among the most disputed
-#: rows of (whatever it was picked for: a row is in the sample once).
+#: the selection kept it (null without a selection), and every masked or near-threshold dimension it is among
+#: the most disputed rows of (whatever it was picked for: a row is in the sample once).
 SAMPLE_COLUMNS = ("mira_sample", "mira_sample_dimension", "mira_kept", "mira_disputed")
 
 
@@ -177,14 +178,39 @@ def _kept_by_cut(codes: np.ndarray, sources: Sequence[str], scores: np.ndarray, 
     return np.nan_to_num(scores, nan=-np.inf) >= bar
 
 
-def _disputed_cells(reliability: Any, sources: Sequence[str]) -> list[tuple[str, int]]:
-    """The masked (source × dimension) cells of a mask ``{source: [bool per slot]}`` (or a ``Reliability``)."""
+#: A reliable cell is near its threshold when its MAE is at least this share of ``mae_max``...
+NEAR_MAE_SHARE = 0.8
+#: ... or its Spearman ρ at most this much above ``spearman_min``: its disputed rows are worth a look too.
+NEAR_SPEARMAN = 0.1
+
+
+def _near(reliability: Any, source: str, dim: int) -> bool:
+    """Whether a reliable cell of a ``Reliability`` (with statistics) only just passed its thresholds."""
+    stats = (getattr(reliability, "stats", None) or {}).get(source)
+    if stats is None:
+        return False
+    mae, rho = stats.mae[dim], stats.spearman[dim]
+    mae_max, rho_min = reliability.mae_max, reliability.spearman_min
+    near_mae = mae is not None and math.isfinite(mae) and mae >= NEAR_MAE_SHARE * mae_max
+    near_rho = rho is not None and math.isfinite(rho) and rho <= rho_min + NEAR_SPEARMAN
+    return bool(near_mae or near_rho)
+
+
+def disputed_cells(reliability: Any, sources: Sequence[str]) -> list[tuple[str, int]]:
+    """The (source × dimension) cells whose disputed rows are worth reading: every masked cell of a mask
+    ``{source: [bool per slot]}``, and with a ``Reliability`` that holds statistics the reliable cells near their
+    thresholds (MAE ≥ 80% of ``mae_max``, or ρ within 0.1 of ``spearman_min``).
+
+    Example:
+        >>> disputed_cells({"mask": {"swe_qa": [True, False, True]}}, ["swe_qa", "other"])
+        [('swe_qa', 1)]
+    """
     mask = getattr(reliability, "mask", reliability)
     if isinstance(mask, Mapping) and "mask" in mask:
         mask = mask["mask"]
     if not isinstance(mask, Mapping):
         return []
-    return [(s, d) for s in sources for d, ok in enumerate(mask.get(s, ())) if not ok]
+    return [(s, d) for s in sources for d, ok in enumerate(mask.get(s, ())) if not ok or _near(reliability, s, d)]
 
 
 def _checked(ds: Any, named: Mapping[str, str | None]) -> None:
@@ -215,8 +241,8 @@ def sample_records(
     Per source: the best and worst rows, with ``cuts`` (``{source: cut score}``, e.g. from a selection report)
     the rows just above and just below the cut and random kept and dropped rows, else random rows; rows without a
     score as ``"unscored"``; with ``teacher_column`` and a ``reliability`` mask, the rows whose student and teacher
-    scores differ most on each masked cell (``"disputed"``). The same ``seed`` picks the same ids however ``ds`` is
-    ordered; no row is picked twice.
+    scores differ most on each masked or near-threshold cell (``"disputed"``, see `disputed_cells`). The same
+    ``seed`` picks the same ids however ``ds`` is ordered; no row is picked twice.
 
     Example:
         >>> import datasets
@@ -238,8 +264,8 @@ def sample_records(
     ties = id_hashes(table.column(id_column)) if id_column else id_hashes(pa.array(np.arange(len(ds))))
     kept = _kept_by_cut(codes, sources, scores, cuts or {})
     picks = draw_sample(codes, sources, scores, kept, ties, seed=seed, per_kind=per_kind, unscored_cap=unscored_cap)
-    cells = _disputed_cells(reliability, sources) if teacher_column else []
-    disputes: dict[int, list[int]] = {}  # row → the masked dimensions it is among the most disputed rows of
+    cells = disputed_cells(reliability, sources) if teacher_column else []
+    disputes: dict[int, list[int]] = {}  # row → the cells' dimensions it is among the most disputed rows of
     if cells and teacher_column:
         pair = rows_table(ds, [student_column, teacher_column])
         student, teacher = (_matrix(pair.column(c).to_pylist()) for c in (student_column, teacher_column))

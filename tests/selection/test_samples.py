@@ -178,3 +178,24 @@ def test_a_disputed_row_already_in_the_sample_carries_its_cells_instead_of_comin
         gaps = sorted((abs(r["mira_scores"][2] - r["teacher_scores"][2]) for r in rows), reverse=True)
         listed = [abs(r["mira_scores"][2] - r["teacher_scores"][2]) for r in out if r["id"] in ids]
         assert sorted(listed, reverse=True) == gaps[: len(ids)]
+
+
+def test_near_threshold_cells_are_disputed_too_when_the_reliability_has_statistics():
+    from mira_hf.reliability import Reliability
+    from mira_hf.selection.samples import disputed_cells
+
+    def stats(mae, rho):
+        n = len(mae)
+        return {"n_records": 50, "mae": mae, "spearman": rho, "pearson": [None] * n, "within_1": [None] * n,
+                "support": [50] * n}  # fmt: skip
+
+    rel = Reliability(
+        dimensions=["a", "b", "c", "d"],
+        mae_max=1.0,
+        spearman_min=0.5,
+        mask={"swe_qa": [True, True, True, False]},
+        stats={"swe_qa": stats([0.2, 0.85, 0.3, 2.0], [0.9, 0.9, 0.55, 0.1])},
+    )
+    # b: MAE 0.85 ≥ 80% of 1.0; c: ρ 0.55 within 0.1 of 0.5; d: masked; a: comfortably reliable
+    assert disputed_cells(rel, ["swe_qa"]) == [("swe_qa", 1), ("swe_qa", 2), ("swe_qa", 3)]
+    assert disputed_cells({"swe_qa": [True, True, True, False]}, ["swe_qa"]) == [("swe_qa", 3)]  # no statistics
