@@ -6,23 +6,14 @@ import xml.etree.ElementTree as ET
 
 from mira_hf.report import record_card
 from mira_hf.rubric import load_rubric
+from mira_hf.scoring.scorer import _row_from_card
 from mira_hf.testing.fake_engine import card_for
 
 
 def _row(**extra) -> dict:
-    """A row as the scorer writes it (the ``mira_*`` columns of one scored record)."""
+    """A row as the scorer writes it (the ``mira_*`` columns of one scored record, made by the scorer's own code)."""
     card = card_for("Fix the failing test.")
-    return {
-        "trajectory": "…",
-        "mira_scores": card.scores,
-        "mira_rationales": card.rationales,
-        "mira_overall": card.overall,
-        "mira_recommendation": card.recommendation,
-        "mira_domain_tag": card.domain_tag,
-        "mira_brief": card.brief,
-        "mira_status": card.status,
-        "mira_error": None,
-    } | extra
+    return {"trajectory": "…"} | _row_from_card(card, load_rubric("agent-group4")) | extra
 
 
 def test_a_scored_row_draws_with_the_rubric_names_and_its_scores():
