@@ -109,7 +109,9 @@ def test_unparseable_and_partial_outputs_keep_the_raw_text():
 
 def test_unknown_text_column_raises_before_any_engine_work():
     engine = FakeEngine()
-    with pytest.raises(ColumnNotFoundError, match=r"columns are \['prompt', 'source'\]"):
+    with pytest.raises(
+        ColumnNotFoundError, match="no column 'messages' in the dataset; its columns are prompt, source"
+    ):
         datasets.Dataset.from_dict({"prompt": ["x"], "source": ["a"]}).map(
             mira_hf.Scorer(engine=engine, text_column="messages"), batched=True
         )
