@@ -259,27 +259,28 @@ def plan_error_message(error: ValidationError, root: Any, where: str) -> str:
     known one)."""
     from mira_hf._util.problems import closest, joined
 
-    lines: list[str] = []
-    unions: dict[tuple[Any, ...], list[str]] = {}  # `retention: lots` fails each form of a union: one problem
+    problems: dict[Any, dict[str, Any]] = {}  # in the order pydantic found them; one per union value
     for e in error.errors():
         loc = tuple(x for x in e["loc"] if x not in ("function-after",))
         if loc and isinstance(loc[-1], str) and (loc[-1] in ("float", "int", "str", "bool") or "[" in loc[-1]):
-            if loc[:-1] in unions:
-                unions[loc[:-1]].append(f"{_FORM.get(loc[-1].split('[')[0], loc[-1])}")
-                continue
-            unions[loc[:-1]] = [_FORM.get(loc[-1].split("[")[0], loc[-1])]
-            loc = loc[:-1]
-            e = {**e, "type": "union", "msg": f"{e['input']!r} is not {{forms}}"}
-        node = _node_for(root, loc) if root is not None else None
-        line = f":{node.start_mark.line + 1}" if node is not None else ""
-        key = ".".join(str(x) for x in loc) or "(top level)"
+            # `retention: lots` fails each form of a union: one problem naming every form
+            union = problems.setdefault(("union", loc[:-1]), {"loc": loc[:-1], "input": e["input"], "forms": []})
+            union["forms"].append(_FORM.get(loc[-1].split("[")[0], loc[-1]))
+            continue
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             near = closest(str(loc[-1]), _plan_keys()) if loc else None
             msg = f"unknown key (did you mean {near!r}?)" if near else "unknown key (a typo?)"
+        problems[len(problems)] = {"loc": loc, "msg": msg}
+    lines = []
+    for problem in problems.values():
+        loc = problem["loc"]
+        node = _node_for(root, loc) if root is not None else None
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        key = ".".join(str(x) for x in loc) or "(top level)"
+        msg = problem.get("msg") or f"{problem['input']!r} is not {' nor '.join(problem['forms'])}"
         lines.append(f"{where}{line}: {key}: {msg}")
-    forms = iter(unions.values())
-    return joined([line.replace("{forms}", " nor ".join(next(forms))) if "{forms}" in line else line for line in lines])
+    return joined(lines)
 
 
 #: How a plan error names each form a value may take.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from mira_hf._util.atomic import atomic_path
+from mira_hf._util.html import escape
 from mira_hf._util.redaction import HIDDEN, is_secret_key, redact
 from mira_hf._version import __version__
 from mira_hf.errors import ConfigurationError
@@ -67,11 +67,6 @@ td.ok { background: #dafbe1; } td.masked { background: #ffebe9; color: #82071e; 
 .kv td:first-child { text-align: left; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 .kv td:last-child, .kv th { text-align: left; } .kv td:last-child { word-break: break-all; }
 """
-
-
-def escape(value: Any) -> str:
-    """``value`` as HTML text (quotes escaped too, so it is safe in attributes)."""
-    return html.escape(str(value), quote=True)
 
 
 def _int(n: Any) -> str:

@@ -13,11 +13,11 @@ Example:
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mira_hf._util.html import escape as _e
 from mira_hf.errors import MiraError
 
 #: Characters of each rendered transcript the page holds; a longer one keeps its head and tail around a marker.
@@ -108,10 +108,6 @@ _JS = """
   if (fromHash()) { apply(); root.scrollIntoView(); } else { apply(); }
 })();
 """
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
